@@ -1,0 +1,134 @@
+package org.quant4j;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.quant4j.range.RangeMethods;
+
+/**
+ * The options of {@link Quantizer#quantize}: which range method, how many bits, per channel or per tensor, how
+ * much calibration data, which layers stay in fp32. Immutable; build with {@link #builder()}.
+ *
+ * @param activationRangeMethod the range solver for activations (see {@link RangeMethods#names()})
+ * @param weightRangeMethod     the range solver for weights (per output channel, symmetric)
+ * @param activationBits        bits of activations, 2..8
+ * @param weightBits            bits of weights, 2..8
+ * @param activationGranularity per-channel (default) or per-tensor activation ranges
+ * @param weightGranularity     per-output-channel (default) or per-tensor weight ranges
+ * @param calibrationBatches    at most this many batches are read from the calibration data
+ * @param reportBatches         the first this-many calibration batches also measure the per-layer SQNR
+ * @param keepFp32              layers (by DL4J layer name, or SameDiff op name) left in fp32
+ */
+public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
+        int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
+        int reportBatches, Set<String> keepFp32) {
+
+    public QuantizationOptions {
+        RangeMethods.byName(activationRangeMethod);
+        RangeMethods.byName(weightRangeMethod);
+        checkBits("activation", activationBits);
+        checkBits("weight", weightBits);
+        if (calibrationBatches < 1) {
+            throw new IllegalArgumentException("calibrationBatches must be at least 1, got " + calibrationBatches);
+        }
+        if (reportBatches < 0) {
+            throw new IllegalArgumentException("reportBatches must be at least 0, got " + reportBatches);
+        }
+        keepFp32 = Set.copyOf(keepFp32);
+    }
+
+    private static void checkBits(String what, int bits) {
+        if (bits < 2 || bits > 8) {
+            throw new IllegalArgumentException(what + " bits must be in 2..8, got " + bits);
+        }
+    }
+
+    /** The defaults: W8A8, per channel, minmax ranges, 32 calibration batches. */
+    public static QuantizationOptions defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link QuantizationOptions}; every setter validates on {@link #build()}. */
+    public static final class Builder {
+        private String activationRangeMethod = "minmax";
+        private String weightRangeMethod = "minmax";
+        private int activationBits = 8;
+        private int weightBits = 8;
+        private Granularity activationGranularity = Granularity.PER_CHANNEL;
+        private Granularity weightGranularity = Granularity.PER_CHANNEL;
+        private int calibrationBatches = 32;
+        private int reportBatches = 4;
+        private final Set<String> keepFp32 = new LinkedHashSet<>();
+
+        private Builder() {
+        }
+
+        /** The range method of activations and weights alike. */
+        public Builder rangeMethod(String name) {
+            this.activationRangeMethod = name;
+            this.weightRangeMethod = name;
+            return this;
+        }
+
+        public Builder activationRangeMethod(String name) {
+            this.activationRangeMethod = name;
+            return this;
+        }
+
+        public Builder weightRangeMethod(String name) {
+            this.weightRangeMethod = name;
+            return this;
+        }
+
+        public Builder activationBits(int bits) {
+            this.activationBits = bits;
+            return this;
+        }
+
+        public Builder weightBits(int bits) {
+            this.weightBits = bits;
+            return this;
+        }
+
+        /** Per-channel or per-tensor for activations and weights alike. */
+        public Builder granularity(Granularity granularity) {
+            this.activationGranularity = granularity;
+            this.weightGranularity = granularity;
+            return this;
+        }
+
+        public Builder activationGranularity(Granularity granularity) {
+            this.activationGranularity = granularity;
+            return this;
+        }
+
+        public Builder weightGranularity(Granularity granularity) {
+            this.weightGranularity = granularity;
+            return this;
+        }
+
+        public Builder calibrationBatches(int batches) {
+            this.calibrationBatches = batches;
+            return this;
+        }
+
+        public Builder reportBatches(int batches) {
+            this.reportBatches = batches;
+            return this;
+        }
+
+        /** Layers (DL4J layer names, or SameDiff op names) to leave in fp32. */
+        public Builder keepFp32(String... layers) {
+            keepFp32.addAll(Set.of(layers));
+            return this;
+        }
+
+        public QuantizationOptions build() {
+            return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
+                    activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32);
+        }
+    }
+}

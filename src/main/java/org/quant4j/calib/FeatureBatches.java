@@ -1,0 +1,59 @@
+package org.quant4j.calib;
+
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+
+/**
+ * The feature arrays of calibration data, one array per network input and batch, from a DL4J
+ * {@link DataSetIterator} or {@link MultiDataSetIterator} (reset first when it can be). Labels are ignored.
+ */
+public final class FeatureBatches {
+
+    private FeatureBatches() {
+    }
+
+    /** Batches of a single-input network's features. */
+    public static Iterator<INDArray[]> of(DataSetIterator data) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return data.hasNext();
+            }
+
+            @Override
+            public INDArray[] next() {
+                if (!data.hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return new INDArray[] {data.next().getFeatures()};
+            }
+        };
+    }
+
+    /** Batches of a network's features, one array per input. */
+    public static Iterator<INDArray[]> of(MultiDataSetIterator data) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return data.hasNext();
+            }
+
+            @Override
+            public INDArray[] next() {
+                if (!data.hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return data.next().getFeatures();
+            }
+        };
+    }
+}

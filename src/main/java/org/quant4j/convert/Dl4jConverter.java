@@ -1,0 +1,201 @@
+package org.quant4j.convert;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.ModelGraph.LayerOutput;
+import org.quant4j.graph.TensorSpec;
+
+/**
+ * Converts a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} into an equivalent SameDiff graph for
+ * inference. The network is only read: its parameters are copied into the graph.
+ *
+ * <p>Naming: each layer's output variable carries the layer's name (DL4J's name, or {@code layer<i>} when it has
+ * none); its parameters are {@code <name>/W}, {@code <name>/b}, ...; intermediate values {@code <name>/preact}.
+ */
+public final class Dl4jConverter {
+
+    private Dl4jConverter() {
+    }
+
+    /** Converts a MultiLayerNetwork; the graph's single input is named {@code input}. */
+    public static ModelGraph convert(MultiLayerNetwork net) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        int layers = conf.getConfs().size();
+        if (layers == 0) {
+            throw new UnsupportedLayerException("the network has no layers");
+        }
+        SameDiff sd = SameDiff.create();
+        TensorSpec inputSpec = inputSpec("input", conf.getConf(0).getLayer(), conf.getInputPreProcess(0),
+                "layer 0 '" + layerName(conf.getConf(0).getLayer(), 0) + "'");
+        DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
+        Tensor x = new Tensor(sd.placeHolder(inputSpec.name(), dataType, inputSpec.shape()), inputSpec.shape().length);
+        List<LayerOutput> layerOutputs = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            Layer layer = conf.getConf(i).getLayer();
+            String name = layerName(layer, i);
+            InputPreProcessor preprocessor = conf.getInputPreProcess(i);
+            if (preprocessor != null) {
+                x = Preprocessors.apply(sd, name + "/preprocessed", preprocessor, x,
+                        "layer " + i + " '" + name + "'");
+            }
+            x = LayerConverters.convert(sd, name, i, layer, net.getLayer(i).paramTable(), x);
+            layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), x.variable().name()));
+        }
+        String output = x.variable().name();
+        sd.setOutputs(output);
+        return new ModelGraph(sd, List.of(inputSpec), List.of(output), layerOutputs);
+    }
+
+    /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
+    public static ModelGraph convert(ComputationGraph net) {
+        ComputationGraphConfiguration conf = net.getConfiguration();
+        SameDiff sd = SameDiff.create();
+        DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
+        Map<String, GraphVertex> vertices = conf.getVertices();
+        Map<String, List<String>> vertexInputs = conf.getVertexInputs();
+        Map<String, Tensor> values = new HashMap<>();
+        List<TensorSpec> inputs = new ArrayList<>();
+        for (String input : conf.getNetworkInputs()) {
+            TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs);
+            inputs.add(spec);
+            values.put(input, new Tensor(sd.placeHolder(input, dataType, spec.shape()), spec.shape().length));
+        }
+        List<LayerOutput> layerOutputs = new ArrayList<>();
+        List<String> order = conf.getTopologicalOrderStr();
+        for (int index = 0; index < order.size(); index++) {
+            String name = order.get(index);
+            GraphVertex vertex = vertices.get(name);
+            if (vertex == null) {
+                continue; // a network input
+            }
+            List<Tensor> in = new ArrayList<>();
+            for (String source : vertexInputs.get(name)) {
+                in.add(values.get(source));
+            }
+            String where = "vertex " + index + " '" + name + "'";
+            Tensor out;
+            if (vertex instanceof LayerVertex lv) {
+                Tensor x = single(in, where);
+                if (lv.getPreProcessor() != null) {
+                    x = Preprocessors.apply(sd, name + "/preprocessed", lv.getPreProcessor(), x, where);
+                }
+                Layer layer = lv.getLayerConf().getLayer();
+                out = LayerConverters.convert(sd, name, index, layer, net.getLayer(name).paramTable(), x);
+                layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), out.variable().name()));
+            } else if (vertex instanceof ElementWiseVertex ew) {
+                out = elementWise(sd, name, ew.getOp(), in, where);
+                layerOutputs.add(new LayerOutput(name, "ElementWiseVertex", out.variable().name()));
+            } else if (vertex instanceof MergeVertex mv) {
+                SDVariable[] vars = in.stream().map(Tensor::variable).toArray(SDVariable[]::new);
+                int axis = mv.getMergeAxis();
+                out = new Tensor(sd.concat(name, axis, vars), in.get(0).rank());
+                layerOutputs.add(new LayerOutput(name, "MergeVertex", out.variable().name()));
+            } else {
+                throw new UnsupportedLayerException(where + " of type " + vertex.getClass().getSimpleName()
+                        + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex)");
+            }
+            values.put(name, out);
+        }
+        List<String> outputs = new ArrayList<>();
+        for (String output : conf.getNetworkOutputs()) {
+            outputs.add(values.get(output).variable().name());
+        }
+        sd.setOutputs(outputs);
+        return new ModelGraph(sd, inputs, outputs, layerOutputs);
+    }
+
+    private static Tensor single(List<Tensor> in, String where) {
+        if (in.size() != 1) {
+            throw new UnsupportedLayerException(where + " has " + in.size() + " inputs; a layer takes exactly one");
+        }
+        return in.get(0);
+    }
+
+    private static Tensor elementWise(SameDiff sd, String name, ElementWiseVertex.Op op, List<Tensor> in, String where) {
+        SDVariable[] v = in.stream().map(Tensor::variable).toArray(SDVariable[]::new);
+        int rank = in.get(0).rank();
+        SDVariable out = switch (op) {
+            case Add -> v.length == 2 ? sd.math.add(name, v[0], v[1]) : sd.math.mergeAdd(name, v);
+            case Subtract -> {
+                if (v.length != 2) {
+                    throw new UnsupportedLayerException(where + ": Subtract needs exactly 2 inputs, has " + v.length);
+                }
+                yield sd.math.sub(name, v[0], v[1]);
+            }
+            case Product -> {
+                SDVariable p = v[0];
+                for (int i = 1; i < v.length; i++) {
+                    p = i == v.length - 1 ? sd.math.mul(name, p, v[i]) : sd.math.mul(p, v[i]);
+                }
+                yield p;
+            }
+            case Average -> sd.math.mergeAvg(name, v);
+            case Max -> sd.math.mergeMax(name, v);
+            default -> throw new UnsupportedLayerException(where + ": element-wise op " + op + " is not supported");
+        };
+        return new Tensor(out, rank);
+    }
+
+    /** The input a network needs, derived from the first layer and its preprocessor. */
+    static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, String where) {
+        if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
+            return new TensorSpec(name, new long[] {-1, p.getNumChannels() * p.getInputHeight() * p.getInputWidth()});
+        }
+        if (preprocessor instanceof CnnToFeedForwardPreProcessor p) {
+            return new TensorSpec(name, new long[] {-1, p.getNumChannels(), p.getInputHeight(), p.getInputWidth()});
+        }
+        if (first instanceof ConvolutionLayer conv) {
+            return new TensorSpec(name, new long[] {-1, conv.getNIn() > 0 ? conv.getNIn() : -1, -1, -1});
+        }
+        if (first instanceof SubsamplingLayer) {
+            return new TensorSpec(name, new long[] {-1, -1, -1, -1});
+        }
+        if (first instanceof FeedForwardLayer ff && ff.getNIn() > 0) {
+            return new TensorSpec(name, new long[] {-1, ff.getNIn()});
+        }
+        throw new UnsupportedLayerException(where + " (" + first.getClass().getSimpleName() + "): cannot tell the"
+                + " shape of the network input from its first layer; start the network with a convolution or dense"
+                + " layer, or set the input type (setInputType) so that DL4J adds a preprocessor");
+    }
+
+    private static TensorSpec inputSpecOfGraphInput(String input, Map<String, GraphVertex> vertices,
+            Map<String, List<String>> vertexInputs) {
+        for (Map.Entry<String, List<String>> e : vertexInputs.entrySet()) {
+            if (e.getValue().contains(input) && vertices.get(e.getKey()) instanceof LayerVertex lv) {
+                return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'");
+            }
+        }
+        throw new UnsupportedLayerException("network input '" + input + "' does not feed a layer directly;"
+                + " cannot tell its shape");
+    }
+
+    /** DL4J's layer name, or {@code layer<i>} for unnamed layers and purely numeric names. */
+    static String layerName(Layer layer, int index) {
+        String name = layer.getLayerName();
+        if (name == null || name.isBlank()) {
+            return "layer" + index;
+        }
+        return name.chars().allMatch(Character::isDigit) ? "layer" + name : name;
+    }
+}

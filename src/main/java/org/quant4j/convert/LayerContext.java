@@ -1,0 +1,90 @@
+package org.quant4j.convert;
+
+import java.util.Map;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What a {@link LayerConverter} needs: the graph under construction, the layer's configuration and a read-only
+ * view of its parameters. Parameters enter the graph as copies, so the user's network never shares memory with
+ * the graph that quant4j rewrites.
+ *
+ * @param <L> the layer configuration type
+ */
+public final class LayerContext<L extends Layer> {
+
+    private final SameDiff graph;
+    private final String name;
+    private final int index;
+    private final L layer;
+    private final Map<String, INDArray> params;
+
+    LayerContext(SameDiff graph, String name, int index, L layer, Map<String, INDArray> params) {
+        this.graph = graph;
+        this.name = name;
+        this.index = index;
+        this.layer = layer;
+        this.params = params;
+    }
+
+    public SameDiff graph() {
+        return graph;
+    }
+
+    /** The layer's name, also the name of its output variable. */
+    public String name() {
+        return name;
+    }
+
+    /** The layer's position in the network (MultiLayerNetwork index, or vertex index in a ComputationGraph). */
+    public int index() {
+        return index;
+    }
+
+    public L layer() {
+        return layer;
+    }
+
+    /** Where the layer is, for error messages: {@code layer 3 'conv2' (ConvolutionLayer)}. */
+    public String where() {
+        return "layer " + index + " '" + name + "' (" + layer.getClass().getSimpleName() + ")";
+    }
+
+    /** Whether the layer has the parameter {@code key}. */
+    public boolean hasParam(String key) {
+        return params.containsKey(key);
+    }
+
+    /**
+     * The parameter {@code key} as a graph constant named {@code <layer>/<key>}, copied (C order) and reshaped.
+     *
+     * @param shape the shape the graph needs, or none to keep the parameter's shape
+     */
+    public SDVariable constant(String key, long... shape) {
+        INDArray value = params.get(key);
+        if (value == null) {
+            throw new UnsupportedLayerException(where() + " has no parameter '" + key + "' (has " + params.keySet() + ")");
+        }
+        INDArray copy = value.dup('c');
+        if (shape.length > 0) {
+            copy = copy.reshape('c', shape);
+        }
+        return graph.constant(name + "/" + key, copy);
+    }
+
+    /** The raw parameter (not copied): for reading only. */
+    public INDArray param(String key) {
+        INDArray value = params.get(key);
+        if (value == null) {
+            throw new UnsupportedLayerException(where() + " has no parameter '" + key + "' (has " + params.keySet() + ")");
+        }
+        return value;
+    }
+
+    /** A fresh, unique name for an intermediate variable of this layer. */
+    public String inner(String suffix) {
+        return name + "/" + suffix;
+    }
+}

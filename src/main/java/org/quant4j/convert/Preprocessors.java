@@ -1,0 +1,38 @@
+package org.quant4j.convert;
+
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * DL4J input preprocessors as reshapes: CnnToFeedForward flattens [N, C, H, W] to [N, C*H*W] in C order;
+ * FeedForwardToCnn does the reverse.
+ */
+final class Preprocessors {
+
+    private Preprocessors() {
+    }
+
+    static Tensor apply(SameDiff sd, String name, InputPreProcessor preprocessor, Tensor input, String where) {
+        if (preprocessor instanceof CnnToFeedForwardPreProcessor p) {
+            if (p.getFormat() != CNN2DFormat.NCHW) {
+                throw new UnsupportedLayerException(where + ": preprocessor " + p + " with format " + p.getFormat()
+                        + " is not supported yet (NCHW only)");
+            }
+            if (input.rank() != 4) {
+                throw new UnsupportedLayerException(where + ": preprocessor CnnToFeedForward expects a rank 4 input"
+                        + " but receives rank " + input.rank());
+            }
+            long features = p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
+            return new Tensor(sd.reshape(name, input.variable(), -1, features), 2);
+        }
+        if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
+            return new Tensor(sd.reshape(name, input.variable(), -1, p.getNumChannels(), p.getInputHeight(),
+                    p.getInputWidth()), 4);
+        }
+        throw new UnsupportedLayerException(where + ": input preprocessor " + preprocessor.getClass().getSimpleName()
+                + " is not supported (supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor)");
+    }
+}

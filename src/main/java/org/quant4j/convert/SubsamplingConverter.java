@@ -1,0 +1,43 @@
+package org.quant4j.convert;
+
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+
+/** SubsamplingLayer (2D, NCHW): max or average pooling with DL4J's padding and divisor conventions. */
+final class SubsamplingConverter implements LayerConverter<SubsamplingLayer> {
+
+    @Override
+    public Tensor convert(LayerContext<SubsamplingLayer> c, Tensor input) {
+        SubsamplingLayer layer = c.layer();
+        if (input.rank() != 4) {
+            throw new UnsupportedLayerException(c.where() + " expects a rank 4 input but receives rank " + input.rank());
+        }
+        if (layer.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+            throw new UnsupportedLayerException(c.where() + ": data format " + layer.getCnn2dDataFormat()
+                    + " is not supported yet (NCHW only)");
+        }
+        int[] k = layer.getKernelSize();
+        int[] s = layer.getStride();
+        int[] p = layer.getPadding();
+        int[] d = layer.getDilation();
+        Pooling2DConfig.Pooling2DConfigBuilder config = Pooling2DConfig.builder()
+                .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
+                .paddingMode(ConvolutionConverter.paddingMode(layer.getConvolutionMode(), c))
+                .isNHWC(false);
+        SDVariable out = switch (layer.getPoolingType()) {
+            case MAX -> c.graph().cnn.maxPooling2d(c.name(), input.variable(),
+                    config.type(Pooling2D.Pooling2DType.MAX).build());
+            case AVG -> c.graph().cnn.avgPooling2d(c.name(), input.variable(),
+                    config.type(Pooling2D.Pooling2DType.AVG)
+                            .divisor(layer.isAvgPoolIncludePadInDivisor()
+                                    ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING)
+                            .build());
+            default -> throw new UnsupportedLayerException(c.where() + ": pooling type " + layer.getPoolingType()
+                    + " is not supported yet (MAX, AVG)");
+        };
+        return new Tensor(out, 4);
+    }
+}

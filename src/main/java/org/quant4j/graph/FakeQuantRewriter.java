@@ -1,0 +1,118 @@
+package org.quant4j.graph;
+
+import java.util.List;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.QuantizationException;
+
+/**
+ * Rewrites an fp32 graph into its fake-quant (simulated integer) form, in place, using only standard SameDiff ops,
+ * so that the result runs on any ND4J backend and saves as an ordinary SameDiff file.
+ *
+ * <p>For an activation {@code x} with per-channel scales {@code s} (broadcast along the channel axis):
+ * <pre>  x_q = clip(rint(x / s), qmin, qmax) * s</pre>
+ * inserted before the ops that consume {@code x} as their data input; other readers of {@code x} keep reading fp32.
+ *
+ * <p>For a weight {@code W}: the integers {@code q = clamp(rint(W / s), qmin, qmax)} are computed once, stored as an
+ * INT8 constant (INT16 above 8 bits) named {@code <W>:q}, and dequantized in the graph as {@code cast(q) * s};
+ * the fp32 weight is removed from the graph.
+ */
+public final class FakeQuantRewriter {
+
+    private FakeQuantRewriter() {
+    }
+
+    /** Applies every quantization to {@code sd}. */
+    public static void rewrite(SameDiff sd, List<TensorQuantization> quantizations) {
+        for (TensorQuantization t : quantizations) {
+            if (t.kind() == TensorQuantization.Kind.WEIGHT) {
+                rewriteWeight(sd, t);
+            } else {
+                rewriteActivation(sd, t);
+            }
+        }
+    }
+
+    private static void rewriteActivation(SameDiff sd, TensorQuantization t) {
+        SDVariable x = sd.getVariable(t.tensor());
+        SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, x.dataType()));
+        SDVariable scaled = sd.math.div(t.tensor() + ":scaled", x, scale);
+        SDVariable rounded = new Rint(sd, scaled, false).outputVariable();
+        SDVariable clipped = sd.math.clipByValue(t.tensor() + ":q", rounded, t.grid().qmin(), t.grid().qmax());
+        SDVariable dequantized = sd.math.mul(t.tensor() + ":fq", clipped, scale);
+        replaceInput(sd, t.tensor(), dequantized, t.consumers());
+    }
+
+    private static void rewriteWeight(SameDiff sd, TensorQuantization t) {
+        SDVariable w = sd.getVariable(t.tensor());
+        INDArray values = w.getArr();
+        if (values == null) {
+            throw new QuantizationException("weight '" + t.tensor() + "' has no value in the graph");
+        }
+        DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
+        INDArray q = quantizeWeights(values, t).castTo(intType);
+        SDVariable stored = sd.constant(t.tensor() + ":q", q);
+        SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, values.dataType()));
+        SDVariable dequantized = sd.math.mul(t.tensor() + ":dq", stored.castTo(values.dataType()), scale);
+        replaceInput(sd, t.tensor(), dequantized, t.consumers());
+        if (sd.getVariables().get(t.tensor()).getInputsForOp() == null
+                || sd.getVariables().get(t.tensor()).getInputsForOp().isEmpty()) {
+            sd.getVariables().remove(t.tensor());
+            if (sd.getConstantArrays().hasArray(t.tensor())) {
+                sd.getConstantArrays().removeArray(t.tensor());
+            }
+            if (sd.getVariablesArrays().hasArray(t.tensor())) {
+                sd.getVariablesArrays().removeArray(t.tensor());
+            }
+        }
+    }
+
+    /**
+     * The integer levels of the weights, {@code clamp(rint(w / s_c), qmin, qmax)}, as float values (computed in
+     * float, as the fake-quant graph computes activations).
+     */
+    static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
+        float[] w = values.dup('c').data().asFloat();
+        long[] shape = values.shape();
+        long stride = 1;
+        for (int d = shape.length - 1; d > t.axis() && t.axis() >= 0; d--) {
+            stride *= shape[d];
+        }
+        long channels = t.perTensor() ? 1 : shape[t.axis()];
+        int qmin = t.grid().qmin();
+        int qmax = t.grid().qmax();
+        for (int i = 0; i < w.length; i++) {
+            int c = t.perTensor() ? 0 : (int) ((i / stride) % channels);
+            float level = (float) Math.rint(w[i] / t.scales()[c]);
+            w[i] = Math.max(qmin, Math.min(qmax, level));
+        }
+        return Nd4j.create(w, shape, 'c');
+    }
+
+    private static INDArray scaleArray(TensorQuantization t, DataType type) {
+        return Nd4j.create(t.scales(), t.scaleShape(), 'c').castTo(type);
+    }
+
+    /** Makes each listed op read {@code replacement} wherever it read {@code original}. */
+    private static void replaceInput(SameDiff sd, String original, SDVariable replacement, List<String> consumers) {
+        for (String opName : consumers) {
+            SameDiffOp sdo = sd.getOps().get(opName);
+            if (sdo == null) {
+                throw new QuantizationException("op '" + opName + "' reading '" + original + "' is not in the graph");
+            }
+            DifferentialFunction op = sdo.getOp();
+            List<String> inputs = sdo.getInputsToOp();
+            for (int i = 0; i < inputs.size(); i++) {
+                if (inputs.get(i).equals(original)) {
+                    sd.replaceArgFor(i, replacement, op);
+                }
+            }
+        }
+    }
+}

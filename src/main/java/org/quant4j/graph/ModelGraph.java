@@ -1,0 +1,31 @@
+package org.quant4j.graph;
+
+import java.util.List;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * A network as a SameDiff graph, with what the rest of the pipeline needs to know about it.
+ *
+ * @param graph        the SameDiff graph (owned by quant4j: never the user's own instance)
+ * @param inputs       the placeholders fed with features, in the order of the data set's feature arrays
+ * @param outputs      the variables returned as the network's outputs, in order
+ * @param layerOutputs the variables that stand for "layers" in reports (per-layer SQNR), in graph order,
+ *                     each with the layer's name
+ */
+public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> outputs, List<LayerOutput> layerOutputs) {
+
+    public ModelGraph {
+        inputs = List.copyOf(inputs);
+        outputs = List.copyOf(outputs);
+        layerOutputs = List.copyOf(layerOutputs);
+    }
+
+    /** A layer of the original network and the graph variable holding its output. */
+    public record LayerOutput(String layer, String type, String variable) {
+    }
+
+    /** A deep copy whose graph can be rewritten without touching this one. */
+    public ModelGraph copy() {
+        return new ModelGraph(graph.dup(), inputs, outputs, layerOutputs);
+    }
+}

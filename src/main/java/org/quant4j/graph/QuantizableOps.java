@@ -1,0 +1,61 @@
+package org.quant4j.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
+
+/**
+ * Finds the ops of a SameDiff graph that quantization turns into integer ops: 2D convolutions, {@code xw_plus_b}
+ * (dense layers) and rank-2 matrix products whose second operand is a constant or trainable variable.
+ * Works the same on graphs converted from DL4J and on graphs people build by hand.
+ */
+public final class QuantizableOps {
+
+    private QuantizableOps() {
+    }
+
+    /** The quantizable ops, in the graph's op order. */
+    public static List<QuantizableOp> find(SameDiff sd) {
+        List<QuantizableOp> found = new ArrayList<>();
+        for (SameDiffOp sdo : sd.getOps().values()) {
+            DifferentialFunction op = sdo.getOp();
+            List<String> in = sdo.getInputsToOp();
+            if (in == null || in.size() < 2 || !isParameter(sd, in.get(1)) || isParameter(sd, in.get(0))) {
+                continue;
+            }
+            if (op instanceof Conv2D conv) {
+                Conv2DConfig config = conv.getConfig();
+                int activationAxis = config.isNHWC() ? 3 : 1;
+                int weightAxis = config.getWeightsFormat() == WeightsFormat.YXIO ? 3 : 0;
+                found.add(new QuantizableOp(sdo.getName(), "conv2d", in.get(0), activationAxis, in.get(1), weightAxis));
+            } else if (op instanceof XwPlusB) {
+                found.add(new QuantizableOp(sdo.getName(), "xw_plus_b", in.get(0), 1, in.get(1), 1));
+            } else if (op instanceof Mmul mmul && in.size() == 2) {
+                Map<String, Object> p = mmul.propertiesForFunction();
+                boolean ta = Boolean.TRUE.equals(p.get("transposeA"));
+                boolean tb = Boolean.TRUE.equals(p.get("transposeB"));
+                long[] wShape = sd.getVariable(in.get(1)).getShape();
+                if (ta || wShape == null || wShape.length != 2 || Boolean.TRUE.equals(p.get("transposeResult"))) {
+                    continue;
+                }
+                found.add(new QuantizableOp(sdo.getName(), "matmul", in.get(0), 1, in.get(1), tb ? 0 : 1));
+            }
+        }
+        return found;
+    }
+
+    private static boolean isParameter(SameDiff sd, String name) {
+        SDVariable v = sd.getVariable(name);
+        return v != null && (v.getVariableType() == VariableType.CONSTANT || v.getVariableType() == VariableType.VARIABLE);
+    }
+}
