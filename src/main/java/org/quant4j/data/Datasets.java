@@ -192,9 +192,12 @@ public final class Datasets {
         Objects.requireNonNull(dataset, "dataset");
         Objects.requireNonNull(split, "split");
         Objects.requireNonNull(subset, "subset");
-        Path dir = ensureAvailable(dataset);
+        Path dir = directory(dataset);
         Path imagesFile = dir.resolve(dataset.imagesFile(split));
         Path labelsFile = dir.resolve(dataset.labelsFile(split));
+        if (!Files.isRegularFile(imagesFile) || !Files.isRegularFile(labelsFile)) {
+            ensureAvailable(dataset); // only the split's two files are needed, but a fetch brings all four
+        }
         IdxImages images = IdxReader.readImages(imagesFile);
         IdxLabels labels = IdxReader.readLabels(labelsFile);
         validate(dataset, split, images, labels);
