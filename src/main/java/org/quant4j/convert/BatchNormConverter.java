@@ -9,7 +9,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * BatchNormalization at inference, as one {@code batchnorm} op over channel axis 1:
- * {@code y = act(gamma * (x - mean) / sqrt(var + eps) + beta)}, with DL4J's global mean and variance. When DL4J
+ * {@code y = gamma * (x - mean) / sqrt(var + eps) + beta}, with DL4J's global mean and variance. DL4J's
+ * BatchNormalization layer does not apply its configured activation function (it is often left on the
+ * network's default, SIGMOID), so neither does the converter; the tests check this against DL4J. When DL4J
  * stores the log10 of the standard deviation ({@code useLogStd}), {@code var = (10^log10std)^2}, as DL4J computes it.
  * A layer with locked gamma/beta uses the configured constants.
  */
@@ -47,9 +49,7 @@ final class BatchNormConverter implements LayerConverter<BatchNormalization> {
             gamma = c.constant("gamma", channels);
             beta = c.constant("beta", channels);
         }
-        SDVariable z = c.graph().nn.batchNorm(c.inner("preact"), input.variable(), mean, var, gamma, beta,
-                layer.getEps(), 1);
-        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where()),
+        return new Tensor(c.graph().nn.batchNorm(c.name(), input.variable(), mean, var, gamma, beta, layer.getEps(), 1),
                 input.rank());
     }
 }

@@ -54,6 +54,7 @@ public final class Dl4jConverter {
         for (int i = 0; i < layers; i++) {
             Layer layer = conf.getConf(i).getLayer();
             String name = layerName(layer, i);
+            LayerConverters.require(layer, i, name);
             InputPreProcessor preprocessor = conf.getInputPreProcess(i);
             if (preprocessor != null) {
                 x = Preprocessors.apply(sd, name + "/preprocessed", preprocessor, x,
@@ -97,6 +98,7 @@ public final class Dl4jConverter {
             Tensor out;
             if (vertex instanceof LayerVertex lv) {
                 Tensor x = single(in, where);
+                LayerConverters.require(lv.getLayerConf().getLayer(), index, name);
                 if (lv.getPreProcessor() != null) {
                     x = Preprocessors.apply(sd, name + "/preprocessed", lv.getPreProcessor(), x, where);
                 }

@@ -47,14 +47,20 @@ public final class LayerConverters {
         return String.join(", ", names);
     }
 
-    /** Converts one layer; its output variable is named {@code name}. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    static Tensor convert(SameDiff sd, String name, int index, Layer layer, Map<String, INDArray> params, Tensor input) {
-        LayerConverter converter = CONVERTERS.get(layer.getClass());
+    /** The converter of {@code layer}; an error naming the layer's index, name and type when there is none. */
+    static LayerConverter<?> require(Layer layer, int index, String name) {
+        LayerConverter<?> converter = CONVERTERS.get(layer.getClass());
         if (converter == null) {
             throw new UnsupportedLayerException("layer " + index + " '" + name + "' of type "
                     + layer.getClass().getSimpleName() + " is not supported (supported: " + supportedTypes() + ")");
         }
+        return converter;
+    }
+
+    /** Converts one layer; its output variable is named {@code name}. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static Tensor convert(SameDiff sd, String name, int index, Layer layer, Map<String, INDArray> params, Tensor input) {
+        LayerConverter converter = require(layer, index, name);
         return converter.convert(new LayerContext(sd, name, index, layer, params), input);
     }
 }

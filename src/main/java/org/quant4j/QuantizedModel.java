@@ -1,0 +1,244 @@
+package org.quant4j;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.TensorQuantization;
+import org.quant4j.graph.TensorSpec;
+import org.quant4j.report.QuantizationReport;
+
+/**
+ * A quantized network: the fake-quant SameDiff graph (integer weights, simulated integer activations), the
+ * quantization parameters of every tensor and the report of how it was made.
+ *
+ * <p>File format ({@link #save}): a zip holding {@code quant4j.json} (format name and version, inputs, outputs,
+ * options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as FlatBuffers, weights
+ * stored as INT8). Saving is atomic: a temporary file beside the target is renamed over it.
+ *
+ * <p>{@link #output} is thread-safe (calls are serialized).
+ */
+public final class QuantizedModel {
+
+    /** The file format's name, first field of the metadata. */
+    public static final String FORMAT = "quant4j-model";
+    /** The newest format version this code writes and reads. */
+    public static final int FORMAT_VERSION = 1;
+
+    private static final String METADATA_ENTRY = "quant4j.json";
+    private static final String GRAPH_ENTRY = "graph.fb";
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private final ModelGraph graph;
+    private final QuantizationOptions options;
+    private final List<TensorQuantization> quantizations;
+    private final QuantizationReport report;
+
+    QuantizedModel(ModelGraph graph, QuantizationOptions options, List<TensorQuantization> quantizations,
+            QuantizationReport report) {
+        this.graph = graph;
+        this.options = options;
+        this.quantizations = List.copyOf(quantizations);
+        this.report = report;
+    }
+
+    /** The first (for most networks: the only) output for the given inputs, one array per network input. */
+    public INDArray output(INDArray... inputs) {
+        return outputs(inputs)[0];
+    }
+
+    /** All outputs for the given inputs, in the order of {@link #outputNames()}. */
+    public INDArray[] outputs(INDArray... inputs) {
+        Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
+        Map<String, INDArray> out;
+        synchronized (this) {
+            out = graph.graph().output(feed, graph.outputs());
+        }
+        return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
+    }
+
+    /** Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set. */
+    public Evaluation evaluate(DataSetIterator data) {
+        Evaluation evaluation = new Evaluation();
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        while (data.hasNext()) {
+            DataSet batch = data.next();
+            evaluation.eval(batch.getLabels(), output(batch.getFeatures()));
+        }
+        return evaluation;
+    }
+
+    /** Checks that {@code arrays} fit {@code specs}; returns the placeholder feed. */
+    static Map<String, INDArray> feed(List<TensorSpec> specs, INDArray[] arrays, String what) {
+        if (arrays.length != specs.size()) {
+            throw new QuantizationException("the network has " + specs.size() + " input(s) " + specs
+                    + " but " + arrays.length + " " + what + " array(s) were given");
+        }
+        Map<String, INDArray> feed = new HashMap<>();
+        for (int i = 0; i < arrays.length; i++) {
+            TensorSpec spec = specs.get(i);
+            if (arrays[i] == null) {
+                throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
+            }
+            if (!spec.accepts(arrays[i].shape())) {
+                throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
+                        + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
+                        + " (-1: any size)");
+            }
+            feed.put(spec.name(), arrays[i]);
+        }
+        return feed;
+    }
+
+    public List<String> outputNames() {
+        return graph.outputs();
+    }
+
+    public List<TensorSpec> inputs() {
+        return graph.inputs();
+    }
+
+    public QuantizationOptions options() {
+        return options;
+    }
+
+    /** How every quantized tensor is quantized. */
+    public List<TensorQuantization> quantizations() {
+        return quantizations;
+    }
+
+    /** What was done, with per-layer SQNR. */
+    public QuantizationReport report() {
+        return report;
+    }
+
+    /** The fake-quant graph itself (a copy: changing it does not change this model). */
+    public SameDiff graph() {
+        return graph.graph().dup();
+    }
+
+    /** The metadata stored beside the graph. */
+    record Metadata(String format, int version, List<TensorSpec> inputs, List<String> outputs,
+            List<ModelGraph.LayerOutput> layerOutputs, QuantizationOptions options,
+            List<TensorQuantization> quantizations, QuantizationReport report) {
+    }
+
+    /** Saves atomically: a temporary file next to {@code file} is written, then renamed over it. */
+    public void save(File file) throws IOException {
+        Path target = file.toPath().toAbsolutePath();
+        Path dir = target.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new NoSuchFileException(target.toString(), null, "the directory to save into does not exist");
+        }
+        Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        try {
+            try (OutputStream out = Files.newOutputStream(temp); ZipOutputStream zip = new ZipOutputStream(out)) {
+                zip.putNextEntry(new ZipEntry(METADATA_ENTRY));
+                zip.write(JSON.writeValueAsBytes(new Metadata(FORMAT, FORMAT_VERSION, graph.inputs(), graph.outputs(),
+                        graph.layerOutputs(), options, quantizations, report)));
+                zip.closeEntry();
+                zip.putNextEntry(new ZipEntry(GRAPH_ENTRY));
+                ByteBuffer fb;
+                synchronized (this) {
+                    fb = graph.graph().asFlatBuffers(true);
+                }
+                byte[] bytes = new byte[fb.remaining()];
+                fb.get(bytes);
+                zip.write(bytes);
+                zip.closeEntry();
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * Loads a model written by {@link #save}.
+     *
+     * @throws IOException           when the file cannot be read
+     * @throws QuantizationException when it is not a quant4j model, is damaged, or comes from a newer version
+     */
+    public static QuantizedModel load(File file) throws IOException {
+        byte[] metadataBytes = null;
+        byte[] graphBytes = null;
+        try (InputStream in = Files.newInputStream(file.toPath()); ZipInputStream zip = new ZipInputStream(in)) {
+            ZipEntry entry;
+            while ((entry = zip.getNextEntry()) != null) {
+                if (entry.getName().equals(METADATA_ENTRY)) {
+                    metadataBytes = readAll(zip);
+                } else if (entry.getName().equals(GRAPH_ENTRY)) {
+                    graphBytes = readAll(zip);
+                }
+            }
+        } catch (ZipException | java.io.EOFException e) {
+            throw new QuantizationException(file + " is not a readable quant4j model (damaged or not a zip file: "
+                    + e.getMessage() + ")", e);
+        }
+        if (metadataBytes == null || graphBytes == null) {
+            throw new QuantizationException(file + " is not a quant4j model: it lacks "
+                    + (metadataBytes == null ? METADATA_ENTRY : GRAPH_ENTRY));
+        }
+        Metadata metadata;
+        try {
+            metadata = JSON.readValue(metadataBytes, Metadata.class);
+        } catch (IOException e) {
+            throw new QuantizationException(file + ": its " + METADATA_ENTRY + " is damaged: " + e.getMessage(), e);
+        }
+        if (!FORMAT.equals(metadata.format())) {
+            throw new QuantizationException(file + " is not a quant4j model (format '" + metadata.format() + "')");
+        }
+        if (metadata.version() > FORMAT_VERSION) {
+            throw new QuantizationException(file + " was written in format version " + metadata.version()
+                    + " by a newer quant4j; this version reads up to " + FORMAT_VERSION);
+        }
+        SameDiff sd;
+        try {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(graphBytes.length);
+            buffer.put(graphBytes).flip();
+            sd = SameDiff.fromFlatBuffers(buffer);
+        } catch (IOException | RuntimeException e) {
+            throw new QuantizationException(file + ": its graph (" + GRAPH_ENTRY + ") is damaged: " + e.getMessage(), e);
+        }
+        return new QuantizedModel(new ModelGraph(sd, metadata.inputs(), metadata.outputs(), metadata.layerOutputs()),
+                metadata.options(), metadata.quantizations(), metadata.report());
+    }
+
+    private static byte[] readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        in.transferTo(out);
+        return out.toByteArray();
+    }
+}

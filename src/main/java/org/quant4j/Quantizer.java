@@ -1,0 +1,248 @@
+package org.quant4j;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.FeatureBatches;
+import org.quant4j.calib.TensorObserver;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.QuantizableOps;
+import org.quant4j.graph.SameDiffGraphs;
+import org.quant4j.graph.TensorQuantization;
+import org.quant4j.range.ClipRange;
+import org.quant4j.range.QuantGrid;
+import org.quant4j.range.RangeMethods;
+import org.quant4j.range.RangeSolver;
+import org.quant4j.report.LayerSqnr;
+import org.quant4j.report.QuantizationReport;
+import org.quant4j.report.SqnrMeter;
+
+/**
+ * The one call: {@code QuantizedModel q = Quantizer.quantize(model, calibrationData)}.
+ *
+ * <p>The pipeline: convert the network to SameDiff (DL4J networks) or copy it (SameDiff graphs); find the ops that
+ * run quantized (convolutions, dense layers); observe their activation inputs on the calibration data, per
+ * channel, in one streaming pass; solve a clip range per channel with the chosen range method; quantize the
+ * weights per output channel; rewrite a copy of the graph with fake-quant ops; measure every layer's SQNR
+ * against fp32. The user's model is only read, never changed.
+ */
+public final class Quantizer {
+
+    private Quantizer() {
+    }
+
+    public static QuantizedModel quantize(MultiLayerNetwork net, DataSetIterator calibration) {
+        return quantize(net, calibration, QuantizationOptions.defaults());
+    }
+
+    public static QuantizedModel quantize(MultiLayerNetwork net, DataSetIterator calibration,
+            QuantizationOptions options) {
+        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+    }
+
+    public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration) {
+        return quantize(net, calibration, QuantizationOptions.defaults());
+    }
+
+    public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration,
+            QuantizationOptions options) {
+        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+    }
+
+    public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
+            QuantizationOptions options) {
+        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+    }
+
+    public static QuantizedModel quantize(SameDiff graph, DataSetIterator calibration) {
+        return quantize(graph, calibration, QuantizationOptions.defaults());
+    }
+
+    public static QuantizedModel quantize(SameDiff graph, DataSetIterator calibration, QuantizationOptions options) {
+        return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
+    }
+
+    public static QuantizedModel quantize(SameDiff graph, MultiDataSetIterator calibration,
+            QuantizationOptions options) {
+        return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
+    }
+
+    /** The pipeline on a graph quant4j owns. */
+    static QuantizedModel quantize(ModelGraph fp32, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
+        List<QuantizableOp> ops = new ArrayList<>();
+        List<String> kept = new ArrayList<>();
+        Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
+        for (QuantizableOp op : all) {
+            String layer = layerOf(op.op());
+            if (options.keepFp32().contains(op.op()) || options.keepFp32().contains(layer)) {
+                kept.add(op.op());
+                unmatched.remove(op.op());
+                unmatched.remove(layer);
+            } else {
+                ops.add(op);
+            }
+        }
+        if (!unmatched.isEmpty()) {
+            TreeSet<String> known = new TreeSet<>();
+            all.forEach(op -> known.add(layerOf(op.op())));
+            throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched
+                    + " (quantizable layers: " + known + ")");
+        }
+
+        // Observe the activation inputs of the quantized ops.
+        Map<String, TensorObserver> observers = new LinkedHashMap<>();
+        Map<String, List<String>> consumers = new LinkedHashMap<>();
+        for (QuantizableOp op : ops) {
+            int axis = options.activationGranularity() == Granularity.PER_CHANNEL ? op.activationAxis() : -1;
+            TensorObserver existing = observers.putIfAbsent(op.activation(), new TensorObserver(op.activation(), axis));
+            if (existing != null && existing.axis() != axis) {
+                throw new QuantizationException("tensor '" + op.activation() + "' is read with channel axis "
+                        + existing.axis() + " and " + axis + " by different ops");
+            }
+            consumers.computeIfAbsent(op.activation(), k -> new ArrayList<>()).add(op.op());
+        }
+        long start = System.nanoTime();
+        List<INDArray[]> reportBatches = new ArrayList<>();
+        int batchCount = 0;
+        long samples = 0;
+        while (batchCount < options.calibrationBatches() && batches.hasNext()) {
+            INDArray[] features = batches.next();
+            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features,
+                    "calibration batch " + batchCount + ": features");
+            List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
+            Map<String, INDArray> values = new LinkedHashMap<>(feed);
+            if (!computed.isEmpty()) {
+                values.putAll(fp32.graph().output(feed, computed));
+            }
+            for (TensorObserver observer : observers.values()) {
+                observer.observe(values.get(observer.tensor()));
+            }
+            if (reportBatches.size() < options.reportBatches()) {
+                reportBatches.add(features);
+            }
+            samples += features[0].size(0);
+            batchCount++;
+        }
+        if (batchCount == 0) {
+            throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
+        }
+        long calibrationMillis = (System.nanoTime() - start) / 1_000_000;
+
+        start = System.nanoTime();
+        List<TensorQuantization> quantizations = new ArrayList<>();
+        RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
+        for (TensorObserver observer : observers.values()) {
+            quantizations.add(solveActivation(observer, activationSolver, options.activationBits(),
+                    consumers.get(observer.tensor())));
+        }
+        RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
+        Map<String, List<String>> weightConsumers = new LinkedHashMap<>();
+        Map<String, Integer> weightAxes = new LinkedHashMap<>();
+        for (QuantizableOp op : ops) {
+            weightConsumers.computeIfAbsent(op.weight(), k -> new ArrayList<>()).add(op.op());
+            weightAxes.put(op.weight(), options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1);
+        }
+        for (Map.Entry<String, List<String>> e : weightConsumers.entrySet()) {
+            quantizations.add(solveWeight(fp32.graph(), e.getKey(), weightAxes.get(e.getKey()), weightSolver,
+                    options.weightBits(), e.getValue()));
+        }
+        ModelGraph quantized = fp32.copy();
+        FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        long solveMillis = (System.nanoTime() - start) / 1_000_000;
+
+        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, reportBatches);
+        String granularity = describe(options.activationGranularity()) + " activations, "
+                + describe(options.weightGranularity()) + " weights";
+        QuantizationReport report = new QuantizationReport(activationSolver.name(), weightSolver.name(),
+                options.activationBits(), options.weightBits(), granularity, batchCount, samples,
+                ops.stream().map(QuantizableOp::op).toList(), kept, calibrationMillis, solveMillis, sqnr);
+        return new QuantizedModel(quantized, options, quantizations, report);
+    }
+
+    private static String describe(Granularity g) {
+        return g == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor";
+    }
+
+    /** DL4J-converted ops are named {@code <layer>/<part>}; the layer is the part before the first slash. */
+    private static String layerOf(String opName) {
+        int slash = opName.indexOf('/');
+        return slash < 0 ? opName : opName.substring(0, slash);
+    }
+
+    /**
+     * An activation's grid is unsigned when every observed value of every channel is non-negative (e.g. after
+     * ReLU), signed otherwise.
+     */
+    private static TensorQuantization solveActivation(TensorObserver observer, RangeSolver solver, int bits,
+            List<String> consumers) {
+        ChannelStatistics[] channels = observer.channels();
+        boolean signed = false;
+        for (ChannelStatistics c : channels) {
+            signed |= c.min() < 0;
+        }
+        QuantGrid grid = new QuantGrid(bits, signed);
+        return solve(observer, channels, solver, grid, TensorQuantization.Kind.ACTIVATION, consumers);
+    }
+
+    /** Weights: symmetric signed grid, one range per output channel (or per tensor). */
+    private static TensorQuantization solveWeight(SameDiff sd, String weight, int axis, RangeSolver solver, int bits,
+            List<String> consumers) {
+        TensorObserver observer = new TensorObserver(weight, axis);
+        observer.observe(sd.getVariable(weight).getArr());
+        return solve(observer, observer.channels(), solver, new QuantGrid(bits, true), TensorQuantization.Kind.WEIGHT,
+                consumers);
+    }
+
+    private static TensorQuantization solve(TensorObserver observer, ChannelStatistics[] channels, RangeSolver solver,
+            QuantGrid grid, TensorQuantization.Kind kind, List<String> consumers) {
+        int n = channels.length;
+        float[] scales = new float[n];
+        double[] lo = new double[n];
+        double[] hi = new double[n];
+        for (int c = 0; c < n; c++) {
+            ClipRange range = solver.solve(channels[c], grid);
+            scales[c] = (float) grid.scale(range);
+            lo[c] = range.lo();
+            hi[c] = range.hi();
+        }
+        return new TensorQuantization(observer.tensor(), kind, observer.rank(), observer.axis(), grid, scales, lo, hi,
+                consumers);
+    }
+
+    /** Per-layer SQNR of the quantized graph against fp32 on the given batches. */
+    private static List<LayerSqnr> measureSqnr(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
+        List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
+        Map<String, SqnrMeter> meters = new LinkedHashMap<>();
+        variables.forEach(v -> meters.put(v, new SqnrMeter()));
+        for (INDArray[] features : batches) {
+            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features, "features");
+            Map<String, INDArray> reference = fp32.graph().output(feed, variables);
+            Map<String, INDArray> actual = quantized.graph().output(feed, variables);
+            for (String v : variables) {
+                meters.get(v).add(reference.get(v), actual.get(v));
+            }
+        }
+        List<LayerSqnr> result = new ArrayList<>();
+        for (ModelGraph.LayerOutput layer : fp32.layerOutputs()) {
+            double db = batches.isEmpty() ? Double.NaN : meters.get(layer.variable()).sqnrDb();
+            result.add(new LayerSqnr(layer.layer(), layer.type(), layer.variable(), db));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,56 @@
+package org.quant4j.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.quant4j.QuantizationException;
+
+/** Wraps a user's SameDiff graph as a {@link ModelGraph}, working on a copy so that the user's graph is untouched. */
+public final class SameDiffGraphs {
+
+    private SameDiffGraphs() {
+    }
+
+    /**
+     * A copy of {@code sd} with its placeholders as inputs; outputs are the graph's declared outputs, or else every
+     * computed variable that no op reads. The "layers" of reports are the outputs of the quantizable ops.
+     */
+    public static ModelGraph of(SameDiff sd) {
+        SameDiff copy = sd.dup();
+        List<TensorSpec> inputs = new ArrayList<>();
+        for (String name : copy.inputs()) {
+            inputs.add(new TensorSpec(name, copy.getVariable(name).placeholderShape()));
+        }
+        if (inputs.isEmpty()) {
+            throw new QuantizationException("the SameDiff graph has no placeholder to feed calibration data to");
+        }
+        List<String> outputs = copy.outputs() == null ? new ArrayList<>() : new ArrayList<>(copy.outputs());
+        if (outputs.isEmpty()) {
+            for (Variable v : copy.getVariables().values()) {
+                SDVariable var = v.getVariable();
+                if (var.getVariableType() == VariableType.ARRAY
+                        && (v.getInputsForOp() == null || v.getInputsForOp().isEmpty())) {
+                    outputs.add(v.getName());
+                }
+            }
+        }
+        if (outputs.isEmpty()) {
+            throw new QuantizationException("the SameDiff graph has no output: no computed variable is left unread");
+        }
+        List<ModelGraph.LayerOutput> layers = new ArrayList<>();
+        for (QuantizableOp op : QuantizableOps.find(copy)) {
+            SameDiffOp sdo = copy.getOps().get(op.op());
+            layers.add(new ModelGraph.LayerOutput(op.op(), op.type(), sdo.getOutputsOfOp().get(0)));
+        }
+        for (String output : outputs) {
+            if (layers.stream().noneMatch(l -> l.variable().equals(output))) {
+                layers.add(new ModelGraph.LayerOutput(output, "output", output));
+            }
+        }
+        return new ModelGraph(copy, inputs, outputs, layers);
+    }
+}

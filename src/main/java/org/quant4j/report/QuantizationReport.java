@@ -1,0 +1,65 @@
+package org.quant4j.report;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a quantization did: the method, the calibration it saw, the time it took, and the SQNR of every layer's
+ * output against fp32.
+ *
+ * @param activationMethod   range method of activations
+ * @param weightMethod       range method of weights
+ * @param activationBits     bits of activations
+ * @param weightBits         bits of weights
+ * @param granularity        e.g. "per-channel activations, per-channel weights"
+ * @param calibrationBatches batches read for calibration
+ * @param calibrationSamples samples (rows of the first input) read for calibration
+ * @param quantizedOps       the ops running quantized
+ * @param keptFp32Ops        the quantizable ops left in fp32
+ * @param calibrationMillis  time spent observing activations
+ * @param solveMillis        time spent solving ranges and rewriting the graph
+ * @param layers             per-layer SQNR, in graph order, measured on the first calibration batches
+ */
+public record QuantizationReport(String activationMethod, String weightMethod, int activationBits, int weightBits,
+        String granularity, int calibrationBatches, long calibrationSamples, List<String> quantizedOps,
+        List<String> keptFp32Ops, long calibrationMillis, long solveMillis, List<LayerSqnr> layers) {
+
+    public QuantizationReport {
+        quantizedOps = List.copyOf(quantizedOps);
+        keptFp32Ops = List.copyOf(keptFp32Ops);
+        layers = List.copyOf(layers);
+    }
+
+    /** The layers with the lowest SQNR first. */
+    public List<LayerSqnr> worstLayers(int n) {
+        List<LayerSqnr> sorted = new ArrayList<>(layers);
+        sorted.sort(Comparator.comparingDouble(LayerSqnr::sqnrDb));
+        return sorted.subList(0, Math.min(n, sorted.size()));
+    }
+
+    /** A plain-text table of the per-layer SQNR, for terminals and logs. */
+    public String sqnrTable() {
+        int width = Math.max(5, layers.stream().mapToInt(l -> l.layer().length()).max().orElse(5));
+        int typeWidth = Math.max(4, layers.stream().mapToInt(l -> l.type().length()).max().orElse(4));
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-" + width + "s  %-" + typeWidth + "s  %10s%n", "layer", "type",
+                "SQNR (dB)"));
+        for (LayerSqnr l : layers) {
+            String value = Double.isInfinite(l.sqnrDb()) ? "exact" : String.format(Locale.ROOT, "%.2f", l.sqnrDb());
+            sb.append(String.format(Locale.ROOT, "%-" + width + "s  %-" + typeWidth + "s  %10s%n", l.layer(), l.type(),
+                    value));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "W%dA%d %s, ranges: activations %s, weights %s; %d ops quantized, %d kept"
+                        + " fp32; calibration %d batches (%d samples) in %d ms, solve %d ms%n%s",
+                weightBits, activationBits, granularity, activationMethod, weightMethod, quantizedOps.size(),
+                keptFp32Ops.size(), calibrationBatches, calibrationSamples, calibrationMillis, solveMillis,
+                sqnrTable());
+    }
+}

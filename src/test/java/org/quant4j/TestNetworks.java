@@ -1,0 +1,125 @@
+package org.quant4j;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/** Small real DL4J networks for tests: seeded, and trained for a few steps so that BatchNorm statistics move. */
+public final class TestNetworks {
+
+    private TestNetworks() {
+    }
+
+    /** A CNN over 28x28x1 (flat input, as MNIST iterators give it) with every layer type of the first slice. */
+    public static MultiLayerNetwork cnn() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(12345).weightInit(WeightInit.XAVIER).updater(new Adam(1e-2)).dataType(DataType.FLOAT)
+                .list()
+                .layer(new ConvolutionLayer.Builder(5, 5).name("conv1").nOut(6).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().name("bn1").build())
+                .layer(new ActivationLayer.Builder().name("relu1").activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).name("conv2").nOut(8).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.LEAKYRELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.AVG).name("pool2").kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DropoutLayer.Builder(0.5).name("drop").build())
+                .layer(new DenseLayer.Builder().name("fc1").nOut(24).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(28, 28, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        net.fit(randomIterator(16, 784, 10, 4, 1));
+        return net;
+    }
+
+    /** A CNN ending in global pooling, with an unnamed BatchNorm layer kept on DL4J's default activation. */
+    public static MultiLayerNetwork globalPoolingCnn() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(7).weightInit(WeightInit.RELU).updater(new Adam(1e-2)).dataType(DataType.FLOAT)
+                .list()
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(8).stride(2, 2).activation(Activation.RELU).build())
+                .layer(new BatchNormalization.Builder().useLogStd(false).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(12).activation(Activation.RELU).build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(5)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(16, 16, 3))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        net.fit(randomIterator(8, new long[] {8, 3, 16, 16}, 5, 3, 2));
+        return net;
+    }
+
+    /** A residual ComputationGraph: conv -> (conv + skip) -> merge -> pooling -> dense -> output. */
+    public static ComputationGraph residualGraph() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(99).weightInit(WeightInit.XAVIER).updater(new Adam(1e-2)).dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("image")
+                .addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(6).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.RELU).build(), "image")
+                .addLayer("branch", new ConvolutionLayer.Builder(3, 3).nOut(6).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).build(), "stem")
+                .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "stem", "branch")
+                .addLayer("relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "add")
+                .addVertex("merge", new MergeVertex(), "relu", "stem")
+                .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.MAX).build(), "merge")
+                .addLayer("fc", new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build(), "pool")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4)
+                        .activation(Activation.SOFTMAX).build(), "fc")
+                .setOutputs("out")
+                .setInputTypes(InputType.convolutional(12, 12, 2))
+                .build();
+        ComputationGraph net = new ComputationGraph(conf);
+        net.init();
+        net.fit(randomIterator(8, new long[] {8, 2, 12, 12}, 4, 3, 3));
+        return net;
+    }
+
+    /** Seeded uniform [0, 1) features of shape [batch, features] with random one-hot labels. */
+    public static DataSetIterator randomIterator(int batch, int features, int classes, int batches, long seed) {
+        return randomIterator(batch, new long[] {batch, features}, classes, batches, seed);
+    }
+
+    /** Seeded uniform [0, 1) features of the given batch shape with random one-hot labels. */
+    public static DataSetIterator randomIterator(int batch, long[] shape, int classes, int batches, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        java.util.List<DataSet> list = new java.util.ArrayList<>();
+        for (int i = 0; i < batches; i++) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, shape);
+            INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
+            for (int r = 0; r < batch; r++) {
+                y.putScalar(r, Nd4j.getRandom().nextInt(classes), 1.0);
+            }
+            list.add(new DataSet(x, y));
+        }
+        return new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(list, batch);
+    }
+}
