@@ -27,6 +27,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
@@ -78,7 +79,7 @@ public final class QuantizedModel {
         Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
         Map<String, INDArray> out;
         synchronized (this) {
-            out = graph.graph().output(feed, graph.outputs());
+            out = GraphExecution.output(graph.graph(), feed, graph.outputs());
         }
         return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
     }

@@ -19,6 +19,7 @@ import org.quant4j.calib.FeatureBatches;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
@@ -89,10 +90,10 @@ public final class Quantizer {
         List<String> kept = new ArrayList<>();
         Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
         for (QuantizableOp op : all) {
-            String layer = layerOf(op.op());
-            if (options.keepFp32().contains(op.op()) || options.keepFp32().contains(layer)) {
-                kept.add(op.op());
-                unmatched.remove(op.op());
+            String layer = layerOf(op.output());
+            if (options.keepFp32().contains(op.output()) || options.keepFp32().contains(layer)) {
+                kept.add(op.output());
+                unmatched.remove(op.output());
                 unmatched.remove(layer);
             } else {
                 ops.add(op);
@@ -100,7 +101,7 @@ public final class Quantizer {
         }
         if (!unmatched.isEmpty()) {
             TreeSet<String> known = new TreeSet<>();
-            all.forEach(op -> known.add(layerOf(op.op())));
+            all.forEach(op -> known.add(layerOf(op.output())));
             throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched
                     + " (quantizable layers: " + known + ")");
         }
@@ -128,7 +129,7 @@ public final class Quantizer {
             List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
             Map<String, INDArray> values = new LinkedHashMap<>(feed);
             if (!computed.isEmpty()) {
-                values.putAll(fp32.graph().output(feed, computed));
+                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
             }
             for (TensorObserver observer : observers.values()) {
                 observer.observe(values.get(observer.tensor()));
@@ -171,7 +172,7 @@ public final class Quantizer {
                 + describe(options.weightGranularity()) + " weights";
         QuantizationReport report = new QuantizationReport(activationSolver.name(), weightSolver.name(),
                 options.activationBits(), options.weightBits(), granularity, batchCount, samples,
-                ops.stream().map(QuantizableOp::op).toList(), kept, calibrationMillis, solveMillis, sqnr);
+                ops.stream().map(QuantizableOp::output).toList(), kept, calibrationMillis, solveMillis, sqnr);
         return new QuantizedModel(quantized, options, quantizations, report);
     }
 
@@ -179,10 +180,10 @@ public final class Quantizer {
         return g == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor";
     }
 
-    /** DL4J-converted ops are named {@code <layer>/<part>}; the layer is the part before the first slash. */
-    private static String layerOf(String opName) {
-        int slash = opName.indexOf('/');
-        return slash < 0 ? opName : opName.substring(0, slash);
+    /** DL4J-converted ops output {@code <layer>/<part>}; the layer is the part before the first slash. */
+    private static String layerOf(String variable) {
+        int slash = variable.indexOf('/');
+        return slash < 0 ? variable : variable.substring(0, slash);
     }
 
     /**
@@ -232,8 +233,8 @@ public final class Quantizer {
         variables.forEach(v -> meters.put(v, new SqnrMeter()));
         for (INDArray[] features : batches) {
             Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features, "features");
-            Map<String, INDArray> reference = fp32.graph().output(feed, variables);
-            Map<String, INDArray> actual = quantized.graph().output(feed, variables);
+            Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, variables);
+            Map<String, INDArray> actual = GraphExecution.output(quantized.graph(), feed, variables);
             for (String v : variables) {
                 meters.get(v).add(reference.get(v), actual.get(v));
             }

@@ -120,6 +120,6 @@ public final class TestNetworks {
             }
             list.add(new DataSet(x, y));
         }
-        return new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(list, batch);
+        return new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(list, 1);
     }
 }

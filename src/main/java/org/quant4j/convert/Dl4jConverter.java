@@ -23,6 +23,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.OpNames;
 import org.quant4j.graph.ModelGraph.LayerOutput;
 import org.quant4j.graph.TensorSpec;
 
@@ -65,6 +66,7 @@ public final class Dl4jConverter {
         }
         String output = x.variable().name();
         sd.setOutputs(output);
+        OpNames.makeDistinct(sd);
         return new ModelGraph(sd, List.of(inputSpec), List.of(output), layerOutputs);
     }
 
@@ -124,6 +126,7 @@ public final class Dl4jConverter {
             outputs.add(values.get(output).variable().name());
         }
         sd.setOutputs(outputs);
+        OpNames.makeDistinct(sd);
         return new ModelGraph(sd, inputs, outputs, layerOutputs);
     }
 

@@ -37,6 +37,7 @@ public final class FakeQuantRewriter {
                 rewriteActivation(sd, t);
             }
         }
+        OpNames.makeDistinct(sd);
     }
 
     private static void rewriteActivation(SameDiff sd, TensorQuantization t) {

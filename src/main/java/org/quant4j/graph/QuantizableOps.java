@@ -37,9 +37,9 @@ public final class QuantizableOps {
                 Conv2DConfig config = conv.getConfig();
                 int activationAxis = config.isNHWC() ? 3 : 1;
                 int weightAxis = config.getWeightsFormat() == WeightsFormat.YXIO ? 3 : 0;
-                found.add(new QuantizableOp(sdo.getName(), "conv2d", in.get(0), activationAxis, in.get(1), weightAxis));
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "conv2d", in.get(0), activationAxis, in.get(1), weightAxis));
             } else if (op instanceof XwPlusB) {
-                found.add(new QuantizableOp(sdo.getName(), "xw_plus_b", in.get(0), 1, in.get(1), 1));
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "xw_plus_b", in.get(0), 1, in.get(1), 1));
             } else if (op instanceof Mmul mmul && in.size() == 2) {
                 Map<String, Object> p = mmul.propertiesForFunction();
                 boolean ta = Boolean.TRUE.equals(p.get("transposeA"));
@@ -48,7 +48,7 @@ public final class QuantizableOps {
                 if (ta || wShape == null || wShape.length != 2 || Boolean.TRUE.equals(p.get("transposeResult"))) {
                     continue;
                 }
-                found.add(new QuantizableOp(sdo.getName(), "matmul", in.get(0), 1, in.get(1), tb ? 0 : 1));
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "matmul", in.get(0), 1, in.get(1), tb ? 0 : 1));
             }
         }
         return found;

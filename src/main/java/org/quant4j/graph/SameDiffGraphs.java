@@ -5,7 +5,6 @@ import java.util.List;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.quant4j.QuantizationException;
 
@@ -16,11 +15,12 @@ public final class SameDiffGraphs {
     }
 
     /**
-     * A copy of {@code sd} with its placeholders as inputs; outputs are the graph's declared outputs, or else every
+     * A copy of {@code sd} (made by {@link OpNames#distinctCopy}, which briefly renames clashing op names in
+     * {@code sd} and restores them: do not run {@code sd} on another thread meanwhile) with its placeholders as inputs; outputs are the graph's declared outputs, or else every
      * computed variable that no op reads. The "layers" of reports are the outputs of the quantizable ops.
      */
     public static ModelGraph of(SameDiff sd) {
-        SameDiff copy = sd.dup();
+        SameDiff copy = OpNames.distinctCopy(sd);
         List<TensorSpec> inputs = new ArrayList<>();
         for (String name : copy.inputs()) {
             inputs.add(new TensorSpec(name, copy.getVariable(name).placeholderShape()));
@@ -43,8 +43,7 @@ public final class SameDiffGraphs {
         }
         List<ModelGraph.LayerOutput> layers = new ArrayList<>();
         for (QuantizableOp op : QuantizableOps.find(copy)) {
-            SameDiffOp sdo = copy.getOps().get(op.op());
-            layers.add(new ModelGraph.LayerOutput(op.op(), op.type(), sdo.getOutputsOfOp().get(0)));
+            layers.add(new ModelGraph.LayerOutput(op.output(), op.type(), op.output()));
         }
         for (String output : outputs) {
             if (layers.stream().noneMatch(l -> l.variable().equals(output))) {

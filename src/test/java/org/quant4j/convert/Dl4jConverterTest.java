@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.TestNetworks;
+import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 
 class Dl4jConverterTest {
@@ -37,7 +38,7 @@ class Dl4jConverterTest {
         ModelGraph graph = Dl4jConverter.convert(net);
         INDArray x = Nd4j.rand(DataType.FLOAT, 5, 784);
         List<String> variables = graph.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
-        Map<String, INDArray> ours = graph.graph().output(Map.of("input", x), variables);
+        Map<String, INDArray> ours = GraphExecution.output(graph.graph(), Map.of("input", x), variables);
         assertEquals(net.getnLayers(), variables.size());
         for (int i = 0; i < variables.size(); i++) {
             // DL4J applies some activations in place, overwriting earlier entries of feedForward's list: so take
@@ -55,7 +56,7 @@ class Dl4jConverterTest {
         ModelGraph graph = Dl4jConverter.convert(net);
         INDArray x = Nd4j.rand(DataType.FLOAT, 3, 3, 16, 16);
         INDArray expected = net.output(x, false);
-        INDArray actual = graph.graph().output(Map.of("input", x), graph.outputs()).get(graph.outputs().get(0));
+        INDArray actual = GraphExecution.output(graph.graph(), Map.of("input", x), graph.outputs()).get(graph.outputs().get(0));
         assertTrue(relativeError(expected, actual) < 1e-5, "output differs by " + relativeError(expected, actual));
         assertEquals("layer0", graph.layerOutputs().get(0).layer());
     }
@@ -66,7 +67,7 @@ class Dl4jConverterTest {
         ModelGraph graph = Dl4jConverter.convert(net);
         INDArray x = Nd4j.rand(DataType.FLOAT, 4, 2, 12, 12);
         Map<String, INDArray> dl4j = net.feedForward(new INDArray[] {x}, false, false);
-        Map<String, INDArray> ours = graph.graph().output(Map.of("image", x),
+        Map<String, INDArray> ours = GraphExecution.output(graph.graph(), Map.of("image", x),
                 graph.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList());
         // DL4J applies activations in place, overwriting the entries of vertices that feed an ActivationLayer;
         // the dense layer and the output are not overwritten.
@@ -121,7 +122,7 @@ class Dl4jConverterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 7, 6);
         Map<String, INDArray> feed = new HashMap<>();
         feed.put("input", x);
-        INDArray actual = graph.graph().output(feed, graph.outputs()).get(graph.outputs().get(0));
+        INDArray actual = GraphExecution.output(graph.graph(), feed, graph.outputs()).get(graph.outputs().get(0));
         assertTrue(relativeError(net.output(x), actual) < 1e-5);
     }
 }

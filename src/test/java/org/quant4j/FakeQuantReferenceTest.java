@@ -1,0 +1,233 @@
+package org.quant4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.quant4j.graph.TensorQuantization;
+
+/**
+ * The fake-quant graph against a quantize-dequantize computed here, in plain Java loops, from the definitions:
+ * MinMax ranges, unsigned 8-bit grid for non-negative tensors, symmetric narrow signed grid otherwise,
+ * {@code q = clamp(rint(x / s), qmin, qmax)}, value {@code q * s}, all in float like the graph.
+ */
+class FakeQuantReferenceTest {
+
+    private static final int IN = 8;
+    private static final int HIDDEN = 6;
+    private static final int OUT = 3;
+
+    private static MultiLayerNetwork mlp() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(3).weightInit(WeightInit.XAVIER)
+                .dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().name("hidden").nIn(IN).nOut(HIDDEN).activation(Activation.IDENTITY).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).name("out").nIn(HIDDEN).nOut(OUT)
+                        .activation(Activation.IDENTITY).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        // Non-zero biases, so that their handling is checked too.
+        net.getLayer(0).setParam("b", Nd4j.linspace(-0.3, 0.4, HIDDEN, DataType.FLOAT).reshape(1, HIDDEN));
+        net.getLayer(1).setParam("b", Nd4j.linspace(0.2, -0.1, OUT, DataType.FLOAT).reshape(1, OUT));
+        return net;
+    }
+
+    @Test
+    void mlpOutputEqualsJavaReference() {
+        MultiLayerNetwork net = mlp();
+        Nd4j.getRandom().setSeed(11);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, 16, IN).muli(Nd4j.linspace(1, 4, IN, DataType.FLOAT).reshape(1, IN));
+            batches.add(new DataSet(x, Nd4j.zeros(DataType.FLOAT, 16, OUT)));
+        }
+        QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16));
+
+        float[][] w0 = toMatrix(net.getLayer(0).getParam("W"));
+        float[] b0 = net.getLayer(0).getParam("b").data().asFloat();
+        float[][] w1 = toMatrix(net.getLayer(1).getParam("W"));
+        float[] b1 = net.getLayer(1).getParam("b").data().asFloat();
+
+        // Calibration statistics, computed here.
+        float[] inMax = new float[IN];
+        float[] hidMin = new float[HIDDEN];
+        float[] hidMax = new float[HIDDEN];
+        java.util.Arrays.fill(hidMin, Float.POSITIVE_INFINITY);
+        java.util.Arrays.fill(hidMax, Float.NEGATIVE_INFINITY);
+        for (DataSet batch : batches) {
+            float[][] x = toMatrix(batch.getFeatures());
+            float[][] h = dense(x, w0, b0);
+            for (float[] row : x) {
+                for (int f = 0; f < IN; f++) {
+                    inMax[f] = Math.max(inMax[f], row[f]);
+                }
+            }
+            for (float[] row : h) {
+                for (int f = 0; f < HIDDEN; f++) {
+                    hidMin[f] = Math.min(hidMin[f], row[f]);
+                    hidMax[f] = Math.max(hidMax[f], row[f]);
+                }
+            }
+        }
+        float[] sIn = new float[IN];
+        for (int f = 0; f < IN; f++) {
+            sIn[f] = inMax[f] / 255f;
+        }
+        float[] sHid = new float[HIDDEN];
+        for (int f = 0; f < HIDDEN; f++) {
+            sHid[f] = Math.max(Math.abs(hidMin[f]), Math.abs(hidMax[f])) / 127f;
+        }
+        float[][] w0q = quantizeColumns(w0);
+        float[][] w1q = quantizeColumns(w1);
+
+        // The production scales agree with ours.
+        TensorQuantization input = find(q, "input");
+        TensorQuantization hidden = find(q, "hidden");
+        assertEquals(false, input.grid().signed());
+        assertEquals(true, hidden.grid().signed());
+        for (int f = 0; f < IN; f++) {
+            assertEquals(sIn[f], input.scales()[f], 1e-6 * sIn[f]);
+        }
+        for (int f = 0; f < HIDDEN; f++) {
+            assertEquals(sHid[f], hidden.scales()[f], 1e-6 * sHid[f]);
+        }
+
+        INDArray test = Nd4j.rand(DataType.FLOAT, 40, IN).muli(5).subi(0.5); // also outside the calibrated range
+        float[][] x = toMatrix(test);
+        float[][] xq = new float[x.length][IN];
+        for (int r = 0; r < x.length; r++) {
+            for (int f = 0; f < IN; f++) {
+                xq[r][f] = fakeQuant(x[r][f], sIn[f], 0, 255);
+            }
+        }
+        float[][] h = dense(xq, w0q, b0);
+        for (float[] row : h) {
+            for (int f = 0; f < HIDDEN; f++) {
+                row[f] = fakeQuant(row[f], sHid[f], -127, 127);
+            }
+        }
+        float[][] expected = dense(h, w1q, b1);
+        float[][] actual = toMatrix(q.output(test));
+        double maxAbs = 0;
+        double maxDiff = 0;
+        for (int r = 0; r < expected.length; r++) {
+            for (int o = 0; o < OUT; o++) {
+                maxAbs = Math.max(maxAbs, Math.abs(expected[r][o]));
+                maxDiff = Math.max(maxDiff, Math.abs(expected[r][o] - actual[r][o]));
+            }
+        }
+        assertTrue(maxDiff <= 1e-5 * maxAbs, "fake-quant output differs from the Java reference by " + maxDiff
+                + " (max |y| " + maxAbs + ")");
+        // And quantization did change the output: the reference is not simply fp32.
+        float[][] fp32 = toMatrix(net.output(test));
+        double fpDiff = 0;
+        for (int r = 0; r < expected.length; r++) {
+            for (int o = 0; o < OUT; o++) {
+                fpDiff = Math.max(fpDiff, Math.abs(fp32[r][o] - actual[r][o]));
+            }
+        }
+        assertTrue(fpDiff > 100 * maxDiff, "quantized output is indistinguishable from fp32");
+    }
+
+    @Test
+    void convActivationAndWeightsAreQuantizedPerChannel() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 3, 5));
+        TensorQuantization act = find(q, "pool1"); // the input of conv2: NCHW, 6 channels
+        assertEquals(1, act.axis());
+        assertEquals(6, act.scales().length);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 784);
+        var graph = q.graph();
+        Map<String, INDArray> values = org.quant4j.graph.GraphExecution.output(graph, Map.of("input", x), List.of("pool1", "pool1:fq", "conv2/W:dq"));
+        float[] pooled = values.get("pool1").dup('c').data().asFloat();
+        float[] fq = values.get("pool1:fq").dup('c').data().asFloat();
+        long[] shape = values.get("pool1").shape();
+        int plane = (int) (shape[2] * shape[3]);
+        int mismatches = 0;
+        for (int i = 0; i < pooled.length; i++) {
+            int c = (i / plane) % (int) shape[1];
+            float expected = fakeQuant(pooled[i], act.scales()[c], act.grid().qmin(), act.grid().qmax());
+            if (expected != fq[i]) {
+                mismatches++;
+            }
+        }
+        assertEquals(0, mismatches, "elements of pool1:fq differing from the Java reference");
+
+        TensorQuantization w = find(q, "conv2/W");
+        assertEquals(0, w.axis());
+        float[] weights = net.getLayer(4).getParam("W").dup('c').data().asFloat();
+        float[] dq = values.get("conv2/W:dq").dup('c').data().asFloat();
+        int perChannel = weights.length / 8;
+        for (int i = 0; i < weights.length; i++) {
+            int o = i / perChannel;
+            float maxAbs = 0;
+            for (int j = o * perChannel; j < (o + 1) * perChannel; j++) {
+                maxAbs = Math.max(maxAbs, Math.abs(weights[j]));
+            }
+            float s = maxAbs / 127f;
+            assertEquals(s, w.scales()[o], 1e-6f * s);
+            assertEquals(fakeQuant(weights[i], w.scales()[o], -127, 127), dq[i], 0f, "weight " + i);
+        }
+    }
+
+    static TensorQuantization find(QuantizedModel q, String tensor) {
+        return q.quantizations().stream().filter(t -> t.tensor().equals(tensor)).findFirst()
+                .orElseThrow(() -> new AssertionError("no quantization of " + tensor + " in " + q.quantizations()));
+    }
+
+    static float fakeQuant(float x, float s, int qmin, int qmax) {
+        float level = (float) Math.rint(x / s);
+        level = Math.max(qmin, Math.min(qmax, level));
+        return level * s;
+    }
+
+    /** Weights [in, out] quantized per output column, symmetric, 8 bits, MinMax. */
+    private static float[][] quantizeColumns(float[][] w) {
+        float[][] q = new float[w.length][w[0].length];
+        for (int o = 0; o < w[0].length; o++) {
+            float maxAbs = 0;
+            for (float[] row : w) {
+                maxAbs = Math.max(maxAbs, Math.abs(row[o]));
+            }
+            float s = maxAbs / 127f;
+            for (int i = 0; i < w.length; i++) {
+                q[i][o] = fakeQuant(w[i][o], s, -127, 127);
+            }
+        }
+        return q;
+    }
+
+    private static float[][] dense(float[][] x, float[][] w, float[] b) {
+        float[][] y = new float[x.length][w[0].length];
+        for (int r = 0; r < x.length; r++) {
+            for (int o = 0; o < w[0].length; o++) {
+                double sum = b[o];
+                for (int i = 0; i < w.length; i++) {
+                    sum += (double) x[r][i] * w[i][o];
+                }
+                y[r][o] = (float) sum;
+            }
+        }
+        return y;
+    }
+
+    private static float[][] toMatrix(INDArray a) {
+        return a.castTo(DataType.FLOAT).toFloatMatrix();
+    }
+}

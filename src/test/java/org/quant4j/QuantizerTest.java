@@ -1,0 +1,264 @@
+package org.quant4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.convert.UnsupportedLayerException;
+import org.quant4j.report.LayerSqnr;
+import org.quant4j.report.SqnrMeter;
+
+class QuantizerTest {
+
+    @TempDir
+    Path tmp;
+
+    private static double sqnr(INDArray reference, INDArray quantized) {
+        SqnrMeter m = new SqnrMeter();
+        m.add(reference, quantized);
+        return m.sqnrDb();
+    }
+
+    @Test
+    void cnnQuantizesWithHighSqnrAndReportsEveryLayer() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 21));
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 784);
+        double db = sqnr(net.output(x), q.output(x));
+        assertTrue(db > 25, "W8A8 output SQNR " + db + " dB");
+        assertTrue(db < 200, "output identical to fp32: nothing was quantized");
+        List<LayerSqnr> layers = q.report().layers();
+        assertEquals(net.getnLayers(), layers.size());
+        assertEquals(List.of("conv1/preact", "conv2/preact", "fc1/preact", "out/preact"), q.report().quantizedOps());
+        // conv1 reads the quantized input, so every layer carries quantization noise.
+        for (LayerSqnr l : layers) {
+            assertTrue(Double.isFinite(l.sqnrDb()) && l.sqnrDb() > 15, l.toString());
+        }
+        assertTrue(q.report().sqnrTable().contains("conv2"));
+    }
+
+    @Test
+    void computationGraphQuantizes() {
+        ComputationGraph net = TestNetworks.residualGraph();
+        QuantizedModel q = Quantizer.quantize(net,
+                TestNetworks.randomIterator(8, new long[] {8, 2, 12, 12}, 4, 3, 4));
+        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 2, 12, 12);
+        double db = sqnr(net.outputSingle(x), q.output(x));
+        assertTrue(db > 25 && db < 200, "output SQNR " + db + " dB");
+    }
+
+    /** A CNN built by hand in SameDiff, with NHWC-free defaults: conv2d (OIYX) -> relu -> maxpool -> matmul. */
+    private static SameDiff handBuiltCnn() {
+        Nd4j.getRandom().setSeed(17);
+        SameDiff sd = SameDiff.create();
+        SDVariable in = sd.placeHolder("image", DataType.FLOAT, -1, 3, 8, 8);
+        SDVariable w = sd.var("convW", Nd4j.randn(DataType.FLOAT, 4, 3, 3, 3).muli(0.3));
+        SDVariable b = sd.var("convB", Nd4j.randn(DataType.FLOAT, 4).muli(0.1));
+        SDVariable conv = sd.cnn.conv2d("conv", in, w, b, Conv2DConfig.builder().kH(3).kW(3)
+                .weightsFormat(WeightsFormat.OIYX).dataFormat(Conv2DConfig.NCHW).build());
+        SDVariable relu = sd.nn.relu("relu", conv, 0);
+        SDVariable pool = sd.cnn.maxPooling2d("pool", relu, Pooling2DConfig.builder().kH(2).kW(2).sH(2).sW(2).build());
+        SDVariable flat = sd.reshape("flat", pool, -1, 4 * 3 * 3);
+        SDVariable fcW = sd.var("fcW", Nd4j.randn(DataType.FLOAT, 36, 5).muli(0.2));
+        SDVariable logits = sd.mmul("logits", flat, fcW);
+        sd.nn.softmax("probs", logits, 1);
+        return sd;
+    }
+
+    @Test
+    void handBuiltSameDiffCnnGoesThroughTheSameCall() {
+        SameDiff sd = handBuiltCnn();
+        INDArray convWBefore = sd.getVariable("convW").getArr().dup();
+        List<String> opsBefore = new ArrayList<>(sd.getOps().keySet());
+        QuantizedModel q = Quantizer.quantize(sd, TestNetworks.randomIterator(8, new long[] {8, 3, 8, 8}, 5, 3, 6));
+        assertEquals(List.of("conv", "logits"), q.report().quantizedOps());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 8, 3, 8, 8);
+        INDArray expected = sd.outputSingle(java.util.Map.of("image", x), "probs");
+        double db = sqnr(expected, q.output(x));
+        assertTrue(db > 25 && db < 200, "output SQNR " + db + " dB");
+        // The user's graph is untouched.
+        assertEquals(convWBefore, sd.getVariable("convW").getArr());
+        assertEquals(opsBefore, new ArrayList<>(sd.getOps().keySet()));
+        assertEquals(expected, sd.outputSingle(java.util.Map.of("image", x), "probs"));
+    }
+
+    @Test
+    void saveAndLoadGiveIdenticalOutputs() throws IOException {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 2, 8));
+        File file = tmp.resolve("cnn.q4j").toFile();
+        q.save(file);
+        QuantizedModel loaded = QuantizedModel.load(file);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 10, 784);
+        assertEquals(q.output(x), loaded.output(x));
+        assertEquals(q.quantizations(), loaded.quantizations());
+        assertEquals(q.report(), loaded.report());
+        assertEquals(q.options(), loaded.options());
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of("cnn.q4j"), files.map(p -> p.getFileName().toString()).toList(),
+                    "the atomic save leaves no temporary file");
+        }
+        // Weights are stored as INT8: the file is far smaller than the fp32 parameters alone.
+        long fp32Bytes = net.numParams() * 4L;
+        assertTrue(file.length() < fp32Bytes, file.length() + " bytes vs " + fp32Bytes + " fp32 parameter bytes");
+    }
+
+    @Test
+    void damagedOrForeignFilesGiveClearErrors() throws IOException {
+        QuantizedModel q = Quantizer.quantize(TestNetworks.cnn(), TestNetworks.randomIterator(16, 784, 10, 1, 8));
+        File good = tmp.resolve("good.q4j").toFile();
+        q.save(good);
+        byte[] bytes = Files.readAllBytes(good.toPath());
+
+        Path truncated = tmp.resolve("truncated.q4j");
+        Files.write(truncated, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        QuantizationException e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(truncated.toFile()));
+        assertTrue(e.getMessage().contains("truncated.q4j"), e.getMessage());
+
+        Path text = tmp.resolve("notes.txt");
+        Files.writeString(text, "not a model");
+        e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(text.toFile()));
+        assertTrue(e.getMessage().contains("notes.txt") && e.getMessage().contains("not a quant4j model"), e.getMessage());
+
+        Path newer = tmp.resolve("newer.q4j");
+        writeZip(newer, "{\"format\":\"quant4j-model\",\"version\":99}");
+        e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(newer.toFile()));
+        assertTrue(e.getMessage().contains("version 99"), e.getMessage());
+
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> QuantizedModel.load(tmp.resolve("absent").toFile()));
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> q.save(tmp.resolve("no/such/dir/x.q4j").toFile()));
+    }
+
+    private static void writeZip(Path path, String metadata) throws IOException {
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(path))) {
+            zip.putNextEntry(new ZipEntry("quant4j.json"));
+            zip.write(metadata.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            zip.closeEntry();
+            zip.putNextEntry(new ZipEntry("graph.fb"));
+            zip.write(new byte[] {1, 2, 3});
+            zip.closeEntry();
+        }
+    }
+
+    @Test
+    void emptyCalibrationDataIsAClearErrorAndTheNetworkIsUnchanged() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        INDArray before = net.params().dup();
+        QuantizationException e = assertThrows(QuantizationException.class,
+                () -> Quantizer.quantize(net, new ListDataSetIterator<>(new ArrayList<DataSet>(), 8)));
+        assertTrue(e.getMessage().contains("calibration data is empty"), e.getMessage());
+        assertEquals(before, net.params());
+    }
+
+    @Test
+    void featuresOfTheWrongShapeAreNamedWithBothShapes() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        INDArray before = net.params().dup();
+        QuantizationException e = assertThrows(QuantizationException.class,
+                () -> Quantizer.quantize(net, TestNetworks.randomIterator(4, new long[] {4, 1, 28, 28}, 10, 1, 1)));
+        assertTrue(e.getMessage().contains("[4, 1, 28, 28]") && e.getMessage().contains("[-1, 784]")
+                && e.getMessage().contains("calibration batch 0"), e.getMessage());
+        assertEquals(before, net.params());
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(4, 784, 10, 1, 1));
+        e = assertThrows(QuantizationException.class, () -> q.output(Nd4j.rand(DataType.FLOAT, 2, 783)));
+        assertTrue(e.getMessage().contains("[2, 783]"), e.getMessage());
+    }
+
+    @Test
+    void unsupportedLayerIsNamedAndTheNetworkIsUnchanged() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).list()
+                .layer(new DenseLayer.Builder().name("dense").nIn(4).nOut(3).build())
+                .layer(new SimpleRnn.Builder().name("rnn").nIn(3).nOut(3).build())
+                .layer(new OutputLayer.Builder().name("out").nIn(3).nOut(2).activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        INDArray before = net.params().dup();
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> Quantizer.quantize(net, TestNetworks.randomIterator(4, 4, 2, 1, 1)));
+        assertTrue(e.getMessage().contains("layer 1 'rnn' of type SimpleRnn"), e.getMessage());
+        assertEquals(before, net.params());
+    }
+
+    @Test
+    void quantizeNeverChangesTheNetworkNorItsOutputs() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        INDArray params = net.params().dup();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 784);
+        INDArray out = net.output(x).dup();
+        Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 2, 9),
+                QuantizationOptions.builder().weightBits(2).activationBits(2).build());
+        assertEquals(params, net.params());
+        assertEquals(out, net.output(x));
+    }
+
+    @Test
+    void layersKeptInFp32AreNotQuantizedAndUnknownNamesAreErrors() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 2, 9),
+                QuantizationOptions.builder().keepFp32("conv1", "out").build());
+        assertEquals(List.of("conv2/preact", "fc1/preact"), q.report().quantizedOps());
+        assertEquals(List.of("conv1/preact", "out/preact"), q.report().keptFp32Ops());
+        assertTrue(Double.isInfinite(q.report().layers().get(0).sqnrDb()), "conv1 in fp32 is exact");
+        QuantizationException e = assertThrows(QuantizationException.class, () -> Quantizer.quantize(net,
+                TestNetworks.randomIterator(16, 784, 10, 1, 9), QuantizationOptions.builder().keepFp32("nope").build()));
+        assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("conv2"), e.getMessage());
+    }
+
+    @Test
+    void fewerBitsGiveLowerSqnrAndPerTensorIsNoBetterThanPerChannel() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 784);
+        double w8a8 = sqnr(net.output(x), Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 2))
+                .output(x));
+        double w4a4 = sqnr(net.output(x), Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 2),
+                QuantizationOptions.builder().weightBits(4).activationBits(4).build()).output(x));
+        assertTrue(w4a4 < w8a8 - 10, "W4A4 " + w4a4 + " dB vs W8A8 " + w8a8 + " dB");
+        QuantizedModel perTensor = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 2),
+                QuantizationOptions.builder().granularity(Granularity.PER_TENSOR).build());
+        assertTrue(perTensor.quantizations().stream().allMatch(t -> t.scales().length == 1));
+    }
+
+    @Test
+    void badOptionsAreRejectedWithTheirValues() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QuantizationOptions.builder().weightBits(9).build());
+        assertTrue(e.getMessage().contains("9"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> QuantizationOptions.builder().rangeMethod("magic").build());
+        assertTrue(e.getMessage().contains("magic") && e.getMessage().contains("minmax"), e.getMessage());
+        assertArrayEquals(new int[] {2, 8}, new int[] {QuantizationOptions.builder().activationBits(2).build()
+                .activationBits(), QuantizationOptions.defaults().weightBits()});
+        assertFalse(QuantizationOptions.defaults().keepFp32().iterator().hasNext());
+    }
+
+}
