@@ -53,6 +53,7 @@ public final class ChannelStatistics {
 
     private long count;
     private long skipped;
+    private long zeros;
     private double min = Double.POSITIVE_INFINITY;
     private double max = Double.NEGATIVE_INFINITY;
     private double mean;
@@ -117,6 +118,7 @@ public final class ChannelStatistics {
         double m4 = 0;
         double m5 = 0;
         double m6 = 0;
+        int zeroCount = 0;
         for (int i = from; i < to; i++) {
             float v = values[i];
             double d = v - mu;
@@ -127,6 +129,7 @@ public final class ChannelStatistics {
             m4 += d2 * d2;
             m5 += d2 * d3;
             m6 += d3 * d3;
+            zeroCount += v == 0 ? 1 : 0;
             h[(int) (Math.floor(v * invW) - k)]++;
         }
         double[] c = chunk;
@@ -136,6 +139,7 @@ public final class ChannelStatistics {
         c[5] = m5;
         c[6] = m6;
         combineMoments(n, mu, c);
+        zeros += zeroCount;
         if (lo < min) {
             min = lo;
         }
@@ -168,6 +172,7 @@ public final class ChannelStatistics {
             throw new IllegalArgumentException("cannot merge an observer into itself");
         }
         skipped += other.skipped;
+        zeros += other.zeros;
         if (other.count == 0) {
             return;
         }
@@ -357,6 +362,11 @@ public final class ChannelStatistics {
     /** Number of finite values seen. */
     public long count() {
         return count;
+    }
+
+    /** Number of values exactly 0 (for a post-ReLU channel: the clipped negatives). */
+    public long zeros() {
+        return zeros;
     }
 
     /** Number of non-finite values skipped. */

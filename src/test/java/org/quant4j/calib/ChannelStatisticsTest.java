@@ -175,6 +175,9 @@ class ChannelStatisticsTest {
         assertEquals(0.0, s.mean(), 1e-12);
         assertEquals((1 + 4 + 9 + 49 + 81) / 5.0, s.variance(), 1e-12);
         assertEquals(5, s.histogram().total());
+        assertEquals(0, s.zeros());
+        s.accept(new float[] {0f, 0f, 1f});
+        assertEquals(2, s.zeros());
     }
 
     @Test

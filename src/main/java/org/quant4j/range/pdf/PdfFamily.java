@@ -1,7 +1,6 @@
 package org.quant4j.range.pdf;
 
 import org.apache.commons.math3.distribution.LaplaceDistribution;
-import org.apache.commons.math3.distribution.LogisticDistribution;
 import org.apache.commons.math3.distribution.NormalDistribution;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.apache.commons.math3.distribution.UniformRealDistribution;
@@ -62,7 +61,7 @@ public enum PdfFamily {
         return switch (this) {
             case GAUSSIAN -> new NormalDistribution(rng, mean, std);
             case LAPLACE -> new LaplaceDistribution(rng, mean, std / Math.sqrt(2));
-            case LOGISTIC -> new LogisticDistribution(rng, mean, std * Math.sqrt(3) / Math.PI);
+            case LOGISTIC -> new FixedLogisticDistribution(rng, mean, std * Math.sqrt(3) / Math.PI);
             case UNIFORM -> new UniformRealDistribution(rng, mean - Math.sqrt(3) * std, mean + Math.sqrt(3) * std);
             case HYPERBOLIC_SECANT -> new HyperbolicSecantDistribution(rng, mean, std);
             case RAISED_COSINE -> RaisedCosineDistribution.withStd(rng, mean, std);
