@@ -36,9 +36,28 @@ import org.quant4j.range.pdf.PdfFitter;
  * 99.99 % on each side (one-sided: of the non-zero values); and the observed extremes. The moment points sit
  * below the optimum of a well-fitted PDF and the extremes above it, so the critical point lands between them, and
  * it grows with the observed tail: it widens the range exactly where the data's tail is heavier than the fit.
- * Alternatives, {@link PointSet#MOMENTS_ONLY} and {@link PointSet#QUANTILES_EXTREMES}, are kept for measurement;
- * the comparison (sample MSE of the corrected range relative to the brute-force optimum) is in
- * {@code PatentRangeSolverTest#pointSetComparison} and in the report of the range work.
+ * Alternatives, {@link PointSet#MOMENTS_ONLY} and {@link PointSet#QUANTILES_EXTREMES}, are kept for measurement.
+ *
+ * <p>Measured ({@code PatentRangeSolverTest#pointSetComparison}: 200,000 samples, signed grid, M = 4 and 8, the
+ * eight families plus two misfits): sample MSE of the corrected range relative to the first range alone.
+ * <pre>
+ *   data                            M   moments+quantiles+extremes   moments only   quantiles+extremes
+ *   Laplace / sech / logistic       4   +17 / +21 / +26 %            0 / 0 / 0 %    +48 / +53 / +59 %
+ *   Gaussian                        4   +28 %                        +2.7 %         +43 %
+ *   raised cos / semicircle / unif. 4   +27 / +19 / +13 %            +40 / +19 / +13 % +23 / +14 / +11 %
+ *   Super Cauchy                    4   0 %                          0 %            +4.6 %
+ *   all eight families              8   0 .. +2 %                    0 .. +7.5 %    0 %
+ *   Gaussian + 1 % six times wider  4   -29 %                        0 %            -21 %
+ *     (fitted as logistic; the      8   -70 %                        0 %            -87 %
+ *      first range alone is 23x the sample-optimal MSE at 8 bits)
+ *   Gaussian + 0.2 % 20x wider      4,8 0 %                          0 %            0 %
+ *   mean over the 20 cases              +2.8 %                       +4.2 %         +7.3 %
+ *   worst case                          +28 %                        +40 %          +59 %
+ * </pre>
+ * Where the fit is right, the first range is already the MSE optimum and any correction can only cost (at 4 bits,
+ * where clipping is cheap); where the fit misses a heavy tail, the correction from the observed quantiles and
+ * extremes is what saves the range. The default has the best mean and the best worst case; the moment points alone
+ * never rescue a misfit (their critical point is about 2.8 std whatever the data).
  */
 public final class PatentRangeSolver implements RangeSolver {
 
