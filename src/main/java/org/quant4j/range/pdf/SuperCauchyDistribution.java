@@ -27,7 +27,7 @@ import org.apache.commons.math3.util.FastMath;
  * </pre>
  * {@link #sample()} draws {@code mu + gamma * Z / sqrt(chi2_3)} with three more standard normals for the chi-square.
  */
-public final class SuperCauchyDistribution extends AbstractRealDistribution {
+public final class SuperCauchyDistribution extends AbstractRealDistribution implements ClosedFormClipping {
 
     private static final long serialVersionUID = 1L;
 
@@ -80,6 +80,7 @@ public final class SuperCauchyDistribution extends AbstractRealDistribution {
     }
 
     /** The tail integral {@code integral_a^inf (x - mu - a)^2 p(x) dx} in closed form (see the class comment). */
+    @Override
     public double clippingMoment(double a) {
         double t = a / gamma;
         double q = 1 + t * t;

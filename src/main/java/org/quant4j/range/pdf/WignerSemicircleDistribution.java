@@ -15,9 +15,14 @@ import org.apache.commons.math3.util.FastMath;
  *   mean mu, variance R^2 / 4, kurtosis 2, standardized 6th moment 5
  * </pre>
  * (The even moments of the unit-variance form, R = 2, are the Catalan numbers 1, 1, 2, 5, ...)
+ * The clipping moment, with {@code t = a / R} and {@code r = sqrt(1 - t^2)}:
+ * <pre>
+ *   integral_a^R (x - mu - a)^2 p(x) dx = R^2 (2 / pi) [ I2 - 2 t I1 + t^2 I0 ],
+ *   I0 = (acos t - t r) / 2,   I1 = r^3 / 3,   I2 = (acos t - t (2 t^2 - 1) r) / 8
+ * </pre>
  * {@link #sample()} returns the first coordinate of a point drawn uniformly in the disc of radius R.
  */
-public final class WignerSemicircleDistribution extends AbstractRealDistribution {
+public final class WignerSemicircleDistribution extends AbstractRealDistribution implements ClosedFormClipping {
 
     private static final long serialVersionUID = 1L;
 
@@ -64,6 +69,20 @@ public final class WignerSemicircleDistribution extends AbstractRealDistribution
             return 1;
         }
         return 0.5 + (z * Math.sqrt(1 - z * z) + FastMath.asin(z)) / Math.PI;
+    }
+
+    @Override
+    public double clippingMoment(double a) {
+        double t = a / radius;
+        if (t >= 1) {
+            return 0;
+        }
+        double r = Math.sqrt(1 - t * t);
+        double acos = FastMath.acos(t);
+        double i0 = (acos - t * r) / 2;
+        double i1 = r * r * r / 3;
+        double i2 = (acos - t * (2 * t * t - 1) * r) / 8;
+        return radius * radius * (2 / Math.PI) * Math.max(0, i2 - 2 * t * i1 + t * t * i0);
     }
 
     @Override
