@@ -1,7 +1,5 @@
 package org.quant4j.calib;
 
-import java.util.Arrays;
-
 /**
  * Streaming, mergeable statistics of the values of one channel: count, extremes, mean, central moments up to the
  * 6th, and a histogram whose range grows without losing counts. Memory is bounded by the number of bins,
@@ -484,9 +482,4 @@ public final class ChannelStatistics {
         return bins.length;
     }
 
-    /** Equality of histograms, for tests. */
-    boolean sameHistogram(ChannelStatistics o) {
-        return histogram().low() == o.histogram().low() && histogram().binWidth() == o.histogram().binWidth()
-                && Arrays.equals(histogram().counts(), o.histogram().counts());
-    }
 }

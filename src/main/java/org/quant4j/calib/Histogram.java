@@ -29,6 +29,22 @@ public record Histogram(double low, double binWidth, long[] counts) {
         return counts.clone();
     }
 
+    /** Equal when the layout and every count are equal. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Histogram h && h.low == low && h.binWidth == binWidth && Arrays.equals(h.counts, counts);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Double.hashCode(low) + Double.hashCode(binWidth)) + Arrays.hashCode(counts);
+    }
+
+    @Override
+    public String toString() {
+        return "Histogram[low=" + low + ", binWidth=" + binWidth + ", bins=" + counts.length + ", total=" + total() + "]";
+    }
+
     /** Number of bins. */
     public int bins() {
         return counts.length;

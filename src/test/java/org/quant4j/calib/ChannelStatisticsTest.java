@@ -199,4 +199,33 @@ class ChannelStatisticsTest {
         }
         assertArrayEquals(direct, f.counts());
     }
+
+    @Test
+    void mergeOfObserversWithVeryDifferentRangesIsExact() {
+        Random r = new Random(8);
+        float[] tiny = new float[5000];
+        float[] huge = new float[5000];
+        for (int i = 0; i < tiny.length; i++) {
+            tiny[i] = (float) (r.nextDouble() * 1e-3);      // one-sided, fine bins
+            huge[i] = (float) (r.nextGaussian() * 1e4);     // two-sided, coarse bins
+        }
+        float[] both = new float[tiny.length + huge.length];
+        System.arraycopy(tiny, 0, both, 0, tiny.length);
+        System.arraycopy(huge, 0, both, tiny.length, huge.length);
+        for (boolean tinyFirst : new boolean[] {true, false}) {
+            ChannelStatistics a = new ChannelStatistics();
+            ChannelStatistics b = new ChannelStatistics();
+            a.accept(tinyFirst ? tiny : huge);
+            b.accept(tinyFirst ? huge : tiny);
+            a.merge(b);
+            assertEquals(both.length, a.count());
+            assertEquals(both.length, a.histogram().total());
+            assertHistogramExact(a.histogram(), both);
+            double[] ref = reference(both);
+            assertClose(ref[1], a.mean(), 1e-9, "mean");
+            for (int p = 2; p <= 6; p++) {
+                assertClose(ref[p], a.centralSum(p), 1e-9, "M" + p);
+            }
+        }
+    }
 }
