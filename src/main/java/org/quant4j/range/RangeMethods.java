@@ -1,36 +1,62 @@
 package org.quant4j.range;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
-/** The range solvers by name, as the builder and the command line select them. */
+/**
+ * The range methods by name, for the builder and the command line.
+ *
+ * <p>Names: "minmax", "percentile-99.99", "percentile-99.999", "entropy", "mse", "aciq", "patent"; any
+ * "percentile-P" with P in (0, 100] is also accepted.
+ */
 public final class RangeMethods {
 
-    private static final Map<String, RangeSolver> SOLVERS = new LinkedHashMap<>();
+    private static final Map<String, Supplier<RangeSolver>> SOLVERS = new LinkedHashMap<>();
 
     static {
-        register(new MinMaxSolver());
+        SOLVERS.put("minmax", MinMaxSolver::new);
+        SOLVERS.put("percentile-99.99", () -> new PercentileSolver(99.99));
+        SOLVERS.put("percentile-99.999", () -> new PercentileSolver(99.999));
+        SOLVERS.put("entropy", EntropySolver::new);
+        SOLVERS.put("mse", MseSolver::new);
+        SOLVERS.put("aciq", AciqSolver::new);
+        SOLVERS.put("patent", PatentRangeSolver::new);
     }
 
     private RangeMethods() {
     }
 
-    private static void register(RangeSolver solver) {
-        SOLVERS.put(solver.name(), solver);
+    /** All listed names, in a stable order. */
+    public static List<String> names() {
+        return List.copyOf(SOLVERS.keySet());
     }
 
-    /** The solver called {@code name}; a clear error listing the names when there is none. */
+    /** A solver for each listed name. */
+    public static List<RangeSolver> all() {
+        return SOLVERS.values().stream().map(Supplier::get).toList();
+    }
+
+    /**
+     * The solver of the given name (case-insensitive).
+     *
+     * @throws IllegalArgumentException for an unknown name; the message lists the known ones
+     */
     public static RangeSolver byName(String name) {
-        RangeSolver solver = SOLVERS.get(name);
-        if (solver == null) {
-            throw new IllegalArgumentException("unknown range method '" + name + "' (known: "
-                    + String.join(", ", SOLVERS.keySet()) + ")");
+        String key = name.trim().toLowerCase(java.util.Locale.ROOT);
+        Supplier<RangeSolver> s = SOLVERS.get(key);
+        if (s != null) {
+            return s.get();
         }
-        return solver;
-    }
-
-    /** All names, in a stable order. */
-    public static java.util.List<String> names() {
-        return java.util.List.copyOf(SOLVERS.keySet());
+        if (key.startsWith("percentile-")) {
+            try {
+                return new PercentileSolver(Double.parseDouble(key.substring("percentile-".length())));
+            } catch (IllegalArgumentException e) {
+                // fall through to the message below
+            }
+        }
+        throw new IllegalArgumentException("unknown range method '" + name + "'; known: " + String.join(", ", names())
+                + " (and percentile-P for P in (0, 100])");
     }
 }

@@ -1,0 +1,223 @@
+package org.quant4j.range;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.math3.distribution.RealDistribution;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.Histogram;
+import org.quant4j.range.ClipError.NoiseWeight;
+import org.quant4j.range.pdf.PdfFit;
+import org.quant4j.range.pdf.PdfFitter;
+
+/**
+ * The range method of US11481608B2 (name "patent"): fit a PDF, take the error/noise-optimal clip (first range),
+ * the SQNR-weighted critical point of statistical points (second range), keep the wider of the two (claim 7), map
+ * back to channel units, never wider than observed.
+ *
+ * <h2>Steps, in normalized units (see {@link PdfFit} for the normalization)</h2>
+ * <ol>
+ *   <li>Fit: {@link PdfFitter} picks the family; the fitted member p has mean 0.</li>
+ *   <li>First range {@code a1 = argmin E(a)} ({@link ClipError}), with the step of the grid the channel goes to:
+ *       {@code Delta = 2a / 2^M} for a signed grid (ACIQ's convention), {@code a / 2^M} for an unsigned grid
+ *       (all 2^M levels on [0, a]); noise weight {@link NoiseWeight#INSIDE_ONLY} by default.</li>
+ *   <li>Second range (claims 5, 6): statistical points {@code p_i} of the channel (their distance from the centre,
+ *       normalized), each scored by the SQNR it gives as clip value for the fitted PDF,
+ *       {@code SQNR_i = 10 log10(E[z^2] / E(|p_i|))} in dB, negative values taken as 0 (a point that gives more
+ *       noise than signal carries no weight); critical point {@code a2 = sum(SQNR_i |p_i|) / sum(SQNR_i)}.</li>
+ *   <li>Correction (claim 7): {@code a = max(a1, a2)}.</li>
+ *   <li>Back to channel units: two-sided {@code [mean - a std, mean + a std]}, one-sided {@code [0, a rms]},
+ *       intersected with the observed {@code [min, max]}; a signed grid gets {@code ±max(|lo|, |hi|)}, an unsigned
+ *       grid {@code [0, max(hi, 0)]}.</li>
+ * </ol>
+ *
+ * <h2>Which statistical points (claims 2 and 4 were not found, so this is our choice)</h2>
+ * {@link PointSet#MOMENTS_QUANTILES_EXTREMES} (the default): the moment points {@code mean ± k std}, k = 1..4
+ * (normalized |p| = k; one-sided: {@code (mean + k std) / rms}); the histogram quantiles at 99 %, 99.9 % and
+ * 99.99 % on each side (one-sided: of the non-zero values); and the observed extremes. The moment points sit
+ * below the optimum of a well-fitted PDF and the extremes above it, so the critical point lands between them, and
+ * it grows with the observed tail: it widens the range exactly where the data's tail is heavier than the fit.
+ * Alternatives, {@link PointSet#MOMENTS_ONLY} and {@link PointSet#QUANTILES_EXTREMES}, are kept for measurement.
+ *
+ * <p>Measured ({@code PatentRangeSolverTest#pointSetComparison}: 200,000 samples, signed grid, M = 4 and 8, the
+ * eight families plus two misfits): sample MSE of the corrected range relative to the first range alone.
+ * <pre>
+ *   data                            M   moments+quantiles+extremes   moments only   quantiles+extremes
+ *   Laplace / sech / logistic       4   +17 / +21 / +26 %            0 / 0 / 0 %    +48 / +53 / +59 %
+ *   Gaussian                        4   +28 %                        +2.7 %         +43 %
+ *   raised cos / semicircle / unif. 4   +27 / +19 / +13 %            +40 / +19 / +13 % +23 / +14 / +11 %
+ *   Super Cauchy                    4   0 %                          0 %            +4.6 %
+ *   all eight families              8   0 .. +2 %                    0 .. +7.5 %    0 %
+ *   Gaussian + 1 % six times wider  4   -29 %                        0 %            -21 %
+ *     (fitted as logistic; the      8   -70 %                        0 %            -87 %
+ *      first range alone is 23x the sample-optimal MSE at 8 bits)
+ *   Gaussian + 0.2 % 20x wider      4,8 0 %                          0 %            0 %
+ *   mean over the 20 cases              +2.8 %                       +4.2 %         +7.3 %
+ *   worst case                          +28 %                        +40 %          +59 %
+ * </pre>
+ * Where the fit is right, the first range is already the MSE optimum and any correction can only cost (at 4 bits,
+ * where clipping is cheap); where the fit misses a heavy tail, the correction from the observed quantiles and
+ * extremes is what saves the range. The default has the best mean and the best worst case; the moment points alone
+ * never rescue a misfit (their critical point is about 2.8 std whatever the data).
+ */
+public final class PatentRangeSolver implements RangeSolver {
+
+    /** Which statistical points make the second range. */
+    public enum PointSet {
+        /** mean ± k std (k = 1..4), 99 / 99.9 / 99.99 % quantiles on each side, observed extremes. */
+        MOMENTS_QUANTILES_EXTREMES,
+        /** mean ± k std (k = 1..4) only. */
+        MOMENTS_ONLY,
+        /** quantiles and observed extremes only. */
+        QUANTILES_EXTREMES
+    }
+
+    /** One statistical point: its label, its normalized distance from the centre, and the SQNR it gives (dB). */
+    public record StatisticalPoint(String label, double normalized, double sqnrDb) {
+    }
+
+    /**
+     * Everything the solver decided for one channel, for reports.
+     *
+     * @param fit         the fitted PDF (null for a degenerate channel: fewer than 2 values or zero variance)
+     * @param bits        M
+     * @param stepPerClip the step per unit clip value used in E(a)
+     * @param first       first range, normalized
+     * @param second      second range (critical point), normalized
+     * @param corrected   max(first, second), normalized
+     * @param points      the statistical points with their SQNR
+     * @param range       the clip range in channel units
+     */
+    public record Result(PdfFit fit, int bits, double stepPerClip, double first, double second, double corrected,
+                         List<StatisticalPoint> points, ClipRange range) {
+
+        public Result {
+            points = List.copyOf(points);
+        }
+
+        /** The first range as a distance from the centre in channel units (NaN for a degenerate channel). */
+        public double firstInChannelUnits() {
+            return fit == null ? Double.NaN : first * fit.scale();
+        }
+    }
+
+    private static final double[] QUANTILES = {0.99, 0.999, 0.9999};
+
+    private final PdfFitter fitter;
+    private final NoiseWeight weight;
+    private final PointSet pointSet;
+
+    /** The default: all eight families, noise on unclipped values, moments + quantiles + extremes. */
+    public PatentRangeSolver() {
+        this(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES);
+    }
+
+    public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet) {
+        this.fitter = fitter;
+        this.weight = weight;
+        this.pointSet = pointSet;
+    }
+
+    @Override
+    public String name() {
+        return "patent";
+    }
+
+    @Override
+    public ClipRange solve(ChannelStatistics channel, QuantGrid grid) {
+        return solveDetailed(channel, grid).range();
+    }
+
+    /** The clip range with everything that led to it. */
+    public Result solveDetailed(ChannelStatistics channel, QuantGrid grid) {
+        if (channel.count() < 2 || !(channel.variance() > 0)) {
+            ClipRange r = toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
+            return new Result(null, grid.bits(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, List.of(), r);
+        }
+        PdfFit fit = fitter.fit(channel);
+        RealDistribution p = fit.distribution();
+        double step = grid.signed() ? ClipError.symmetricStep(grid.bits()) : ClipError.oneSidedStep(grid.bits());
+        double first = ClipError.optimalClip(p, step, weight);
+        List<StatisticalPoint> points = points(channel, fit, p, step);
+        double second = criticalPoint(points);
+        double corrected = Math.max(first, second);
+        ClipRange range = toChannel(channel, fit, corrected, grid);
+        return new Result(fit, grid.bits(), step, first, second, corrected, points, range);
+    }
+
+    /** The critical point {@code sum(SQNR_i |p_i|) / sum(SQNR_i)} (0 when no point has positive SQNR). */
+    static double criticalPoint(List<StatisticalPoint> points) {
+        double num = 0;
+        double den = 0;
+        for (StatisticalPoint sp : points) {
+            double w = Math.max(0, sp.sqnrDb());
+            num += w * Math.abs(sp.normalized());
+            den += w;
+        }
+        return den > 0 ? num / den : 0;
+    }
+
+    private List<StatisticalPoint> points(ChannelStatistics channel, PdfFit fit, RealDistribution p, double step) {
+        List<Double> z = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        boolean moments = pointSet != PointSet.QUANTILES_EXTREMES;
+        boolean quantiles = pointSet != PointSet.MOMENTS_ONLY;
+        if (moments) {
+            for (int k = 1; k <= 4; k++) {
+                double mk = channel.mean() + k * channel.std() * (fit.side() == PdfFit.Side.NON_POSITIVE ? -1 : 1);
+                labels.add("mean+" + k + "std");
+                z.add(fit.side().oneSided() ? Math.abs(fit.toNormalized(mk)) : k);
+            }
+        }
+        if (quantiles) {
+            Histogram h = channel.histogram();
+            double zf = fit.zeroFraction();
+            for (double q : QUANTILES) {
+                if (fit.side().oneSided()) {
+                    // quantile q of the non-zero values: zeros sit at the bottom (top, for non-positive)
+                    double pq = fit.side() == PdfFit.Side.NON_NEGATIVE ? zf + q * (1 - zf) : (1 - q) * (1 - zf);
+                    labels.add("q" + q);
+                    z.add(Math.abs(fit.toNormalized(h.quantile(pq))));
+                } else {
+                    labels.add("q" + q);
+                    z.add(Math.abs(fit.toNormalized(h.quantile(q))));
+                    labels.add("q" + (1 - q));
+                    z.add(Math.abs(fit.toNormalized(h.quantile(1 - q))));
+                }
+            }
+            labels.add("max");
+            z.add(Math.abs(fit.toNormalized(fit.side() == PdfFit.Side.NON_POSITIVE ? channel.min() : channel.max())));
+            if (!fit.side().oneSided()) {
+                labels.add("min");
+                z.add(Math.abs(fit.toNormalized(channel.min())));
+            }
+        }
+        List<StatisticalPoint> out = new ArrayList<>(z.size());
+        for (int i = 0; i < z.size(); i++) {
+            double a = z.get(i);
+            double s = a > 0 ? ClipError.sqnr(p, a, step, weight) : 0;
+            out.add(new StatisticalPoint(labels.get(i), a, s));
+        }
+        return out;
+    }
+
+    private static ClipRange toChannel(ChannelStatistics channel, PdfFit fit, double a, QuantGrid grid) {
+        double lo;
+        double hi;
+        if (fit.side().oneSided()) {
+            double m = fit.scale() * a;
+            lo = fit.side() == PdfFit.Side.NON_POSITIVE ? -m : 0;
+            hi = fit.side() == PdfFit.Side.NON_POSITIVE ? 0 : m;
+        } else {
+            lo = fit.location() - a * fit.scale();
+            hi = fit.location() + a * fit.scale();
+        }
+        lo = Math.max(lo, channel.min());
+        hi = Math.min(hi, channel.max());
+        return toGrid(ClipRange.covering(Math.min(lo, hi), Math.max(lo, hi)), grid);
+    }
+
+    /** Signed grid: symmetric magnitude; unsigned grid: [0, max(hi, 0)]. */
+    static ClipRange toGrid(ClipRange r, QuantGrid grid) {
+        return grid.signed() ? ClipRange.symmetric(r.magnitude()) : new ClipRange(0, Math.max(0, r.hi()));
+    }
+}
