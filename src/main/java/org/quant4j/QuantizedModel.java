@@ -109,12 +109,13 @@ public final class QuantizedModel {
             if (arrays[i] == null) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
             }
-            if (!spec.accepts(arrays[i].shape())) {
+            INDArray value = spec.adapt(arrays[i]);
+            if (value == null) {
                 throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
                         + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
                         + " (-1: any size)");
             }
-            feed.put(spec.name(), arrays[i]);
+            feed.put(spec.name(), value);
         }
         return feed;
     }

@@ -185,13 +185,16 @@ class QuantizerTest {
         MultiLayerNetwork net = TestNetworks.cnn();
         INDArray before = net.params().dup();
         QuantizationException e = assertThrows(QuantizationException.class,
-                () -> Quantizer.quantize(net, TestNetworks.randomIterator(4, new long[] {4, 1, 28, 28}, 10, 1, 1)));
-        assertTrue(e.getMessage().contains("[4, 1, 28, 28]") && e.getMessage().contains("[-1, 784]")
+                () -> Quantizer.quantize(net, TestNetworks.randomIterator(4, new long[] {4, 1, 28, 27}, 10, 1, 1)));
+        assertTrue(e.getMessage().contains("[4, 1, 28, 27]") && e.getMessage().contains("[-1, 784]")
                 && e.getMessage().contains("calibration batch 0"), e.getMessage());
         assertEquals(before, net.params());
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(4, 784, 10, 1, 1));
         e = assertThrows(QuantizationException.class, () -> q.output(Nd4j.rand(DataType.FLOAT, 2, 783)));
         assertTrue(e.getMessage().contains("[2, 783]"), e.getMessage());
+        // Image batches of 784 values each are flattened, as DL4J does for convolutionalFlat networks.
+        INDArray images = Nd4j.rand(DataType.FLOAT, 3, 1, 28, 28);
+        assertEquals(q.output(images.reshape(3, 784)), q.output(images));
     }
 
     @Test
