@@ -1,0 +1,202 @@
+package org.quant4j.runtime;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * One 2D convolution in integer arithmetic, through oneDNN: {@code u8|s8} activations in NHWC, {@code s8} weights
+ * (reordered once into the kernel's own layout), {@code s32} accumulation, then
+ * <pre>  dst[n, o, y, x] = saturate(rint(act(scale[o] * (acc[n, o, y, x] + bias[o]))))</pre>
+ * into {@code u8}, {@code s8} or {@code f32} NHWC, with {@code acc = sum_{c, ky, kx} src * w}. The bias is in
+ * accumulator units (a real bias b becomes {@code b / (s_x * s_w[o])}); {@code act} is the identity or ReLU.
+ * Created once per layer and input shape; {@link #execute} is thread-safe.
+ */
+public final class Int8Conv2d implements AutoCloseable {
+
+    /** The element types a kernel reads and writes. */
+    public enum Type {
+        U8(memory.data_type.u8, 1), S8(memory.data_type.s8, 1), F32(memory.data_type.f32, 4);
+
+        final memory.data_type dnnl;
+        final int bytes;
+
+        Type(memory.data_type dnnl, int bytes) {
+            this.dnnl = dnnl;
+            this.bytes = bytes;
+        }
+    }
+
+    /**
+     * The geometry of a convolution.
+     *
+     * @param batch    N
+     * @param in       C, input channels
+     * @param height   H
+     * @param width    W
+     * @param out      O, output channels
+     * @param kernelH  kH
+     * @param kernelW  kW
+     * @param strideH  vertical stride
+     * @param strideW  horizontal stride
+     * @param padTop   zero rows above
+     * @param padLeft  zero columns to the left
+     * @param padBottom zero rows below
+     * @param padRight zero columns to the right
+     * @param dilationH vertical dilation (1: none)
+     * @param dilationW horizontal dilation (1: none)
+     */
+    public record Geometry(long batch, long in, long height, long width, long out, long kernelH, long kernelW,
+            long strideH, long strideW, long padTop, long padLeft, long padBottom, long padRight, long dilationH,
+            long dilationW) {
+
+        public long outHeight() {
+            long effective = (kernelH - 1) * dilationH + 1;
+            return (height + padTop + padBottom - effective) / strideH + 1;
+        }
+
+        public long outWidth() {
+            long effective = (kernelW - 1) * dilationW + 1;
+            return (width + padLeft + padRight - effective) / strideW + 1;
+        }
+    }
+
+    private final Geometry g;
+    private final Type srcType;
+    private final Type dstType;
+    private final memory.desc srcDesc;
+    private final memory.desc dstDesc;
+    private final convolution_forward.primitive_desc pd;
+    private final convolution_forward conv;
+    private final memory weights;
+    private final memory bias;
+    private final BytePointer weightBuffer;
+    private final FloatPointer biasBuffer;
+
+    /**
+     * @param g            the geometry
+     * @param srcType      U8 or S8
+     * @param dstType      U8, S8 or F32
+     * @param weights      O x C x kH x kW signed 8-bit weights, C order (OIHW)
+     * @param bias         O biases in accumulator units, or null
+     * @param outputScales one scale per output channel (or a single one)
+     * @param relu         whether ReLU follows the scaling
+     */
+    public Int8Conv2d(Geometry g, Type srcType, Type dstType, byte[] weights, float[] bias, float[] outputScales,
+            boolean relu) {
+        if (srcType == Type.F32) {
+            throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
+        }
+        long expected = g.out() * g.in() * g.kernelH() * g.kernelW();
+        if (weights.length != expected) {
+            throw new IllegalArgumentException("expected " + expected + " weights (O x C x kH x kW = " + g.out() + " x "
+                    + g.in() + " x " + g.kernelH() + " x " + g.kernelW() + "), got " + weights.length);
+        }
+        if (outputScales.length != 1 && outputScales.length != g.out()) {
+            throw new IllegalArgumentException("expected 1 or " + g.out() + " output scales, got " + outputScales.length);
+        }
+        this.g = g;
+        this.srcType = srcType;
+        this.dstType = dstType;
+        var engine = Dnnl.engine();
+        long[] srcDims = {g.batch(), g.in(), g.height(), g.width()};
+        long[] wDims = {g.out(), g.in(), g.kernelH(), g.kernelW()};
+        long[] dstDims = {g.batch(), g.out(), g.outHeight(), g.outWidth()};
+        srcDesc = new memory.desc(srcDims, srcType.dnnl, memory.format_tag.nhwc);
+        dstDesc = new memory.desc(dstDims, dstType.dnnl, memory.format_tag.nhwc);
+        memory.desc anyWeights = new memory.desc(wDims, memory.data_type.s8, memory.format_tag.any);
+        memory.desc biasDesc = new memory.desc(new long[] {g.out()}, memory.data_type.f32, memory.format_tag.x);
+
+        primitive_attr attr = new primitive_attr();
+        attr.set_output_scales(outputScales.length == 1 ? 0 : 1 << 1, outputScales);
+        if (relu) {
+            post_ops ops = new post_ops();
+            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            attr.set_post_ops(ops);
+        }
+        long[] strides = {g.strideH(), g.strideW()};
+        long[] dilates = {g.dilationH() - 1, g.dilationW() - 1};
+        long[] padL = {g.padTop(), g.padLeft()};
+        long[] padR = {g.padBottom(), g.padRight()};
+        convolution_forward.desc desc = bias != null
+                ? new convolution_forward.desc(dnnl.prop_kind.forward_inference, dnnl.algorithm.convolution_direct,
+                        srcDesc, anyWeights, biasDesc, dstDesc, strides, dilates, padL, padR)
+                : new convolution_forward.desc(dnnl.prop_kind.forward_inference, dnnl.algorithm.convolution_direct,
+                        srcDesc, anyWeights, dstDesc, strides, dilates, padL, padR);
+        pd = new convolution_forward.primitive_desc(desc, attr, engine);
+        conv = new convolution_forward(pd);
+
+        BytePointer userWeights = new BytePointer(weights.length);
+        userWeights.put(weights);
+        memory user = new memory(new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oihw), engine,
+                userWeights);
+        weightBuffer = new BytePointer(pd.weights_desc().get_size());
+        this.weights = new memory(pd.weights_desc(), engine, weightBuffer);
+        new reorder(new reorder.primitive_desc(user, this.weights)).execute(Dnnl.stream(),
+                new IntMemoryMap().put(dnnl.DNNL_ARG_FROM, user).put(dnnl.DNNL_ARG_TO, this.weights));
+        Dnnl.stream()._wait();
+        userWeights.close();
+        if (bias != null) {
+            if (bias.length != g.out()) {
+                throw new IllegalArgumentException("expected " + g.out() + " biases, got " + bias.length);
+            }
+            biasBuffer = new FloatPointer(bias);
+            this.bias = new memory(biasDesc, engine, biasBuffer);
+        } else {
+            biasBuffer = null;
+            this.bias = null;
+        }
+    }
+
+    public Geometry geometry() {
+        return g;
+    }
+
+    /** Bytes of one input batch (N x H x W x C elements of the source type). */
+    public long srcBytes() {
+        return g.batch() * g.in() * g.height() * g.width() * srcType.bytes;
+    }
+
+    /** Bytes of one output batch. */
+    public long dstBytes() {
+        return g.batch() * g.out() * g.outHeight() * g.outWidth() * dstType.bytes;
+    }
+
+    /** The oneDNN implementation chosen, e.g. {@code brg:avx512_core_vnni} or {@code jit_uni_int8:avx2}. */
+    public String implementation() {
+        return pd.impl_info_str().getString();
+    }
+
+    /** Runs the convolution from {@code src} (NHWC, source type) into {@code dst} (NHWC, destination type). */
+    public void execute(Pointer src, Pointer dst) {
+        var engine = Dnnl.engine();
+        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
+            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_WEIGHTS, weights)
+                    .put(dnnl.DNNL_ARG_DST, d);
+            if (bias != null) {
+                args.put(dnnl.DNNL_ARG_BIAS, bias);
+            }
+            conv.execute(Dnnl.stream(), args);
+            Dnnl.stream()._wait();
+        }
+    }
+
+    @Override
+    public void close() {
+        conv.close();
+        pd.close();
+        weights.close();
+        weightBuffer.close();
+        if (bias != null) {
+            bias.close();
+            biasBuffer.close();
+        }
+    }
+}
