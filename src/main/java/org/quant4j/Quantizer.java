@@ -18,11 +18,13 @@ import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.FeatureBatches;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
+import org.quant4j.graph.QuantizationPoints;
 import org.quant4j.graph.SameDiffGraphs;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
@@ -83,8 +85,9 @@ public final class Quantizer {
         return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
     }
 
-    /** The pipeline on a graph quant4j owns. */
-    static QuantizedModel quantize(ModelGraph fp32, Iterator<INDArray[]> batches, QuantizationOptions options) {
+    /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
+    static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        ModelGraph fp32 = BatchNormFolding.fold(converted);
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         List<QuantizableOp> ops = new ArrayList<>();
         List<String> kept = new ArrayList<>();
@@ -106,17 +109,18 @@ public final class Quantizer {
                     + " (quantizable layers: " + known + ")");
         }
 
-        // Observe the activation inputs of the quantized ops.
+        // Observe the quantization points of the quantized ops' data inputs.
+        Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
         Map<String, TensorObserver> observers = new LinkedHashMap<>();
-        Map<String, List<String>> consumers = new LinkedHashMap<>();
         for (QuantizableOp op : ops) {
-            int axis = options.activationGranularity() == Granularity.PER_CHANNEL ? op.activationAxis() : -1;
-            TensorObserver existing = observers.putIfAbsent(op.activation(), new TensorObserver(op.activation(), axis));
+            QuantizationPoints.Point point = QuantizationPoints.of(fp32.graph(), op);
+            points.put(op, point);
+            int axis = options.activationGranularity() == Granularity.PER_CHANNEL ? point.axis() : -1;
+            TensorObserver existing = observers.putIfAbsent(point.tensor(), new TensorObserver(point.tensor(), axis));
             if (existing != null && existing.axis() != axis) {
-                throw new QuantizationException("tensor '" + op.activation() + "' is read with channel axis "
+                throw new QuantizationException("tensor '" + point.tensor() + "' is read with channel axis "
                         + existing.axis() + " and " + axis + " by different ops");
             }
-            consumers.computeIfAbsent(op.activation(), k -> new ArrayList<>()).add(op.op());
         }
         long start = System.nanoTime();
         List<INDArray[]> reportBatches = new ArrayList<>();
@@ -146,22 +150,27 @@ public final class Quantizer {
         long calibrationMillis = (System.nanoTime() - start) / 1_000_000;
 
         start = System.nanoTime();
-        List<TensorQuantization> quantizations = new ArrayList<>();
+        Map<String, TensorQuantization> activations = new LinkedHashMap<>();
         RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
         for (TensorObserver observer : observers.values()) {
-            quantizations.add(solveActivation(observer, activationSolver, options.activationBits(),
-                    consumers.get(observer.tensor())));
+            List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(observer.tensor()).getInputsForOp());
+            activations.put(observer.tensor(), solveActivation(observer, activationSolver, options.activationBits(),
+                    readers));
         }
+        List<TensorQuantization> quantizations = new ArrayList<>(activations.values());
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
-        Map<String, List<String>> weightConsumers = new LinkedHashMap<>();
-        Map<String, Integer> weightAxes = new LinkedHashMap<>();
+        Map<String, QuantizableOp> weightOwners = new LinkedHashMap<>();
         for (QuantizableOp op : ops) {
-            weightConsumers.computeIfAbsent(op.weight(), k -> new ArrayList<>()).add(op.op());
-            weightAxes.put(op.weight(), options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1);
+            QuantizableOp previous = weightOwners.putIfAbsent(op.weight(), op);
+            if (previous != null) {
+                throw new QuantizationException("weight '" + op.weight() + "' is shared by ops '" + previous.op()
+                        + "' and '" + op.op() + "'; shared weights are not supported yet");
+            }
         }
-        for (Map.Entry<String, List<String>> e : weightConsumers.entrySet()) {
-            quantizations.add(solveWeight(fp32.graph(), e.getKey(), weightAxes.get(e.getKey()), weightSolver,
-                    options.weightBits(), e.getValue()));
+        for (QuantizableOp op : ops) {
+            TensorQuantization input = activations.get(points.get(op).tensor());
+            int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
+            quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
         }
         ModelGraph quantized = fp32.copy();
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
@@ -198,20 +207,44 @@ public final class Quantizer {
             signed |= c.min() < 0;
         }
         QuantGrid grid = new QuantGrid(bits, signed);
-        return solve(observer, channels, solver, grid, TensorQuantization.Kind.ACTIVATION, consumers);
+        Solved solved = solve(channels, solver, grid);
+        return TensorQuantization.activation(observer.tensor(), observer.rank(), observer.axis(), grid, solved.scales,
+                solved.lo, solved.hi, consumers);
     }
 
-    /** Weights: symmetric signed grid, one range per output channel (or per tensor). */
-    private static TensorQuantization solveWeight(SameDiff sd, String weight, int axis, RangeSolver solver, int bits,
-            List<String> consumers) {
-        TensorObserver observer = new TensorObserver(weight, axis);
-        observer.observe(sd.getVariable(weight).getArr());
-        return solve(observer, observer.channels(), solver, new QuantGrid(bits, true), TensorQuantization.Kind.WEIGHT,
-                consumers);
+    /**
+     * Weights: the input activation's scales folded in ({@code W' = W * s_x} per input channel, expanded when the
+     * op reads a flattened tensor: feature f of a flattened [N, C, H, W] belongs to channel f / (H W)), then a
+     * symmetric signed grid, one range per output channel (or per tensor).
+     */
+    private static TensorQuantization solveWeight(SameDiff sd, QuantizableOp op, TensorQuantization input, int axis,
+            RangeSolver solver, int bits) {
+        INDArray w = sd.getVariable(op.weight()).getArr();
+        long inputSize = w.size(op.weightInputAxis());
+        int channels = input.scales().length;
+        if (inputSize % channels != 0) {
+            throw new QuantizationException("op '" + op.op() + "' reads " + inputSize + " input channels from '"
+                    + input.tensor() + "', which has " + channels + " quantization channels");
+        }
+        long perChannel = inputSize / channels;
+        float[] inputScales = new float[(int) inputSize];
+        for (int i = 0; i < inputSize; i++) {
+            inputScales[i] = input.scales()[(int) (i / perChannel)];
+        }
+        TensorQuantization folding = new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(),
+                axis, new QuantGrid(bits, true), new float[] {1f}, new double[] {0}, new double[] {0}, List.of(op.op()),
+                op.weightInputAxis(), inputScales);
+        TensorObserver observer = new TensorObserver(op.weight(), axis);
+        observer.observe(FakeQuantRewriter.foldInputScales(w, folding));
+        Solved solved = solve(observer.channels(), solver, folding.grid());
+        return new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(), axis, folding.grid(),
+                solved.scales, solved.lo, solved.hi, List.of(op.op()), op.weightInputAxis(), inputScales);
     }
 
-    private static TensorQuantization solve(TensorObserver observer, ChannelStatistics[] channels, RangeSolver solver,
-            QuantGrid grid, TensorQuantization.Kind kind, List<String> consumers) {
+    private record Solved(float[] scales, double[] lo, double[] hi) {
+    }
+
+    private static Solved solve(ChannelStatistics[] channels, RangeSolver solver, QuantGrid grid) {
         int n = channels.length;
         float[] scales = new float[n];
         double[] lo = new double[n];
@@ -222,8 +255,7 @@ public final class Quantizer {
             lo[c] = range.lo();
             hi[c] = range.hi();
         }
-        return new TensorQuantization(observer.tensor(), kind, observer.rank(), observer.axis(), grid, scales, lo, hi,
-                consumers);
+        return new Solved(scales, lo, hi);
     }
 
     /** Per-layer SQNR of the quantized graph against fp32 on the given batches. */

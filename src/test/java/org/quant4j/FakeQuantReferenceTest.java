@@ -93,12 +93,13 @@ class FakeQuantReferenceTest {
         for (int f = 0; f < HIDDEN; f++) {
             sHid[f] = Math.max(Math.abs(hidMin[f]), Math.abs(hidMax[f])) / 127f;
         }
-        float[][] w0q = quantizeColumns(w0);
-        float[][] w1q = quantizeColumns(w1);
+        // Integer execution folds the activation scales into the weights: W'[i][o] = W[i][o] * s_x[i].
+        float[][] w0q = quantizeColumns(w0, sIn);
+        float[][] w1q = quantizeColumns(w1, sHid);
 
         // The production scales agree with ours.
         TensorQuantization input = find(q, "input");
-        TensorQuantization hidden = find(q, "hidden");
+        TensorQuantization hidden = find(q, "hidden/preact"); // the identity activation is looked through
         assertEquals(false, input.grid().signed());
         assertEquals(true, hidden.grid().signed());
         for (int f = 0; f < IN; f++) {
@@ -149,15 +150,16 @@ class FakeQuantReferenceTest {
     void convActivationAndWeightsAreQuantizedPerChannel() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 3, 5));
-        TensorQuantization act = find(q, "pool1"); // the input of conv2: NCHW, 6 channels
+        // conv2 reads pool1 = maxpool(relu1); max pooling commutes with quantization, so relu1 is quantized.
+        TensorQuantization act = find(q, "relu1");
         assertEquals(1, act.axis());
         assertEquals(6, act.scales().length);
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 784);
         var graph = q.graph();
-        Map<String, INDArray> values = org.quant4j.graph.GraphExecution.output(graph, Map.of("input", x), List.of("pool1", "pool1:fq", "conv2/W:dq"));
-        float[] pooled = values.get("pool1").dup('c').data().asFloat();
-        float[] fq = values.get("pool1:fq").dup('c').data().asFloat();
-        long[] shape = values.get("pool1").shape();
+        Map<String, INDArray> values = org.quant4j.graph.GraphExecution.output(graph, Map.of("input", x), List.of("relu1", "relu1:fq", "conv2/W:dqi"));
+        float[] pooled = values.get("relu1").dup('c').data().asFloat();
+        float[] fq = values.get("relu1:fq").dup('c').data().asFloat();
+        long[] shape = values.get("relu1").shape();
         int plane = (int) (shape[2] * shape[3]);
         int mismatches = 0;
         for (int i = 0; i < pooled.length; i++) {
@@ -167,22 +169,24 @@ class FakeQuantReferenceTest {
                 mismatches++;
             }
         }
-        assertEquals(0, mismatches, "elements of pool1:fq differing from the Java reference");
+        assertEquals(0, mismatches, "elements of relu1:fq differing from the Java reference");
 
         TensorQuantization w = find(q, "conv2/W");
         assertEquals(0, w.axis());
         float[] weights = net.getLayer(4).getParam("W").dup('c').data().asFloat();
-        float[] dq = values.get("conv2/W:dq").dup('c').data().asFloat();
-        int perChannel = weights.length / 8;
+        float[] dq = values.get("conv2/W:dqi").dup('c').data().asFloat();
+        int perChannel = weights.length / 8; // OIHW: 6 input channels x 3 x 3 per output channel
         for (int i = 0; i < weights.length; i++) {
             int o = i / perChannel;
             float maxAbs = 0;
             for (int j = o * perChannel; j < (o + 1) * perChannel; j++) {
-                maxAbs = Math.max(maxAbs, Math.abs(weights[j]));
+                maxAbs = Math.max(maxAbs, Math.abs(weights[j] * act.scales()[(j % perChannel) / 9]));
             }
             float s = maxAbs / 127f;
             assertEquals(s, w.scales()[o], 1e-6f * s);
-            assertEquals(fakeQuant(weights[i], w.scales()[o], -127, 127), dq[i], 0f, "weight " + i);
+            float inputScale = act.scales()[(i % perChannel) / 9];
+            float expected = fakeQuant(weights[i] * inputScale, w.scales()[o], -127, 127) / inputScale;
+            assertEquals(expected, dq[i], Math.ulp(expected) * 2, "weight " + i);
         }
     }
 
@@ -197,17 +201,20 @@ class FakeQuantReferenceTest {
         return level * s;
     }
 
-    /** Weights [in, out] quantized per output column, symmetric, 8 bits, MinMax. */
-    private static float[][] quantizeColumns(float[][] w) {
+    /**
+     * Weights [in, out] with the input scales folded in ({@code W' = W * s_x[i]}), quantized per output column,
+     * symmetric, 8 bits, MinMax, and returned as the values the op uses: {@code q * s_o / s_x[i]}.
+     */
+    private static float[][] quantizeColumns(float[][] w, float[] inputScales) {
         float[][] q = new float[w.length][w[0].length];
         for (int o = 0; o < w[0].length; o++) {
             float maxAbs = 0;
-            for (float[] row : w) {
-                maxAbs = Math.max(maxAbs, Math.abs(row[o]));
+            for (int i = 0; i < w.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(w[i][o] * inputScales[i]));
             }
             float s = maxAbs / 127f;
             for (int i = 0; i < w.length; i++) {
-                q[i][o] = fakeQuant(w[i][o], s, -127, 127);
+                q[i][o] = fakeQuant(w[i][o] * inputScales[i], s, -127, 127) / inputScales[i];
             }
         }
         return q;

@@ -19,9 +19,12 @@ import org.quant4j.QuantizationException;
  * <pre>  x_q = clip(rint(x / s), qmin, qmax) * s</pre>
  * inserted before the ops that consume {@code x} as their data input; other readers of {@code x} keep reading fp32.
  *
- * <p>For a weight {@code W}: the integers {@code q = clamp(rint(W / s), qmin, qmax)} are computed once, stored as an
- * INT8 constant (INT16 above 8 bits) named {@code <W>:q}, and dequantized in the graph as {@code cast(q) * s};
- * the fp32 weight is removed from the graph.
+ * <p>For a weight {@code W}: the scales {@code s_x} of the activation it multiplies are folded in,
+ * {@code W' = W * s_x} (per input channel), the integers {@code q = clamp(rint(W' / s), qmin, qmax)} are computed
+ * once, stored as an INT8 constant (INT16 above 8 bits) named {@code <W>:q}, and dequantized in the graph as
+ * {@code cast(q) * s / s_x}; the fp32 weight is removed from the graph. The op then computes
+ * {@code sum_c (q_x[c] s_x[c]) (q[o, c] s[o] / s_x[c]) = s[o] sum_c q_x[c] q[o, c]}: what an integer kernel computes
+ * from the integer levels of both, up to float rounding.
  */
 public final class FakeQuantRewriter {
 
@@ -57,28 +60,40 @@ public final class FakeQuantRewriter {
             throw new QuantizationException("weight '" + t.tensor() + "' has no value in the graph");
         }
         DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
-        INDArray q = quantizeWeights(values, t).castTo(intType);
+        INDArray q = quantizeWeights(foldInputScales(values, t), t).castTo(intType);
         SDVariable stored = sd.constant(t.tensor() + ":q", q);
         SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, values.dataType()));
         SDVariable dequantized = sd.math.mul(t.tensor() + ":dq", stored.castTo(values.dataType()), scale);
+        if (t.inputAxis() >= 0) {
+            SDVariable inputScale = sd.constant(t.tensor() + ":inscale",
+                    Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));
+            dequantized = sd.math.div(t.tensor() + ":dqi", dequantized, inputScale);
+        }
         replaceInput(sd, t.tensor(), dequantized, t.consumers());
         if (sd.getVariables().get(t.tensor()).getInputsForOp() == null
                 || sd.getVariables().get(t.tensor()).getInputsForOp().isEmpty()) {
-            sd.getVariables().remove(t.tensor());
-            if (sd.getConstantArrays().hasArray(t.tensor())) {
-                sd.getConstantArrays().removeArray(t.tensor());
-            }
-            if (sd.getVariablesArrays().hasArray(t.tensor())) {
-                sd.getVariablesArrays().removeArray(t.tensor());
-            }
+            GraphEditing.removeConstant(sd, t.tensor());
         }
+    }
+
+    /**
+     * The weights with the scales of the activations they multiply folded in, {@code W'[o, c] = W[o, c] * s_x[c]}
+     * along {@code t.inputAxis()}, so that integer kernels can take the activations' integer levels directly. The
+     * weights themselves when there is nothing to fold.
+     */
+    public static INDArray foldInputScales(INDArray values, TensorQuantization t) {
+        if (t.inputAxis() < 0) {
+            return values;
+        }
+        INDArray scales = Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType());
+        return values.mul(scales);
     }
 
     /**
      * The integer levels of the weights, {@code clamp(rint(w / s_c), qmin, qmax)}, as float values (computed in
      * float, as the fake-quant graph computes activations).
      */
-    static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
+    public static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
         float[] w = values.dup('c').data().asFloat();
         long[] shape = values.shape();
         long stride = 1;

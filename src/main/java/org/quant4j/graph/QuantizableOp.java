@@ -11,7 +11,8 @@ package org.quant4j.graph;
  * @param activationAxis    the channel axis of the activation (1 for NCHW and [N, F]; 3 for NHWC)
  * @param weight            the constant or variable fed as the op's weights
  * @param weightAxis        the output-channel axis of the weights (0 for OIYX, 1 for [nIn, nOut])
+ * @param weightInputAxis   the input-channel axis of the weights (1 for OIYX, 0 for [nIn, nOut])
  */
 public record QuantizableOp(String op, String output, String type, String activation, int activationAxis, String weight,
-        int weightAxis) {
+        int weightAxis, int weightInputAxis) {
 }

@@ -36,10 +36,18 @@ public final class QuantizableOps {
             if (op instanceof Conv2D conv) {
                 Conv2DConfig config = conv.getConfig();
                 int activationAxis = config.isNHWC() ? 3 : 1;
-                int weightAxis = config.getWeightsFormat() == WeightsFormat.YXIO ? 3 : 0;
-                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "conv2d", in.get(0), activationAxis, in.get(1), weightAxis));
+                WeightsFormat format = config.getWeightsFormat();
+                int weightAxis = format == WeightsFormat.YXIO ? 3 : 0;
+                int weightInputAxis = switch (format) {
+                    case YXIO -> 2;
+                    case OIYX -> 1;
+                    case OYXI -> 3;
+                };
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "conv2d", in.get(0),
+                        activationAxis, in.get(1), weightAxis, weightInputAxis));
             } else if (op instanceof XwPlusB) {
-                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "xw_plus_b", in.get(0), 1, in.get(1), 1));
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "xw_plus_b", in.get(0), 1,
+                        in.get(1), 1, 0));
             } else if (op instanceof Mmul mmul && in.size() == 2) {
                 Map<String, Object> p = mmul.propertiesForFunction();
                 boolean ta = Boolean.TRUE.equals(p.get("transposeA"));
@@ -48,7 +56,8 @@ public final class QuantizableOps {
                 if (ta || wShape == null || wShape.length != 2 || Boolean.TRUE.equals(p.get("transposeResult"))) {
                     continue;
                 }
-                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "matmul", in.get(0), 1, in.get(1), tb ? 0 : 1));
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "matmul", in.get(0), 1,
+                        in.get(1), tb ? 0 : 1, tb ? 1 : 0));
             }
         }
         return found;

@@ -19,12 +19,23 @@ import org.quant4j.range.QuantGrid;
  * @param lo        the solved clip range's lower end per channel (for reports)
  * @param hi        the solved clip range's upper end per channel (for reports)
  * @param consumers the ops that read the quantized tensor instead of the original one
+ * @param inputAxis   weights only: the input-channel axis, or -1
+ * @param inputScales weights only: the scale of the activation each input row multiplies (expanded to the
+ *                    weight's input size), folded into the weights before they are quantized
+ *                    ({@code W'[o, c] = W[o, c] * inputScales[c]}); empty for activations
  */
 public record TensorQuantization(String tensor, Kind kind, int rank, int axis, QuantGrid grid, float[] scales,
-        double[] lo, double[] hi, List<String> consumers) {
+        double[] lo, double[] hi, List<String> consumers, int inputAxis, float[] inputScales) {
 
     /** What a quantized tensor is. */
     public enum Kind { ACTIVATION, WEIGHT }
+
+    /** An activation's quantization (no input scales). */
+    public static TensorQuantization activation(String tensor, int rank, int axis, QuantGrid grid, float[] scales,
+            double[] lo, double[] hi, List<String> consumers) {
+        return new TensorQuantization(tensor, Kind.ACTIVATION, rank, axis, grid, scales, lo, hi, consumers, -1,
+                new float[0]);
+    }
 
     public TensorQuantization {
         consumers = List.copyOf(consumers);
@@ -44,12 +55,18 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
 
     /** The shape of the scale array that broadcasts against the tensor: [1, C, 1, 1] for axis 1 of rank 4. */
     public long[] scaleShape() {
-        if (perTensor()) {
-            return new long[0];
-        }
+        return perTensor() ? new long[0] : broadcastShape(axis, scales.length);
+    }
+
+    /** The shape of the input-scale array that broadcasts against the weight along its input axis. */
+    public long[] inputScaleShape() {
+        return broadcastShape(inputAxis, inputScales.length);
+    }
+
+    private long[] broadcastShape(int along, int size) {
         long[] shape = new long[rank];
         Arrays.fill(shape, 1);
-        shape[axis] = scales.length;
+        shape[along] = size;
         return shape;
     }
 
@@ -57,7 +74,8 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
     public boolean equals(Object o) {
         return o instanceof TensorQuantization t && t.tensor.equals(tensor) && t.kind == kind && t.rank == rank
                 && t.axis == axis && t.grid.equals(grid) && Arrays.equals(t.scales, scales)
-                && Arrays.equals(t.lo, lo) && Arrays.equals(t.hi, hi) && t.consumers.equals(consumers);
+                && Arrays.equals(t.lo, lo) && Arrays.equals(t.hi, hi) && t.consumers.equals(consumers)
+                && t.inputAxis == inputAxis && Arrays.equals(t.inputScales, inputScales);
     }
 
     @Override
