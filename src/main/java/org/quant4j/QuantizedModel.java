@@ -32,6 +32,7 @@ import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
 import org.quant4j.report.QuantizationReport;
+import org.quant4j.runtime.Int8Network;
 
 /**
  * A quantized network: the fake-quant SameDiff graph (integer weights, simulated integer activations), the
@@ -41,7 +42,7 @@ import org.quant4j.report.QuantizationReport;
  * options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as FlatBuffers, weights
  * stored as INT8). Saving is atomic: a temporary file beside the target is renamed over it.
  *
- * <p>{@link #output} is thread-safe (calls are serialized).
+ * <p>{@link #output} is thread-safe.
  */
 public final class QuantizedModel {
 
@@ -56,10 +57,22 @@ public final class QuantizedModel {
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuantizedModel.class);
+
+    /** How a quantized model computes its outputs. */
+    public enum Execution {
+        /** Integer arithmetic through oneDNN's int8 kernels: the fast path, where the network is supported. */
+        INT8,
+        /** The fake-quant SameDiff graph: simulated integer arithmetic, any network, any ND4J backend. */
+        FAKE_QUANT
+    }
+
     private final ModelGraph graph;
     private final QuantizationOptions options;
     private final List<TensorQuantization> quantizations;
     private final QuantizationReport report;
+    private Int8Network int8;
+    private String int8Unavailable;
 
     QuantizedModel(ModelGraph graph, QuantizationOptions options, List<TensorQuantization> quantizations,
             QuantizationReport report) {
@@ -69,7 +82,11 @@ public final class QuantizedModel {
         this.report = report;
     }
 
-    /** The first (for most networks: the only) output for the given inputs, one array per network input. */
+    /**
+     * The first (for most networks: the only) output for the given inputs, one array per network input: in
+     * integer arithmetic where the network is supported by the int8 runtime, else from the fake-quant graph
+     * (see {@link #execution()}).
+     */
     public INDArray output(INDArray... inputs) {
         return outputs(inputs)[0];
     }
@@ -77,11 +94,56 @@ public final class QuantizedModel {
     /** All outputs for the given inputs, in the order of {@link #outputNames()}. */
     public INDArray[] outputs(INDArray... inputs) {
         Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
-        Map<String, INDArray> out;
-        synchronized (this) {
-            out = GraphExecution.output(graph.graph(), feed, graph.outputs());
+        Int8Network network = int8(feed.get(graph.inputs().get(0).name()).shape());
+        if (network != null) {
+            try {
+                return new INDArray[] {network.output(feed.get(graph.inputs().get(0).name()))};
+            } catch (Int8Network.UnsupportedInt8Exception e) {
+                LOG.warn("integer execution unavailable for input shape {}: {}; running the fake-quant graph",
+                        java.util.Arrays.toString(inputs[0].shape()), e.getMessage());
+            }
         }
+        return simulate(feed);
+    }
+
+    /** The outputs computed by {@code execution}; INT8 fails when the network has no integer execution here. */
+    public INDArray[] outputs(Execution execution, INDArray... inputs) {
+        Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
+        if (execution == Execution.FAKE_QUANT) {
+            return simulate(feed);
+        }
+        Int8Network network = int8(feed.get(graph.inputs().get(0).name()).shape());
+        if (network == null) {
+            throw new QuantizationException("this model has no integer execution here: " + int8Unavailable);
+        }
+        return new INDArray[] {network.output(feed.get(graph.inputs().get(0).name()))};
+    }
+
+    private INDArray[] simulate(Map<String, INDArray> feed) {
+        Map<String, INDArray> out = GraphExecution.output(graph.graph(), feed, graph.outputs());
         return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
+    }
+
+    /** How {@link #output} computes, as far as known (INT8 is confirmed on the first call). */
+    public synchronized Execution execution() {
+        return int8Unavailable == null ? Execution.INT8 : Execution.FAKE_QUANT;
+    }
+
+    /** Why integer execution is not used, or null. */
+    public synchronized String int8Unavailable() {
+        return int8Unavailable;
+    }
+
+    private synchronized Int8Network int8(long[] shape) {
+        if (int8 == null && int8Unavailable == null) {
+            try {
+                int8 = Int8Network.compile(graph, quantizations, shape);
+            } catch (Int8Network.UnsupportedInt8Exception | IllegalStateException e) {
+                int8Unavailable = e.getMessage();
+                LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());
+            }
+        }
+        return int8;
     }
 
     /** Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set. */

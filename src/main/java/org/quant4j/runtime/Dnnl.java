@@ -57,13 +57,35 @@ public final class Dnnl {
     }
 
     /**
-     * Whether u8 x s8 products are summed exactly in 32 bits (VNNI: {@code vpdpbusd}). Without VNNI, oneDNN's AVX2
-     * and AVX-512 int8 kernels add pairs of products in 16 bits with saturation ({@code vpmaddubsw}), which is
-     * exact only when |w| <= 64 or x <= 127 (two products of 255 * 127 overflow 32,767).
+     * Whether this CPU's int8 kernels sum u8 x s8 products exactly in 32 bits (VNNI: {@code vpdpbusd}). Without
+     * VNNI, oneDNN's AVX2 and AVX-512 int8 kernels add pairs of products in 16 bits with saturation
+     * ({@code vpmaddubsw}), which is exact only when |w| <= 64 or x <= 127 (255 * 127 * 2 overflows 32,767).
+     * Found out once by running the worst case through the kernel itself: 64 inputs of 255 times weights of 127.
      */
     public static boolean exactInt8Products() {
-        dnnl.cpu_isa isa = isa();
-        return isa == dnnl.cpu_isa.avx512_core_vnni || isa == dnnl.cpu_isa.avx2_vnni
-                || isa == dnnl.cpu_isa.avx512_core_bf16 || isa == dnnl.cpu_isa.avx512_core_amx;
+        return ExactProducts.VALUE;
+    }
+
+    private static final class ExactProducts {
+        static final boolean VALUE = probe();
+
+        private static boolean probe() {
+            Int8Conv2d.Geometry g = new Int8Conv2d.Geometry(1, 64, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1);
+            byte[] weights = new byte[64];
+            java.util.Arrays.fill(weights, (byte) 127);
+            try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, weights, null, new float[] {1f},
+                    false);
+                    org.bytedeco.javacpp.BytePointer src = new org.bytedeco.javacpp.BytePointer(64L);
+                    org.bytedeco.javacpp.FloatPointer dst = new org.bytedeco.javacpp.FloatPointer(1L)) {
+                byte[] full = new byte[64];
+                java.util.Arrays.fill(full, (byte) 255);
+                src.put(full);
+                conv.execute(src, dst);
+                boolean exact = dst.get(0) == 64f * 255 * 127;
+                LOG.info("int8 kernels ({}): products summed {}", conv.implementation(),
+                        exact ? "exactly (full 8-bit weights)" : "with 16-bit saturation (7-bit weights needed)");
+                return exact;
+            }
+        }
     }
 }

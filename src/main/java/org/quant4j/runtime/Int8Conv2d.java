@@ -4,10 +4,7 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
-import org.bytedeco.dnnl.reorder;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -20,19 +17,6 @@ import org.bytedeco.javacpp.Pointer;
  * Created once per layer and input shape; {@link #execute} is thread-safe.
  */
 public final class Int8Conv2d implements AutoCloseable {
-
-    /** The element types a kernel reads and writes. */
-    public enum Type {
-        U8(memory.data_type.u8, 1), S8(memory.data_type.s8, 1), F32(memory.data_type.f32, 4);
-
-        final memory.data_type dnnl;
-        final int bytes;
-
-        Type(memory.data_type dnnl, int bytes) {
-            this.dnnl = dnnl;
-            this.bytes = bytes;
-        }
-    }
 
     /**
      * The geometry of a convolution.
@@ -69,15 +53,14 @@ public final class Int8Conv2d implements AutoCloseable {
     }
 
     private final Geometry g;
-    private final Type srcType;
-    private final Type dstType;
+    private final ElementType srcType;
+    private final ElementType dstType;
     private final memory.desc srcDesc;
     private final memory.desc dstDesc;
     private final convolution_forward.primitive_desc pd;
     private final convolution_forward conv;
-    private final memory weights;
+    private final Primitives.Weights weights;
     private final memory bias;
-    private final BytePointer weightBuffer;
     private final FloatPointer biasBuffer;
 
     /**
@@ -89,9 +72,9 @@ public final class Int8Conv2d implements AutoCloseable {
      * @param outputScales one scale per output channel (or a single one)
      * @param relu         whether ReLU follows the scaling
      */
-    public Int8Conv2d(Geometry g, Type srcType, Type dstType, byte[] weights, float[] bias, float[] outputScales,
+    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias, float[] outputScales,
             boolean relu) {
-        if (srcType == Type.F32) {
+        if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
         }
         long expected = g.out() * g.in() * g.kernelH() * g.kernelW();
@@ -114,13 +97,7 @@ public final class Int8Conv2d implements AutoCloseable {
         memory.desc anyWeights = new memory.desc(wDims, memory.data_type.s8, memory.format_tag.any);
         memory.desc biasDesc = new memory.desc(new long[] {g.out()}, memory.data_type.f32, memory.format_tag.x);
 
-        primitive_attr attr = new primitive_attr();
-        attr.set_output_scales(outputScales.length == 1 ? 0 : 1 << 1, outputScales);
-        if (relu) {
-            post_ops ops = new post_ops();
-            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
-            attr.set_post_ops(ops);
-        }
+        primitive_attr attr = Primitives.requantization(outputScales, relu);
         long[] strides = {g.strideH(), g.strideW()};
         long[] dilates = {g.dilationH() - 1, g.dilationW() - 1};
         long[] padL = {g.padTop(), g.padLeft()};
@@ -133,16 +110,8 @@ public final class Int8Conv2d implements AutoCloseable {
         pd = new convolution_forward.primitive_desc(desc, attr, engine);
         conv = new convolution_forward(pd);
 
-        BytePointer userWeights = new BytePointer(weights.length);
-        userWeights.put(weights);
-        memory user = new memory(new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oihw), engine,
-                userWeights);
-        weightBuffer = new BytePointer(pd.weights_desc().get_size());
-        this.weights = new memory(pd.weights_desc(), engine, weightBuffer);
-        new reorder(new reorder.primitive_desc(user, this.weights)).execute(Dnnl.stream(),
-                new IntMemoryMap().put(dnnl.DNNL_ARG_FROM, user).put(dnnl.DNNL_ARG_TO, this.weights));
-        Dnnl.stream()._wait();
-        userWeights.close();
+        this.weights = Primitives.Weights.reordered(weights,
+                new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oihw), pd.weights_desc());
         if (bias != null) {
             if (bias.length != g.out()) {
                 throw new IllegalArgumentException("expected " + g.out() + " biases, got " + bias.length);
@@ -178,7 +147,7 @@ public final class Int8Conv2d implements AutoCloseable {
     public void execute(Pointer src, Pointer dst) {
         var engine = Dnnl.engine();
         try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_WEIGHTS, weights)
+            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_WEIGHTS, weights.memory())
                     .put(dnnl.DNNL_ARG_DST, d);
             if (bias != null) {
                 args.put(dnnl.DNNL_ARG_BIAS, bias);
@@ -193,7 +162,6 @@ public final class Int8Conv2d implements AutoCloseable {
         conv.close();
         pd.close();
         weights.close();
-        weightBuffer.close();
         if (bias != null) {
             bias.close();
             biasBuffer.close();

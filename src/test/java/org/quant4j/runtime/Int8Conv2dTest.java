@@ -76,6 +76,7 @@ class Int8Conv2dTest {
             new Int8Conv2d.Geometry(1, 16, 12, 12, 8, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1),
             new Int8Conv2d.Geometry(3, 3, 10, 10, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),
             new Int8Conv2d.Geometry(1, 8, 11, 11, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
+            new Int8Conv2d.Geometry(2, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         };
         int limit = weightLimit();
         for (Int8Conv2d.Geometry g : geometries) {
@@ -88,7 +89,7 @@ class Int8Conv2dTest {
             }
             float[] ones = new float[(int) g.out()];
             java.util.Arrays.fill(ones, 1f);
-            try (Int8Conv2d conv = new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.F32, bytes(w), fbias, ones,
+            try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, bytes(w), fbias, ones,
                     false)) {
                 float[] actual = runToFloat(conv, src);
                 long[] expected = reference(g, src, w, bias);
@@ -113,7 +114,7 @@ class Int8Conv2dTest {
         }
         float[] ones = new float[(int) g.out()];
         java.util.Arrays.fill(ones, 1f);
-        try (Int8Conv2d conv = new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.F32, bytes(w), null, ones,
+        try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, bytes(w), null, ones,
                 false)) {
             float[] actual = runToFloat(conv, src);
             long[] expected = reference(g, src, w, null);
@@ -139,7 +140,7 @@ class Int8Conv2dTest {
             fbias[o] = bias[o];
             scales[o] = 0.0007f * (o + 1);
         }
-        try (Int8Conv2d conv = new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.U8, bytes(w), fbias, scales,
+        try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.U8, bytes(w), fbias, scales,
                 true);
                 BytePointer in = new BytePointer(conv.srcBytes()); BytePointer out = new BytePointer(conv.dstBytes())) {
             in.put(bytes(src));
@@ -164,7 +165,7 @@ class Int8Conv2dTest {
     void badShapesAreRejected() {
         Int8Conv2d.Geometry g = new Int8Conv2d.Geometry(1, 2, 4, 4, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.F32, new byte[5], null, new float[] {1},
+                () -> new Int8Conv2d(g, ElementType.U8, ElementType.F32, new byte[5], null, new float[] {1},
                         false));
         assertTrue(e.getMessage().contains("expected 54 weights"), e.getMessage());
     }

@@ -28,7 +28,7 @@ public final class SaturationProbe {
         }
         float[] ones = new float[16];
         java.util.Arrays.fill(ones, 1f);
-        try (Int8Conv2d conv = new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.F32, wb, null, ones, false);
+        try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, wb, null, ones, false);
                 BytePointer in = new BytePointer(conv.srcBytes()); FloatPointer out = new FloatPointer(conv.dstBytes() / 4)) {
             in.put(new byte[src.length]);
             byte[] s = new byte[src.length];

@@ -25,6 +25,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.quant4j.runtime.Dnnl;
+import org.quant4j.runtime.ElementType;
 import org.quant4j.runtime.Int8Conv2d;
 
 /**
@@ -69,7 +70,7 @@ public class ConvLayerBenchmark {
             bias[o] = random.nextInt(2000) - 1000;
             scales[o] = 0.001f;
         }
-        int8 = new Int8Conv2d(g, Int8Conv2d.Type.U8, Int8Conv2d.Type.U8, w, bias, scales, true);
+        int8 = new Int8Conv2d(g, ElementType.U8, ElementType.U8, w, bias, scales, true);
         int8Src = new BytePointer(int8.srcBytes());
         byte[] src = new byte[(int) int8.srcBytes()];
         random.nextBytes(src);

@@ -1,0 +1,58 @@
+package org.quant4j.runtime;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.pooling_forward;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * Max pooling directly on integer levels (NHWC, u8 or s8): exact, since a per-channel quantizer is monotonic,
+ * {@code max(q(x)) = q(max(x))}. Padding never wins (oneDNN pads max pooling with the lowest value).
+ */
+public final class Int8MaxPool implements AutoCloseable {
+
+    private final memory.desc srcDesc;
+    private final memory.desc dstDesc;
+    private final pooling_forward.primitive_desc pd;
+    private final pooling_forward primitive;
+    private final long srcBytes;
+    private final long dstBytes;
+
+    public Int8MaxPool(long batch, long channels, long height, long width, ElementType type, long kernelH,
+            long kernelW, long strideH, long strideW, long padTop, long padLeft, long padBottom, long padRight) {
+        long outH = (height + padTop + padBottom - kernelH) / strideH + 1;
+        long outW = (width + padLeft + padRight - kernelW) / strideW + 1;
+        srcDesc = new memory.desc(new long[] {batch, channels, height, width}, type.dnnl, memory.format_tag.nhwc);
+        dstDesc = new memory.desc(new long[] {batch, channels, outH, outW}, type.dnnl, memory.format_tag.nhwc);
+        pooling_forward.desc desc = new pooling_forward.desc(dnnl.prop_kind.forward_inference,
+                dnnl.algorithm.pooling_max, srcDesc, dstDesc, new long[] {strideH, strideW},
+                new long[] {kernelH, kernelW}, new long[] {padTop, padLeft}, new long[] {padBottom, padRight});
+        pd = new pooling_forward.primitive_desc(desc, Dnnl.engine());
+        primitive = new pooling_forward(pd);
+        srcBytes = batch * channels * height * width * type.bytes;
+        dstBytes = batch * channels * outH * outW * type.bytes;
+    }
+
+    public long srcBytes() {
+        return srcBytes;
+    }
+
+    public long dstBytes() {
+        return dstBytes;
+    }
+
+    public void execute(Pointer src, Pointer dst) {
+        var engine = Dnnl.engine();
+        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
+            primitive.execute(Dnnl.stream(), new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_DST, d));
+            Dnnl.stream()._wait();
+        }
+    }
+
+    @Override
+    public void close() {
+        primitive.close();
+        pd.close();
+    }
+}

@@ -1,0 +1,52 @@
+package org.quant4j.runtime;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.javacpp.BytePointer;
+
+/** What the integer kernels share: requantization attributes and weights reordered once into a kernel's layout. */
+final class Primitives {
+
+    private Primitives() {
+    }
+
+    /** Output scales (per output channel, mask 1 << 1, or one for all) and an optional ReLU after them. */
+    static primitive_attr requantization(float[] outputScales, boolean relu) {
+        primitive_attr attr = new primitive_attr();
+        attr.set_output_scales(outputScales.length == 1 ? 0 : 1 << 1, outputScales);
+        if (relu) {
+            post_ops ops = new post_ops();
+            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            attr.set_post_ops(ops);
+        }
+        return attr;
+    }
+
+    /** Signed 8-bit weights in their plain layout ({@code plain}), reordered into {@code target}'s layout. */
+    record Weights(memory memory, BytePointer buffer) implements AutoCloseable {
+        static Weights reordered(byte[] values, memory.desc plain, memory.desc target) {
+            var engine = Dnnl.engine();
+            try (BytePointer userBuffer = new BytePointer(values.length)) {
+                userBuffer.put(values);
+                memory user = new memory(plain, engine, userBuffer);
+                BytePointer buffer = new BytePointer(target.get_size());
+                memory reordered = new memory(target, engine, buffer);
+                new reorder(new reorder.primitive_desc(user, reordered)).execute(Dnnl.stream(),
+                        new IntMemoryMap().put(dnnl.DNNL_ARG_FROM, user).put(dnnl.DNNL_ARG_TO, reordered));
+                Dnnl.stream()._wait();
+                user.close();
+                return new Weights(reordered, buffer);
+            }
+        }
+
+        @Override
+        public void close() {
+            memory.close();
+            buffer.close();
+        }
+    }
+}
