@@ -87,14 +87,20 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
         return total / 1e6 / batches;
     }
 
-    /** Uniform [0, 1) inputs of the model's (first) input shape, the batch dimension set to {@code batch}. */
+    /**
+     * Uniform [0, 1) inputs of the model's (first) input shape: the batch dimension set to {@code batch}, other open
+     * dimensions of an image input (rank 4) to 28, the size of the data sets quant4j reads.
+     */
     static INDArray randomInput(QuantizedModel q, int batch) {
         TensorSpec spec = q.inputs().get(0);
         long[] shape = spec.shape().clone();
         shape[0] = batch;
+        for (int i = 2; i < shape.length && shape.length == 4; i++) {
+            shape[i] = shape[i] < 1 ? 28 : shape[i];
+        }
         if (Arrays.stream(shape).anyMatch(d -> d < 1)) {
             throw new QuantizationException("the model's input '" + spec.name() + "' has shape " + spec.shapeText()
-                    + ": only the batch size may be open for bench");
+                    + ": bench cannot choose its open sizes");
         }
         Nd4j.getRandom().setSeed(1);
         return Nd4j.rand(DataType.FLOAT, shape);
