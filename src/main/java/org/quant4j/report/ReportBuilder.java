@@ -154,6 +154,11 @@ public final class ReportBuilder {
                 }
                 reasons.add("runs in fp32 on dequantized values; its error comes from the quantized layers before"
                         + " it" + (before == null ? "" : " (the nearest: " + before + ")"));
+                if (before != null) {
+                    for (TensorQuantization t : inputsOfLayer.get(before)) {
+                        reasons.add(before + "'s " + describe(t, statistics == null ? null : statistics.of(t.tensor())));
+                    }
+                }
             } else {
                 for (TensorQuantization t : inputs) {
                     reasons.add(describe(t, statistics == null ? null : statistics.of(t.tensor())));
