@@ -1,80 +1,98 @@
 package org.quant4j.cli;
 
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import org.quant4j.QuantizationOptions;
-import org.quant4j.demo.Demo;
-import org.quant4j.demo.FashionCnn;
-import org.quant4j.data.Datasets;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code quant4j} command. Exit codes: 0 done, 1 failed (one line says why), 2 bad usage. */
+/**
+ * The {@code quant4j} command. Exit codes: 0 done; 1 the work failed (a missing or unreadable file, unknown data,
+ * a model that does not convert: one line says why, {@code --verbose} adds the stack trace); 2 bad usage (an
+ * unknown option, a value out of range: one line says which, {@code --help} says more).
+ */
 @Command(name = "quant4j", mixinStandardHelpOptions = true, version = "quant4j 0.1.0",
         description = "Post-training quantization of Deeplearning4j networks.",
-        subcommands = {Main.DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuantizeCommand.class, EvalCommand.class, BenchCommand.class, ReportCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+
+    /** Exit code: done. */
+    public static final int OK = 0;
+    /** Exit code: the work failed. */
+    public static final int FAILED = 1;
+    /** Exit code: bad usage. */
+    public static final int USAGE = 2;
 
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
+
+    final PrintStream out;
+    final Progress progress;
+
+    private Main(PrintStream out, Progress progress) {
+        this.out = out;
+        this.progress = progress;
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
-    /** Runs the command line; returns the exit code. */
+    /** Runs the command line on standard output and error; returns the exit code. */
     public static int run(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        return run(System.out, System.err, Progress.onStandardError(), args);
+    }
+
+    /** Runs the command line, writing results to {@code out}, errors and progress lines to {@code err}. */
+    public static int run(PrintStream out, PrintStream err, String... args) {
+        return run(out, err, new Progress(err, false), args);
+    }
+
+    private static int run(PrintStream out, PrintStream err, Progress progress, String... args) {
+        Main main = new Main(out, progress);
+        CommandLine cli = new CommandLine(main);
+        cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean verbose = parsed.hasMatchedOption("--verbose");
-            if (verbose) {
+            if (main.verbose) {
                 e.printStackTrace(cmd.getErr());
             } else {
-                cmd.getErr().println("quant4j: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                cmd.getErr().println(cmd.getCommandName().equals("quant4j") ? "quant4j: " + oneLine(e)
+                        : "quant4j " + cmd.getCommandName() + ": " + oneLine(e));
             }
-            return 1;
+            cmd.getErr().flush();
+            return FAILED;
         });
-        return cli.execute(args);
+        cli.setParameterExceptionHandler((e, args2) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            cmd.getErr().println(name + ": " + e.getMessage() + " (see " + name + " --help)");
+            cmd.getErr().flush();
+            return USAGE;
+        });
+        int code = cli.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** The first line of an error's message, or its type when it has none; "(--verbose for more)" if cut. */
+    static String oneLine(Throwable e) {
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName() + (e.getCause() != null ? ": " + oneLine(e.getCause()) : "");
+        }
+        if (e instanceof java.nio.file.NoSuchFileException n && n.getReason() == null) {
+            message = n.getFile() + ": no such file";
+        }
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline).strip() + " (--verbose for more)";
     }
 
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
-    }
-
-    @Command(name = "demo", mixinStandardHelpOptions = true,
-            description = "Train (once) a CNN on Fashion-MNIST, quantize it, and print accuracy, size, time and "
-                    + "per-layer SQNR.")
-    static final class DemoCommand implements Callable<Integer> {
-
-        @Option(names = "--calibration-images", defaultValue = "512",
-                description = "Training images used for calibration (default: ${DEFAULT-VALUE}).")
-        int calibrationImages;
-
-        @Option(names = "--output", defaultValue = "quant4j-demo.q4j",
-                description = "Where to write the quantized model (default: ${DEFAULT-VALUE}).")
-        Path output;
-
-        @Option(names = "--model", description = "The trained network's file (default: the model cache).")
-        Path model;
-
-        @Option(names = "--bits", defaultValue = "8", description = "Weight and activation bits, 2..8 (default: 8).")
-        int bits;
-
-        @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
-        String method;
-
-        @Override
-        public Integer call() throws Exception {
-            if (calibrationImages < 1 || calibrationImages > 60_000) {
-                throw new IllegalArgumentException("--calibration-images must be in 1..60000, got " + calibrationImages);
-            }
-            QuantizationOptions options = QuantizationOptions.builder().weightBits(bits).activationBits(bits)
-                    .rangeMethod(method).calibrationBatches(Integer.MAX_VALUE).build();
-            new Demo(calibrationImages, options, output).run(Datasets.fromEnvironment(),
-                    model != null ? model : FashionCnn.cachedModel(), System.out);
-            return 0;
-        }
+        new CommandLine(this).usage(out);
     }
 }

@@ -18,6 +18,14 @@ import org.quant4j.data.Datasets;
 import org.quant4j.data.LabeledImages;
 import org.quant4j.data.Split;
 import org.quant4j.report.SqnrMeter;
+import me.tongfei.progressbar.ProgressBar;
+import org.quant4j.calib.FeatureBatches;
+import org.quant4j.cli.Progress;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.report.ReportBuilder;
+import org.quant4j.report.ReportData;
+import org.quant4j.report.ReportFiles;
 
 /**
  * The README's main job: a CNN trained on Fashion-MNIST, quantized in one call on a few hundred training images,
@@ -27,22 +35,26 @@ import org.quant4j.report.SqnrMeter;
  * @param calibrationImages training images used for calibration
  * @param options           quantization options
  * @param output            where the quantized model is written
+ * @param reportDir         where the report (JSON, HTML) is written; null for none
  */
-public record Demo(int calibrationImages, QuantizationOptions options, Path output) {
+public record Demo(int calibrationImages, QuantizationOptions options, Path output, Path reportDir) {
 
     /** What the demo measured. */
     public record Result(double fp32Accuracy, double quantizedAccuracy, double topOneAgreement, double outputSqnrDb,
             long fp32FileBytes, long quantizedFileBytes, QuantizedModel model) {
     }
 
-    public Result run(Datasets data, Path modelFile, PrintStream out) throws IOException {
+    public Result run(Datasets data, Path modelFile, PrintStream out, Progress progress) throws IOException {
         long start = System.nanoTime();
-        MultiLayerNetwork net = FashionCnn.trainedOrCached(modelFile, data, out);
+        MultiLayerNetwork net = FashionCnn.trainedOrCached(modelFile, data, out, progress);
         LabeledImages calibration = data.calibrationSet(Dataset.FASHION_MNIST, calibrationImages, 7L);
         DataSetIterator test = data.iterator(Dataset.FASHION_MNIST, Split.TEST, 500);
 
         long t = System.nanoTime();
-        QuantizedModel q = Quantizer.quantize(net, calibration.iterator(64), options);
+        QuantizedModel q;
+        try (ProgressBar bar = progress.start("calibration", (calibrationImages + 63) / 64, "batches")) {
+            q = Quantizer.quantize(net, progress.counting(calibration.iterator(64), bar), options);
+        }
         double quantizeSeconds = (System.nanoTime() - t) / 1e9;
 
         Evaluation fp32 = new Evaluation();
@@ -53,7 +65,9 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         double fp32Seconds = 0;
         double quantizedSeconds = 0;
         test.reset();
+        ProgressBar bar = progress.start("evaluation", 20, "batches");
         while (test.hasNext()) {
+            bar.step();
             var batch = test.next();
             t = System.nanoTime();
             INDArray reference = net.output(batch.getFeatures(), false);
@@ -69,6 +83,7 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
             agree += a.eq(b).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).sumNumber().longValue();
             total += a.length();
         }
+        bar.close();
         Files.createDirectories(output.toAbsolutePath().getParent());
         q.save(output.toFile());
         long fp32Bytes = FashionCnn.modelFileBytes(net);
@@ -76,6 +91,19 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
 
         Result result = new Result(fp32.accuracy(), quantized.accuracy(), agree / (double) total, sqnr.sqnrDb(),
                 fp32Bytes, qBytes, q);
+        Path html = null;
+        if (reportDir != null) {
+            CalibrationStatistics statistics;
+            try (ProgressBar b = progress.start("report statistics", (calibrationImages + 63) / 64, "batches")) {
+                statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q,
+                        FeatureBatches.of(progress.counting(calibration.iterator(64), b)), q.report().calibrationBatches());
+            }
+            ReportData report = ReportBuilder.build("the demo's Fashion-MNIST CNN", q, statistics, null)
+                    .withAccuracy(new ReportData.Accuracy(Dataset.FASHION_MNIST.directoryName(), (int) total,
+                            result.fp32Accuracy(), result.quantizedAccuracy(), result.topOneAgreement(),
+                            result.outputSqnrDb()));
+            html = ReportFiles.write(reportDir, report);
+        }
         out.println();
         out.println("quant4j demo: a CNN trained on Fashion-MNIST, quantized in one call");
         out.println(q.report());
@@ -92,6 +120,9 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         out.println();
         out.println("The quantized model runs as a fake-quant SameDiff graph (int8 weights, simulated int8");
         out.println("activations); its time is not int8 speed. Saved to " + output);
+        if (html != null) {
+            out.println("Report (the worst layers and why, charts): " + html);
+        }
         return result;
     }
 }

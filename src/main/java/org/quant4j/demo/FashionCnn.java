@@ -6,7 +6,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import me.tongfei.progressbar.ProgressBar;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.quant4j.cli.Progress;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -76,7 +80,8 @@ public final class FashionCnn {
     /**
      * The trained network: loaded from {@code file} when it exists, otherwise trained (and saved there, atomically).
      */
-    public static MultiLayerNetwork trainedOrCached(Path file, Datasets data, PrintStream log) throws IOException {
+    public static MultiLayerNetwork trainedOrCached(Path file, Datasets data, PrintStream log, Progress progress)
+            throws IOException {
         if (Files.isRegularFile(file)) {
             log.println("Using the network trained before: " + file);
             return ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
@@ -84,9 +89,20 @@ public final class FashionCnn {
         MultiLayerNetwork net = new MultiLayerNetwork(configuration());
         net.init();
         DataSetIterator train = data.iterator(Dataset.FASHION_MNIST, Split.TRAIN, BATCH);
+        int batches = (60_000 + BATCH - 1) / BATCH;
         for (int epoch = 1; epoch <= EPOCHS; epoch++) {
             long start = System.nanoTime();
-            net.fit(train);
+            try (ProgressBar bar = progress.start("training epoch " + epoch + "/" + EPOCHS, batches, "batches")) {
+                net.setListeners(new BaseTrainingListener() {
+                    @Override
+                    public void iterationDone(Model model, int iteration, int epoch) {
+                        bar.step();
+                    }
+                });
+                net.fit(train);
+            } finally {
+                net.setListeners();
+            }
             log.printf("Trained epoch %d/%d on 60,000 Fashion-MNIST images in %.1f s (score %.4f)%n", epoch, EPOCHS,
                     (System.nanoTime() - start) / 1e9, net.score());
         }

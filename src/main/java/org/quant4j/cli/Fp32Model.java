@@ -1,0 +1,123 @@
+package org.quant4j.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.zoo.ZooModel;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.Quantizer;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.graph.ModelGraph;
+
+/**
+ * The fp32 network named on the command line: a DL4J model file (ModelSerializer zip of a MultiLayerNetwork or a
+ * ComputationGraph; which one is read from its configuration) or a DL4J zoo model name, built with random weights
+ * from a seed for 1x28x28 inputs and 10 classes (the data sets quant4j reads).
+ *
+ * @param name    as given on the command line
+ * @param network a MultiLayerNetwork or a ComputationGraph
+ */
+record Fp32Model(String name, Model network) {
+
+    /** The zoo models of DL4J M2.1 (org.deeplearning4j.zoo.model); not all of them convert yet. */
+    static final List<String> ZOO = List.of("LeNet", "SimpleCNN", "AlexNet", "VGG16", "VGG19", "ResNet50",
+            "SqueezeNet", "Darknet19", "TinyYOLO", "YOLO2", "UNet", "Xception", "InceptionResNetV1",
+            "FaceNetNN4Small2", "NASNet");
+
+    /** A file when {@code spec} names an existing file, a zoo model when it is a zoo name, an error otherwise. */
+    static Fp32Model resolve(String spec, long seed) throws IOException {
+        Path file = Path.of(spec);
+        if (Files.isRegularFile(file)) {
+            return load(file);
+        }
+        for (String zoo : ZOO) {
+            if (zoo.equalsIgnoreCase(spec)) {
+                return zoo(zoo, seed);
+            }
+        }
+        if (Files.exists(file)) {
+            throw new QuantizationException("model '" + spec + "' is not a regular file");
+        }
+        throw new NoSuchFileException(spec, null, "no such model file, and not a DL4J zoo model name (known: "
+                + String.join(", ", ZOO) + ")");
+    }
+
+    static Fp32Model load(Path file) throws IOException {
+        String configuration = null;
+        try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
+            ZipEntry e;
+            while ((e = zip.getNextEntry()) != null) {
+                if (e.getName().equals("configuration.json")) {
+                    configuration = new String(zip.readAllBytes(), StandardCharsets.UTF_8);
+                }
+            }
+        } catch (ZipException | java.io.EOFException e) {
+            throw new QuantizationException(file + " is not a DL4J model file (not a zip: " + e.getMessage() + ")", e);
+        }
+        if (configuration == null) {
+            throw new QuantizationException(file + " is not a DL4J model file (no configuration.json inside; "
+                    + "expected a file written by ModelSerializer)");
+        }
+        try {
+            Model net = configuration.contains("\"vertices\"")
+                    ? ModelSerializer.restoreComputationGraph(file.toFile(), false)
+                    : ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            return new Fp32Model(file.toString(), net);
+        } catch (IOException | RuntimeException e) {
+            throw new QuantizationException(file + " is not a readable DL4J model: " + e.getMessage(), e);
+        }
+    }
+
+    private static Fp32Model zoo(String name, long seed) {
+        try {
+            Class<?> type = Class.forName("org.deeplearning4j.zoo.model." + name);
+            Object builder = type.getMethod("builder").invoke(null);
+            builder = builder.getClass().getMethod("numClasses", int.class).invoke(builder, 10);
+            builder = builder.getClass().getMethod("seed", long.class).invoke(builder, seed);
+            builder = builder.getClass().getMethod("inputShape", int[].class).invoke(builder, (Object) new int[] {1, 28, 28});
+            ZooModel<?> zoo = (ZooModel<?>) builder.getClass().getMethod("build").invoke(builder);
+            return new Fp32Model(name + " (zoo, random weights, seed " + seed + ")", zoo.init());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            Throwable cause = e instanceof java.lang.reflect.InvocationTargetException t ? t.getCause() : e;
+            throw new QuantizationException("could not build zoo model " + name + " for 1x28x28 inputs: "
+                    + cause.getMessage(), cause);
+        }
+    }
+
+    /** The network's output for a batch, in inference mode. */
+    INDArray output(INDArray features) {
+        return network instanceof MultiLayerNetwork m ? m.output(features, false)
+                : ((ComputationGraph) network).outputSingle(false, features);
+    }
+
+    QuantizedModel quantize(DataSetIterator calibration, QuantizationOptions options) {
+        return network instanceof MultiLayerNetwork m ? Quantizer.quantize(m, calibration, options)
+                : Quantizer.quantize((ComputationGraph) network, calibration, options);
+    }
+
+    /** The fp32 SameDiff graph (for the report's statistics). */
+    ModelGraph graph() {
+        return network instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
+                : Dl4jConverter.convert((ComputationGraph) network);
+    }
+
+    String kind() {
+        return network.getClass().getSimpleName().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,140 @@
+package org.quant4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import org.quant4j.Granularity;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.data.Dataset;
+import org.quant4j.data.LabeledImages;
+import org.quant4j.range.RangeMethods;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code quant4j quantize MODEL}: calibrate on a data set, solve ranges, save the quantized model (.q4j). */
+@Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Quantize a DL4J network: calibrate on training images of a data set, solve a clip range per "
+                + "channel, save the quantized model (.q4j) and print the per-layer SQNR.",
+                "MODEL is a DL4J model file (ModelSerializer zip: MultiLayerNetwork or ComputationGraph) or a DL4J zoo "
+                        + "model name (LeNet, SimpleCNN, ...; random weights from --seed, 1x28x28 inputs, 10 classes)."})
+final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "DL4J model file or zoo model name.")
+    String model;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "The quantized model to write (default: MODEL's name with .q4j, in the current directory).")
+    Path output;
+
+    @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
+            description = "Calibration data set: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+    String calibration;
+
+    @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
+            description = "Training images used for calibration, 1..60000 (default: ${DEFAULT-VALUE}).")
+    int calibrationImages;
+
+    @Option(names = "--calibration-seed", defaultValue = "7", paramLabel = "SEED", hidden = true,
+            description = "Seed of the random choice of calibration images (default: ${DEFAULT-VALUE}).")
+    long calibrationSeed;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "Calibration batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--method", defaultValue = "minmax", paramLabel = "METHOD",
+            description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--weight-bits", defaultValue = "8", paramLabel = "BITS",
+            description = "Weight bits, 2..8 (default: ${DEFAULT-VALUE}).")
+    int weightBits;
+
+    @Option(names = "--activation-bits", defaultValue = "8", paramLabel = "BITS",
+            description = "Activation bits, 2..8 (default: ${DEFAULT-VALUE}).")
+    int activationBits;
+
+    @Option(names = "--granularity", defaultValue = "per-channel", paramLabel = "G",
+            description = "per-channel | per-tensor (default: ${DEFAULT-VALUE}).")
+    String granularity;
+
+    @Option(names = "--keep-fp32", split = ",", paramLabel = "LAYER",
+            description = "Layers to leave in fp32 (comma-separated DL4J layer names).")
+    List<String> keepFp32 = List.of();
+
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "Also write the report (report.json, index.html with charts) into DIR.")
+    Path report;
+
+    @Option(names = "--report-layer", paramLabel = "LAYER",
+            description = "The layer whose ranges and channels the report draws (default: the worst quantized one).")
+    String reportLayer;
+
+    @Override
+    public Integer call() throws Exception {
+        QuantizationOptions options = options(this, method, weightBits, activationBits, granularity, keepFp32);
+        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
+                "--calibration-images must be in 1..60000, got " + calibrationImages);
+        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        Dataset data = dataset("--calibration", calibration);
+
+        Fp32Model fp32 = Fp32Model.resolve(model, seed);
+        LabeledImages images = datasets().calibrationSet(data, calibrationImages, calibrationSeed);
+        QuantizedModel q;
+        long start = System.nanoTime();
+        try (ProgressBar bar = main.progress.start("calibration", batches(calibrationImages, batchSize), "batches")) {
+            q = fp32.quantize(new CountingIterator(images.iterator(batchSize), bar), options);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Path file = output != null ? output : Path.of(defaultName(model));
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        q.save(file.toFile());
+
+        main.out.println(q.report());
+        main.out.printf(Locale.ROOT, "quantized %s in %.2f s; wrote %s (%,d bytes)%n", fp32.name(), seconds, file,
+                Files.size(file));
+        if (report != null) {
+            Path html = Reports.write(report, fp32.name(), fp32, q, images.iterator(batchSize), reportLayer,
+                    main.progress, batches(calibrationImages, batchSize), null);
+            main.out.println("report: " + html);
+        }
+        return Main.OK;
+    }
+
+    static long batches(int images, int batchSize) {
+        return (images + batchSize - 1) / batchSize;
+    }
+
+    /** MODEL's file name without extension, plus .q4j; a zoo name in lower case. */
+    static String defaultName(String model) {
+        String name = Path.of(model).getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return (dot > 0 ? name.substring(0, dot) : name.toLowerCase(Locale.ROOT)) + ".q4j";
+    }
+
+    /** The quantization options, or a usage error naming the bad one. */
+    static QuantizationOptions options(CommonOptions c, String method, int weightBits, int activationBits,
+            String granularity, List<String> keepFp32) {
+        check(weightBits >= 2 && weightBits <= 8, c, "--weight-bits must be in 2..8, got " + weightBits);
+        check(activationBits >= 2 && activationBits <= 8, c, "--activation-bits must be in 2..8, got " + activationBits);
+        try {
+            RangeMethods.byName(method);
+        } catch (RuntimeException e) {
+            throw c.usage("--method: " + e.getMessage());
+        }
+        Granularity g = switch (granularity.toLowerCase(Locale.ROOT)) {
+            case "per-channel", "per_channel", "channel" -> Granularity.PER_CHANNEL;
+            case "per-tensor", "per_tensor", "tensor" -> Granularity.PER_TENSOR;
+            default -> throw c.usage("--granularity must be per-channel or per-tensor, got '" + granularity + "'");
+        };
+        return QuantizationOptions.builder().rangeMethod(method).weightBits(weightBits).activationBits(activationBits)
+                .granularity(g).calibrationBatches(Integer.MAX_VALUE).keepFp32(keepFp32.toArray(String[]::new))
+                .build();
+    }
+}

@@ -1,0 +1,86 @@
+package org.quant4j.report;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.QuantizationException;
+import org.quant4j.QuantizedModel;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.TensorObserver;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.TensorQuantization;
+
+/**
+ * The per-channel statistics (extremes, moments, histogram) of every tensor a quantized model quantizes, collected
+ * again from the fp32 graph for the report: the quantizer keeps only the solved ranges, so the report replays the
+ * calibration. On the same calibration batches this gives the very statistics the ranges were solved from (a test
+ * checks that solving them again reproduces the model's ranges).
+ *
+ * @param channels the statistics per channel, by tensor name
+ */
+public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
+
+    public CalibrationStatistics {
+        channels = Map.copyOf(channels);
+    }
+
+    /**
+     * Observes the activation tensors of {@code model} on at most {@code maxBatches} batches (run through the fp32
+     * graph) and reads its weights from the fp32 graph.
+     */
+    public static CalibrationStatistics collect(ModelGraph fp32, QuantizedModel model, Iterator<INDArray[]> batches,
+            int maxBatches) {
+        Map<String, TensorObserver> activations = new LinkedHashMap<>();
+        Map<String, ChannelStatistics[]> result = new LinkedHashMap<>();
+        for (TensorQuantization t : model.quantizations()) {
+            if (t.kind() == TensorQuantization.Kind.ACTIVATION) {
+                activations.put(t.tensor(), new TensorObserver(t.tensor(), t.axis()));
+            } else {
+                var variable = fp32.graph().getVariable(t.tensor());
+                if (variable == null || variable.getArr() == null) {
+                    throw new QuantizationException("the fp32 network has no weight '" + t.tensor()
+                            + "' that the quantized model quantizes: is it the network the model was made from?");
+                }
+                TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
+                observer.observe(variable.getArr());
+                result.put(t.tensor(), observer.channels());
+            }
+        }
+        List<String> inputs = fp32.inputs().stream().map(s -> s.name()).toList();
+        List<String> computed = activations.keySet().stream().filter(n -> !inputs.contains(n)).toList();
+        int seen = 0;
+        while (seen < maxBatches && batches.hasNext()) {
+            INDArray[] features = batches.next();
+            Map<String, INDArray> feed = new LinkedHashMap<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                INDArray value = fp32.inputs().get(i).adapt(features[i]);
+                if (value == null) {
+                    throw new QuantizationException("calibration batch " + seen + " does not fit network input '"
+                            + inputs.get(i) + "' of shape " + fp32.inputs().get(i).shapeText());
+                }
+                feed.put(inputs.get(i), value);
+            }
+            Map<String, INDArray> values = new LinkedHashMap<>(feed);
+            if (!computed.isEmpty()) {
+                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
+            }
+            for (TensorObserver observer : activations.values()) {
+                observer.observe(values.get(observer.tensor()));
+            }
+            seen++;
+        }
+        if (seen == 0 && !activations.isEmpty()) {
+            throw new QuantizationException("the calibration data for the report is empty");
+        }
+        activations.forEach((name, observer) -> result.put(name, observer.channels()));
+        return new CalibrationStatistics(result);
+    }
+
+    /** The statistics of {@code tensor}, or null when it was not observed. */
+    public ChannelStatistics[] of(String tensor) {
+        return channels.get(tensor);
+    }
+}

@@ -1,0 +1,206 @@
+package org.quant4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.quant4j.QuantizedModel;
+
+/**
+ * Every subcommand run in-process ({@link Main#run(PrintStream, PrintStream, String...)}) on small real inputs: a
+ * tiny DL4J network saved to a file, MNIST calibration on a few images; and bad command lines.
+ */
+class MainTest {
+
+    @TempDir
+    static Path dir;
+    static Path modelFile;
+    static Path q4j;
+    static Path reportDir;
+    static Run quantized;
+
+    /** What a run printed and returned. */
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), args);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @BeforeAll
+    static void quantizeOnce() throws IOException {
+        modelFile = TinyNetworks.save(TinyNetworks.cnn(), dir.resolve("tiny.zip"));
+        q4j = dir.resolve("out/tiny.q4j");
+        reportDir = dir.resolve("report");
+        quantized = run("quantize", modelFile.toString(), "-o", q4j.toString(), "--calibration", "mnist",
+                "--calibration-images", "96", "--batch-size", "32", "--method", "patent", "--weight-bits", "6",
+                "--report", reportDir.toString());
+    }
+
+    @Test
+    void quantizeWritesTheModelTheReportAndProgressLines() throws IOException {
+        assertEquals(0, quantized.code(), quantized.err());
+        assertTrue(Files.isRegularFile(q4j));
+        QuantizedModel q = QuantizedModel.load(q4j.toFile());
+        assertEquals(6, q.options().weightBits());
+        assertEquals("patent", q.options().activationRangeMethod());
+        assertEquals(96, q.report().calibrationSamples());
+        assertTrue(quantized.out().contains("SQNR (dB)"), quantized.out());
+        assertTrue(quantized.err().contains("calibration: 100% (3/3 batches)"), quantized.err());
+        assertTrue(Files.isRegularFile(reportDir.resolve("index.html")));
+        JsonNode json = new ObjectMapper().readTree(reportDir.resolve("report.json").toFile());
+        assertEquals(3, json.get("worstLayers").size());
+        assertFalse(json.get("channels").isEmpty(), "channel histograms");
+        assertNotNull(json.get("channels").get(0).get("first").numberValue(), "patent first range");
+    }
+
+    @Test
+    void evalAddsAccuracyToTheReport() throws IOException {
+        Run r = run("eval", modelFile.toString(), q4j.toString(), "--data", "mnist", "--images", "120",
+                "--batch-size", "50", "--report", reportDir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("top-1 accuracy, 120 test images"), r.out());
+        assertTrue(r.err().contains("evaluation: 100% (3/3 batches)"), r.err());
+        JsonNode accuracy = new ObjectMapper().readTree(reportDir.resolve("report.json").toFile()).get("accuracy");
+        assertEquals(120, accuracy.get("images").asInt());
+        double agreement = accuracy.get("agreement").asDouble();
+        assertTrue(agreement > 0.5 && agreement <= 1, "agreement " + agreement);
+    }
+
+    @Test
+    void benchPrintsALabelledRatio() throws IOException {
+        Path own = dir.resolve("bench-report");
+        Run r = run("bench", modelFile.toString(), q4j.toString(), "--batches", "2", "--warmup", "1",
+                "--batch-size", "4", "--report", own.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("not JMH"), r.out());
+        assertTrue(r.out().contains("quantized speed / fp32 speed"), r.out());
+        JsonNode speed = new ObjectMapper().readTree(own.resolve("report.json").toFile()).get("speed");
+        assertEquals(2, speed.get("batches").asInt());
+        assertTrue(speed.get("fp32MsPerBatch").asDouble() > 0);
+    }
+
+    @Test
+    void reportFromTheModelFileAloneAndWithStatistics() throws IOException {
+        Path plain = dir.resolve("plain-report");
+        Run r = run("report", q4j.toString(), "-o", plain.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = new ObjectMapper().readTree(plain.resolve("report.json").toFile());
+        assertTrue(json.get("channels").isEmpty());
+        assertTrue(json.get("ranges").get(0).get("observedMax").isNull());
+
+        Path full = dir.resolve("full-report");
+        r = run("report", q4j.toString(), "-o", full.toString(), "--model", modelFile.toString(),
+                "--calibration-images", "96", "--batch-size", "32", "--layer", "fc1");
+        assertEquals(0, r.code(), r.err());
+        json = new ObjectMapper().readTree(full.resolve("report.json").toFile());
+        assertEquals("fc1", json.get("chosenLayer").asText());
+        assertFalse(json.get("ranges").get(0).get("observedMax").isNull());
+    }
+
+    @Test
+    void quantizesAComputationGraphFileAndAZooModel() throws IOException {
+        Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph.zip"));
+        Run r = run("quantize", graph.toString(), "-o", dir.resolve("graph.q4j").toString(),
+                "--calibration-images", "32", "--granularity", "per-tensor");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("per-tensor activations, per-tensor weights",
+                QuantizedModel.load(dir.resolve("graph.q4j").toFile()).report().granularity());
+
+        r = run("quantize", "lenet", "-o", dir.resolve("lenet.q4j").toString(), "--calibration-images", "16");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("LeNet (zoo, random weights, seed 42)"), r.out());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo"})
+    void helpOfEverySubcommand(String command) {
+        Run r = run(command, "--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().startsWith("Usage: quant4j " + command), r.out());
+    }
+
+    @Test
+    void missingModelFileIsOneLineAndExitOne() {
+        Run r = run("quantize", dir.resolve("nope.zip").toString());
+        assertEquals(1, r.code());
+        assertOneLine(r, "nope.zip: no such model file, and not a DL4J zoo model name");
+    }
+
+    @Test
+    void unknownZooModel() {
+        Run r = run("quantize", "NoSuchNet");
+        assertEquals(1, r.code());
+        assertOneLine(r, "known: LeNet, SimpleCNN");
+    }
+
+    @Test
+    void notAModelFile() throws IOException {
+        Path junk = Files.writeString(dir.resolve("junk.zip"), "not a zip");
+        Run r = run("eval", junk.toString(), q4j.toString());
+        assertEquals(1, r.code());
+        assertOneLine(r, "is not a DL4J model file");
+    }
+
+    @Test
+    void unreadableDataIsOneLineAndVerboseGivesTheStackTrace() throws IOException {
+        Path data = dir.resolve("bad-data");
+        Path mnist = Files.createDirectories(data.resolve("mnist"));
+        for (String f : org.quant4j.data.Dataset.MNIST.files()) {
+            Files.writeString(mnist.resolve(f), "garbage");
+        }
+        Run r = run("quantize", modelFile.toString(), "-o", dir.resolve("x.q4j").toString(), "--data-dir",
+                data.toString(), "--calibration-images", "8");
+        assertEquals(1, r.code());
+        assertOneLine(r, "train-images-idx3-ubyte");
+
+        r = run("quantize", modelFile.toString(), "-o", dir.resolve("x.q4j").toString(), "--data-dir",
+                data.toString(), "--calibration-images", "8", "--verbose");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("\tat org.quant4j."), r.err());
+    }
+
+    @Test
+    void bitsOutOfRangeIsUsage() {
+        Run r = run("quantize", modelFile.toString(), "--weight-bits", "9");
+        assertEquals(2, r.code());
+        assertOneLine(r, "--weight-bits must be in 2..8, got 9");
+    }
+
+    @Test
+    void unknownOptionMethodAndDataAreUsage() {
+        assertEquals(2, run("quantize", modelFile.toString(), "--bogus").code());
+        Run r = run("quantize", modelFile.toString(), "--method", "nonsense");
+        assertEquals(2, r.code());
+        assertOneLine(r, "--method");
+        r = run("eval", modelFile.toString(), q4j.toString(), "--data", "cifar");
+        assertEquals(2, r.code());
+        assertOneLine(r, "unknown data set 'cifar'");
+        assertEquals(2, run("eval", modelFile.toString()).code());
+    }
+
+    private static void assertOneLine(Run r, String expected) {
+        String err = r.err().strip();
+        assertFalse(err.contains("\n"), "one line expected:\n" + err);
+        assertTrue(err.contains(expected), err);
+        assertFalse(err.contains("\tat "), err);
+    }
+}
