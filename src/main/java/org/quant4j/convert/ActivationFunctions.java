@@ -19,6 +19,14 @@ import org.nd4j.linalg.activations.impl.ActivationSoftSign;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationSwish;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.activations.impl.ActivationRationalTanh;
+import org.nd4j.linalg.activations.impl.ActivationRReLU;
+import org.nd4j.linalg.activations.impl.ActivationMish;
+import org.nd4j.linalg.activations.impl.ActivationRectifiedTanh;
+import org.nd4j.linalg.activations.impl.ActivationThresholdedReLU;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.RationalTanh;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.RectifiedTanh;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** DL4J activation functions ({@link IActivation}) as SameDiff operations, copied exactly as configured. */
 final class ActivationFunctions {
@@ -38,12 +46,7 @@ final class ActivationFunctions {
         if (activation instanceof ActivationReLU relu) {
             boolean plain = isZeroOrNull(relu.getMax()) && isZeroOrNull(relu.getThreshold())
                     && isZeroOrNull(relu.getNegativeSlope());
-            if (!plain) {
-                throw new UnsupportedLayerException(where + ": ReLU with max/threshold/negative slope "
-                        + "is not supported yet (max=" + relu.getMax() + ", threshold=" + relu.getThreshold()
-                        + ", negativeSlope=" + relu.getNegativeSlope() + ")");
-            }
-            return sd.nn.relu(name, x, 0.0);
+            return plain ? sd.nn.relu(name, x, 0.0) : generalRelu(sd, name, relu, x);
         }
         if (activation instanceof ActivationLReLU lrelu) {
             return sd.nn.leakyRelu(name, x, lrelu.getAlpha());
@@ -55,18 +58,23 @@ final class ActivationFunctions {
             return sd.nn.tanh(name, x);
         }
         if (activation instanceof ActivationSoftmax) {
-            // DL4J's softmax normalizes over dimension 1 of [N, F] activations.
-            return sd.nn.softmax(name, x, 1);
+            // DL4J's softmax normalizes over dimension 1 ([N, F], and the channels of NCHW in CnnLossLayer):
+            // exp(x - max_1 x) / sum_1 exp(x - max_1 x). Written out because SameDiff M2.1's softmax op with
+            // dimension 1 gives wrong values on rank 4 (measured here).
+            SDVariable e = sd.math.exp(sd.math.sub(x, sd.max(x, true, 1)));
+            return sd.math.div(name, e, sd.sum(e, true, 1));
         }
         if (activation instanceof ActivationReLU6) {
             return sd.nn.relu6(name, x, 0.0);
         }
         if (activation instanceof ActivationELU elu) {
-            if (elu.getAlpha() != 1.0) {
-                throw new UnsupportedLayerException(where + ": ELU with alpha " + elu.getAlpha()
-                        + " is not supported yet (only alpha 1)");
+            if (elu.getAlpha() == 1.0) {
+                return sd.nn.elu(name, x);
             }
-            return sd.nn.elu(name, x);
+            // alpha * (exp(min(x, 0)) - 1) + max(x, 0): x for x > 0, alpha * (e^x - 1) otherwise.
+            SDVariable negative = sd.math.mul(sd.math.sub(sd.math.exp(sd.math.min(x, sd.zerosLike(x))), 1.0),
+                    elu.getAlpha());
+            return sd.math.add(name, negative, sd.nn.relu(x, 0.0));
         }
         if (activation instanceof ActivationSELU) {
             return sd.nn.selu(name, x);
@@ -92,7 +100,42 @@ final class ActivationFunctions {
         if (activation instanceof ActivationCube) {
             return sd.math.cube(name, x);
         }
-        throw new UnsupportedLayerException(where + ": activation " + activation + " is not supported yet");
+        if (activation instanceof ActivationRReLU rrelu) {
+            // At inference DL4J M2.1 runs RectifiedLinear(x, (l + u) / 2): x where x >= (l + u) / 2, else 0 (a
+            // cut-off, not the leaky slope the training pass uses); reproduced as DL4J computes it.
+            return sd.nn.relu(name, x, (rrelu.getL() + rrelu.getU()) / 2);
+        }
+        if (activation instanceof ActivationMish) {
+            // x * tanh(softplus(x))
+            return sd.math.mul(name, x, sd.nn.tanh(sd.nn.softplus(x)));
+        }
+        if (activation instanceof ActivationRationalTanh) {
+            return sd.identity(name, new RationalTanh(sd, x, false).outputVariable());
+        }
+        if (activation instanceof ActivationRectifiedTanh) {
+            return sd.identity(name, new RectifiedTanh(sd, x, false).outputVariable());
+        }
+        if (activation instanceof ActivationThresholdedReLU t) {
+            // x where x > theta, else 0
+            return sd.math.mul(name, x, sd.gt(x, t.getTheta()).castTo(x.dataType()));
+        }
+        throw new UnsupportedLayerException(where + ": activation " + activation + " is not supported");
+    }
+
+    /**
+     * DL4J's ReLU with threshold t, negative slope a and optional max m:
+     * {@code f(x) = x for t <= x (capped at m), a * (x - t) for x < t}.
+     */
+    private static SDVariable generalRelu(SameDiff sd, String name, ActivationReLU relu, SDVariable x) {
+        double t = relu.getThreshold() == null ? 0.0 : relu.getThreshold();
+        double a = relu.getNegativeSlope() == null ? 0.0 : relu.getNegativeSlope();
+        SDVariable above = sd.gte(x, t).castTo(x.dataType());
+        SDVariable below = sd.math.rsub(above, 1.0);
+        SDVariable y = sd.math.add(sd.math.mul(x, above), sd.math.mul(sd.math.mul(sd.math.sub(x, t), a), below));
+        if (relu.getMax() != null && relu.getMax() != 0.0) {
+            return sd.math.min(name, y, sd.constant(Nd4j.scalar(x.dataType(), relu.getMax())));
+        }
+        return sd.identity(name, y);
     }
 
     private static boolean isZeroOrNull(Double d) {

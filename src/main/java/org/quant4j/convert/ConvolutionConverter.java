@@ -42,6 +42,20 @@ final class ConvolutionConverter implements LayerConverter<ConvolutionLayer> {
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where()), 4);
     }
 
+    /** The depthwise part's config: the layer's geometry, NCHW, weights [kH, kW, nIn, depthMultiplier]. */
+    static Conv2DConfig depthwiseConfig(ConvolutionLayer layer, LayerContext<?> c) {
+        int[] k = layer.getKernelSize();
+        int[] s = layer.getStride();
+        int[] p = layer.getPadding();
+        int[] d = layer.getDilation();
+        return Conv2DConfig.builder()
+                .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
+                .paddingMode(paddingMode(layer.getConvolutionMode(), c))
+                .dataFormat(Conv2DConfig.NCHW)
+                .weightsFormat(WeightsFormat.YXIO)
+                .build();
+    }
+
     static PaddingMode paddingMode(ConvolutionMode mode, LayerContext<?> c) {
         if (mode == null) {
             return PaddingMode.VALID;

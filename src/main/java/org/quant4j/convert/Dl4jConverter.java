@@ -10,7 +10,10 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
+import org.deeplearning4j.nn.conf.graph.ShiftVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -115,9 +118,21 @@ public final class Dl4jConverter {
                 int axis = mv.getMergeAxis();
                 out = new Tensor(sd.concat(name, axis, vars), in.get(0).rank());
                 layerOutputs.add(new LayerOutput(name, "MergeVertex", out.variable().name()));
+            } else if (vertex instanceof ScaleVertex sv) {
+                Tensor x = single(in, where);
+                out = new Tensor(sd.math.mul(name, x.variable(), sv.getScaleFactor()), x.rank());
+                layerOutputs.add(new LayerOutput(name, "ScaleVertex", out.variable().name()));
+            } else if (vertex instanceof ShiftVertex sv) {
+                Tensor x = single(in, where);
+                out = new Tensor(sd.math.add(name, x.variable(), sv.getShiftFactor()), x.rank());
+                layerOutputs.add(new LayerOutput(name, "ShiftVertex", out.variable().name()));
+            } else if (vertex instanceof L2NormalizeVertex l2) {
+                out = l2Normalize(sd, name, l2, single(in, where));
+                layerOutputs.add(new LayerOutput(name, "L2NormalizeVertex", out.variable().name()));
             } else {
                 throw new UnsupportedLayerException(where + " of type " + vertex.getClass().getSimpleName()
-                        + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex)");
+                        + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex,"
+                        + " ScaleVertex, ShiftVertex, L2NormalizeVertex)");
             }
             values.put(name, out);
         }
@@ -128,6 +143,24 @@ public final class Dl4jConverter {
         sd.setOutputs(outputs);
         OpNames.makeDistinct(sd);
         return new ModelGraph(sd, inputs, outputs, layerOutputs);
+    }
+
+    /**
+     * L2NormalizeVertex: {@code x / max(||x||_2, eps)}, the norm over the configured dimensions (default: every
+     * dimension but the batch dimension), as DL4J computes it.
+     */
+    private static Tensor l2Normalize(SameDiff sd, String name, L2NormalizeVertex vertex, Tensor x) {
+        int[] dims = vertex.getDimension();
+        if (dims == null || dims.length == 0) {
+            dims = new int[x.rank() - 1];
+            for (int d = 1; d < x.rank(); d++) {
+                dims[d - 1] = d;
+            }
+        }
+        SDVariable norm = sd.norm2(name + "/norm", x.variable(), true, dims);
+        SDVariable clamped = sd.math.max(name + "/clamped", norm, sd.constant(name + "/eps",
+                org.nd4j.linalg.factory.Nd4j.scalar(x.variable().dataType(), vertex.getEps())));
+        return new Tensor(sd.math.div(name, x.variable(), clamped), x.rank());
     }
 
     private static Tensor single(List<Tensor> in, String where) {
@@ -173,7 +206,12 @@ public final class Dl4jConverter {
         if (first instanceof ConvolutionLayer conv) {
             return new TensorSpec(name, new long[] {-1, conv.getNIn() > 0 ? conv.getNIn() : -1, -1, -1});
         }
-        if (first instanceof SubsamplingLayer) {
+        if (first instanceof SubsamplingLayer || first instanceof org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer
+                || first instanceof org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D
+                || first instanceof org.deeplearning4j.nn.conf.layers.Upsampling2D
+                || first instanceof org.deeplearning4j.nn.conf.layers.LocalResponseNormalization
+                || first instanceof org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer
+                || first instanceof org.deeplearning4j.nn.conf.layers.CnnLossLayer) {
             return new TensorSpec(name, new long[] {-1, -1, -1, -1});
         }
         if (first instanceof FeedForwardLayer ff && ff.getNIn() > 0) {

@@ -12,6 +12,16 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
+import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling2D;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
+import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -21,16 +31,26 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class LayerConverters {
 
-    private static final Map<Class<? extends Layer>, LayerConverter<?>> CONVERTERS = Map.of(
-            DenseLayer.class, new FeedForwardConverter(),
-            OutputLayer.class, new FeedForwardConverter(),
-            LossLayer.class, new LossLayerConverter(),
-            ConvolutionLayer.class, new ConvolutionConverter(),
-            SubsamplingLayer.class, new SubsamplingConverter(),
-            BatchNormalization.class, new BatchNormConverter(),
-            ActivationLayer.class, new ActivationLayerConverter(),
-            DropoutLayer.class, new DropoutConverter(),
-            GlobalPoolingLayer.class, new GlobalPoolingConverter());
+    private static final Map<Class<? extends Layer>, LayerConverter<?>> CONVERTERS = Map.ofEntries(
+            Map.entry(DenseLayer.class, new FeedForwardConverter()),
+            Map.entry(OutputLayer.class, new FeedForwardConverter()),
+            Map.entry(CenterLossOutputLayer.class, new FeedForwardConverter()),
+            Map.entry(LossLayer.class, new LossLayerConverter()),
+            Map.entry(CnnLossLayer.class, new CnnLossLayerConverter()),
+            Map.entry(ConvolutionLayer.class, new ConvolutionConverter()),
+            Map.entry(DepthwiseConvolution2D.class, new DepthwiseConvolutionConverter()),
+            Map.entry(SeparableConvolution2D.class, new SeparableConvolutionConverter()),
+            Map.entry(SubsamplingLayer.class, new SubsamplingConverter()),
+            Map.entry(BatchNormalization.class, new BatchNormConverter()),
+            Map.entry(LocalResponseNormalization.class, new LrnConverter()),
+            Map.entry(ActivationLayer.class, new ActivationLayerConverter()),
+            Map.entry(DropoutLayer.class, new DropoutConverter()),
+            Map.entry(GlobalPoolingLayer.class, new GlobalPoolingConverter()),
+            Map.entry(ZeroPaddingLayer.class, new ZeroPaddingConverter()),
+            Map.entry(Cropping2D.class, new Cropping2DConverter()),
+            Map.entry(Upsampling2D.class, new Upsampling2DConverter()),
+            Map.entry(SpaceToDepthLayer.class, new SpaceToDepthConverter()),
+            Map.entry(Yolo2OutputLayer.class, new Yolo2OutputConverter()));
 
     private LayerConverters() {
     }

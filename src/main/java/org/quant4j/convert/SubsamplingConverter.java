@@ -35,9 +35,21 @@ final class SubsamplingConverter implements LayerConverter<SubsamplingLayer> {
                             .divisor(layer.isAvgPoolIncludePadInDivisor()
                                     ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING)
                             .build());
+            case PNORM -> pnorm(c, input.variable(), config);
             default -> throw new UnsupportedLayerException(c.where() + ": pooling type " + layer.getPoolingType()
-                    + " is not supported yet (MAX, AVG)");
+                    + " is not supported (MAX, AVG, PNORM)");
         };
         return new Tensor(out, 4);
+    }
+
+    /**
+     * p-norm pooling, {@code (sum over the window of |x|^p)^(1/p)}, padded positions counting as 0: libnd4j's
+     * {@code pnormpool2d}, the op DL4J runs.
+     */
+    private static SDVariable pnorm(LayerContext<SubsamplingLayer> c, SDVariable x,
+            Pooling2DConfig.Pooling2DConfigBuilder config) {
+        SDVariable out = new Pooling2D(c.graph(), new SDVariable[] {x},
+                config.type(Pooling2D.Pooling2DType.PNORM).extra(c.layer().getPnorm()).build()).outputVariable();
+        return c.graph().identity(c.name(), out);
     }
 }

@@ -10,12 +10,14 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 
 /**
- * Finds the ops of a SameDiff graph that quantization turns into integer ops: 2D convolutions, {@code xw_plus_b}
+ * Finds the ops of a SameDiff graph that quantization turns into integer ops: 2D convolutions, depthwise 2D
+ * convolutions (weights [kH, kW, inC, depthMultiplier] in the YXIO format the converter uses), {@code xw_plus_b}
  * (dense layers) and rank-2 matrix products whose second operand is a constant or trainable variable.
  * Works the same on graphs converted from DL4J and on graphs people build by hand.
  */
@@ -45,6 +47,13 @@ public final class QuantizableOps {
                 };
                 found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "conv2d", in.get(0),
                         activationAxis, in.get(1), weightAxis, weightInputAxis));
+            } else if (op instanceof DepthwiseConv2D conv) {
+                // Weights [kH, kW, inC, depthMultiplier]; output channel i * depthMultiplier + m. Per-channel scales
+                // run along axis 2: exactly one output channel each when depthMultiplier is 1 (every zoo model);
+                // with a larger multiplier one scale covers the depthMultiplier filters of an input channel.
+                Conv2DConfig config = conv.getConfig();
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "depthwise_conv2d", in.get(0),
+                        config.isNHWC() ? 3 : 1, in.get(1), 2, 2));
             } else if (op instanceof XwPlusB) {
                 found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "xw_plus_b", in.get(0), 1,
                         in.get(1), 1, 0));

@@ -1,0 +1,169 @@
+package org.quant4j.zoo;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.QuantizedModel;
+import org.quant4j.Quantizer;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.data.Photos;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.report.SqnrMeter;
+
+/**
+ * One zoo model through the whole path: convert, compare SameDiff fp32 with DL4J, calibrate on real photos,
+ * quantize (W8A8, default range method), compare int8 (fake-quant) with fp32 on other photos, and write the
+ * model's row of the zoo table ({@link ZooTable}).
+ */
+final class ZooCheck {
+
+    /** Largest max-relative error of the converted fp32 graph against DL4J. */
+    static final double FP32_TOLERANCE = 1e-4;
+
+    private ZooCheck() {
+    }
+
+    /** The measured figures of one model. */
+    record Result(String model, long parameters, double fp32Error, double sqnrDb, double top1Agreement,
+            long fp32Bytes, long quantizedBytes, int calibrationSamples, int evaluationSamples, String input) {
+    }
+
+    /**
+     * @param calibration number of photo samples to calibrate on (samples 0..n-1)
+     * @param evaluation  number of photo samples to evaluate on (the next ones)
+     */
+    static Result run(String name, Model net, int channels, int height, int width, int batch, int calibration,
+            int evaluation) {
+        Photos photos = Photos.fromEnvironment();
+        ModelGraph graph = net instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
+                : Dl4jConverter.convert((ComputationGraph) net);
+        String input = graph.inputs().get(0).name();
+
+        // fp32: the converted graph against DL4J on the evaluation photos.
+        List<INDArray> evalBatches = new ArrayList<>();
+        for (int i = 0; i < evaluation; i += batch) {
+            evalBatches.add(photos.samples(calibration + i, Math.min(batch, evaluation - i), channels, height, width));
+        }
+        List<INDArray> expected = new ArrayList<>();
+        double fp32Error = 0;
+        for (INDArray x : evalBatches) {
+            INDArray dl4j = output(net, x);
+            INDArray ours = GraphExecution.output(graph.graph(), Map.of(input, x), graph.outputs())
+                    .get(graph.outputs().get(0));
+            fp32Error = Math.max(fp32Error, relativeError(dl4j, ours));
+            expected.add(dl4j);
+        }
+        assertTrue(fp32Error < FP32_TOLERANCE, name + ": fp32 SameDiff output differs from DL4J by " + fp32Error);
+
+        // Calibrate on other photos, quantize W8A8 with the default options.
+        List<DataSet> calib = new ArrayList<>();
+        for (int i = 0; i < calibration; i += batch) {
+            INDArray x = photos.samples(i, Math.min(batch, calibration - i), channels, height, width);
+            calib.add(new DataSet(x, Nd4j.zeros(DataType.FLOAT, x.size(0), 1)));
+        }
+        DataSetIterator it = new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(calib, 1);
+        QuantizedModel q = net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, it)
+                : Quantizer.quantize((ComputationGraph) net, it);
+
+        SqnrMeter sqnr = new SqnrMeter();
+        long agree = 0;
+        long total = 0;
+        for (int b = 0; b < evalBatches.size(); b++) {
+            INDArray actual = q.output(evalBatches.get(b));
+            sqnr.add(expected.get(b), actual);
+            long[] counts = top1(expected.get(b), actual);
+            agree += counts[0];
+            total += counts[1];
+        }
+        long fp32Bytes;
+        long qBytes;
+        try {
+            Path dir = Files.createTempDirectory("quant4j-zoo-");
+            File fp32 = dir.resolve(name + ".zip").toFile();
+            ModelSerializer.writeModel(net, fp32, false);
+            File qf = dir.resolve(name + ".q4j").toFile();
+            q.save(qf);
+            fp32Bytes = fp32.length();
+            qBytes = qf.length();
+            Files.delete(fp32.toPath());
+            Files.delete(qf.toPath());
+            Files.delete(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Result r = new Result(name, net.numParams(), fp32Error, sqnr.sqnrDb(),
+                total == 0 ? Double.NaN : (double) agree / total, fp32Bytes, qBytes, calibration, evaluation,
+                channels + "x" + height + "x" + width);
+        System.out.printf("%s: fp32 match %.2e, W8A8 output SQNR %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
+                name, fp32Error, r.sqnrDb(), r.top1Agreement(), fp32Bytes, qBytes, q.report().sqnrTable());
+        ZooTable.write(r);
+        return r;
+    }
+
+    /**
+     * Rescales every weight tensor {@code W} (and separable {@code pW}) to He's standard deviation sqrt(2 / fanIn),
+     * for zoo models whose init() weights overflow float32 on real images (ResNet50 draws N(0, 0.5) in every layer:
+     * DL4J's own output is NaN). The architecture and everything else stay as init() made them.
+     */
+    static void heScale(Model net) {
+        org.deeplearning4j.nn.api.Layer[] layers = net instanceof MultiLayerNetwork m ? m.getLayers()
+                : ((ComputationGraph) net).getLayers();
+        for (org.deeplearning4j.nn.api.Layer layer : layers) {
+            for (Map.Entry<String, INDArray> e : layer.paramTable().entrySet()) {
+                INDArray w = e.getValue();
+                if (!(e.getKey().equals("W") || e.getKey().equals("pW")) || w.rank() < 2 || w.length() < 2) {
+                    continue;
+                }
+                long fanIn = w.rank() == 2 ? w.size(0) : w.length() / w.size(0);
+                double std = w.stdNumber().doubleValue();
+                if (std > 0) {
+                    w.muli(Math.sqrt(2.0 / fanIn) / std);
+                }
+            }
+        }
+    }
+
+    static INDArray output(Model net, INDArray x) {
+        return net instanceof MultiLayerNetwork m ? m.output(x, false) : ((ComputationGraph) net).outputSingle(false, x);
+    }
+
+    /** max |a - b| / max |a|. */
+    static double relativeError(INDArray expected, INDArray actual) {
+        if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {
+            return Double.POSITIVE_INFINITY;
+        }
+        INDArray e = expected.castTo(DataType.DOUBLE);
+        return e.sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue()
+                / Math.max(e.amaxNumber().doubleValue(), 1e-30);
+    }
+
+    /**
+     * {agreeing, compared} arg-max positions: per row of [N, K] outputs, per pixel over the channel axis of
+     * [N, C, H, W] outputs with C > 1; none for single-channel maps.
+     */
+    static long[] top1(INDArray expected, INDArray actual) {
+        if (expected.rank() == 2 || (expected.rank() == 4 && expected.size(1) > 1)) {
+            INDArray a = expected.argMax(1);
+            INDArray b = actual.argMax(1);
+            return new long[] {a.eq(b).castTo(DataType.INT64).sumNumber().longValue(), a.length()};
+        }
+        return new long[] {0, 0};
+    }
+}

@@ -1,0 +1,70 @@
+package org.quant4j.zoo;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The README's zoo table: each zoo IT writes its model's row to {@code target/zoo-table/<NN>-<model>.md}, and every
+ * write regenerates {@code target/zoo-table.md} from the rows present, in the zoo's order. Models DL4J itself
+ * cannot build write a row saying so.
+ */
+final class ZooTable {
+
+    /** The zoo's order in the table. */
+    static final List<String> ORDER = List.of("LeNet", "SimpleCNN", "AlexNet", "VGG16", "VGG19", "ResNet50",
+            "SqueezeNet", "Darknet19", "TinyYOLO", "YOLO2", "UNet", "Xception", "InceptionResNetV1",
+            "FaceNetNN4Small2", "NASNet");
+
+    private static final Path DIR = Path.of("target", "zoo-table");
+
+    private ZooTable() {
+    }
+
+    static synchronized void write(ZooCheck.Result r) {
+        String top1 = Double.isNaN(r.top1Agreement()) ? "n/a (one-channel map)"
+                : String.format(Locale.ROOT, "%.1f%%", 100 * r.top1Agreement());
+        writeRow(r.model(), String.format(Locale.ROOT,
+                "| %s | %s | %,d | yes | %.1e | %.2f dB | %s | %s / %s (%.1fx) | n/a (int8 runtime not yet) |",
+                r.model(), r.input(), r.parameters(), r.fp32Error(), r.sqnrDb(), top1, size(r.fp32Bytes()),
+                size(r.quantizedBytes()), (double) r.fp32Bytes() / r.quantizedBytes()));
+    }
+
+    static synchronized void writeUnbuildable(String model, String error) {
+        writeRow(model, "| " + model + " | - | - | no: DL4J's own init() fails (" + error.replace('|', '/')
+                + ") | - | - | - | - | - |");
+    }
+
+    private static void writeRow(String model, String row) {
+        try {
+            Files.createDirectories(DIR);
+            int index = ORDER.indexOf(model);
+            Files.writeString(DIR.resolve(String.format(Locale.ROOT, "%02d-%s.md", index, model)), row + "\n",
+                    StandardCharsets.UTF_8);
+            List<Path> rows = new ArrayList<>();
+            try (var s = Files.list(DIR)) {
+                s.filter(p -> p.toString().endsWith(".md")).sorted().forEach(rows::add);
+            }
+            StringBuilder table = new StringBuilder();
+            table.append("| model | input | parameters | converted | fp32 max rel. error vs DL4J | W8A8 output SQNR vs fp32 "
+                    + "| top-1 agreement | model file fp32 / quantized | int8 speedup |\n");
+            table.append("|---|---|---:|---|---:|---:|---:|---|---|\n");
+            for (Path p : rows) {
+                table.append(Files.readString(p, StandardCharsets.UTF_8));
+            }
+            Files.writeString(Path.of("target", "zoo-table.md"), table.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String size(long bytes) {
+        return bytes >= 10_000_000 ? String.format(Locale.ROOT, "%.1f MB", bytes / 1e6)
+                : String.format(Locale.ROOT, "%.1f kB", bytes / 1e3);
+    }
+}
