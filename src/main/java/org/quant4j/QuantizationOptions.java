@@ -11,7 +11,8 @@ import org.quant4j.range.RangeMethods;
  * @param activationRangeMethod the range solver for activations (see {@link RangeMethods#names()})
  * @param weightRangeMethod     the range solver for weights (per output channel, symmetric)
  * @param activationBits        bits of activations, 2..8
- * @param weightBits            bits of weights, 2..8
+ * @param weightBits            bits of weights, 2..8 (default 8, or 7 where the CPU lacks VNNI: see
+ *                              {@link org.quant4j.runtime.Dnnl#safeWeightBits()})
  * @param activationGranularity per-channel (default) or per-tensor activation ranges
  * @param weightGranularity     per-output-channel (default) or per-tensor weight ranges
  * @param calibrationBatches    at most this many batches are read from the calibration data
@@ -42,7 +43,10 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         }
     }
 
-    /** The defaults: W8A8, per channel, minmax ranges, 32 calibration batches. */
+    /**
+     * The defaults: 8-bit activations, 8-bit weights (7-bit on CPUs without VNNI, where 8-bit int8 kernels would
+     * saturate), per channel, minmax ranges, 32 calibration batches.
+     */
     public static QuantizationOptions defaults() {
         return builder().build();
     }
@@ -56,7 +60,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         private String activationRangeMethod = "minmax";
         private String weightRangeMethod = "minmax";
         private int activationBits = 8;
-        private int weightBits = 8;
+        private int weightBits = org.quant4j.runtime.Dnnl.safeWeightBits();
         private Granularity activationGranularity = Granularity.PER_CHANNEL;
         private Granularity weightGranularity = Granularity.PER_CHANNEL;
         private int calibrationBatches = 32;

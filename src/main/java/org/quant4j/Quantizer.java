@@ -233,12 +233,12 @@ public final class Quantizer {
         }
         TensorQuantization folding = new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(),
                 axis, new QuantGrid(bits, true), new float[] {1f}, new double[] {0}, new double[] {0}, List.of(op.op()),
-                op.weightInputAxis(), inputScales);
+                input.tensor(), op.weightInputAxis(), inputScales);
         TensorObserver observer = new TensorObserver(op.weight(), axis);
         observer.observe(FakeQuantRewriter.foldInputScales(w, folding));
         Solved solved = solve(observer.channels(), solver, folding.grid());
         return new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(), axis, folding.grid(),
-                solved.scales, solved.lo, solved.hi, List.of(op.op()), op.weightInputAxis(), inputScales);
+                solved.scales, solved.lo, solved.hi, List.of(op.op()), input.tensor(), op.weightInputAxis(), inputScales);
     }
 
     private record Solved(float[] scales, double[] lo, double[] hi) {

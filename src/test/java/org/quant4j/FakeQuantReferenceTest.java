@@ -124,7 +124,7 @@ class FakeQuantReferenceTest {
             }
         }
         float[][] expected = dense(h, w1q, b1);
-        float[][] actual = toMatrix(q.output(test));
+        float[][] actual = toMatrix(q.outputs(QuantizedModel.Execution.FAKE_QUANT, test)[0]);
         double maxAbs = 0;
         double maxDiff = 0;
         for (int r = 0; r < expected.length; r++) {

@@ -29,7 +29,8 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
     @Option(names = "--model", description = "The trained network's file (default: the model cache).")
     Path model;
 
-    @Option(names = "--bits", defaultValue = "8", description = "Weight and activation bits, 2..8 (default: 8).")
+    @Option(names = "--bits", defaultValue = "8",
+            description = "Activation bits and weight bits, 2..8 (default: 8; weights at most 7 on CPUs without VNNI).")
     int bits;
 
     @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
@@ -39,7 +40,8 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
-        QuantizationOptions options = QuantizeCommand.options(this, method, bits, bits, "per-channel",
+        QuantizationOptions options = QuantizeCommand.options(this, method,
+                Math.min(bits, org.quant4j.runtime.Dnnl.safeWeightBits()), bits, "per-channel",
                 java.util.List.of());
         new Demo(calibrationImages, options, output, report).run(datasets(),
                 model != null ? model : FashionCnn.cachedModel(), main.out, main.progress);

@@ -51,9 +51,10 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--weight-bits", defaultValue = "8", paramLabel = "BITS",
-            description = "Weight bits, 2..8 (default: ${DEFAULT-VALUE}).")
-    int weightBits;
+    @Option(names = "--weight-bits", paramLabel = "BITS",
+            description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
+                    + "would saturate).")
+    Integer weightBits;
 
     @Option(names = "--activation-bits", defaultValue = "8", paramLabel = "BITS",
             description = "Activation bits, 2..8 (default: ${DEFAULT-VALUE}).")
@@ -77,7 +78,9 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        QuantizationOptions options = options(this, method, weightBits, activationBits, granularity, keepFp32);
+        QuantizationOptions options = options(this, method,
+                weightBits != null ? weightBits : org.quant4j.runtime.Dnnl.safeWeightBits(), activationBits, granularity,
+                keepFp32);
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);

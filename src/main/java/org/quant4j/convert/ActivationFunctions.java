@@ -38,8 +38,9 @@ final class ActivationFunctions {
      * Applies {@code activation} to {@code x}; the result is named {@code name}.
      *
      * @param where the layer, for the error message when the activation is not supported
+     * @param rank  the rank of {@code x}
      */
-    static SDVariable apply(SameDiff sd, String name, IActivation activation, SDVariable x, String where) {
+    static SDVariable apply(SameDiff sd, String name, IActivation activation, SDVariable x, String where, int rank) {
         if (activation == null || activation instanceof ActivationIdentity) {
             return sd.identity(name, x);
         }
@@ -60,7 +61,11 @@ final class ActivationFunctions {
         if (activation instanceof ActivationSoftmax) {
             // DL4J's softmax normalizes over dimension 1 ([N, F], and the channels of NCHW in CnnLossLayer):
             // exp(x - max_1 x) / sum_1 exp(x - max_1 x). Written out because SameDiff M2.1's softmax op with
-            // dimension 1 gives wrong values on rank 4 (measured here).
+            // dimension 1 gives wrong values on rank 4 (measured here). On rank 2 the op is right, and integer
+            // execution recognizes it as the network's final step.
+            if (rank == 2) {
+                return sd.nn.softmax(name, x, 1);
+            }
             SDVariable e = sd.math.exp(sd.math.sub(x, sd.max(x, true, 1)));
             return sd.math.div(name, e, sd.sum(e, true, 1));
         }

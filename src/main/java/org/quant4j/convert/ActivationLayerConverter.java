@@ -8,6 +8,6 @@ final class ActivationLayerConverter implements LayerConverter<ActivationLayer> 
     @Override
     public Tensor convert(LayerContext<ActivationLayer> c, Tensor input) {
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), c.layer().getActivationFn(),
-                input.variable(), c.where()), input.rank());
+                input.variable(), c.where(), input.rank()), input.rank());
     }
 }

@@ -12,6 +12,6 @@ final class CnnLossLayerConverter implements LayerConverter<CnnLossLayer> {
     public Tensor convert(LayerContext<CnnLossLayer> c, Tensor input) {
         Cnn.requireNchw(c, input, c.layer().getFormat());
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), c.layer().getActivationFn(),
-                input.variable(), c.where()), 4);
+                input.variable(), c.where(), input.rank()), 4);
     }
 }

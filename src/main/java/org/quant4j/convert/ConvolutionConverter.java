@@ -39,7 +39,7 @@ final class ConvolutionConverter implements LayerConverter<ConvolutionLayer> {
         SDVariable z = layer.hasBias()
                 ? c.graph().cnn.conv2d(c.inner("preact"), input.variable(), w, c.constant("b", layer.getNOut()), config)
                 : c.graph().cnn.conv2d(c.inner("preact"), input.variable(), w, config);
-        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where()), 4);
+        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where(), 4), 4);
     }
 
     /** The depthwise part's config: the layer's geometry, NCHW, weights [kH, kW, nIn, depthMultiplier]. */

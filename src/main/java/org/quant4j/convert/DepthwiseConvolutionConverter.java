@@ -19,6 +19,6 @@ final class DepthwiseConvolutionConverter implements LayerConverter<DepthwiseCon
                         c.constant("b", w.getShape()[2] * w.getShape()[3]), ConvolutionConverter.depthwiseConfig(layer, c))
                 : c.graph().cnn.depthWiseConv2d(c.inner("preact"), input.variable(), w,
                         ConvolutionConverter.depthwiseConfig(layer, c));
-        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where()), 4);
+        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where(), 4), 4);
     }
 }

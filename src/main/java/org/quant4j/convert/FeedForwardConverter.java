@@ -27,6 +27,6 @@ final class FeedForwardConverter implements LayerConverter<FeedForwardLayer> {
                 ? c.graph().nn.linear(c.inner("preact"), input.variable(), w, c.constant("b", layer.getNOut()))
                 : c.graph().mmul(c.inner("preact"), input.variable(), w);
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), ((BaseLayer) layer).getActivationFn(), z,
-                c.where()), 2);
+                c.where(), 2), 2);
     }
 }

@@ -8,6 +8,6 @@ final class LossLayerConverter implements LayerConverter<LossLayer> {
     @Override
     public Tensor convert(LayerContext<LossLayer> c, Tensor input) {
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), c.layer().getActivationFn(),
-                input.variable(), c.where()), input.rank());
+                input.variable(), c.where(), input.rank()), input.rank());
     }
 }

@@ -29,6 +29,6 @@ final class SeparableConvolutionConverter implements LayerConverter<SeparableCon
         SDVariable z = layer.hasBias()
                 ? c.graph().cnn.conv2d(c.inner("preact"), depthwise, pw, c.constant("b", layer.getNOut()), pointwise)
                 : c.graph().cnn.conv2d(c.inner("preact"), depthwise, pw, pointwise);
-        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where()), 4);
+        return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where(), 4), 4);
     }
 }

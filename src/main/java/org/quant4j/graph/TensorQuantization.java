@@ -19,13 +19,14 @@ import org.quant4j.range.QuantGrid;
  * @param lo        the solved clip range's lower end per channel (for reports)
  * @param hi        the solved clip range's upper end per channel (for reports)
  * @param consumers the ops that read the quantized tensor instead of the original one
+ * @param input       weights only: the activation (quantization point) the weights multiply, or null
  * @param inputAxis   weights only: the input-channel axis, or -1
  * @param inputScales weights only: the scale of the activation each input row multiplies (expanded to the
  *                    weight's input size), folded into the weights before they are quantized
  *                    ({@code W'[o, c] = W[o, c] * inputScales[c]}); empty for activations
  */
 public record TensorQuantization(String tensor, Kind kind, int rank, int axis, QuantGrid grid, float[] scales,
-        double[] lo, double[] hi, List<String> consumers, int inputAxis, float[] inputScales) {
+        double[] lo, double[] hi, List<String> consumers, String input, int inputAxis, float[] inputScales) {
 
     /** What a quantized tensor is. */
     public enum Kind { ACTIVATION, WEIGHT }
@@ -33,7 +34,7 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
     /** An activation's quantization (no input scales). */
     public static TensorQuantization activation(String tensor, int rank, int axis, QuantGrid grid, float[] scales,
             double[] lo, double[] hi, List<String> consumers) {
-        return new TensorQuantization(tensor, Kind.ACTIVATION, rank, axis, grid, scales, lo, hi, consumers, -1,
+        return new TensorQuantization(tensor, Kind.ACTIVATION, rank, axis, grid, scales, lo, hi, consumers, null, -1,
                 new float[0]);
     }
 
@@ -75,7 +76,8 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
         return o instanceof TensorQuantization t && t.tensor.equals(tensor) && t.kind == kind && t.rank == rank
                 && t.axis == axis && t.grid.equals(grid) && Arrays.equals(t.scales, scales)
                 && Arrays.equals(t.lo, lo) && Arrays.equals(t.hi, hi) && t.consumers.equals(consumers)
-                && t.inputAxis == inputAxis && Arrays.equals(t.inputScales, inputScales);
+                && java.util.Objects.equals(t.input, input) && t.inputAxis == inputAxis
+                && Arrays.equals(t.inputScales, inputScales);
     }
 
     @Override

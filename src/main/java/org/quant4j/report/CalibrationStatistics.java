@@ -31,8 +31,10 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
      * Observes the activation tensors of {@code model} on at most {@code maxBatches} batches (run through the fp32
      * graph) and reads its weights from the fp32 graph.
      */
-    public static CalibrationStatistics collect(ModelGraph fp32, QuantizedModel model, Iterator<INDArray[]> batches,
-            int maxBatches) {
+    public static CalibrationStatistics collect(ModelGraph converted, QuantizedModel model,
+            Iterator<INDArray[]> batches, int maxBatches) {
+        // As the quantizer does: BatchNorms folded into convolutions, activation scales folded into weights.
+        ModelGraph fp32 = org.quant4j.graph.BatchNormFolding.fold(converted);
         Map<String, TensorObserver> activations = new LinkedHashMap<>();
         Map<String, ChannelStatistics[]> result = new LinkedHashMap<>();
         for (TensorQuantization t : model.quantizations()) {
@@ -45,7 +47,7 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
                             + "' that the quantized model quantizes: is it the network the model was made from?");
                 }
                 TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
-                observer.observe(variable.getArr());
+                observer.observe(org.quant4j.graph.FakeQuantRewriter.foldInputScales(variable.getArr(), t));
                 result.put(t.tensor(), observer.channels());
             }
         }

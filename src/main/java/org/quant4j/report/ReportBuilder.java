@@ -53,11 +53,25 @@ public final class ReportBuilder {
         QuantizationReport report = q.report();
         Map<String, String> layerOfOp = layerOfOps(q.quantizations());
         Map<String, List<TensorQuantization>> inputsOfLayer = new LinkedHashMap<>();
-        for (TensorQuantization t : q.quantizations()) {
-            for (String op : t.consumers()) {
+        // A quantized layer's inputs: the activation its weights multiply (the weights name it), then the weights.
+        Map<String, TensorQuantization> byTensor = new LinkedHashMap<>();
+        q.quantizations().forEach(t -> byTensor.put(t.tensor(), t));
+        for (TensorQuantization w : q.quantizations()) {
+            if (w.kind() != TensorQuantization.Kind.WEIGHT) {
+                continue;
+            }
+            for (String op : w.consumers()) {
                 String l = layerOfOp.get(op);
-                if (l != null && !inputsOfLayer.computeIfAbsent(l, k -> new ArrayList<>()).contains(t)) {
-                    inputsOfLayer.get(l).add(t);
+                if (l == null) {
+                    continue;
+                }
+                List<TensorQuantization> inputs = inputsOfLayer.computeIfAbsent(l, k -> new ArrayList<>());
+                TensorQuantization activation = w.input() == null ? null : byTensor.get(w.input());
+                if (activation != null && !inputs.contains(activation)) {
+                    inputs.add(activation);
+                }
+                if (!inputs.contains(w)) {
+                    inputs.add(w);
                 }
             }
         }

@@ -66,25 +66,56 @@ public final class Dnnl {
         return ExactProducts.VALUE;
     }
 
+    /**
+     * The weight bits that integer execution can use without saturation here: 8 with exact products (VNNI), 7
+     * without (the reduced range ONNX Runtime and PyTorch's fbgemm also use), 8 when oneDNN is unavailable.
+     */
+    public static int safeWeightBits() {
+        return available() && !exactInt8Products() ? 7 : 8;
+    }
+
     private static final class ExactProducts {
         static final boolean VALUE = probe();
 
+        /** The worst case through a 3x3 and a 1x1 convolution and an inner product: every kernel family used. */
         private static boolean probe() {
-            Int8Conv2d.Geometry g = new Int8Conv2d.Geometry(1, 64, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1);
-            byte[] weights = new byte[64];
+            boolean exact = probeConvolution(3) && probeConvolution(1) && probeDense();
+            LOG.info("int8 kernels on {}: products summed {}", dnnl.get_effective_cpu_isa(),
+                    exact ? "exactly (full 8-bit weights)" : "with 16-bit saturation (7-bit weights needed)");
+            return exact;
+        }
+
+        private static boolean probeConvolution(int k) {
+            Int8Conv2d.Geometry g = new Int8Conv2d.Geometry(1, 64, 8, 8, 16, k, k, 1, 1, k / 2, k / 2, k / 2, k / 2, 1,
+                    1);
+            byte[] weights = new byte[16 * 64 * k * k];
             java.util.Arrays.fill(weights, (byte) 127);
-            try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, weights, null, new float[] {1f},
-                    false);
-                    org.bytedeco.javacpp.BytePointer src = new org.bytedeco.javacpp.BytePointer(64L);
-                    org.bytedeco.javacpp.FloatPointer dst = new org.bytedeco.javacpp.FloatPointer(1L)) {
-                byte[] full = new byte[64];
+            float[] ones = new float[16];
+            java.util.Arrays.fill(ones, 1f);
+            try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, weights, null, ones, false);
+                    org.bytedeco.javacpp.BytePointer src = new org.bytedeco.javacpp.BytePointer(conv.srcBytes());
+                    org.bytedeco.javacpp.FloatPointer dst = new org.bytedeco.javacpp.FloatPointer(conv.dstBytes() / 4)) {
+                byte[] full = new byte[(int) conv.srcBytes()];
                 java.util.Arrays.fill(full, (byte) 255);
                 src.put(full);
                 conv.execute(src, dst);
-                boolean exact = dst.get(0) == 64f * 255 * 127;
-                LOG.info("int8 kernels ({}): products summed {}", conv.implementation(),
-                        exact ? "exactly (full 8-bit weights)" : "with 16-bit saturation (7-bit weights needed)");
-                return exact;
+                // the centre pixel sees the whole kernel: 64 k^2 products of 255 x 127
+                return dst.get((4 * 8 + 4) * 16) == 64f * k * k * 255 * 127;
+            }
+        }
+
+        private static boolean probeDense() {
+            byte[] weights = new byte[4 * 256];
+            java.util.Arrays.fill(weights, (byte) 127);
+            try (Int8Dense dense = new Int8Dense(1, 256, 4, ElementType.U8, ElementType.F32, weights, null,
+                    new float[] {1f}, false);
+                    org.bytedeco.javacpp.BytePointer src = new org.bytedeco.javacpp.BytePointer(256L);
+                    org.bytedeco.javacpp.FloatPointer dst = new org.bytedeco.javacpp.FloatPointer(4L)) {
+                byte[] full = new byte[256];
+                java.util.Arrays.fill(full, (byte) 255);
+                src.put(full);
+                dense.execute(src, dst);
+                return dst.get(0) == 256f * 255 * 127;
             }
         }
     }

@@ -152,8 +152,7 @@ public final class Int8Conv2d implements AutoCloseable {
             if (bias != null) {
                 args.put(dnnl.DNNL_ARG_BIAS, bias);
             }
-            conv.execute(Dnnl.stream(), args);
-            Dnnl.stream()._wait();
+            Primitives.execute(conv, pd, args);
         }
     }
 

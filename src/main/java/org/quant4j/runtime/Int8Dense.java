@@ -90,8 +90,7 @@ public final class Int8Dense implements AutoCloseable {
             if (bias != null) {
                 args.put(dnnl.DNNL_ARG_BIAS, bias);
             }
-            primitive.execute(Dnnl.stream(), args);
-            Dnnl.stream()._wait();
+            Primitives.execute(primitive, pd, args);
         }
     }
 

@@ -28,7 +28,7 @@ public final class Int8MaxPool implements AutoCloseable {
         pooling_forward.desc desc = new pooling_forward.desc(dnnl.prop_kind.forward_inference,
                 dnnl.algorithm.pooling_max, srcDesc, dstDesc, new long[] {strideH, strideW},
                 new long[] {kernelH, kernelW}, new long[] {padTop, padLeft}, new long[] {padBottom, padRight});
-        pd = new pooling_forward.primitive_desc(desc, Dnnl.engine());
+        pd = new pooling_forward.primitive_desc(desc, Primitives.threadSafe(), Dnnl.engine());
         primitive = new pooling_forward(pd);
         srcBytes = batch * channels * height * width * type.bytes;
         dstBytes = batch * channels * outH * outW * type.bytes;
@@ -45,8 +45,8 @@ public final class Int8MaxPool implements AutoCloseable {
     public void execute(Pointer src, Pointer dst) {
         var engine = Dnnl.engine();
         try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            primitive.execute(Dnnl.stream(), new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_DST, d));
-            Dnnl.stream()._wait();
+            Primitives.execute(primitive, pd,
+                    new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_DST, d));
         }
     }
 

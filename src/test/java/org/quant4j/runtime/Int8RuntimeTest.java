@@ -77,6 +77,30 @@ class Int8RuntimeTest {
     }
 
     @Test
+    void eightThreadsGetTheSingleThreadedResults() throws Exception {
+        INDArray x = data.load(Dataset.FASHION_MNIST, Split.TEST, Subset.first(16)).features();
+        INDArray expected = quantized.outputs(Execution.INT8, x)[0];
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<java.util.concurrent.Future<Integer>> futures = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                futures.add(pool.submit(() -> {
+                    int mismatches = 0;
+                    for (int i = 0; i < 100; i++) {
+                        mismatches += quantized.outputs(Execution.INT8, x)[0].equals(expected) ? 0 : 1;
+                    }
+                    return mismatches;
+                }));
+            }
+            for (java.util.concurrent.Future<Integer> f : futures) {
+                assertEquals(0, (int) f.get(), "calls whose result differs from the single-threaded one");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void loadedModelRunsInt8Too() throws Exception {
         File file = tmp.resolve("cnn.q4j").toFile();
         quantized.save(file);

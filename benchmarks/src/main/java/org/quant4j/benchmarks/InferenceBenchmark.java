@@ -25,8 +25,8 @@ import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * Inference latency of the demo's CNN (untrained weights: speed does not depend on them): DL4J fp32 against the
- * quantized model as it runs today (the fake-quant SameDiff graph). Run side by side in one JMH run; compare the
- * two scores as a ratio. The int8 kernels will join as a third benchmark.
+ * quantized model in integer arithmetic (oneDNN int8 kernels) and as its fake-quant SameDiff graph. Run side by
+ * side in one JMH run; compare the scores as ratios.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -62,7 +62,12 @@ public class InferenceBenchmark {
     }
 
     @Benchmark
+    public void quant4jInt8(Blackhole bh) {
+        bh.consume(quantized.outputs(QuantizedModel.Execution.INT8, input));
+    }
+
+    @Benchmark
     public void quant4jFakeQuant(Blackhole bh) {
-        bh.consume(quantized.output(input));
+        bh.consume(quantized.outputs(QuantizedModel.Execution.FAKE_QUANT, input));
     }
 }
