@@ -214,4 +214,67 @@ class PatentRangeSolverTest {
         assertTrue(sum[0] < sum[1] && sum[0] < sum[2], "default point set best on average");
         assertTrue(misfitRescue < -0.5, "second range rescues the contaminated Gaussian at 8 bits: " + misfitRescue);
     }
+
+    /**
+     * The tabulated evaluation (the default) against the exact one (the oracle), channel by channel: each family
+     * two-sided and post-ReLU at 2,000, 20,000 and 200,000 samples, plus the contaminated Gaussians of
+     * {@link #pointSetComparison}, at M = 4 and 8.
+     */
+    @org.junit.jupiter.api.Test
+    void tabulatedMatchesExact() {
+        PatentRangeSolver fast = new PatentRangeSolver();
+        PatentRangeSolver exact = PatentRangeSolver.exact();
+        int cases = 0;
+        int sameFamily = 0;
+        double worstSame = 0;
+        double worstAny = 0;
+        java.util.List<String> differ = new java.util.ArrayList<>();
+        for (int d = 0; d < PdfFamily.values().length + 2; d++) {
+            for (int n : new int[] {2_000, 20_000, 200_000}) {
+                float[] v;
+                if (d < PdfFamily.values().length) {
+                    v = Samples.draw(PdfFamily.values()[d], 0.2, 1.5, n, 1234L + 10 * d + n);
+                } else {
+                    double wide = d == PdfFamily.values().length ? 6 : 20;
+                    double share = d == PdfFamily.values().length ? 0.01 : 0.002;
+                    v = Samples.draw(PdfFamily.GAUSSIAN, 0.2, 1.5, n, 99L + d + n);
+                    java.util.Random r = new java.util.Random(d + n);
+                    for (int i = 0; i < v.length; i++) {
+                        if (r.nextDouble() < share) {
+                            v[i] *= wide;
+                        }
+                    }
+                }
+                for (boolean relu : new boolean[] {false, true}) {
+                    float[] x = v.clone();
+                    if (relu) {
+                        for (int i = 0; i < x.length; i++) {
+                            x[i] = Math.max(0, x[i]);
+                        }
+                    }
+                    ChannelStatistics s = Samples.statistics(x);
+                    for (int bits : new int[] {4, 8}) {
+                        QuantGrid grid = new QuantGrid(bits, !relu);
+                        PatentRangeSolver.Result a = exact.solveDetailed(s, grid);
+                        PatentRangeSolver.Result b = fast.solveDetailed(s, grid);
+                        double rel = Math.abs(b.range().magnitude() / a.range().magnitude() - 1);
+                        cases++;
+                        worstAny = Math.max(worstAny, rel);
+                        if (a.fit().family() == b.fit().family()) {
+                            sameFamily++;
+                            worstSame = Math.max(worstSame, rel);
+                        } else {
+                            differ.add(String.format("d=%d n=%d relu=%b M=%d exact=%s fast=%s range %+.2f%%", d, n,
+                                    relu, bits, a.fit().family(), b.fit().family(), 100 * rel));
+                        }
+                    }
+                }
+            }
+        }
+        System.out.printf("tabulated vs exact: %d cases, same family %d, worst range difference %.4f%% (same family),"
+                + " %.2f%% (any)%n", cases, sameFamily, 100 * worstSame, 100 * worstAny);
+        differ.forEach(line -> System.out.println("  family differs: " + line));
+        assertTrue(worstSame < 1e-6, "same family: same range within 1e-6, got " + worstSame);
+        assertTrue(sameFamily >= 0.95 * cases, "same family in 95 % of the cases: " + sameFamily + "/" + cases);
+    }
 }
