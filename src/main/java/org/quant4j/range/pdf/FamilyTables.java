@@ -25,9 +25,9 @@ import org.quant4j.range.ClipError.NoiseWeight;
  * needs only {@code E_1} at one point.
  *
  * <h2>C_1(t) of the families without a closed form</h2>
- * Gaussian, Laplace, uniform, Super Cauchy and semicircle have closed forms (used as they are). The logistic, the
- * hyperbolic secant and the raised cosine are tabulated once: {@code C_1} at {@code t = k / 64} by
- * {@link ClipError#clippingMoment} (adaptive Gauss-Legendre) from {@code t = -0.5} up to the support's end or {@code t = 40}, joined by a
+ * Gaussian, Laplace, uniform, Super Cauchy, semicircle and raised cosine have closed forms (used as they are).
+ * The logistic and the hyperbolic secant (polylogarithms) are tabulated once: {@code C_1} at {@code t = k / 64} by
+ * {@link ClipError#clippingMoment} (adaptive Gauss-Legendre) from {@code t = -0.5} up to {@code t = 40}, joined by a
  * natural cubic spline (Commons Math's {@link SplineInterpolator}); beyond the table the quadrature is called. The
  * spline agrees with the quadrature to 1e-7 of {@code E_1} at every tested point ({@code FamilyTablesTest}).
  *
@@ -70,8 +70,7 @@ public final class FamilyTables {
 
     /** Whether {@code C_1} of the family is tabulated (no closed form). */
     public static boolean tabulated(PdfFamily family) {
-        return family == PdfFamily.LOGISTIC || family == PdfFamily.HYPERBOLIC_SECANT
-                || family == PdfFamily.RAISED_COSINE;
+        return family == PdfFamily.LOGISTIC || family == PdfFamily.HYPERBOLIC_SECANT;
     }
 
     /** {@code C_1(t) = integral_t^inf (x - t)^2 p_1(x) dx} of the unit member, {@code t >= 0}. */
