@@ -477,6 +477,18 @@ public final class ChannelStatistics {
                 + (laidOut ? Math.scalb(1.0, exponent) : Double.NaN) + "]";
     }
 
+    /** Bytes of the fields of this class: 3 longs, 3 doubles, 2 references, 1 int, 1 boolean (plus header). */
+    private static final long FIXED_BYTES = 16 + 3 * 8 + 3 * 8 + 2 * 8 + 4 + 1 + 3 * 8;
+
+    /**
+     * The memory this object keeps, computed from its array lengths: the object, the three moment arrays and the
+     * histogram (16-byte array headers, 8-byte references assumed). It depends on the number of bins only, never on
+     * how many values were seen.
+     */
+    public long retainedBytes() {
+        return FIXED_BYTES + 3 * (16 + 8L * central.length) + 16 + 8L * bins.length;
+    }
+
     /** For tests: the histogram array length, to check memory does not grow. */
     int histogramCapacity() {
         return bins.length;
