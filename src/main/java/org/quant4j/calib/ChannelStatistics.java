@@ -470,6 +470,14 @@ public final class ChannelStatistics {
         return new Histogram(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), bins);
     }
 
+    /** The running sums of the histogram, without taking a {@link #histogram()} snapshot first. */
+    public CumulativeCounts cumulativeCounts() {
+        if (!laidOut) {
+            return new CumulativeCounts(0.0, 1.0, new long[bins.length]);
+        }
+        return new CumulativeCounts(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), bins);
+    }
+
     @Override
     public String toString() {
         return "ChannelStatistics[n=" + count + ", min=" + min + ", max=" + max + ", mean=" + mean()

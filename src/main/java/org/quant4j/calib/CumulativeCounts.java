@@ -15,14 +15,19 @@ public final class CumulativeCounts {
     private final int last;
 
     public CumulativeCounts(Histogram h) {
-        this.low = h.low();
-        this.width = h.binWidth();
-        int n = h.bins();
+        this(h.low(), h.binWidth(), h.counts());
+    }
+
+    /** From the layout and counts of a histogram (not kept). */
+    CumulativeCounts(double low, double width, long[] counts) {
+        this.low = low;
+        this.width = width;
+        int n = counts.length;
         below = new long[n + 1];
         int f = -1;
         int l = -1;
         for (int i = 0; i < n; i++) {
-            long c = h.count(i);
+            long c = counts[i];
             below[i + 1] = below[i] + c;
             if (c != 0) {
                 if (f < 0) {

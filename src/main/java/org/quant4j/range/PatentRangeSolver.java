@@ -193,7 +193,7 @@ public final class PatentRangeSolver implements RangeSolver {
             Histogram h = channel.histogram();
             points = points(channel, fit, h::quantile, a -> ClipError.sqnr(p, a, step, weight));
         } else {
-            CumulativeCounts counts = new CumulativeCounts(channel.histogram());
+            CumulativeCounts counts = channel.cumulativeCounts();
             fit = fitter.fitBinned(channel, counts);
             PdfFamily family = fit.family();
             double spread = fit.spread();

@@ -179,29 +179,36 @@ public final class PdfFitter {
         return e;
     }
 
-    /** ln P of each bin of {@code edges} under the member of standard deviation {@code spread} of the unit d. */
+    /**
+     * ln P of each bin of {@code edges} (two-sided or one-sided, see above) under the member of standard deviation
+     * {@code spread} of the unit d. The members are symmetric, so the survival function is evaluated once per
+     * positive edge and the negative bins mirror the positive ones.
+     */
     private static double[] lnMasses(RealDistribution unit, double spread, double[] edges, boolean half) {
-        double[] out = new double[edges.length - 1];
-        for (int j = 0; j < out.length; j++) {
-            double p = massInf(unit, edges[j] / spread, edges[j + 1] / spread);
-            out[j] = Math.log(Math.max(half ? 2 * p : p, FLOOR));
+        int k = POSITIVE_EDGES.length;
+        double[] positive = new double[k + 1]; // masses of [0, e1], [e1, e2], ..., [eK, inf)
+        double prev = 0.5;
+        for (int j = 0; j < k; j++) {
+            double z = POSITIVE_EDGES[j] / spread;
+            double sj = prev == 0 ? 0 : unit.cumulativeProbability(-z);
+            positive[j] = prev - sj;
+            prev = sj;
+        }
+        positive[k] = prev;
+        if (half) {
+            double[] out = new double[k + 1];
+            for (int j = 0; j <= k; j++) {
+                out[j] = Math.log(Math.max(2 * positive[j], FLOOR));
+            }
+            return out;
+        }
+        double[] out = new double[2 * (k + 1)];
+        for (int j = 0; j <= k; j++) {
+            double ln = Math.log(Math.max(positive[j], FLOOR));
+            out[k + 1 + j] = ln;
+            out[k - j] = ln;
         }
         return out;
-    }
-
-    /** {@link #mass} that also takes infinite ends. */
-    private static double massInf(RealDistribution d, double lo, double hi) {
-        if (lo >= 0) {
-            return survival(d, lo) - survival(d, hi);
-        }
-        if (hi <= 0) {
-            return survival(d, -hi) - survival(d, -lo);
-        }
-        return 1 - survival(d, -lo) - survival(d, hi);
-    }
-
-    private static double survival(RealDistribution d, double x) {
-        return x == Double.POSITIVE_INFINITY ? 0 : d.cumulativeProbability(-x);
     }
 
     /**
