@@ -81,6 +81,21 @@ public final class TensorObserver {
         return channels == null ? new ChannelStatistics[0] : channels.clone();
     }
 
+    /**
+     * The memory this observer keeps, from array lengths: its statistics ({@link ChannelStatistics#retainedBytes})
+     * and its own fields. Fixed after the first batch, whatever the number of batches.
+     */
+    public long retainedBytes() {
+        long bytes = 16 + 4 * 8 + 2 * 4;
+        if (channels != null) {
+            bytes += 16 + 8L * channels.length + 16 + 8L * channelShape.length;
+            for (ChannelStatistics c : channels) {
+                bytes += c.retainedBytes();
+            }
+        }
+        return bytes;
+    }
+
     /** The statistics of all channels together. */
     public ChannelStatistics merged() {
         ChannelStatistics all = new ChannelStatistics();

@@ -12,6 +12,7 @@ import org.apache.commons.math3.optim.univariate.SearchInterval;
 import org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction;
 import org.apache.commons.math3.special.Erf;
 import org.quant4j.range.pdf.ClosedFormClipping;
+import org.quant4j.range.pdf.RaisedCosineDistribution;
 import org.quant4j.range.pdf.SuperCauchyDistribution;
 import org.quant4j.range.pdf.WignerSemicircleDistribution;
 
@@ -40,8 +41,8 @@ import org.quant4j.range.pdf.WignerSemicircleDistribution;
  * </ul>
  *
  * <p>C(a) in closed form for the Gaussian {@code sigma^2 [(1 + t^2) Q(t) - t phi(t)]} (t = a / sigma), the
- * Laplace {@code b^2 e^(-a/b)}, the uniform on [-h, h] {@code (h - a)^3 / (6 h)}, the Super Cauchy and the Wigner
- * semicircle (see their classes); otherwise by Gauss-Legendre quadrature (Commons Math's {@link IterativeLegendreGaussIntegrator}) over
+ * Laplace {@code b^2 e^(-a/b)}, the uniform on [-h, h] {@code (h - a)^3 / (6 h)}, the Super Cauchy, the Wigner
+ * semicircle and the raised cosine (see their classes); otherwise by Gauss-Legendre quadrature (Commons Math's {@link IterativeLegendreGaussIntegrator}) over
  * successive segments of growing length until the tail no longer contributes.
  */
 public final class ClipError {
@@ -87,7 +88,8 @@ public final class ClipError {
             return a >= h ? 0 : Math.pow(h - a, 3) / (6 * h);
         }
         if (p instanceof SuperCauchyDistribution c && c.getLocation() == 0
-                || p instanceof WignerSemicircleDistribution w && w.getLocation() == 0) {
+                || p instanceof WignerSemicircleDistribution w && w.getLocation() == 0
+                || p instanceof RaisedCosineDistribution r && r.getLocation() == 0) {
             return ((ClosedFormClipping) p).clippingMoment(a);
         }
         return numericClippingMoment(p, a);

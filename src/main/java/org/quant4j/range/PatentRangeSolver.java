@@ -2,10 +2,15 @@ package org.quant4j.range;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleUnaryOperator;
+import java.util.stream.IntStream;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.CumulativeCounts;
 import org.quant4j.calib.Histogram;
 import org.quant4j.range.ClipError.NoiseWeight;
+import org.quant4j.range.pdf.FamilyTables;
+import org.quant4j.range.pdf.PdfFamily;
 import org.quant4j.range.pdf.PdfFit;
 import org.quant4j.range.pdf.PdfFitter;
 
@@ -71,6 +76,21 @@ public final class PatentRangeSolver implements RangeSolver {
         QUANTILES_EXTREMES
     }
 
+    /** How the solver evaluates the fitted PDF. */
+    public enum Evaluation {
+        /**
+         * Per channel: {@link PdfFitter#fit} on the 2048-bin histogram, {@link ClipError#optimalClip} and
+         * {@link ClipError#sqnr} of the fitted member (quadrature for three families). 1 to 5 ms a channel; kept as
+         * the oracle of the tabulated path.
+         */
+        EXACT,
+        /**
+         * {@link PdfFitter#fitBinned} and {@link FamilyTables}: the first range and E(a) of each family's unit
+         * member computed once and scaled. About 10 microseconds a channel (see {@code docs/RANGE_METHODS.md}).
+         */
+        TABULATED
+    }
+
     /** One statistical point: its label, its normalized distance from the centre, and the SQNR it gives (dB). */
     public record StatisticalPoint(String label, double normalized, double sqnrDb) {
     }
@@ -101,20 +121,49 @@ public final class PatentRangeSolver implements RangeSolver {
     }
 
     private static final double[] QUANTILES = {0.99, 0.999, 0.9999};
+    private static final String[] MOMENT_LABELS = {"mean+1std", "mean+2std", "mean+3std", "mean+4std"};
+    private static final String[] UPPER_LABELS = {"q0.99", "q0.999", "q0.9999"};
+    private static final String[] LOWER_LABELS = {"q" + (1 - 0.99), "q" + (1 - 0.999), "q" + (1 - 0.9999)};
 
     private final PdfFitter fitter;
     private final NoiseWeight weight;
     private final PointSet pointSet;
+    private final Evaluation evaluation;
 
-    /** The default: all eight families, noise on unclipped values, moments + quantiles + extremes. */
+    /** The default: all eight families, noise on unclipped values, moments + quantiles + extremes, tabulated. */
     public PatentRangeSolver() {
-        this(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES);
+        this(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES, Evaluation.TABULATED);
     }
 
+    /** The default choices, evaluated exactly per channel (the oracle; 100 to 500 times slower). */
+    public static PatentRangeSolver exact() {
+        return new PatentRangeSolver(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
+                Evaluation.EXACT);
+    }
+
+    /** Exact evaluation with the given choices. */
     public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet) {
+        this(fitter, weight, pointSet, Evaluation.EXACT);
+    }
+
+    public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet, Evaluation evaluation) {
         this.fitter = fitter;
         this.weight = weight;
         this.pointSet = pointSet;
+        this.evaluation = evaluation;
+    }
+
+    /** How this solver evaluates the fitted PDF. */
+    public Evaluation evaluation() {
+        return evaluation;
+    }
+
+    /** Solves the channels in parallel (common fork-join pool); each result is that of {@link #solve}. */
+    @Override
+    public ClipRange[] solveAll(ChannelStatistics[] channels, QuantGrid grid) {
+        ClipRange[] out = new ClipRange[channels.length];
+        IntStream.range(0, channels.length).parallel().forEach(i -> out[i] = solve(channels[i], grid));
+        return out;
     }
 
     @Override
@@ -133,11 +182,24 @@ public final class PatentRangeSolver implements RangeSolver {
             ClipRange r = toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
             return new Result(null, grid.bits(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, List.of(), r);
         }
-        PdfFit fit = fitter.fit(channel);
-        RealDistribution p = fit.distribution();
         double step = grid.signed() ? ClipError.symmetricStep(grid.bits()) : ClipError.oneSidedStep(grid.bits());
-        double first = ClipError.optimalClip(p, step, weight);
-        List<StatisticalPoint> points = points(channel, fit, p, step);
+        PdfFit fit;
+        double first;
+        List<StatisticalPoint> points;
+        if (evaluation == Evaluation.EXACT) {
+            fit = fitter.fit(channel);
+            RealDistribution p = fit.distribution();
+            first = ClipError.optimalClip(p, step, weight);
+            Histogram h = channel.histogram();
+            points = points(channel, fit, h::quantile, a -> ClipError.sqnr(p, a, step, weight));
+        } else {
+            CumulativeCounts counts = channel.cumulativeCounts();
+            fit = fitter.fitBinned(channel, counts);
+            PdfFamily family = fit.family();
+            double spread = fit.spread();
+            first = FamilyTables.optimalClip(family, spread, step, weight);
+            points = points(channel, fit, counts::quantile, a -> FamilyTables.sqnr(family, spread, a, step, weight));
+        }
         double second = criticalPoint(points);
         double corrected = Math.max(first, second);
         ClipRange range = toChannel(channel, fit, corrected, grid);
@@ -156,7 +218,8 @@ public final class PatentRangeSolver implements RangeSolver {
         return den > 0 ? num / den : 0;
     }
 
-    private List<StatisticalPoint> points(ChannelStatistics channel, PdfFit fit, RealDistribution p, double step) {
+    private List<StatisticalPoint> points(ChannelStatistics channel, PdfFit fit, DoubleUnaryOperator quantile,
+                                          DoubleUnaryOperator sqnr) {
         List<Double> z = new ArrayList<>();
         List<String> labels = new ArrayList<>();
         boolean moments = pointSet != PointSet.QUANTILES_EXTREMES;
@@ -164,24 +227,24 @@ public final class PatentRangeSolver implements RangeSolver {
         if (moments) {
             for (int k = 1; k <= 4; k++) {
                 double mk = channel.mean() + k * channel.std() * (fit.side() == PdfFit.Side.NON_POSITIVE ? -1 : 1);
-                labels.add("mean+" + k + "std");
+                labels.add(MOMENT_LABELS[k - 1]);
                 z.add(fit.side().oneSided() ? Math.abs(fit.toNormalized(mk)) : k);
             }
         }
         if (quantiles) {
-            Histogram h = channel.histogram();
             double zf = fit.zeroFraction();
-            for (double q : QUANTILES) {
+            for (int qi = 0; qi < QUANTILES.length; qi++) {
+                double q = QUANTILES[qi];
                 if (fit.side().oneSided()) {
                     // quantile q of the non-zero values: zeros sit at the bottom (top, for non-positive)
                     double pq = fit.side() == PdfFit.Side.NON_NEGATIVE ? zf + q * (1 - zf) : (1 - q) * (1 - zf);
-                    labels.add("q" + q);
-                    z.add(Math.abs(fit.toNormalized(h.quantile(pq))));
+                    labels.add(UPPER_LABELS[qi]);
+                    z.add(Math.abs(fit.toNormalized(quantile.applyAsDouble(pq))));
                 } else {
-                    labels.add("q" + q);
-                    z.add(Math.abs(fit.toNormalized(h.quantile(q))));
-                    labels.add("q" + (1 - q));
-                    z.add(Math.abs(fit.toNormalized(h.quantile(1 - q))));
+                    labels.add(UPPER_LABELS[qi]);
+                    z.add(Math.abs(fit.toNormalized(quantile.applyAsDouble(q))));
+                    labels.add(LOWER_LABELS[qi]);
+                    z.add(Math.abs(fit.toNormalized(quantile.applyAsDouble(1 - q))));
                 }
             }
             labels.add("max");
@@ -194,7 +257,7 @@ public final class PatentRangeSolver implements RangeSolver {
         List<StatisticalPoint> out = new ArrayList<>(z.size());
         for (int i = 0; i < z.size(); i++) {
             double a = z.get(i);
-            double s = a > 0 ? ClipError.sqnr(p, a, step, weight) : 0;
+            double s = a > 0 ? sqnr.applyAsDouble(a) : 0;
             out.add(new StatisticalPoint(labels.get(i), a, s));
         }
         return out;

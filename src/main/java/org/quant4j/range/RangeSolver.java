@@ -21,4 +21,16 @@ public interface RangeSolver {
      * @param grid    the grid the channel will be quantized onto (bits, signed or not)
      */
     ClipRange solve(ChannelStatistics channel, QuantGrid grid);
+
+    /**
+     * The clip ranges of many channels onto one grid, {@code result[i] = solve(channels[i], grid)}. The default
+     * solves them one after the other; a solver may spread them over threads.
+     */
+    default ClipRange[] solveAll(ChannelStatistics[] channels, QuantGrid grid) {
+        ClipRange[] out = new ClipRange[channels.length];
+        for (int i = 0; i < channels.length; i++) {
+            out[i] = solve(channels[i], grid);
+        }
+        return out;
+    }
 }

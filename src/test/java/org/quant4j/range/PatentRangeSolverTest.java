@@ -125,11 +125,14 @@ class PatentRangeSolverTest {
         assertEquals(trueOpt, first, 0.02 * trueOpt, "first range vs the true law's optimum");
         if (resolved) {
             assertTrue(excess <= 0.01, "MSE at the first range within 1 % of the sample optimum, got " + excess);
-            // The Super Cauchy at 4 and 6 bits is the one exception to 2 %: measured -2.3 % (M=4), -2.7 % (M=6),
-            // -4.8 % (M=4 post-ReLU), while its first range matches the true law's E(a) optimum to 0.2 %. So the gap
-            // is E(a)'s own: its noise term step^2/12 assumes a density flat across a step, and the Super Cauchy's
-            // peak is narrow (step 0.5..0.7 gamma there); the real rounding noise is lower and the sample optimum
-            // sits wider. Its sample MSE at the first range is still within 0.25 % of the minimum.
+            // The Super Cauchy at 4 and 6 bits is the one exception to 2 % (this seed: -2.3 % at M=4, -2.7 % at M=6,
+            // -4.8 % at M=4 post-ReLU). Not the fit, not E(a): the first range is within 0.25 % of the optimum of the
+            // true law's exact expected MSE on the real grid (firstRangeIsTheExactGridOptimum). The reference is
+            // what misses: the sample MSE is flat near its minimum and its slope there is a sum over the ~200 tail
+            // values of a p ~ x^-4 law, so its argmin scatters by 1.5 % (M=4), 3.8 % (M=6), 4.2 % (M=4 post-ReLU)
+            // standard deviation from seed to seed, centred on the true optimum (superCauchySampleOptimumScatters):
+            // even the perfect answer misses 2 % for a quarter of the seeds. Its sample MSE at the first range is
+            // within 0.25 % of the minimum.
             double tol = family == PdfFamily.SUPER_CAUCHY ? 0.05 : 0.02;
             assertEquals(bf[0], first, tol * bf[0]);
         } else {
@@ -213,5 +216,167 @@ class PatentRangeSolverTest {
         // The default set is the best on average, and it rescues the misfit the first range alone gets wrong.
         assertTrue(sum[0] < sum[1] && sum[0] < sum[2], "default point set best on average");
         assertTrue(misfitRescue < -0.5, "second range rescues the contaminated Gaussian at 8 bits: " + misfitRescue);
+    }
+
+    /**
+     * The tabulated evaluation (the default) against the exact one (the oracle), channel by channel: each family
+     * two-sided and post-ReLU at 2,000, 20,000 and 200,000 samples, plus the contaminated Gaussians of
+     * {@link #pointSetComparison}, at M = 4 and 8.
+     */
+    @org.junit.jupiter.api.Test
+    void tabulatedMatchesExact() {
+        PatentRangeSolver fast = new PatentRangeSolver();
+        PatentRangeSolver exact = PatentRangeSolver.exact();
+        int cases = 0;
+        int sameFamily = 0;
+        double worstSame = 0;
+        double worstAny = 0;
+        java.util.List<String> differ = new java.util.ArrayList<>();
+        for (int d = 0; d < PdfFamily.values().length + 2; d++) {
+            for (int n : new int[] {2_000, 20_000, 200_000}) {
+                float[] v;
+                if (d < PdfFamily.values().length) {
+                    v = Samples.draw(PdfFamily.values()[d], 0.2, 1.5, n, 1234L + 10 * d + n);
+                } else {
+                    double wide = d == PdfFamily.values().length ? 6 : 20;
+                    double share = d == PdfFamily.values().length ? 0.01 : 0.002;
+                    v = Samples.draw(PdfFamily.GAUSSIAN, 0.2, 1.5, n, 99L + d + n);
+                    java.util.Random r = new java.util.Random(d + n);
+                    for (int i = 0; i < v.length; i++) {
+                        if (r.nextDouble() < share) {
+                            v[i] *= wide;
+                        }
+                    }
+                }
+                for (boolean relu : new boolean[] {false, true}) {
+                    float[] x = v.clone();
+                    if (relu) {
+                        for (int i = 0; i < x.length; i++) {
+                            x[i] = Math.max(0, x[i]);
+                        }
+                    }
+                    ChannelStatistics s = Samples.statistics(x);
+                    for (int bits : new int[] {4, 8}) {
+                        QuantGrid grid = new QuantGrid(bits, !relu);
+                        PatentRangeSolver.Result a = exact.solveDetailed(s, grid);
+                        PatentRangeSolver.Result b = fast.solveDetailed(s, grid);
+                        double rel = Math.abs(b.range().magnitude() / a.range().magnitude() - 1);
+                        cases++;
+                        worstAny = Math.max(worstAny, rel);
+                        if (a.fit().family() == b.fit().family()) {
+                            sameFamily++;
+                            worstSame = Math.max(worstSame, rel);
+                        } else {
+                            differ.add(String.format("d=%d n=%d relu=%b M=%d exact=%s fast=%s range %+.2f%%", d, n,
+                                    relu, bits, a.fit().family(), b.fit().family(), 100 * rel));
+                        }
+                    }
+                }
+            }
+        }
+        System.out.printf("tabulated vs exact: %d cases, same family %d, worst range difference %.4f%% (same family),"
+                + " %.2f%% (any)%n", cases, sameFamily, 100 * worstSame, 100 * worstAny);
+        differ.forEach(line -> System.out.println("  family differs: " + line));
+        assertTrue(worstSame < 1e-6, "same family: same range within 1e-6, got " + worstSame);
+        assertTrue(sameFamily >= 0.95 * cases, "same family in 95 % of the cases: " + sameFamily + "/" + cases);
+    }
+
+    private static final org.apache.commons.math3.analysis.integration.gauss.GaussIntegrator GL =
+            new org.apache.commons.math3.analysis.integration.gauss.GaussIntegratorFactory().legendre(24, 0, 1);
+
+    /** integral_lo^hi (x - q)^2 p(x) dx by 24-point Gauss-Legendre. */
+    private static double squaredError(RealDistribution p, double lo, double hi, double q) {
+        double w = hi - lo;
+        double s = 0;
+        for (int i = 0; i < GL.getNumberOfPoints(); i++) {
+            double x = lo + w * GL.getPoint(i);
+            s += GL.getWeight(i) * (x - q) * (x - q) * p.density(x);
+        }
+        return s * w;
+    }
+
+    /**
+     * The exact expected MSE under p of the grid {@link #sampleMse} uses (levels k Delta, Delta = c a, clamped to
+     * [-a, a], or to [0, a] for max(0, x)): cell by cell instead of E(a)'s Delta^2 / 12.
+     */
+    static double exactGridMse(RealDistribution p, double a, double stepPerClip, boolean oneSided) {
+        double d = stepPerClip * a;
+        int k = (int) Math.round(1 / stepPerClip);
+        double s = squaredError(p, 0, d / 2, 0);
+        for (int j = 1; j < k; j++) {
+            for (int part = 0; part < 4; part++) {
+                double lo = (j - 0.5) * d + part * d / 4;
+                s += squaredError(p, lo, lo + d / 4, j * d);
+            }
+        }
+        for (int part = 0; part < 4; part++) {
+            double lo = (k - 0.5) * d + part * d / 8;
+            s += squaredError(p, lo, lo + d / 8, a);
+        }
+        s += ClipError.clippingMoment(p, a);
+        return oneSided ? s : 2 * s;
+    }
+
+    /**
+     * Is E(a)'s noise model (Delta^2 / 12 on the unclipped share) what moves the first range? Against the optimum
+     * of the exact expected MSE of the true law on the real grid, for each family (std 1.5) at M = 3, 4, 6 two-sided
+     * and post-ReLU: measured within 0.03 % everywhere except Laplace at M = 3 (-1.1 %, its kink in a 0.7 sigma
+     * step) and M = 4 (-0.4 %), and the Super Cauchy at M = 3 (-1.0 %) and M = 4 (-0.2 %). So for the Super
+     * Cauchy at 4 and 6 bits E(a) is not the cause of the misses against the sample optimum.
+     */
+    @org.junit.jupiter.api.Test
+    void firstRangeIsTheExactGridOptimum() {
+        for (PdfFamily f : PdfFamily.values()) {
+            RealDistribution p = f.create(0, 1.5);
+            for (int bits : new int[] {3, 4, 6}) {
+                for (boolean one : new boolean[] {false, true}) {
+                    double step = one ? ClipError.oneSidedStep(bits) : ClipError.symmetricStep(bits);
+                    double aE = ClipError.optimalClip(p, step, ClipError.NoiseWeight.INSIDE_ONLY);
+                    double aX = new org.apache.commons.math3.optim.univariate.BrentOptimizer(1e-9, 1e-12).optimize(
+                            new org.apache.commons.math3.optim.MaxEval(200),
+                            org.apache.commons.math3.optim.nonlinear.scalar.GoalType.MINIMIZE,
+                            new org.apache.commons.math3.optim.univariate.SearchInterval(0.8 * aE, 1.25 * aE, aE),
+                            new org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction(
+                                    a -> exactGridMse(p, a, step, one))).getPoint();
+                    double diff = aE / aX - 1;
+                    System.out.printf("exact-grid %-18s M=%d %s E(a) optimum %.4f exact-grid optimum %.4f %+.2f%%%n",
+                            f, bits, one ? "relu" : "two ", aE, aX, 100 * diff);
+                    boolean coarse = bits == 3 && !one;
+                    double tol = coarse ? 0.015 : f == PdfFamily.LAPLACE ? 0.006 : 0.003;
+                    assertEquals(0, diff, tol, f + " M=" + bits + (one ? " relu" : ""));
+                }
+            }
+        }
+    }
+
+    /**
+     * The sample optimum of the Super Cauchy post-ReLU at M = 4 (the test's worst miss, -4.8 %) over 8 seeds at
+     * the sample size of {@link #firstRangeMatchesBruteForceOnSamples}: centred on the true law's optimum, but
+     * scattered so that the perfect answer misses 2 % for several seeds. Laplace at M = 4, alongside, scatters by
+     * about 0.4 %.
+     */
+    @org.junit.jupiter.api.Test
+    void superCauchySampleOptimumScatters() {
+        RealDistribution truth = PdfFamily.SUPER_CAUCHY.create(0, 1.5);
+        double step = ClipError.oneSidedStep(4);
+        double opt = ClipError.optimalClip(truth, step, ClipError.NoiseWeight.INSIDE_ONLY);
+        int n = (int) Math.max(400_000, Math.min(4_000_000, 200 / (1 - truth.cumulativeProbability(opt))));
+        org.apache.commons.math3.stat.descriptive.SummaryStatistics dev =
+                new org.apache.commons.math3.stat.descriptive.SummaryStatistics();
+        int misses = 0;
+        for (int seed = 0; seed < 8; seed++) {
+            float[] v = Samples.draw(PdfFamily.SUPER_CAUCHY, 0, 1.5, n, 1000 + seed * 7919L);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = Math.max(0, v[i]);
+            }
+            double sampleOpt = bruteForce(v, opt, step, true)[0];
+            double rel = opt / sampleOpt - 1;
+            dev.addValue(rel);
+            misses += Math.abs(rel) > 0.02 ? 1 : 0;
+        }
+        System.out.printf("Super Cauchy M=4 post-ReLU, n=%d, 8 seeds: true optimum vs sample optimum mean %+.2f%%,"
+                + " sd %.2f%%, %d of 8 beyond 2 %%%n", n, 100 * dev.getMean(), 100 * dev.getStandardDeviation(), misses);
+        assertTrue(misses >= 2, "the true optimum misses the sample optimum by > 2 % for several seeds: " + misses);
+        assertTrue(Math.abs(dev.getMean()) < 0.03, "centred on the true optimum: " + dev.getMean());
     }
 }

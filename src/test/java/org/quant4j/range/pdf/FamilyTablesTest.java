@@ -1,0 +1,61 @@
+package org.quant4j.range.pdf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.apache.commons.math3.distribution.RealDistribution;
+import org.junit.jupiter.api.Test;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.CumulativeCounts;
+import org.quant4j.calib.Histogram;
+import org.quant4j.range.ClipError;
+import org.quant4j.range.ClipError.NoiseWeight;
+
+class FamilyTablesTest {
+
+    @Test
+    void tabulatedClippingMomentEqualsQuadrature() {
+        Random r = new Random(5);
+        for (PdfFamily f : PdfFamily.values()) {
+            RealDistribution unit = f.create(0, 1);
+            for (int i = 0; i < 200; i++) {
+                double t = i < 100 ? 12 * r.nextDouble() : 0.5 + 3 * r.nextDouble();
+                double step = ClipError.symmetricStep(2 + r.nextInt(7));
+                double exact = ClipError.error(unit, t, step, NoiseWeight.INSIDE_ONLY);
+                double table = FamilyTables.unitError(f, t, step, NoiseWeight.INSIDE_ONLY);
+                assertEquals(exact, table, 1e-7 * exact, f + " E_1(" + t + ")");
+            }
+        }
+    }
+
+    @Test
+    void scaledQuantitiesEqualThoseOfTheScaledMember() {
+        for (PdfFamily f : PdfFamily.values()) {
+            RealDistribution member = f.create(0, 1.7);
+            for (int bits : new int[] {2, 4, 8}) {
+                double step = ClipError.oneSidedStep(bits);
+                double exact = ClipError.optimalClip(member, step, NoiseWeight.INSIDE_ONLY);
+                assertEquals(exact, FamilyTables.optimalClip(f, 1.7, step, NoiseWeight.INSIDE_ONLY), 1e-6 * exact,
+                        f + " optimum M=" + bits);
+                for (double a : new double[] {0.7, 2.5, 6}) {
+                    assertEquals(ClipError.sqnr(member, a, step, NoiseWeight.INSIDE_ONLY),
+                            FamilyTables.sqnr(f, 1.7, a, step, NoiseWeight.INSIDE_ONLY), 1e-7, f + " sqnr at " + a);
+                }
+            }
+        }
+    }
+
+    @Test
+    void cumulativeCountsAgreeWithHistogram() {
+        float[] v = Samples.draw(PdfFamily.LAPLACE, 0.3, 2, 50_000, 3);
+        ChannelStatistics s = Samples.statistics(v);
+        Histogram h = s.histogram();
+        CumulativeCounts c = new CumulativeCounts(h);
+        for (double p : new double[] {0, 1e-5, 0.01, 0.25, 0.5, 0.75, 0.99, 0.9999, 1}) {
+            assertEquals(h.quantile(p), c.quantile(p), 0, "quantile " + p);
+        }
+        for (double x : new double[] {-100, -3, -0.1, 0, 0.2, 5, 100}) {
+            assertEquals(h.cdf(x) * h.total(), c.countBelow(x), 1e-9 * h.total(), "count below " + x);
+        }
+    }
+}
