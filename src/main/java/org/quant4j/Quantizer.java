@@ -249,8 +249,9 @@ public final class Quantizer {
         float[] scales = new float[n];
         double[] lo = new double[n];
         double[] hi = new double[n];
+        ClipRange[] ranges = solver.solveAll(channels, grid);
         for (int c = 0; c < n; c++) {
-            ClipRange range = solver.solve(channels[c], grid);
+            ClipRange range = ranges[c];
             scales[c] = (float) grid.scale(range);
             lo[c] = range.lo();
             hi[c] = range.hi();

@@ -225,15 +225,20 @@ public final class ChannelStatistics {
         lo = Math.min(lo, 0.0);
         hi = Math.max(hi, 0.0);
         if (laidOut) {
-            long gLo = globalIndex(lo, exponent);
-            long gHi = globalIndex(hi, exponent);
-            if (gLo >= offset && gHi < offset + bins.length) {
+            // Coarsen first when the values are so large that their bin indices at the current width would pass
+            // 2^52 (a channel laid out on zeros has the finest width: 2^-60).
+            double magnitude = Math.max(-lo, hi);
+            int e = magnitude > 0 ? Math.max(exponent, Math.getExponent(magnitude) - 52 + 2) : exponent;
+            long gLo = globalIndex(lo, e);
+            long gHi = globalIndex(hi, e);
+            if (e == exponent && gLo >= offset && gHi < offset + bins.length) {
                 return;
             }
             int first = firstNonEmpty(bins);
-            long occLo = first < 0 ? gLo : Math.min(gLo, offset + first);
-            long occHi = first < 0 ? gHi : Math.max(gHi, offset + lastNonEmpty(bins));
-            relayout(occLo, occHi, exponent, lo >= 0 && min >= 0, hi <= 0 && max <= 0);
+            int shift = e - exponent;
+            long occLo = first < 0 ? gLo : Math.min(gLo, (offset + first) >> shift);
+            long occHi = first < 0 ? gHi : Math.max(gHi, (offset + lastNonEmpty(bins)) >> shift);
+            relayout(occLo, occHi, e, lo >= 0 && min >= 0, hi <= 0 && max <= 0);
         } else {
             double magnitude = Math.max(-lo, hi);
             // Smallest exponent whose window holds [lo, hi]; never so small that global indices pass 2^52.

@@ -142,6 +142,23 @@ class ChannelStatisticsTest {
     }
 
     @Test
+    void aChannelOfZerosFirstThenLargeValuesKeepsEveryCount() {
+        // A channel that is all zeros in the first batch (a dead ReLU on one batch) is laid out at the finest bin
+        // width; large values later must coarsen it, not overflow its bin indices (seen with ResNet-50).
+        ChannelStatistics c = new ChannelStatistics();
+        float[] zeros = new float[100];
+        c.accept(zeros, 0, zeros.length);
+        float[] large = {3.5f, 1e6f, 17f, 0f, 2.5e9f};
+        c.accept(large, 0, large.length);
+        float[] negative = {-4e7f, -1f};
+        c.accept(negative, 0, negative.length);
+        assertEquals(107, c.count());
+        assertEquals(107, java.util.Arrays.stream(c.histogram().counts()).sum());
+        assertEquals(2.5e9, c.max(), 1);
+        assertEquals(-4e7, c.min(), 1);
+    }
+
+    @Test
     void oneSidedDataUsesAllBinsFromZero() {
         Random r = new Random(5);
         float[] v = new float[50_000];
