@@ -82,12 +82,21 @@ final class ZooCheck {
         QuantizedModel q = net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, it)
                 : Quantizer.quantize((ComputationGraph) net, it);
 
+        // SQNR on the logits (the final layer before its activation) where there is one: a softmax over random-weight
+        // logits saturates to one-hot, which would make the output's SQNR meaningless (infinite).
+        String last = graph.layerOutputs().get(graph.layerOutputs().size() - 1).layer();
+        String logits = graph.graph().hasVariable(last + "/preact") ? last + "/preact" : graph.outputs().get(0);
+        var quantizedGraph = q.graph();
         SqnrMeter sqnr = new SqnrMeter();
         long agree = 0;
         long total = 0;
         for (int b = 0; b < evalBatches.size(); b++) {
             INDArray actual = q.output(evalBatches.get(b));
-            sqnr.add(expected.get(b), actual);
+            INDArray reference = GraphExecution.output(graph.graph(), Map.of(input, evalBatches.get(b)), List.of(logits))
+                    .get(logits);
+            INDArray simulated = GraphExecution.output(quantizedGraph, Map.of(input, evalBatches.get(b)),
+                    List.of(logits)).get(logits);
+            sqnr.add(reference, simulated);
             long[] counts = top1(expected.get(b), actual);
             agree += counts[0];
             total += counts[1];
@@ -111,7 +120,7 @@ final class ZooCheck {
         Result r = new Result(name, net.numParams(), fp32Error, sqnr.sqnrDb(),
                 total == 0 ? Double.NaN : (double) agree / total, fp32Bytes, qBytes, calibration, evaluation,
                 channels + "x" + height + "x" + width);
-        System.out.printf("%s: fp32 match %.2e, W8A8 output SQNR %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
+        System.out.printf("%s: fp32 match %.2e, W8A8 SQNR of " + logits + " %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
                 name, fp32Error, r.sqnrDb(), r.top1Agreement(), fp32Bytes, qBytes, q.report().sqnrTable());
         ZooTable.write(r);
         return r;

@@ -7,7 +7,6 @@ import org.deeplearning4j.zoo.model.AlexNet;
 import org.deeplearning4j.zoo.model.Darknet19;
 import org.deeplearning4j.zoo.model.FaceNetNN4Small2;
 import org.deeplearning4j.zoo.model.InceptionResNetV1;
-import org.deeplearning4j.zoo.model.ResNet50;
 import org.deeplearning4j.zoo.model.TinyYOLO;
 import org.deeplearning4j.zoo.model.UNet;
 import org.deeplearning4j.zoo.model.VGG16;
@@ -26,14 +25,6 @@ class ZooModelsAllIT {
     private static void check(String name, Model net, int c, int h, int w) {
         ZooCheck.Result r = ZooCheck.run(name, net, c, h, w, 1, 8, 4);
         assertTrue(r.sqnrDb() > 15, r.toString());
-    }
-
-    @Test
-    void resNet50() {
-        Model net = ZooModelsIT.init(ResNet50.builder().numClasses(ZooModelsIT.CLASSES).seed(ZooModelsIT.SEED).build());
-        ZooCheck.heScale(net); // init() draws N(0, 0.5) weights: DL4J's own output on photos is NaN without this
-        ZooCheck.Result r = ZooCheck.run("ResNet50", net, 3, 224, 224, 2, 16, 8);
-        assertTrue(r.sqnrDb() > 20, r.toString());
     }
 
     @Test
