@@ -55,6 +55,8 @@ public class ConvLayerBenchmark {
     private memory fp32Bias;
     private memory fp32Dst;
     private stream stream;
+    /** The buffers behind the fp32 memories: kept reachable, or the GC frees them under oneDNN's feet. */
+    private final java.util.List<FloatPointer> buffers = new java.util.ArrayList<>();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -100,9 +102,10 @@ public class ConvLayerBenchmark {
         System.out.println("int8: " + int8.implementation() + ", fp32: " + pd.impl_info_str().getString());
     }
 
-    private static memory filled(memory.desc desc, org.bytedeco.dnnl.engine engine, Random random) {
+    private memory filled(memory.desc desc, org.bytedeco.dnnl.engine engine, Random random) {
         long n = desc.get_size() / 4;
         FloatPointer data = new FloatPointer(n);
+        buffers.add(data);
         for (long i = 0; i < n; i++) {
             data.put(i, random.nextFloat() - 0.5f);
         }

@@ -42,7 +42,8 @@ final class ZooCheck {
 
     /** The measured figures of one model. */
     record Result(String model, long parameters, double fp32Error, double sqnrDb, double top1Agreement,
-            long fp32Bytes, long quantizedBytes, int calibrationSamples, int evaluationSamples, String input) {
+            long fp32Bytes, long quantizedBytes, int calibrationSamples, int evaluationSamples, String input,
+            String execution) {
     }
 
     /**
@@ -119,7 +120,9 @@ final class ZooCheck {
         }
         Result r = new Result(name, net.numParams(), fp32Error, sqnr.sqnrDb(),
                 total == 0 ? Double.NaN : (double) agree / total, fp32Bytes, qBytes, calibration, evaluation,
-                channels + "x" + height + "x" + width);
+                channels + "x" + height + "x" + width,
+                q.execution() == QuantizedModel.Execution.INT8 ? "int8 (oneDNN)"
+                        : "fake-quant (int8 runtime: " + q.int8Unavailable().replace('|', '/') + ")");
         System.out.printf("%s: fp32 match %.2e, W8A8 SQNR of " + logits + " %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
                 name, fp32Error, r.sqnrDb(), r.top1Agreement(), fp32Bytes, qBytes, q.report().sqnrTable());
         ZooTable.write(r);

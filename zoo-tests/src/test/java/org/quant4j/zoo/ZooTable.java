@@ -30,9 +30,9 @@ final class ZooTable {
         String top1 = Double.isNaN(r.top1Agreement()) ? "n/a (one-channel map)"
                 : String.format(Locale.ROOT, "%.1f%%", 100 * r.top1Agreement());
         writeRow(r.model(), String.format(Locale.ROOT,
-                "| %s | %s | %,d | yes | %.1e | %.2f dB | %s | %s / %s (%.1fx) | n/a (int8 runtime not yet) |",
+                "| %s | %s | %,d | yes | %.1e | %.2f dB | %s | %s / %s (%.1fx) | %s |",
                 r.model(), r.input(), r.parameters(), r.fp32Error(), r.sqnrDb(), top1, size(r.fp32Bytes()),
-                size(r.quantizedBytes()), (double) r.fp32Bytes() / r.quantizedBytes()));
+                size(r.quantizedBytes()), (double) r.fp32Bytes() / r.quantizedBytes(), r.execution()));
     }
 
     static synchronized void writeUnbuildable(String model, String error) {
@@ -51,8 +51,8 @@ final class ZooTable {
                 s.filter(p -> p.toString().endsWith(".md")).sorted().forEach(rows::add);
             }
             StringBuilder table = new StringBuilder();
-            table.append("| model | input | parameters | converted | fp32 max rel. error vs DL4J | W8A8 output SQNR vs fp32 "
-                    + "| top-1 agreement | model file fp32 / quantized | int8 speedup |\n");
+            table.append("| model | input | parameters | converted | fp32 max rel. error vs DL4J | W8A8 SQNR vs fp32 "
+                    + "(logits) | top-1 agreement | model file fp32 / quantized | runs as |\n");
             table.append("|---|---|---:|---|---:|---:|---:|---|---|\n");
             for (Path p : rows) {
                 table.append(Files.readString(p, StandardCharsets.UTF_8));
