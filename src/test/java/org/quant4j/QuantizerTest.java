@@ -115,6 +115,26 @@ class QuantizerTest {
     }
 
     @Test
+    void convolutionWeightsInSameDiffsDefaultLayoutAreQuantizedPerOutputChannel() {
+        // YXIO [kH, kW, in, out]: SameDiff's default, and a layout a copy of the graph reports wrongly in its config.
+        Nd4j.getRandom().setSeed(23);
+        SameDiff sd = SameDiff.create();
+        SDVariable in = sd.placeHolder("image", DataType.FLOAT, -1, 3, 8, 8);
+        SDVariable w = sd.var("convW", Nd4j.randn(DataType.FLOAT, 3, 3, 3, 6).muli(0.3));
+        SDVariable conv = sd.cnn.conv2d("conv", in, w, Conv2DConfig.builder().kH(3).kW(3)
+                .weightsFormat(WeightsFormat.YXIO).dataFormat(Conv2DConfig.NCHW).build());
+        sd.nn.relu("out", conv, 0);
+        QuantizedModel q = Quantizer.quantize(sd, TestNetworks.randomIterator(8, new long[] {8, 3, 8, 8}, 5, 3, 6));
+        var weights = FakeQuantReferenceTest.find(q, "convW");
+        assertEquals(3, weights.axis(), "output-channel axis of YXIO weights");
+        assertEquals(6, weights.scales().length);
+        assertEquals(2, weights.inputAxis(), "input-channel axis of YXIO weights");
+        INDArray x = Nd4j.rand(DataType.FLOAT, 8, 3, 8, 8);
+        double db = sqnr(sd.outputSingle(java.util.Map.of("image", x), "out"), q.output(x));
+        assertTrue(db > 30 && db < 200, "output SQNR " + db + " dB");
+    }
+
+    @Test
     void saveAndLoadGiveIdenticalOutputs() throws IOException {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 2, 8));

@@ -40,8 +40,8 @@ public final class BatchNormFolding {
                 continue;
             }
             SameDiffOp convOp = producerThroughIdentities(sd, in.get(0));
-            if (convOp == null || !(convOp.getOp() instanceof Conv2D conv) || conv.getConfig().isNHWC()
-                    || conv.getConfig().getWeightsFormat() != org.nd4j.enums.WeightsFormat.OIYX
+            if (convOp == null || !(convOp.getOp() instanceof Conv2D conv) || ConvolutionArgs.nhwc(conv)
+                    || ConvolutionArgs.weightsFormat(conv) != org.nd4j.enums.WeightsFormat.OIYX
                     || convOp.getInputsToOp().size() != 3) {
                 continue;
             }

@@ -36,9 +36,8 @@ public final class QuantizableOps {
                 continue;
             }
             if (op instanceof Conv2D conv) {
-                Conv2DConfig config = conv.getConfig();
-                int activationAxis = config.isNHWC() ? 3 : 1;
-                WeightsFormat format = config.getWeightsFormat();
+                int activationAxis = ConvolutionArgs.nhwc(conv) ? 3 : 1;
+                WeightsFormat format = ConvolutionArgs.weightsFormat(conv);
                 int weightAxis = format == WeightsFormat.YXIO ? 3 : 0;
                 int weightInputAxis = switch (format) {
                     case YXIO -> 2;
