@@ -34,7 +34,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         if (reportBatches < 0) {
             throw new IllegalArgumentException("reportBatches must be at least 0, got " + reportBatches);
         }
-        keepFp32 = Set.copyOf(keepFp32);
+        keepFp32 = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(keepFp32)); // sorted: a stable order in saved files
     }
 
     private static void checkBits(String what, int bits) {

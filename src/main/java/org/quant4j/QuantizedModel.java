@@ -40,7 +40,14 @@ import org.quant4j.runtime.Int8Network;
  *
  * <p>File format ({@link #save}): a zip holding {@code quant4j.json} (format name and version, inputs, outputs,
  * options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as FlatBuffers, weights
- * stored as INT8). Saving is atomic: a temporary file beside the target is renamed over it.
+ * stored as INT8). Saving is atomic: a temporary file beside the target is renamed over it; when saving fails, no
+ * file is left at the target (an existing one is left as it was) nor beside it.
+ *
+ * <p>Determinism: the same model, calibration data and options give byte-identical files, in any run, process
+ * and time zone: zip entries carry a fixed time, the JSON's properties are in declaration order and its maps and
+ * sets sorted, and the measured timings of the report ({@code calibrationMillis}, {@code solveMillis}) are not
+ * stored (a loaded model's report gives -1 for them; the in-memory model that {@code Quantizer} returns keeps
+ * them).
  *
  * <p>{@link #output} is thread-safe.
  */
@@ -53,8 +60,11 @@ public final class QuantizedModel {
 
     private static final String METADATA_ENTRY = "quant4j.json";
     private static final String GRAPH_ENTRY = "graph.fb";
+    /** The time of every zip entry, fixed so that saved files are byte-identical (DOS time: no time zone). */
+    private static final java.time.LocalDateTime ENTRY_TIME = java.time.LocalDateTime.of(2000, 1, 1, 0, 0);
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuantizedModel.class);
@@ -225,11 +235,11 @@ public final class QuantizedModel {
         Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
         try {
             try (OutputStream out = Files.newOutputStream(temp); ZipOutputStream zip = new ZipOutputStream(out)) {
-                zip.putNextEntry(new ZipEntry(METADATA_ENTRY));
+                zip.putNextEntry(entry(METADATA_ENTRY));
                 zip.write(JSON.writeValueAsBytes(new Metadata(FORMAT, FORMAT_VERSION, graph.inputs(), graph.outputs(),
-                        graph.layerOutputs(), options, quantizations, report)));
+                        graph.layerOutputs(), options, quantizations, report.withoutTimings())));
                 zip.closeEntry();
-                zip.putNextEntry(new ZipEntry(GRAPH_ENTRY));
+                zip.putNextEntry(entry(GRAPH_ENTRY));
                 ByteBuffer fb;
                 synchronized (this) {
                     fb = graph.graph().asFlatBuffers(true);
@@ -247,6 +257,12 @@ public final class QuantizedModel {
         } finally {
             Files.deleteIfExists(temp);
         }
+    }
+
+    private static ZipEntry entry(String name) {
+        ZipEntry entry = new ZipEntry(name);
+        entry.setTimeLocal(ENTRY_TIME);
+        return entry;
     }
 
     /**

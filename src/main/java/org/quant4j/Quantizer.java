@@ -87,6 +87,7 @@ public final class Quantizer {
 
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
     static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        requireFiniteParameters(converted.graph());
         ModelGraph fp32 = BatchNormFolding.fold(converted);
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         List<QuantizableOp> ops = new ArrayList<>();
@@ -130,6 +131,14 @@ public final class Quantizer {
             INDArray[] features = batches.next();
             Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features,
                     "calibration batch " + batchCount + ": features");
+            for (int i = 0; i < features.length; i++) {
+                String bad = nonFinite(features[i]);
+                if (bad != null) {
+                    throw new QuantizationException("calibration batch " + batchCount + ": features " + i
+                            + " (network input '" + fp32.inputs().get(i).name() + "') hold " + bad
+                            + "; calibration data must be finite");
+                }
+            }
             List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
             Map<String, INDArray> values = new LinkedHashMap<>(feed);
             if (!computed.isEmpty()) {
@@ -183,6 +192,42 @@ public final class Quantizer {
                 options.activationBits(), options.weightBits(), granularity, batchCount, samples,
                 ops.stream().map(QuantizableOp::output).toList(), kept, calibrationMillis, solveMillis, sqnr);
         return new QuantizedModel(quantized, options, quantizations, report);
+    }
+
+    /**
+     * Refuses a graph whose parameters (variables and constants) hold NaN or infinite values: their ranges and
+     * every output would be meaningless.
+     */
+    private static void requireFiniteParameters(SameDiff sd) {
+        for (org.nd4j.autodiff.samediff.SDVariable v : sd.variables()) {
+            if (v.getVariableType() != org.nd4j.autodiff.samediff.VariableType.VARIABLE
+                    && v.getVariableType() != org.nd4j.autodiff.samediff.VariableType.CONSTANT) {
+                continue;
+            }
+            INDArray arr = v.getArr();
+            if (arr == null || !arr.dataType().isFPType()) {
+                continue;
+            }
+            String bad = nonFinite(arr);
+            if (bad != null) {
+                throw new QuantizationException("parameter '" + v.name() + "' " + java.util.Arrays.toString(arr.shape())
+                        + " holds " + bad + "; the network's weights must be finite");
+            }
+        }
+    }
+
+    /** "3 NaN and 1 infinite value(s)", or null when every value is finite (or the array is not floating point). */
+    static String nonFinite(INDArray arr) {
+        if (arr == null || !arr.dataType().isFPType() || arr.isEmpty()) {
+            return null;
+        }
+        long nan = org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(
+                new org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition(arr,
+                        org.nd4j.linalg.indexing.conditions.Conditions.isNan())).getLong(0);
+        long inf = org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(
+                new org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition(arr,
+                        org.nd4j.linalg.indexing.conditions.Conditions.isInfinite())).getLong(0);
+        return nan == 0 && inf == 0 ? null : nan + " NaN and " + inf + " infinite value(s)";
     }
 
     private static String describe(Granularity g) {

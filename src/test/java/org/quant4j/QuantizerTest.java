@@ -144,7 +144,7 @@ class QuantizerTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 10, 784);
         assertEquals(q.output(x), loaded.output(x));
         assertEquals(q.quantizations(), loaded.quantizations());
-        assertEquals(q.report(), loaded.report());
+        assertEquals(q.report().withoutTimings(), loaded.report(), "the report, less the timings files do not store");
         assertEquals(q.options(), loaded.options());
         try (var files = Files.list(tmp)) {
             assertEquals(List.of("cnn.q4j"), files.map(p -> p.getFileName().toString()).toList(),

@@ -29,10 +29,10 @@ public final class HtmlReport {
                         + "gap:8px}\n</style></head><body>\n");
         h.append("<h1>quant4j report: ").append(esc(d.model())).append("</h1>\n<p class=\"note\">")
                 .append(esc(String.format(Locale.ROOT, "W%dA%d, %s; ranges: activations %s, weights %s; %d ops "
-                                + "quantized, %d kept fp32; calibration %d batches (%d samples) in %d ms, solve %d ms",
+                                + "quantized, %d kept fp32; calibration %d batches (%d samples) %s",
                         q.weightBits(), q.activationBits(), q.granularity(), q.activationMethod(), q.weightMethod(),
                         q.quantizedOps().size(), q.keptFp32Ops().size(), q.calibrationBatches(),
-                        q.calibrationSamples(), q.calibrationMillis(), q.solveMillis())))
+                        q.calibrationSamples(), q.timingText())))
                 .append("</p>\n");
 
         h.append("<h2>The ").append(d.worstLayers().size()).append(" worst layers, and why</h2>\n")

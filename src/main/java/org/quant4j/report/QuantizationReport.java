@@ -18,8 +18,9 @@ import java.util.Locale;
  * @param calibrationSamples samples (rows of the first input) read for calibration
  * @param quantizedOps       the ops running quantized
  * @param keptFp32Ops        the quantizable ops left in fp32
- * @param calibrationMillis  time spent observing activations
- * @param solveMillis        time spent solving ranges and rewriting the graph
+ * @param calibrationMillis  time spent observing activations; -1 when not known (a model loaded from a file: files
+ *                           do not store timings, so that they are byte-identical across runs)
+ * @param solveMillis        time spent solving ranges and rewriting the graph; -1 when not known
  * @param layers             per-layer SQNR, in graph order, measured on the first calibration batches
  */
 public record QuantizationReport(String activationMethod, String weightMethod, int activationBits, int weightBits,
@@ -30,6 +31,18 @@ public record QuantizationReport(String activationMethod, String weightMethod, i
         quantizedOps = List.copyOf(quantizedOps);
         keptFp32Ops = List.copyOf(keptFp32Ops);
         layers = List.copyOf(layers);
+    }
+
+    /** This report without the measured timings (both -1): what {@code QuantizedModel.save} stores. */
+    public QuantizationReport withoutTimings() {
+        return new QuantizationReport(activationMethod, weightMethod, activationBits, weightBits, granularity,
+                calibrationBatches, calibrationSamples, quantizedOps, keptFp32Ops, -1, -1, layers);
+    }
+
+    /** "in 12 ms, solve 3 ms", or a note that the timings are not known (a loaded model). */
+    public String timingText() {
+        return calibrationMillis < 0 || solveMillis < 0 ? "(timings not stored in model files)"
+                : String.format(Locale.ROOT, "in %d ms, solve %d ms", calibrationMillis, solveMillis);
     }
 
     /** The layers with the lowest SQNR first. */
@@ -57,9 +70,9 @@ public record QuantizationReport(String activationMethod, String weightMethod, i
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "W%dA%d %s, ranges: activations %s, weights %s; %d ops quantized, %d kept"
-                        + " fp32; calibration %d batches (%d samples) in %d ms, solve %d ms%n%s",
+                        + " fp32; calibration %d batches (%d samples) %s%n%s",
                 weightBits, activationBits, granularity, activationMethod, weightMethod, quantizedOps.size(),
-                keptFp32Ops.size(), calibrationBatches, calibrationSamples, calibrationMillis, solveMillis,
+                keptFp32Ops.size(), calibrationBatches, calibrationSamples, timingText(),
                 sqnrTable());
     }
 }
