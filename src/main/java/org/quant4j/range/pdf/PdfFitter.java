@@ -68,31 +68,14 @@ public final class PdfFitter {
 
     /** Fits the channel; it must have at least 2 values and a positive variance. */
     public PdfFit fit(ChannelStatistics channel) {
-        if (channel.count() < 2 || !(channel.variance() > 0)) {
-            throw new IllegalArgumentException("cannot fit a PDF to a constant or empty channel: " + channel);
-        }
-        Side side = channel.min() >= 0 ? Side.NON_NEGATIVE : channel.max() <= 0 ? Side.NON_POSITIVE : Side.TWO_SIDED;
-        long n = channel.count();
-        double location;
-        double scale;
-        double zeroFraction = 0;
-        double kurtosis;
-        double hyper;
-        if (side == Side.TWO_SIDED) {
-            location = channel.mean();
-            scale = channel.std();
-            kurtosis = channel.kurtosis();
-            hyper = channel.hyperKurtosis();
-        } else {
-            long nonZero = n - channel.zeros();
-            zeroFraction = (double) channel.zeros() / n;
-            double share = (double) n / nonZero;
-            double r2 = channel.rawMoment(2) * share;
-            location = 0;
-            scale = Math.sqrt(r2);
-            kurtosis = channel.rawMoment(4) * share / (r2 * r2);
-            hyper = channel.rawMoment(6) * share / (r2 * r2 * r2);
-        }
+        Normalization z = Normalization.of(channel);
+        Side side = z.side();
+        long n = z.n();
+        double location = z.location();
+        double scale = z.scale();
+        double zeroFraction = z.zeroFraction();
+        double kurtosis = z.kurtosis();
+        double hyper = z.hyper();
         Histogram h = channel.histogram();
         double extreme = side == Side.TWO_SIDED
                 ? Math.max(location - channel.min(), channel.max() - location) / scale
@@ -218,31 +201,14 @@ public final class PdfFitter {
      * @param counts the running sums of {@code channel.histogram()}
      */
     public PdfFit fitBinned(ChannelStatistics channel, CumulativeCounts counts) {
-        if (channel.count() < 2 || !(channel.variance() > 0)) {
-            throw new IllegalArgumentException("cannot fit a PDF to a constant or empty channel: " + channel);
-        }
-        Side side = channel.min() >= 0 ? Side.NON_NEGATIVE : channel.max() <= 0 ? Side.NON_POSITIVE : Side.TWO_SIDED;
-        long n = channel.count();
-        double location;
-        double scale;
-        double zeroFraction = 0;
-        double kurtosis;
-        double hyper;
-        if (side == Side.TWO_SIDED) {
-            location = channel.mean();
-            scale = channel.std();
-            kurtosis = channel.kurtosis();
-            hyper = channel.hyperKurtosis();
-        } else {
-            long nonZero = n - channel.zeros();
-            zeroFraction = (double) channel.zeros() / n;
-            double share = (double) n / nonZero;
-            double r2 = channel.rawMoment(2) * share;
-            location = 0;
-            scale = Math.sqrt(r2);
-            kurtosis = channel.rawMoment(4) * share / (r2 * r2);
-            hyper = channel.rawMoment(6) * share / (r2 * r2 * r2);
-        }
+        Normalization z = Normalization.of(channel);
+        Side side = z.side();
+        long n = z.n();
+        double location = z.location();
+        double scale = z.scale();
+        double zeroFraction = z.zeroFraction();
+        double kurtosis = z.kurtosis();
+        double hyper = z.hyper();
         double extreme = side == Side.TWO_SIDED
                 ? Math.max(location - channel.min(), channel.max() - location) / scale
                 : Math.max(Math.abs(channel.min()), Math.abs(channel.max())) / scale;
@@ -384,5 +350,32 @@ public final class PdfFitter {
             return d.cumulativeProbability(-lo) - d.cumulativeProbability(-hi);
         }
         return d.cumulativeProbability(hi) - d.cumulativeProbability(lo);
+    }
+
+    /**
+     * How a channel is normalized before fitting: two-sided channels by mean and standard deviation; one-sided ones
+     * (all values >= 0 or <= 0) at location 0, with the exact zeros set aside and scaled by the RMS of the rest,
+     * their kurtosis and hyper-kurtosis taken from raw moments of the non-zero values.
+     */
+    private record Normalization(Side side, long n, double location, double scale, double zeroFraction,
+            double kurtosis, double hyper) {
+
+        static Normalization of(ChannelStatistics channel) {
+            if (channel.count() < 2 || !(channel.variance() > 0)) {
+                throw new IllegalArgumentException("cannot fit a PDF to a constant or empty channel: " + channel);
+            }
+            Side side = channel.min() >= 0 ? Side.NON_NEGATIVE
+                    : channel.max() <= 0 ? Side.NON_POSITIVE : Side.TWO_SIDED;
+            long n = channel.count();
+            if (side == Side.TWO_SIDED) {
+                return new Normalization(side, n, channel.mean(), channel.std(), 0, channel.kurtosis(),
+                        channel.hyperKurtosis());
+            }
+            long nonZero = n - channel.zeros();
+            double share = (double) n / nonZero;
+            double r2 = channel.rawMoment(2) * share;
+            return new Normalization(side, n, 0, Math.sqrt(r2), (double) channel.zeros() / n,
+                    channel.rawMoment(4) * share / (r2 * r2), channel.rawMoment(6) * share / (r2 * r2 * r2));
+        }
     }
 }
