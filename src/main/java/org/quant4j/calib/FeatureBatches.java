@@ -2,6 +2,7 @@ package org.quant4j.calib;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
@@ -20,20 +21,7 @@ public final class FeatureBatches {
         if (data.resetSupported()) {
             data.reset();
         }
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return data.hasNext();
-            }
-
-            @Override
-            public INDArray[] next() {
-                if (!data.hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                return new INDArray[] {data.next().getFeatures()};
-            }
-        };
+        return mapped(data, batch -> new INDArray[] {batch.getFeatures()});
     }
 
     /** Batches of a network's features, one array per input. */
@@ -41,18 +29,22 @@ public final class FeatureBatches {
         if (data.resetSupported()) {
             data.reset();
         }
+        return mapped(data, batch -> batch.getFeatures());
+    }
+
+    private static <T> Iterator<INDArray[]> mapped(Iterator<T> source, Function<T, INDArray[]> features) {
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
-                return data.hasNext();
+                return source.hasNext();
             }
 
             @Override
             public INDArray[] next() {
-                if (!data.hasNext()) {
+                if (!source.hasNext()) {
                     throw new NoSuchElementException();
                 }
-                return data.next().getFeatures();
+                return features.apply(source.next());
             }
         };
     }
