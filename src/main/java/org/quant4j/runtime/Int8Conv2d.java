@@ -5,7 +5,6 @@ import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive_attr;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -13,7 +12,8 @@ import org.bytedeco.javacpp.Pointer;
  * (reordered once into the kernel's own layout), {@code s32} accumulation, then
  * <pre>  dst[n, o, y, x] = saturate(rint(act(scale[o] * (acc[n, o, y, x] + bias[o]))))</pre>
  * into {@code u8}, {@code s8} or {@code f32} NHWC, with {@code acc = sum_{c, ky, kx} src * w}. The bias is in
- * accumulator units (a real bias b becomes {@code b / (s_x * s_w[o])}); {@code act} is the identity or ReLU.
+ * accumulator units (a real bias b becomes {@code b / s_w[o]}, the activation scales being folded into the weights'
+ * scales); {@code act} is the identity or ReLU.
  * Created once per layer and input shape; {@link #execute} is thread-safe.
  */
 public final class Int8Conv2d implements AutoCloseable {
@@ -60,8 +60,7 @@ public final class Int8Conv2d implements AutoCloseable {
     private final convolution_forward.primitive_desc pd;
     private final convolution_forward conv;
     private final Primitives.Weights weights;
-    private final memory bias;
-    private final FloatPointer biasBuffer;
+    private final Primitives.Bias bias;
 
     /**
      * @param g            the geometry
@@ -112,16 +111,7 @@ public final class Int8Conv2d implements AutoCloseable {
 
         this.weights = Primitives.Weights.reordered(weights,
                 new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oihw), pd.weights_desc());
-        if (bias != null) {
-            if (bias.length != g.out()) {
-                throw new IllegalArgumentException("expected " + g.out() + " biases, got " + bias.length);
-            }
-            biasBuffer = new FloatPointer(bias);
-            this.bias = new memory(biasDesc, engine, biasBuffer);
-        } else {
-            biasBuffer = null;
-            this.bias = null;
-        }
+        this.bias = Primitives.Bias.of(bias, biasDesc, g.out());
     }
 
     public Geometry geometry() {
@@ -150,7 +140,7 @@ public final class Int8Conv2d implements AutoCloseable {
             IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_WEIGHTS, weights.memory())
                     .put(dnnl.DNNL_ARG_DST, d);
             if (bias != null) {
-                args.put(dnnl.DNNL_ARG_BIAS, bias);
+                args.put(dnnl.DNNL_ARG_BIAS, bias.memory());
             }
             Primitives.execute(conv, pd, args);
         }
@@ -163,7 +153,6 @@ public final class Int8Conv2d implements AutoCloseable {
         weights.close();
         if (bias != null) {
             bias.close();
-            biasBuffer.close();
         }
     }
 }

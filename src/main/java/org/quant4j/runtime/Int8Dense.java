@@ -4,7 +4,6 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.inner_product_forward;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -25,8 +24,7 @@ public final class Int8Dense implements AutoCloseable {
     private final inner_product_forward.primitive_desc pd;
     private final inner_product_forward primitive;
     private final Primitives.Weights weights;
-    private final memory bias;
-    private final FloatPointer biasBuffer;
+    private final Primitives.Bias bias;
 
     /**
      * @param weights      O x F signed 8-bit weights, C order
@@ -60,13 +58,7 @@ public final class Int8Dense implements AutoCloseable {
         primitive = new inner_product_forward(pd);
         this.weights = Primitives.Weights.reordered(weights,
                 new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oi), pd.weights_desc());
-        if (bias != null) {
-            biasBuffer = new FloatPointer(bias);
-            this.bias = new memory(biasDesc, engine, biasBuffer);
-        } else {
-            biasBuffer = null;
-            this.bias = null;
-        }
+        this.bias = Primitives.Bias.of(bias, biasDesc, out);
     }
 
     public long srcBytes() {
@@ -88,7 +80,7 @@ public final class Int8Dense implements AutoCloseable {
             IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s)
                     .put(dnnl.DNNL_ARG_WEIGHTS, weights.memory()).put(dnnl.DNNL_ARG_DST, d);
             if (bias != null) {
-                args.put(dnnl.DNNL_ARG_BIAS, bias);
+                args.put(dnnl.DNNL_ARG_BIAS, bias.memory());
             }
             Primitives.execute(primitive, pd, args);
         }
@@ -101,7 +93,6 @@ public final class Int8Dense implements AutoCloseable {
         weights.close();
         if (bias != null) {
             bias.close();
-            biasBuffer.close();
         }
     }
 }

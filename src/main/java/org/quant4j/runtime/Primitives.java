@@ -80,4 +80,25 @@ final class Primitives {
             buffer.close();
         }
     }
+
+    /** f32 biases (in accumulator units), one per output channel, kept reachable for the kernel's lifetime. */
+    record Bias(memory memory, org.bytedeco.javacpp.FloatPointer buffer) implements AutoCloseable {
+        /** The biases as oneDNN memory, or null when there are none. */
+        static Bias of(float[] values, memory.desc desc, long outputs) {
+            if (values == null) {
+                return null;
+            }
+            if (values.length != outputs) {
+                throw new IllegalArgumentException("expected " + outputs + " biases, got " + values.length);
+            }
+            org.bytedeco.javacpp.FloatPointer buffer = new org.bytedeco.javacpp.FloatPointer(values);
+            return new Bias(new memory(desc, Dnnl.engine(), buffer), buffer);
+        }
+
+        @Override
+        public void close() {
+            memory.close();
+            buffer.close();
+        }
+    }
 }
