@@ -24,7 +24,6 @@ import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
-import org.quant4j.graph.QuantizationPoints;
 import org.quant4j.graph.SameDiffGraphs;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
@@ -85,11 +84,39 @@ public final class Quantizer {
         return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
     }
 
+    /**
+     * Calibrates once for many quantizations: observes {@code net} on at most {@code options.calibrationBatches()}
+     * batches of {@code calibration}; {@link Calibration#quantize} then quantizes with any range method, bits and
+     * granularity without reading the data again.
+     */
+    public static Calibration calibrate(MultiLayerNetwork net, DataSetIterator calibration,
+            QuantizationOptions options) {
+        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+    }
+
+    /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */
+    public static Calibration calibrate(ComputationGraph net, DataSetIterator calibration,
+            QuantizationOptions options) {
+        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+    }
+
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
     static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        return calibrate(converted, batches, options).quantize(options);
+    }
+
+    /** Calibration of a converted graph (public for the report, which replays the calibration). */
+    public static Calibration calibrate(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
         requireFiniteParameters(converted.graph());
         ModelGraph fp32 = BatchNormFolding.fold(converted);
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
+        return Calibration.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches());
+    }
+
+    /** Quantizes with the statistics of {@code calibration}: solve ranges, quantize weights, rewrite, measure. */
+    static QuantizedModel quantize(Calibration calibration, QuantizationOptions options) {
+        ModelGraph fp32 = calibration.fp32();
+        List<QuantizableOp> all = calibration.ops();
         List<QuantizableOp> ops = new ArrayList<>();
         List<String> kept = new ArrayList<>();
         Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
@@ -110,61 +137,18 @@ public final class Quantizer {
                     + " (quantizable layers: " + known + ")");
         }
 
-        // Observe the quantization points of the quantized ops' data inputs.
-        Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
-        Map<String, TensorObserver> observers = new LinkedHashMap<>();
-        for (QuantizableOp op : ops) {
-            QuantizationPoints.Point point = QuantizationPoints.of(fp32.graph(), op);
-            points.put(op, point);
-            int axis = options.activationGranularity() == Granularity.PER_CHANNEL ? point.axis() : -1;
-            TensorObserver existing = observers.putIfAbsent(point.tensor(), new TensorObserver(point.tensor(), axis));
-            if (existing != null && existing.axis() != axis) {
-                throw new QuantizationException("tensor '" + point.tensor() + "' is read with channel axis "
-                        + existing.axis() + " and " + axis + " by different ops");
-            }
-        }
         long start = System.nanoTime();
-        List<INDArray[]> reportBatches = new ArrayList<>();
-        int batchCount = 0;
-        long samples = 0;
-        while (batchCount < options.calibrationBatches() && batches.hasNext()) {
-            INDArray[] features = batches.next();
-            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features,
-                    "calibration batch " + batchCount + ": features");
-            for (int i = 0; i < features.length; i++) {
-                String bad = nonFinite(features[i]);
-                if (bad != null) {
-                    throw new QuantizationException("calibration batch " + batchCount + ": features " + i
-                            + " (network input '" + fp32.inputs().get(i).name() + "') hold " + bad
-                            + "; calibration data must be finite");
-                }
-            }
-            List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
-            Map<String, INDArray> values = new LinkedHashMap<>(feed);
-            if (!computed.isEmpty()) {
-                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
-            }
-            for (TensorObserver observer : observers.values()) {
-                observer.observe(values.get(observer.tensor()));
-            }
-            if (reportBatches.size() < options.reportBatches()) {
-                reportBatches.add(features);
-            }
-            samples += features[0].size(0);
-            batchCount++;
-        }
-        if (batchCount == 0) {
-            throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
-        }
-        long calibrationMillis = (System.nanoTime() - start) / 1_000_000;
-
-        start = System.nanoTime();
+        boolean perChannel = options.activationGranularity() == Granularity.PER_CHANNEL;
         Map<String, TensorQuantization> activations = new LinkedHashMap<>();
         RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
-        for (TensorObserver observer : observers.values()) {
-            List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(observer.tensor()).getInputsForOp());
-            activations.put(observer.tensor(), solveActivation(observer, activationSolver, options.activationBits(),
-                    readers));
+        for (QuantizableOp op : ops) {
+            String tensor = calibration.point(op).tensor();
+            if (!activations.containsKey(tensor)) {
+                List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(tensor).getInputsForOp());
+                activations.put(tensor, solveActivation(tensor, calibration.rank(tensor),
+                        calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
+                        activationSolver, options.activationBits(), readers));
+            }
         }
         List<TensorQuantization> quantizations = new ArrayList<>(activations.values());
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
@@ -177,7 +161,7 @@ public final class Quantizer {
             }
         }
         for (QuantizableOp op : ops) {
-            TensorQuantization input = activations.get(points.get(op).tensor());
+            TensorQuantization input = activations.get(calibration.point(op).tensor());
             int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
             quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
         }
@@ -185,12 +169,13 @@ public final class Quantizer {
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 
-        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, reportBatches);
+        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
         String granularity = describe(options.activationGranularity()) + " activations, "
                 + describe(options.weightGranularity()) + " weights";
         QuantizationReport report = new QuantizationReport(activationSolver.name(), weightSolver.name(),
-                options.activationBits(), options.weightBits(), granularity, batchCount, samples,
-                ops.stream().map(QuantizableOp::output).toList(), kept, calibrationMillis, solveMillis, sqnr);
+                options.activationBits(), options.weightBits(), granularity, calibration.batches(),
+                calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
+                calibration.millis(), solveMillis, sqnr);
         return new QuantizedModel(quantized, options, quantizations, report);
     }
 
@@ -244,17 +229,16 @@ public final class Quantizer {
      * An activation's grid is unsigned when every observed value of every channel is non-negative (e.g. after
      * ReLU), signed otherwise.
      */
-    private static TensorQuantization solveActivation(TensorObserver observer, RangeSolver solver, int bits,
-            List<String> consumers) {
-        ChannelStatistics[] channels = observer.channels();
+    private static TensorQuantization solveActivation(String tensor, int rank, ChannelStatistics[] channels,
+            int axis, RangeSolver solver, int bits, List<String> consumers) {
         boolean signed = false;
         for (ChannelStatistics c : channels) {
             signed |= c.min() < 0;
         }
         QuantGrid grid = new QuantGrid(bits, signed);
         Solved solved = solve(channels, solver, grid);
-        return TensorQuantization.activation(observer.tensor(), observer.rank(), observer.axis(), grid, solved.scales,
-                solved.lo, solved.hi, consumers);
+        return TensorQuantization.activation(tensor, rank, axis, grid, solved.scales, solved.lo, solved.hi,
+                consumers);
     }
 
     /**

@@ -70,6 +70,33 @@ class QuantizerTest {
     }
 
     @Test
+    void oneCalibrationGivesWhatQuantizeGivesForEveryOption() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizationOptions base = QuantizationOptions.builder().calibrationBatches(3).build();
+        Calibration calibration = Quantizer.calibrate(net, TestNetworks.randomIterator(16, 784, 10, 4, 21), base);
+        assertEquals(3, calibration.batches());
+        assertEquals(48, calibration.samples());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 8, 784);
+        for (QuantizationOptions o : List.of(base,
+                QuantizationOptions.builder().calibrationBatches(3).rangeMethod("patent").activationBits(4).build(),
+                QuantizationOptions.builder().calibrationBatches(3).rangeMethod("mse").weightBits(4)
+                        .granularity(Granularity.PER_TENSOR).build())) {
+            QuantizedModel once = calibration.quantize(o);
+            QuantizedModel direct = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 21), o);
+            assertEquals(direct.quantizations().size(), once.quantizations().size());
+            for (int i = 0; i < once.quantizations().size(); i++) {
+                assertArrayEquals(direct.quantizations().get(i).scales(), once.quantizations().get(i).scales(),
+                        o + ": " + once.quantizations().get(i).tensor());
+            }
+            assertEquals(direct.output(x), once.output(x));
+        }
+        // Per-tensor ranges come from the merged channels: one scale per activation tensor.
+        QuantizedModel perTensor = calibration.quantize(QuantizationOptions.builder()
+                .granularity(Granularity.PER_TENSOR).build());
+        perTensor.quantizations().forEach(t -> assertEquals(1, t.scales().length, t.tensor()));
+    }
+
+    @Test
     void computationGraphQuantizes() {
         ComputationGraph net = TestNetworks.residualGraph();
         QuantizedModel q = Quantizer.quantize(net,

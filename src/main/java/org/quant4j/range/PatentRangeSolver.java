@@ -3,7 +3,6 @@ package org.quant4j.range;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.DoubleUnaryOperator;
-import java.util.stream.IntStream;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.CumulativeCounts;
@@ -156,14 +155,6 @@ public final class PatentRangeSolver implements RangeSolver {
     /** How this solver evaluates the fitted PDF. */
     public Evaluation evaluation() {
         return evaluation;
-    }
-
-    /** Solves the channels in parallel (common fork-join pool); each result is that of {@link #solve}. */
-    @Override
-    public ClipRange[] solveAll(ChannelStatistics[] channels, QuantGrid grid) {
-        ClipRange[] out = new ClipRange[channels.length];
-        IntStream.range(0, channels.length).parallel().forEach(i -> out[i] = solve(channels[i], grid));
-        return out;
     }
 
     @Override

@@ -23,14 +23,12 @@ public interface RangeSolver {
     ClipRange solve(ChannelStatistics channel, QuantGrid grid);
 
     /**
-     * The clip ranges of many channels onto one grid, {@code result[i] = solve(channels[i], grid)}. The default
-     * solves them one after the other; a solver may spread them over threads.
+     * The clip ranges of many channels onto one grid, {@code result[i] = solve(channels[i], grid)}, spread over
+     * the common fork-join pool (solvers are stateless, channels independent).
      */
     default ClipRange[] solveAll(ChannelStatistics[] channels, QuantGrid grid) {
         ClipRange[] out = new ClipRange[channels.length];
-        for (int i = 0; i < channels.length; i++) {
-            out[i] = solve(channels[i], grid);
-        }
+        java.util.stream.IntStream.range(0, channels.length).parallel().forEach(i -> out[i] = solve(channels[i], grid));
         return out;
     }
 }

@@ -2,14 +2,15 @@ package org.quant4j.report;
 
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.Calibration;
 import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.Quantizer;
 import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
-import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 
@@ -34,12 +35,17 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
     public static CalibrationStatistics collect(ModelGraph converted, QuantizedModel model,
             Iterator<INDArray[]> batches, int maxBatches) {
         // As the quantizer does: BatchNorms folded into convolutions, activation scales folded into weights.
-        ModelGraph fp32 = org.quant4j.graph.BatchNormFolding.fold(converted);
-        Map<String, TensorObserver> activations = new LinkedHashMap<>();
+        Calibration calibration = Quantizer.calibrate(converted, batches,
+                QuantizationOptions.builder().calibrationBatches(maxBatches).reportBatches(0).build());
+        ModelGraph fp32 = calibration.fp32Graph();
         Map<String, ChannelStatistics[]> result = new LinkedHashMap<>();
         for (TensorQuantization t : model.quantizations()) {
             if (t.kind() == TensorQuantization.Kind.ACTIVATION) {
-                activations.put(t.tensor(), new TensorObserver(t.tensor(), t.axis()));
+                if (!calibration.observes(t.tensor())) {
+                    throw new QuantizationException("the fp32 network has no quantization point '" + t.tensor()
+                            + "' that the quantized model quantizes: is it the network the model was made from?");
+                }
+                result.put(t.tensor(), calibration.statistics(t.tensor(), t.axis() >= 0));
             } else {
                 var variable = fp32.graph().getVariable(t.tensor());
                 if (variable == null || variable.getArr() == null) {
@@ -51,33 +57,6 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
                 result.put(t.tensor(), observer.channels());
             }
         }
-        List<String> inputs = fp32.inputs().stream().map(s -> s.name()).toList();
-        List<String> computed = activations.keySet().stream().filter(n -> !inputs.contains(n)).toList();
-        int seen = 0;
-        while (seen < maxBatches && batches.hasNext()) {
-            INDArray[] features = batches.next();
-            Map<String, INDArray> feed = new LinkedHashMap<>();
-            for (int i = 0; i < inputs.size(); i++) {
-                INDArray value = fp32.inputs().get(i).adapt(features[i]);
-                if (value == null) {
-                    throw new QuantizationException("calibration batch " + seen + " does not fit network input '"
-                            + inputs.get(i) + "' of shape " + fp32.inputs().get(i).shapeText());
-                }
-                feed.put(inputs.get(i), value);
-            }
-            Map<String, INDArray> values = new LinkedHashMap<>(feed);
-            if (!computed.isEmpty()) {
-                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
-            }
-            for (TensorObserver observer : activations.values()) {
-                observer.observe(values.get(observer.tensor()));
-            }
-            seen++;
-        }
-        if (seen == 0 && !activations.isEmpty()) {
-            throw new QuantizationException("the calibration data for the report is empty");
-        }
-        activations.forEach((name, observer) -> result.put(name, observer.channels()));
         return new CalibrationStatistics(result);
     }
 

@@ -1,0 +1,180 @@
+package org.quant4j;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.TensorObserver;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.QuantizationPoints;
+
+/**
+ * What calibration learned about a network: per-channel statistics of every quantization point, observed once on
+ * the calibration data (made by {@code Quantizer.calibrate}). {@link #quantize} turns them into a quantized model
+ * for any range method, bit widths and granularity, so a comparison of methods reads the data once.
+ *
+ * <p>Points are always observed per channel; a per-tensor range is solved from the channels' statistics merged
+ * ({@link TensorObserver#merged()}: counts, extremes and moments exactly; histograms re-binned onto the common
+ * range). A tensor read along different channel axes by different ops is observed per tensor only.
+ *
+ * <p>Not thread-safe; the statistics are not changed by {@link #quantize}.
+ */
+public final class Calibration {
+
+    private final ModelGraph fp32;
+    private final List<QuantizableOp> ops;
+    private final Map<QuantizableOp, QuantizationPoints.Point> points;
+    private final Map<String, TensorObserver> observers;
+    private final Map<String, String> axisConflicts;
+    private final List<INDArray[]> reportBatches;
+    private final int batches;
+    private final long samples;
+    private final long millis;
+
+    private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
+            Map<String, TensorObserver> observers, Map<String, String> axisConflicts, List<INDArray[]> reportBatches,
+            int batches, long samples, long millis) {
+        this.fp32 = fp32;
+        this.ops = List.copyOf(ops);
+        this.points = points;
+        this.observers = observers;
+        this.axisConflicts = axisConflicts;
+        this.reportBatches = List.copyOf(reportBatches);
+        this.batches = batches;
+        this.samples = samples;
+        this.millis = millis;
+    }
+
+    /**
+     * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
+     * {@code keepBatches} for the SQNR report.
+     */
+    static Calibration observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
+            int keepBatches) {
+        Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
+        Map<String, Integer> axes = new LinkedHashMap<>();
+        Map<String, String> conflicts = new LinkedHashMap<>();
+        for (QuantizableOp op : ops) {
+            QuantizationPoints.Point point = QuantizationPoints.of(fp32.graph(), op);
+            points.put(op, point);
+            Integer existing = axes.putIfAbsent(point.tensor(), point.axis());
+            if (existing != null && existing != point.axis()) {
+                conflicts.put(point.tensor(), "tensor '" + point.tensor() + "' is read with channel axis " + existing
+                        + " and " + point.axis() + " by different ops");
+            }
+        }
+        Map<String, TensorObserver> observers = new LinkedHashMap<>();
+        axes.forEach((tensor, axis) -> observers.put(tensor,
+                new TensorObserver(tensor, conflicts.containsKey(tensor) ? -1 : axis)));
+
+        long start = System.nanoTime();
+        List<INDArray[]> kept = new ArrayList<>();
+        int batchCount = 0;
+        long samples = 0;
+        while (batchCount < maxBatches && data.hasNext()) {
+            INDArray[] features = data.next();
+            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features,
+                    "calibration batch " + batchCount + ": features");
+            for (int i = 0; i < features.length; i++) {
+                String bad = Quantizer.nonFinite(features[i]);
+                if (bad != null) {
+                    throw new QuantizationException("calibration batch " + batchCount + ": features " + i
+                            + " (network input '" + fp32.inputs().get(i).name() + "') hold " + bad
+                            + "; calibration data must be finite");
+                }
+            }
+            List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
+            Map<String, INDArray> values = new LinkedHashMap<>(feed);
+            if (!computed.isEmpty()) {
+                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
+            }
+            for (TensorObserver observer : observers.values()) {
+                observer.observe(values.get(observer.tensor()));
+            }
+            if (kept.size() < keepBatches) {
+                kept.add(features);
+            }
+            samples += features[0].size(0);
+            batchCount++;
+        }
+        if (batchCount == 0) {
+            throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        return new Calibration(fp32, ops, points, observers, conflicts, kept, batchCount, samples, millis);
+    }
+
+    /**
+     * A quantized model from these statistics. Only the options' range methods, bits, granularities and keepFp32
+     * are read: the calibration batches were fixed when calibrating.
+     */
+    public QuantizedModel quantize(QuantizationOptions options) {
+        return Quantizer.quantize(this, options);
+    }
+
+    /** The statistics of a point: one per channel, or the channels merged into one when not {@code perChannel}. */
+    public ChannelStatistics[] statistics(String tensor, boolean perChannel) {
+        TensorObserver observer = observers.get(tensor);
+        if (perChannel && axisConflicts.containsKey(tensor)) {
+            throw new QuantizationException(axisConflicts.get(tensor));
+        }
+        if (perChannel || observer.axis() < 0) {
+            return observer.channels();
+        }
+        return new ChannelStatistics[] {observer.merged()};
+    }
+
+    /** Whether {@code tensor} is a quantization point observed here. */
+    public boolean observes(String tensor) {
+        return observers.containsKey(tensor);
+    }
+
+    /** The fp32 graph calibrated (BatchNorms folded). */
+    public ModelGraph fp32Graph() {
+        return fp32;
+    }
+
+    int axis(String tensor) {
+        return observers.get(tensor).axis();
+    }
+
+    int rank(String tensor) {
+        return observers.get(tensor).rank();
+    }
+
+    ModelGraph fp32() {
+        return fp32;
+    }
+
+    List<QuantizableOp> ops() {
+        return ops;
+    }
+
+    QuantizationPoints.Point point(QuantizableOp op) {
+        return points.get(op);
+    }
+
+    List<INDArray[]> reportBatches() {
+        return reportBatches;
+    }
+
+    /** Batches read. */
+    public int batches() {
+        return batches;
+    }
+
+    /** Examples read. */
+    public long samples() {
+        return samples;
+    }
+
+    /** Time spent observing, in milliseconds. */
+    public long millis() {
+        return millis;
+    }
+}
