@@ -1,0 +1,234 @@
+package org.quant4j.accuracy;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import me.tongfei.progressbar.ProgressBar;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.quant4j.Calibration;
+import org.quant4j.Granularity;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.Quantizer;
+import org.quant4j.cli.Progress;
+import org.quant4j.data.Datasets;
+import org.quant4j.data.LabeledImages;
+import org.quant4j.report.LayerSqnr;
+
+/**
+ * The accuracy study: for each reference network, calibrate on a few hundred TRAINING images, then measure top-1
+ * on the 10,000 TEST images for fp32 (DL4J), for every range method x per-channel / per-tensor x W8A8, W8A4, W4A8,
+ * W4A4 on the fake-quant graph, and for the default options on the int8 runtime.
+ *
+ * <p>A range method applies to activations and weights alike. Calibration runs once per network
+ * ({@link Quantizer#calibrate}); every configuration is solved from the same statistics.
+ */
+public final class AccuracyStudy {
+
+    /** The range methods compared, the peers' calibrators and the patent method. */
+    public static final List<String> METHODS = List.of("patent", "minmax", "percentile-99.99", "entropy", "mse",
+            "aciq");
+    /** Bit widths compared: {weight bits, activation bits}. */
+    public static final List<int[]> BITS = List.of(new int[] {8, 8}, new int[] {8, 4}, new int[] {4, 8},
+            new int[] {4, 4});
+
+    /** What to run. */
+    public record Settings(List<ReferenceNetwork> networks, Path models, int calibrationImages, long seed,
+            List<String> methods, List<Granularity> granularities, List<int[]> bits, int testImages, int batchSize) {
+    }
+
+    /**
+     * One measured configuration.
+     *
+     * @param execution   "fp32", "fake-quant" or "int8"
+     * @param top1        top-1 accuracy on the test images
+     * @param agreement   top-1 agreement with fp32
+     * @param worstLayer  the layer of lowest SQNR against fp32 (on the first calibration batch), or null
+     * @param worstSqnrDb its SQNR
+     */
+    public record Row(String network, String method, String granularity, int weightBits, int activationBits,
+            String execution, double top1, double agreement, String worstLayer, double worstSqnrDb,
+            double seconds) {
+    }
+
+    /** One network's results. */
+    public record NetworkResult(String network, String dataset, int calibrationImages, int testImages,
+            String defaultMethod, List<Row> rows) {
+    }
+
+    private AccuracyStudy() {
+    }
+
+    public static List<NetworkResult> run(Settings settings, Datasets data, PrintStream log, Progress progress)
+            throws java.io.IOException {
+        List<NetworkResult> results = new ArrayList<>();
+        for (ReferenceNetwork net : settings.networks()) {
+            results.add(run(net, settings, data, log, progress));
+        }
+        return results;
+    }
+
+    static NetworkResult run(ReferenceNetwork net, Settings settings, Datasets data, PrintStream log,
+            Progress progress) throws java.io.IOException {
+        Model model = ReferenceTraining.load(net, settings.models());
+        LabeledImages calibration = data.calibrationSet(net.dataset(), settings.calibrationImages(), settings.seed());
+        LabeledImages test = data.evaluationSet(net.dataset());
+        if (settings.testImages() < test.size()) {
+            test = data.load(net.dataset(), org.quant4j.data.Split.TEST,
+                    org.quant4j.data.Subset.first(settings.testImages()));
+        }
+        List<Row> rows = new ArrayList<>();
+        long start = System.nanoTime();
+        int[] labels = argmax(test.labels());
+        int[] fp32 = predict(test, settings.batchSize(), f -> ReferenceTraining.fp32Output(model, f));
+        rows.add(new Row(net.id(), "-", "-", 32, 32, "fp32", accuracy(fp32, labels), 1.0, null, Double.NaN,
+                seconds(start)));
+
+        QuantizationOptions calibrationOptions = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
+                .reportBatches(1).build();
+        DataSetIterator calibrationData = calibration.iterator(128);
+        Calibration stats = model instanceof MultiLayerNetwork m
+                ? Quantizer.calibrate(m, calibrationData, calibrationOptions)
+                : Quantizer.calibrate((ComputationGraph) model, calibrationData, calibrationOptions);
+        log.printf(Locale.ROOT, "%s: fp32 top-1 %.2f%%; calibrated on %d training images in %.1f s%n", net.id(),
+                100 * rows.get(0).top1(), stats.samples(), stats.millis() / 1e3);
+
+        int total = settings.methods().size() * settings.granularities().size() * settings.bits().size() + 1;
+        try (ProgressBar bar = progress.start(net.id(), total, "configurations")) {
+            for (String method : settings.methods()) {
+                for (Granularity g : settings.granularities()) {
+                    for (int[] bits : settings.bits()) {
+                        long t = System.nanoTime();
+                        QuantizationOptions o = QuantizationOptions.builder().rangeMethod(method).granularity(g)
+                                .weightBits(bits[0]).activationBits(bits[1]).build();
+                        QuantizedModel q = stats.quantize(o);
+                        int[] predicted = predict(test, settings.batchSize(),
+                                f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
+                        rows.add(row(net, o, "fake-quant", q, predicted, labels, fp32, t));
+                        bar.step();
+                    }
+                }
+            }
+            // The default options on the integer runtime (8-bit weights where exact, else 7: see Dnnl).
+            long t = System.nanoTime();
+            QuantizationOptions o = QuantizationOptions.defaults();
+            QuantizedModel q = stats.quantize(o);
+            String execution;
+            int[] predicted;
+            try {
+                predicted = predict(test, settings.batchSize(), f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
+                execution = "int8";
+            } catch (org.quant4j.QuantizationException e) {
+                log.printf("%s: no int8 runtime (%s)%n", net.id(), e.getMessage());
+                predicted = null;
+                execution = null;
+            }
+            if (predicted != null) {
+                rows.add(row(net, o, execution, q, predicted, labels, fp32, t));
+            }
+            bar.step();
+        }
+        log.printf(Locale.ROOT, "%s: %d configurations in %.0f s%n", net.id(), rows.size(), seconds(start));
+        return new NetworkResult(net.id(), net.dataset().directoryName(), (int) stats.samples(), labels.length,
+                QuantizationOptions.defaults().activationRangeMethod(), rows);
+    }
+
+    private static Row row(ReferenceNetwork net, QuantizationOptions o, String execution, QuantizedModel q,
+            int[] predicted, int[] labels, int[] fp32, long start) {
+        LayerSqnr worst = q.report().worstLayers(1).stream().findFirst().orElse(null);
+        return new Row(net.id(), o.activationRangeMethod(),
+                o.activationGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor", o.weightBits(),
+                o.activationBits(), execution, accuracy(predicted, labels), accuracy(predicted, fp32),
+                worst == null ? null : worst.layer(), worst == null ? Double.NaN : worst.sqnrDb(), seconds(start));
+    }
+
+    private static double seconds(long start) {
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    private static int[] predict(LabeledImages images, int batchSize,
+            java.util.function.Function<INDArray, INDArray> output) {
+        int n = images.size();
+        int[] result = new int[n];
+        for (int from = 0; from < n; from += batchSize) {
+            int to = Math.min(n, from + batchSize);
+            INDArray features = images.features().get(NDArrayIndex.interval(from, to), NDArrayIndex.all(),
+                    NDArrayIndex.all(), NDArrayIndex.all());
+            int[] p = argmax(output.apply(features));
+            System.arraycopy(p, 0, result, from, p.length);
+        }
+        return result;
+    }
+
+    private static int[] argmax(INDArray scores) {
+        INDArray idx = scores.argMax(1);
+        int[] out = new int[(int) idx.length()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = idx.getInt(i);
+        }
+        return out;
+    }
+
+    private static double accuracy(int[] predicted, int[] reference) {
+        int same = 0;
+        for (int i = 0; i < predicted.length; i++) {
+            same += predicted[i] == reference[i] ? 1 : 0;
+        }
+        return (double) same / predicted.length;
+    }
+
+    /** The results as markdown: per network, top-1 (%) per method and granularity by bit widths. */
+    public static String markdown(List<NetworkResult> results) {
+        StringBuilder md = new StringBuilder();
+        for (NetworkResult r : results) {
+            Row fp32 = r.rows().stream().filter(x -> x.execution().equals("fp32")).findFirst().orElseThrow();
+            md.append(String.format(Locale.ROOT, "#### %s (%s): fp32 top-1 %.2f%%%n%n", r.network(), r.dataset(),
+                    100 * fp32.top1()));
+            List<String> bitColumns = new ArrayList<>();
+            Map<String, Map<String, Row>> table = new LinkedHashMap<>();
+            Row int8 = null;
+            for (Row x : r.rows()) {
+                if (x.execution().equals("fake-quant")) {
+                    String bits = "W" + x.weightBits() + "A" + x.activationBits();
+                    if (!bitColumns.contains(bits)) {
+                        bitColumns.add(bits);
+                    }
+                    table.computeIfAbsent(x.method() + " | " + x.granularity(), k -> new LinkedHashMap<>())
+                            .put(bits, x);
+                } else if (x.execution().equals("int8")) {
+                    int8 = x;
+                }
+            }
+            md.append("| method | granularity |");
+            bitColumns.forEach(b -> md.append(' ').append(b).append(" |"));
+            md.append('\n').append("|---|---|");
+            bitColumns.forEach(b -> md.append("---:|"));
+            md.append('\n');
+            for (Map.Entry<String, Map<String, Row>> e : table.entrySet()) {
+                md.append("| ").append(e.getKey()).append(" |");
+                for (String b : bitColumns) {
+                    Row x = e.getValue().get(b);
+                    md.append(x == null ? " |" : String.format(Locale.ROOT, " %.2f |", 100 * x.top1()));
+                }
+                md.append('\n');
+            }
+            if (int8 != null) {
+                md.append(String.format(Locale.ROOT,
+                        "%nint8 runtime (default options: %s, %s, W%dA%d): top-1 %.2f%%, agreement with fp32 %.2f%%%n",
+                        int8.method(), int8.granularity(), int8.weightBits(), int8.activationBits(), 100 * int8.top1(),
+                        100 * int8.agreement()));
+            }
+            md.append('\n');
+        }
+        return md.toString();
+    }
+}

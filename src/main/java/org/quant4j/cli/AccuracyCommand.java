@@ -1,0 +1,106 @@
+package org.quant4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.quant4j.Granularity;
+import org.quant4j.accuracy.AccuracyStudy;
+import org.quant4j.accuracy.ReferenceNetwork;
+import org.quant4j.range.RangeMethods;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code quant4j accuracy}: the accuracy study over the reference networks. */
+@Command(name = "accuracy", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "The accuracy study: for each reference network (trained by 'quant4j train'), calibrate on "
+                + "training images and measure top-1 on the 10,000 test images in fp32, for every range method x "
+                + "per-channel/per-tensor x W8A8/W8A4/W4A8/W4A4 (fake-quant), and on the int8 runtime. Prints a "
+                + "markdown table; writes accuracy.md and accuracy.json.")
+final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
+
+    @Option(names = "--networks", split = ",", defaultValue = "all", paramLabel = "NAME",
+            description = "all, or a comma-separated list of: mlp-mnist, lenet-mnist, resnet-fashion, "
+                    + "mobilenet-fashion (default: ${DEFAULT-VALUE}).")
+    List<String> networks;
+
+    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
+            description = "Where the trained networks are (default: ${DEFAULT-VALUE}).")
+    Path models;
+
+    @Option(names = "--methods", split = ",", paramLabel = "METHOD",
+            description = "Range methods (default: patent, minmax, percentile-99.99, entropy, mse, aciq).")
+    List<String> methods;
+
+    @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
+            description = "Training images to calibrate on, drawn with --seed (default: ${DEFAULT-VALUE}).")
+    int calibrationImages;
+
+    @Option(names = "--test-images", defaultValue = "10000", paramLabel = "N",
+            description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
+    int testImages;
+
+    @Option(names = "--batch-size", defaultValue = "500", description = "Evaluation batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--out", defaultValue = "target/accuracy", paramLabel = "DIR",
+            description = "Where accuracy.md and accuracy.json go (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
+                "--calibration-images must be in 1..60000, got " + calibrationImages);
+        check(testImages >= 1 && testImages <= 10_000, this, "--test-images must be in 1..10000, got " + testImages);
+        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        List<ReferenceNetwork> nets = new ArrayList<>();
+        for (String n : networks) {
+            try {
+                if (n.equals("all")) {
+                    nets.addAll(List.of(ReferenceNetwork.values()));
+                } else {
+                    nets.add(ReferenceNetwork.byId(n));
+                }
+            } catch (IllegalArgumentException e) {
+                throw usage("--networks: " + e.getMessage());
+            }
+        }
+        List<String> ms = methods == null ? AccuracyStudy.METHODS : methods;
+        for (String m : ms) {
+            try {
+                RangeMethods.byName(m);
+            } catch (IllegalArgumentException e) {
+                throw usage("--methods: " + e.getMessage());
+            }
+        }
+        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages, seed, ms,
+                List.of(Granularity.PER_CHANNEL, Granularity.PER_TENSOR), AccuracyStudy.BITS, testImages, batchSize);
+        long start = System.nanoTime();
+        List<AccuracyStudy.NetworkResult> results = AccuracyStudy.run(settings, datasets(), main.out, main.progress);
+        String md = AccuracyStudy.markdown(results);
+        main.out.println();
+        main.out.print(md);
+        main.out.printf("accuracy study: %.1f min%n", (System.nanoTime() - start) / 60e9);
+        Files.createDirectories(out);
+        write(out.resolve("accuracy.md"), md.getBytes(StandardCharsets.UTF_8));
+        write(out.resolve("accuracy.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsBytes(results));
+        main.out.println("wrote " + out.resolve("accuracy.md") + " and " + out.resolve("accuracy.json"));
+        return Main.OK;
+    }
+
+    private static void write(Path file, byte[] bytes) throws java.io.IOException {
+        Path temp = Files.createTempFile(file.toAbsolutePath().getParent(), ".accuracy", ".tmp");
+        try {
+            Files.write(temp, bytes);
+            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+}
