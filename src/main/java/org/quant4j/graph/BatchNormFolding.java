@@ -10,6 +10,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -18,8 +20,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * does): for {@code y = gamma * (conv(x, W) + b - mean) / sqrt(var + eps) + beta}, with
  * {@code k[o] = gamma[o] / sqrt(var[o] + eps)}:
  * <pre>  W'[o, ...] = k[o] * W[o, ...]      b'[o] = k[o] * (b[o] - mean[o]) + beta[o]</pre>
- * The BatchNorm op is removed and its readers read the convolution's result. Folded when the convolution (NCHW,
- * OIYX weights, with a bias) feeds the BatchNorm directly or through identities, and nothing else reads it.
+ * The BatchNorm op is removed and its readers read the convolution's result. Folded when the convolution (NCHW;
+ * OIYX weights, or a depthwise convolution's [kH, kW, C, M] whose output channel {@code c M + m} scales column
+ * {@code c M + m}) feeds the BatchNorm directly or through identities, and nothing else reads it. A convolution
+ * without bias gets one.
  */
 public final class BatchNormFolding {
 
@@ -40,24 +44,40 @@ public final class BatchNormFolding {
                 continue;
             }
             SameDiffOp convOp = producerThroughIdentities(sd, in.get(0));
-            if (convOp == null || !(convOp.getOp() instanceof Conv2D conv) || ConvolutionArgs.nhwc(conv)
-                    || ConvolutionArgs.weightsFormat(conv) != org.nd4j.enums.WeightsFormat.OIYX
-                    || convOp.getInputsToOp().size() != 3) {
+            if (convOp == null || ConvolutionArgs.nhwc(convOp.getOp())) {
+                continue;
+            }
+            boolean depthwise = convOp.getOp() instanceof DepthwiseConv2D;
+            if (!depthwise && !(convOp.getOp() instanceof Conv2D conv
+                    && ConvolutionArgs.weightsFormat(conv) == org.nd4j.enums.WeightsFormat.OIYX)) {
                 continue;
             }
             INDArray w = sd.getVariable(convOp.getInputsToOp().get(1)).getArr();
-            INDArray b = sd.getVariable(convOp.getInputsToOp().get(2)).getArr();
             INDArray mean = sd.getVariable(in.get(1)).getArr().castTo(DataType.DOUBLE);
             INDArray var = sd.getVariable(in.get(2)).getArr().castTo(DataType.DOUBLE);
             INDArray gamma = sd.getVariable(in.get(3)).getArr().castTo(DataType.DOUBLE);
             INDArray beta = sd.getVariable(in.get(4)).getArr().castTo(DataType.DOUBLE);
             INDArray k = gamma.div(Transforms.sqrt(var.add(bn.getEpsilon()), false));
-            long out = w.size(0);
-            INDArray w2 = w.castTo(DataType.DOUBLE).reshape(out, -1).mulColumnVector(k.reshape(out, 1))
-                    .reshape(w.shape()).castTo(w.dataType());
+            long out = k.length();
+            INDArray b;
+            if (convOp.getInputsToOp().size() == 3) {
+                b = sd.getVariable(convOp.getInputsToOp().get(2)).getArr();
+            } else {
+                // A convolution without bias gets one (zeros), for the BatchNorm's shift.
+                SDVariable bias = sd.constant(convOp.getOutputsOfOp().get(0) + ":bias", Nd4j.zeros(w.dataType(), out));
+                // addArgsFor replaces the op's arguments (M2.1): pass them all.
+                sd.addArgsFor(new SDVariable[] {sd.getVariable(convOp.getInputsToOp().get(0)),
+                        sd.getVariable(convOp.getInputsToOp().get(1)), bias}, convOp.getOp());
+                b = bias.getArr();
+            }
+            // OIYX: output channel o is row o of [O, I*kH*kW]; depthwise [kH, kW, C, M]: column c*M + m of
+            // [kH*kW, C*M].
+            INDArray w2 = depthwise
+                    ? w.castTo(DataType.DOUBLE).reshape('c', w.size(0) * w.size(1), out).mulRowVector(k.reshape(1, out))
+                    : w.castTo(DataType.DOUBLE).reshape('c', out, -1).mulColumnVector(k.reshape(out, 1));
             INDArray b2 = b.castTo(DataType.DOUBLE).reshape(out).sub(mean).mul(k).add(beta).castTo(b.dataType())
                     .reshape(b.shape());
-            w.assign(w2);
+            w.assign(w2.reshape('c', w.shape()).castTo(w.dataType()));
             b.assign(b2);
             // Readers of the BatchNorm's output now read its input.
             SDVariable replacement = sd.getVariable(in.get(0));

@@ -26,12 +26,18 @@ public final class ConvolutionArgs {
         return conv.getConfig().getWeightsFormat();
     }
 
-    /** Whether activations are NHWC (else NCHW). */
-    public static boolean nhwc(Conv2D conv) {
-        long[] args = conv.iArgs();
+    /** Whether activations are NHWC (else NCHW), for a conv2d or depthwise_conv2d op (same argument layout). */
+    public static boolean nhwc(org.nd4j.autodiff.functions.DifferentialFunction op) {
+        long[] args = op instanceof org.nd4j.linalg.api.ops.DynamicCustomOp c ? c.iArgs() : null;
         if (args != null && args.length > 9) {
             return args[9] == 1;
         }
-        return conv.getConfig().isNHWC();
+        if (op instanceof Conv2D conv) {
+            return conv.getConfig().isNHWC();
+        }
+        if (op instanceof org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D dw) {
+            return dw.getConfig().isNHWC();
+        }
+        return false;
     }
 }

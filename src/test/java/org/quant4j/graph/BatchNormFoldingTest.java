@@ -48,4 +48,51 @@ class BatchNormFoldingTest {
         INDArray actual = GraphExecution.output(g.graph(), Map.of("input", x), g.outputs()).get(g.outputs().get(0));
         assertTrue(relativeError(net.output(x, false), actual) < 1e-5);
     }
+
+    /** Every BatchNorm's statistics and affine parameters set to random values (var positive), so folding matters. */
+    static void randomizeBatchNorms(org.deeplearning4j.nn.api.Layer[] layers) {
+        java.util.Random r = new java.util.Random(7);
+        for (org.deeplearning4j.nn.api.Layer l : layers) {
+            if (l instanceof org.deeplearning4j.nn.layers.normalization.BatchNormalization) {
+                for (Map.Entry<String, INDArray> p : l.paramTable().entrySet()) {
+                    INDArray v = p.getValue();
+                    for (long i = 0; i < v.length(); i++) {
+                        double x = p.getKey().equals("var") ? 0.2 + r.nextDouble() * 2 : r.nextGaussian() * 0.5;
+                        v.putScalar(i, p.getKey().equals("gamma") ? 1 + x : x);
+                    }
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = org.quant4j.accuracy.ReferenceNetwork.class,
+            names = {"RESNET_FASHION", "MOBILENET_FASHION"})
+    void foldsIntoConvolutionsWithoutBiasAndDepthwiseConvolutions(org.quant4j.accuracy.ReferenceNetwork ref) {
+        Object conf = ref.configuration();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 1, 28, 28);
+        INDArray expected;
+        ModelGraph g;
+        if (conf instanceof org.deeplearning4j.nn.conf.MultiLayerConfiguration c) {
+            MultiLayerNetwork net = new MultiLayerNetwork(c);
+            net.init();
+            randomizeBatchNorms(net.getLayers());
+            expected = net.output(x, false);
+            g = BatchNormFolding.fold(Dl4jConverter.convert(net));
+        } else {
+            var net = new org.deeplearning4j.nn.graph.ComputationGraph(
+                    (org.deeplearning4j.nn.conf.ComputationGraphConfiguration) conf);
+            net.init();
+            randomizeBatchNorms(net.getLayers());
+            expected = net.outputSingle(false, x);
+            g = BatchNormFolding.fold(Dl4jConverter.convert(net));
+        }
+        assertEquals(0, batchNorms(g), "every BatchNorm of " + ref.id() + " follows a convolution");
+        for (ModelGraph copy : java.util.List.of(g, g.copy())) {
+            INDArray actual = GraphExecution.output(copy.graph(), Map.of(copy.inputs().get(0).name(), x),
+                    copy.outputs()).get(copy.outputs().get(0));
+            assertTrue(relativeError(expected, actual) < 1e-4, ref.id() + ": folded output differs by "
+                    + relativeError(expected, actual));
+        }
+    }
 }
