@@ -31,19 +31,21 @@ public final class Calibration {
     private final Map<QuantizableOp, QuantizationPoints.Point> points;
     private final Map<String, TensorObserver> observers;
     private final Map<String, String> axisConflicts;
+    private final Map<String, InputMean> inputMeans;
     private final List<INDArray[]> reportBatches;
     private final int batches;
     private final long samples;
     private final long millis;
 
     private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
-            Map<String, TensorObserver> observers, Map<String, String> axisConflicts, List<INDArray[]> reportBatches,
-            int batches, long samples, long millis) {
+            Map<String, TensorObserver> observers, Map<String, String> axisConflicts, Map<String, InputMean> inputMeans,
+            List<INDArray[]> reportBatches, int batches, long samples, long millis) {
         this.fp32 = fp32;
         this.ops = List.copyOf(ops);
         this.points = points;
         this.observers = observers;
         this.axisConflicts = axisConflicts;
+        this.inputMeans = inputMeans;
         this.reportBatches = List.copyOf(reportBatches);
         this.batches = batches;
         this.samples = samples;
@@ -68,6 +70,10 @@ public final class Calibration {
                         + " and " + point.axis() + " by different ops");
             }
         }
+        Map<String, InputMean> inputMeans = new LinkedHashMap<>();
+        for (QuantizableOp op : ops) {
+            inputMeans.putIfAbsent(op.activation(), new InputMean(op.activationAxis()));
+        }
         Map<String, TensorObserver> observers = new LinkedHashMap<>();
         axes.forEach((tensor, axis) -> observers.put(tensor,
                 new TensorObserver(tensor, conflicts.containsKey(tensor) ? -1 : axis)));
@@ -88,7 +94,9 @@ public final class Calibration {
                             + "; calibration data must be finite");
                 }
             }
-            List<String> computed = observers.keySet().stream().filter(t -> !feed.containsKey(t)).toList();
+            java.util.Set<String> wanted = new java.util.LinkedHashSet<>(observers.keySet());
+            wanted.addAll(inputMeans.keySet());
+            List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
             Map<String, INDArray> values = new LinkedHashMap<>(feed);
             if (!computed.isEmpty()) {
                 values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
@@ -96,6 +104,7 @@ public final class Calibration {
             for (TensorObserver observer : observers.values()) {
                 observer.observe(values.get(observer.tensor()));
             }
+            inputMeans.forEach((tensor, mean) -> mean.add(values.get(tensor)));
             if (kept.size() < keepBatches) {
                 kept.add(features);
             }
@@ -106,7 +115,7 @@ public final class Calibration {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, observers, conflicts, kept, batchCount, samples, millis);
+        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, batchCount, samples, millis);
     }
 
     /**
@@ -127,6 +136,45 @@ public final class Calibration {
             return observer.channels();
         }
         return new ChannelStatistics[] {observer.merged()};
+    }
+
+    /**
+     * The mean of every channel of an op's data input (along the op's channel axis: per feature for a dense layer),
+     * over all calibration values: what bias correction multiplies the weights' quantization error by.
+     */
+    public double[] inputMean(QuantizableOp op) {
+        return inputMeans.get(op.activation()).mean();
+    }
+
+    /** Running per-channel sums of a tensor, for its channel means. */
+    private static final class InputMean {
+        private final int axis;
+        private double[] sums;
+        private long perChannel;
+
+        InputMean(int axis) {
+            this.axis = axis;
+        }
+
+        void add(INDArray value) {
+            int[] others = java.util.stream.IntStream.range(0, value.rank()).filter(d -> d != axis).toArray();
+            double[] s = value.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).sum(others).toDoubleVector();
+            if (sums == null) {
+                sums = new double[s.length];
+            }
+            for (int c = 0; c < s.length; c++) {
+                sums[c] += s[c];
+            }
+            perChannel += value.length() / s.length;
+        }
+
+        double[] mean() {
+            double[] m = sums.clone();
+            for (int c = 0; c < m.length; c++) {
+                m[c] /= perChannel;
+            }
+            return m;
+        }
     }
 
     /** Whether {@code tensor} is a quantization point observed here. */

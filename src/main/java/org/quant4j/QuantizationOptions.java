@@ -18,10 +18,12 @@ import org.quant4j.range.RangeMethods;
  * @param calibrationBatches    at most this many batches are read from the calibration data
  * @param reportBatches         the first this-many calibration batches also measure the per-layer SQNR
  * @param keepFp32              layers (by DL4J layer name, or SameDiff op name) left in fp32
+ * @param biasCorrection        subtract the expected output shift of each layer's weight quantization error from
+ *                              its bias ({@link org.quant4j.graph.BiasCorrection})
  */
 public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
         int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
-        int reportBatches, Set<String> keepFp32) {
+        int reportBatches, Set<String> keepFp32, boolean biasCorrection) {
 
     public QuantizationOptions {
         RangeMethods.byName(activationRangeMethod);
@@ -66,6 +68,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         private int calibrationBatches = 32;
         private int reportBatches = 4;
         private final Set<String> keepFp32 = new LinkedHashSet<>();
+        private boolean biasCorrection;
 
         private Builder() {
         }
@@ -130,9 +133,16 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
+        /** Bias correction of the weights' quantization error (default off). */
+        public Builder biasCorrection(boolean on) {
+            this.biasCorrection = on;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
-                    activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32);
+                    activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
+                    biasCorrection);
         }
     }
 }

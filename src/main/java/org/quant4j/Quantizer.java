@@ -19,6 +19,7 @@ import org.quant4j.calib.FeatureBatches;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.BatchNormFolding;
+import org.quant4j.graph.BiasCorrection;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
@@ -166,6 +167,15 @@ public final class Quantizer {
             quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
         }
         ModelGraph quantized = fp32.copy();
+        if (options.biasCorrection()) {
+            for (QuantizableOp op : ops) {
+                TensorQuantization w = quantizations.stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT
+                        && t.tensor().equals(op.weight())).findFirst().orElseThrow();
+                INDArray original = fp32.graph().getVariable(op.weight()).getArr();
+                BiasCorrection.apply(quantized.graph(), op, original,
+                        FakeQuantRewriter.dequantizedWeights(original, w), calibration.inputMean(op));
+            }
+        }
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 

@@ -111,6 +111,19 @@ public final class FakeQuantRewriter {
         return Nd4j.create(w, shape, 'c');
     }
 
+    /**
+     * The weights as the fake-quant op sees them, in the original units: {@code q * s / s_x}, computed in float as
+     * the graph computes them.
+     */
+    public static INDArray dequantizedWeights(INDArray values, TensorQuantization t) {
+        INDArray dq = quantizeWeights(foldInputScales(values, t), t).castTo(values.dataType())
+                .mul(scaleArray(t, values.dataType()));
+        if (t.inputAxis() >= 0) {
+            dq = dq.div(Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));
+        }
+        return dq;
+    }
+
     private static INDArray scaleArray(TensorQuantization t, DataType type) {
         return Nd4j.create(t.scales(), t.scaleShape(), 'c').castTo(type);
     }
