@@ -34,16 +34,37 @@ import org.quant4j.report.LayerSqnr;
  */
 public final class AccuracyStudy {
 
-    /** The range methods compared, the peers' calibrators and the patent method. */
-    public static final List<String> METHODS = List.of("patent", "minmax", "percentile-99.99", "entropy", "mse",
-            "aciq");
+    /**
+     * The range methods compared: the patent method (alone and with bias correction), then the peers' calibrators.
+     * A method with the suffix {@code +bc} adds bias correction ({@link QuantizationOptions#biasCorrection()}).
+     */
+    public static final List<String> METHODS = List.of("patent", "patent+bc", "minmax", "percentile-99.99",
+            "entropy", "mse", "aciq");
+
+    /** The options builder for a method of {@link #METHODS} ({@code name} or {@code name+bc}). */
+    public static QuantizationOptions.Builder options(String method) {
+        boolean bc = method.endsWith("+bc");
+        String name = bc ? method.substring(0, method.length() - 3) : method;
+        return QuantizationOptions.builder().rangeMethod(name).biasCorrection(bc);
+    }
     /** Bit widths compared: {weight bits, activation bits}. */
     public static final List<int[]> BITS = List.of(new int[] {8, 8}, new int[] {8, 4}, new int[] {4, 8},
             new int[] {4, 4});
 
+    /** Training images calibrated on, by default. */
+    public static final int CALIBRATION_IMAGES = 512;
+    /** The seed of the calibration images' draw, by default. */
+    public static final long SEED = 42;
+
     /** What to run. */
     public record Settings(List<ReferenceNetwork> networks, Path models, int calibrationImages, long seed,
             List<String> methods, List<Granularity> granularities, List<int[]> bits, int testImages, int batchSize) {
+
+        /** The full study of {@code networks}: every method, both granularities, all bit widths, 10,000 images. */
+        public static Settings of(List<ReferenceNetwork> networks, Path models) {
+            return new Settings(networks, models, CALIBRATION_IMAGES, SEED, METHODS,
+                    List.of(Granularity.PER_CHANNEL, Granularity.PER_TENSOR), BITS, 10_000, 500);
+        }
     }
 
     /**
@@ -80,12 +101,9 @@ public final class AccuracyStudy {
     static NetworkResult run(ReferenceNetwork net, Settings settings, Datasets data, PrintStream log,
             Progress progress) throws java.io.IOException {
         Model model = ReferenceTraining.load(net, settings.models());
-        LabeledImages calibration = data.calibrationSet(net.dataset(), settings.calibrationImages(), settings.seed());
-        LabeledImages test = data.evaluationSet(net.dataset());
-        if (settings.testImages() < test.size()) {
-            test = data.load(net.dataset(), org.quant4j.data.Split.TEST,
-                    org.quant4j.data.Subset.first(settings.testImages()));
-        }
+        StudyData d = data(net, settings, data);
+        LabeledImages calibration = d.calibration();
+        LabeledImages test = d.test();
         List<Row> rows = new ArrayList<>();
         long start = System.nanoTime();
         int[] labels = argmax(test.labels());
@@ -108,8 +126,8 @@ public final class AccuracyStudy {
                 for (Granularity g : settings.granularities()) {
                     for (int[] bits : settings.bits()) {
                         long t = System.nanoTime();
-                        QuantizationOptions o = QuantizationOptions.builder().rangeMethod(method).granularity(g)
-                                .weightBits(bits[0]).activationBits(bits[1]).build();
+                        QuantizationOptions o = options(method).granularity(g).weightBits(bits[0])
+                                .activationBits(bits[1]).build();
                         QuantizedModel q = stats.quantize(o);
                         int[] predicted = predict(test, settings.batchSize(),
                                 f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
@@ -142,10 +160,26 @@ public final class AccuracyStudy {
                 QuantizationOptions.defaults().activationRangeMethod(), rows);
     }
 
+    /** The images a network is calibrated on (training split) and tested on (test split). */
+    public record StudyData(LabeledImages calibration, LabeledImages test) {
+    }
+
+    /**
+     * The study's data for {@code net}: {@code calibrationImages} drawn with the seed from the TRAINING split, and
+     * the first {@code testImages} of the TEST split (all 10,000 by default).
+     */
+    public static StudyData data(ReferenceNetwork net, Settings settings, Datasets data) {
+        LabeledImages calibration = data.calibrationSet(net.dataset(), settings.calibrationImages(), settings.seed());
+        LabeledImages test = settings.testImages() >= 10_000 ? data.evaluationSet(net.dataset())
+                : data.load(net.dataset(), org.quant4j.data.Split.TEST,
+                        org.quant4j.data.Subset.first(settings.testImages()));
+        return new StudyData(calibration, test);
+    }
+
     private static Row row(ReferenceNetwork net, QuantizationOptions o, String execution, QuantizedModel q,
             int[] predicted, int[] labels, int[] fp32, long start) {
         LayerSqnr worst = q.report().worstLayers(1).stream().findFirst().orElse(null);
-        return new Row(net.id(), o.activationRangeMethod(),
+        return new Row(net.id(), o.activationRangeMethod() + (o.biasCorrection() ? "+bc" : ""),
                 o.activationGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor", o.weightBits(),
                 o.activationBits(), execution, accuracy(predicted, labels), accuracy(predicted, fp32),
                 worst == null ? null : worst.layer(), worst == null ? Double.NaN : worst.sqnrDb(), seconds(start));

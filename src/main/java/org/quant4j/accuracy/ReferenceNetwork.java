@@ -42,10 +42,16 @@ public enum ReferenceNetwork {
     MLP_MNIST("mlp-mnist", Dataset.MNIST, 6),
     /** LeNet-5 (conv 5x5 20, pool, conv 5x5 50, pool, dense 500, softmax) with ReLU on MNIST. */
     LENET_MNIST("lenet-mnist", Dataset.MNIST, 3),
-    /** A ResNet-style CNN on Fashion-MNIST: three stages of residual blocks (16, 32, 64 channels), BatchNorm. */
-    RESNET_FASHION("resnet-fashion", Dataset.FASHION_MNIST, 4),
-    /** A MobileNet-style CNN on Fashion-MNIST: depthwise 3x3 + pointwise 1x1 blocks with BatchNorm and ReLU. */
-    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 4);
+    /**
+     * A ResNet-style CNN on Fashion-MNIST: a strided 3x3 stem, then three residual blocks (16, 32, 64 channels at
+     * 14x14, 7x7, 4x4; 1x1 projections where the shape changes), BatchNorm, global average pooling.
+     */
+    RESNET_FASHION("resnet-fashion", Dataset.FASHION_MNIST, 3),
+    /**
+     * A MobileNet-style CNN on Fashion-MNIST: a strided 3x3 stem, then depthwise 3x3 + pointwise 1x1 blocks with
+     * BatchNorm and ReLU (14x14 to 4x4, 32 to 128 channels).
+     */
+    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 3);
 
     /** Seed of every network's initialization and training. */
     public static final long SEED = 20261126L;
@@ -137,7 +143,7 @@ public enum ReferenceNetwork {
     private ComputationGraphConfiguration resnet() {
         ComputationGraphConfiguration.GraphBuilder g = base(2e-3).convolutionMode(ConvolutionMode.Same)
                 .graphBuilder().addInputs("input").setInputTypes(InputType.convolutional(28, 28, 1));
-        String x = convBnRelu(g, "stem", "input", 16, 1, true);
+        String x = convBnRelu(g, "stem", "input", 16, 2, true);
         x = residualBlock(g, "block1", x, 16, 16, 1);
         x = residualBlock(g, "block2", x, 16, 32, 2);
         x = residualBlock(g, "block3", x, 32, 64, 2);
@@ -179,8 +185,8 @@ public enum ReferenceNetwork {
 
     private MultiLayerConfiguration mobilenet() {
         NeuralNetConfiguration.ListBuilder b = base(2e-3).convolutionMode(ConvolutionMode.Same).list()
-                .layer(new ConvolutionLayer.Builder(3, 3).name("stem_conv").nOut(16).activation(Activation.IDENTITY)
-                        .hasBias(false).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).name("stem_conv").nOut(16).stride(2, 2)
+                        .activation(Activation.IDENTITY).hasBias(false).build())
                 .layer(new BatchNormalization.Builder().name("stem_bn").build())
                 .layer(new ActivationLayer.Builder().name("stem_relu").activation(Activation.RELU).build());
         int[][] blocks = {{32, 1}, {64, 2}, {64, 1}, {128, 2}};

@@ -9,10 +9,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.quant4j.Granularity;
 import org.quant4j.accuracy.AccuracyStudy;
 import org.quant4j.accuracy.ReferenceNetwork;
-import org.quant4j.range.RangeMethods;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,12 +32,17 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
     Path models;
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "Range methods (default: patent, minmax, percentile-99.99, entropy, mse, aciq).")
+            description = "Range methods; a suffix +bc adds bias correction (default: patent, patent+bc, minmax, "
+                    + "percentile-99.99, entropy, mse, aciq).")
     List<String> methods;
 
-    @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
+    @Option(names = "--calibration-images", defaultValue = "" + AccuracyStudy.CALIBRATION_IMAGES, paramLabel = "N",
             description = "Training images to calibrate on, drawn with --seed (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
+
+    @Option(names = "--calibration-seed", defaultValue = "" + AccuracyStudy.SEED, paramLabel = "SEED",
+            description = "Seed of the draw of calibration images (default: ${DEFAULT-VALUE}).")
+    long calibrationSeed;
 
     @Option(names = "--test-images", defaultValue = "10000", paramLabel = "N",
             description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
@@ -73,13 +76,14 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         List<String> ms = methods == null ? AccuracyStudy.METHODS : methods;
         for (String m : ms) {
             try {
-                RangeMethods.byName(m);
+                AccuracyStudy.options(m).build();
             } catch (IllegalArgumentException e) {
                 throw usage("--methods: " + e.getMessage());
             }
         }
-        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages, seed, ms,
-                List.of(Granularity.PER_CHANNEL, Granularity.PER_TENSOR), AccuracyStudy.BITS, testImages, batchSize);
+        AccuracyStudy.Settings all = AccuracyStudy.Settings.of(nets, models);
+        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
+                calibrationSeed, ms, all.granularities(), all.bits(), testImages, batchSize);
         long start = System.nanoTime();
         List<AccuracyStudy.NetworkResult> results = AccuracyStudy.run(settings, datasets(), main.out, main.progress);
         String md = AccuracyStudy.markdown(results);

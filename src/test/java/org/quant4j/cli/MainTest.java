@@ -131,11 +131,31 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo"})
+    @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo", "train", "accuracy"})
     void helpOfEverySubcommand(String command) {
         Run r = run(command, "--help");
         assertEquals(0, r.code());
         assertTrue(r.out().startsWith("Usage: quant4j " + command), r.out());
+    }
+
+    @Test
+    void unknownReferenceNetworkOrMethodIsAUsageError() {
+        Run train = run("train", "vgg-mnist");
+        assertEquals(2, train.code());
+        assertTrue(train.err().contains("unknown reference network 'vgg-mnist'"), train.err());
+        Run accuracy = run("accuracy", "--networks", "lenet-mnist,nope");
+        assertEquals(2, accuracy.code());
+        assertTrue(accuracy.err().contains("--networks: unknown reference network 'nope'"), accuracy.err());
+        Run method = run("accuracy", "--methods", "minmax,median");
+        assertEquals(2, method.code());
+        assertTrue(method.err().contains("--methods: unknown range method 'median'"), method.err());
+    }
+
+    @Test
+    void accuracyWithoutTrainedNetworksSaysHowToMakeThem() {
+        Run r = run("accuracy", "--networks", "lenet-mnist", "--models", dir.resolve("none").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("./quant4j train lenet-mnist"), r.err());
     }
 
     @Test
