@@ -33,7 +33,7 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
             description = "Activation bits and weight bits, 2..8 (default: 8; weights at most 7 on CPUs without VNNI).")
     int bits;
 
-    @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, description = "Range method (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Override

@@ -46,7 +46,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "64", description = "Calibration batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--method", defaultValue = "minmax", paramLabel = "METHOD",
+    @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, paramLabel = "METHOD",
             description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
                     + "(default: ${DEFAULT-VALUE}).")
     String method;
