@@ -41,11 +41,17 @@ public final class AccuracyStudy {
     public static final List<String> METHODS = List.of("patent", "patent+bc", "minmax", "percentile-99.99",
             "entropy", "mse", "aciq");
 
-    /** The options builder for a method of {@link #METHODS} ({@code name} or {@code name+bc}). */
+    /**
+     * The options builder for a method of {@link #METHODS} ({@code name} or {@code name+bc}). Each method sets
+     * weights as its authors do: Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators
+     * whose tools take weight ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
+     */
     public static QuantizationOptions.Builder options(String method) {
         boolean bc = method.endsWith("+bc");
         String name = bc ? method.substring(0, method.length() - 3) : method;
-        return QuantizationOptions.builder().rangeMethod(name).biasCorrection(bc);
+        boolean activationOnly = name.equals("entropy") || name.startsWith("percentile");
+        return QuantizationOptions.builder().activationRangeMethod(name)
+                .weightRangeMethod(activationOnly ? "minmax" : name).biasCorrection(bc);
     }
     /** Bit widths compared: {weight bits, activation bits}. */
     public static final List<int[]> BITS = List.of(new int[] {8, 8}, new int[] {8, 4}, new int[] {4, 8},
@@ -133,6 +139,9 @@ public final class AccuracyStudy {
                                 f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
                         rows.add(row(net, o, "fake-quant", q, predicted, labels, fp32, t));
                         bar.step();
+                        // The fake-quant graph's native arrays are freed only when the JVM collects them; the heap
+                        // sees little of them, so without this a study grew past 19 GB (issue #8).
+                        System.gc();
                     }
                 }
             }

@@ -85,15 +85,24 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
                 calibrationSeed, ms, all.granularities(), all.bits(), testImages, batchSize);
         long start = System.nanoTime();
-        List<AccuracyStudy.NetworkResult> results = AccuracyStudy.run(settings, datasets(), main.out, main.progress);
-        String md = AccuracyStudy.markdown(results);
-        main.out.println();
-        main.out.print(md);
-        main.out.printf("accuracy study: %.1f min%n", (System.nanoTime() - start) / 60e9);
         Files.createDirectories(out);
-        write(out.resolve("accuracy.md"), md.getBytes(StandardCharsets.UTF_8));
-        write(out.resolve("accuracy.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                .writeValueAsBytes(results));
+        List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
+        String md = "";
+        for (ReferenceNetwork net : nets) {
+            AccuracyStudy.Settings one = new AccuracyStudy.Settings(List.of(net), settings.models(),
+                    settings.calibrationImages(), settings.seed(), settings.methods(), settings.granularities(),
+                    settings.bits(), settings.testImages(), settings.batchSize());
+            List<AccuracyStudy.NetworkResult> r = AccuracyStudy.run(one, datasets(), main.out, main.progress);
+            results.addAll(r);
+            main.out.println();
+            main.out.print(AccuracyStudy.markdown(r));
+            // Written after every network, so that a long study leaves what it measured.
+            md = AccuracyStudy.markdown(results);
+            write(out.resolve("accuracy.md"), md.getBytes(StandardCharsets.UTF_8));
+            write(out.resolve("accuracy.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsBytes(results));
+        }
+        main.out.printf("accuracy study: %.1f min%n", (System.nanoTime() - start) / 60e9);
         main.out.println("wrote " + out.resolve("accuracy.md") + " and " + out.resolve("accuracy.json"));
         return Main.OK;
     }

@@ -1,0 +1,83 @@
+package org.quant4j.accuracy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.Granularity;
+import org.quant4j.cli.Progress;
+import org.quant4j.data.Datasets;
+import org.quant4j.data.LabeledImages;
+import org.quant4j.data.Split;
+
+/** The accuracy study on the committed reference networks and the real data sets. */
+class AccuracyStudyTest {
+
+    private static final Datasets DATA = Datasets.fromEnvironment();
+    private static final Path MODELS = Path.of("models");
+
+    private static Set<ByteBuffer> images(INDArray features) {
+        Set<ByteBuffer> keys = new HashSet<>();
+        long n = features.size(0);
+        for (long i = 0; i < n; i++) {
+            float[] pixels = features.slice(i).dup('c').data().asFloat();
+            ByteBuffer b = ByteBuffer.allocate(pixels.length * 4);
+            b.asFloatBuffer().put(pixels);
+            keys.add(b);
+        }
+        return keys;
+    }
+
+    @ParameterizedTest
+    @EnumSource(ReferenceNetwork.class)
+    void calibrationAndTestImagesNeverOverlap(ReferenceNetwork net) {
+        AccuracyStudy.StudyData d = AccuracyStudy.data(net, AccuracyStudy.Settings.of(List.of(net), MODELS), DATA);
+        assertEquals(Split.TRAIN, d.calibration().split());
+        assertEquals(Split.TEST, d.test().split());
+        assertEquals(AccuracyStudy.CALIBRATION_IMAGES, d.calibration().size());
+        assertEquals(10_000, d.test().size());
+        Set<ByteBuffer> calibration = images(d.calibration().features());
+        Set<ByteBuffer> common = new HashSet<>(calibration);
+        common.retainAll(images(d.test().features()));
+        assertEquals(Set.of(), common, net.id() + ": calibration images found among the test images");
+    }
+
+    @Test
+    void mlpStudyMeasuresFp32AndEveryConfiguration() throws Exception {
+        ReferenceNetwork net = ReferenceNetwork.MLP_MNIST;
+        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(List.of(net), MODELS, 256, 7,
+                List.of("minmax", "patent"), List.of(Granularity.PER_CHANNEL),
+                List.of(new int[] {8, 8}, new int[] {4, 4}), 2000, 500);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        List<AccuracyStudy.NetworkResult> results = AccuracyStudy.run(settings, DATA,
+                new PrintStream(log, true), new Progress(new PrintStream(new ByteArrayOutputStream()), false));
+        AccuracyStudy.NetworkResult r = results.get(0);
+        assertEquals(256, r.calibrationImages());
+        assertEquals(2000, r.testImages());
+        List<AccuracyStudy.Row> rows = r.rows();
+        assertEquals(1 + 2 * 2 + 1, rows.size(), rows.toString());
+        LabeledImages test = AccuracyStudy.data(net, settings, DATA).test();
+        double fp32 = ReferenceTraining.testAccuracy(ReferenceTraining.load(net, MODELS), test);
+        assertEquals(fp32, rows.get(0).top1(), 1e-12, "fp32 row");
+        for (AccuracyStudy.Row row : rows.subList(1, rows.size())) {
+            assertTrue(row.top1() > 0.5 && row.top1() <= 1, row.toString());
+            if (row.weightBits() == 8 && row.activationBits() == 8) {
+                assertEquals(fp32, row.top1(), 0.01, "W8A8 within a point of fp32: " + row);
+                assertTrue(row.agreement() > 0.99, row.toString());
+            }
+        }
+        assertEquals("int8", rows.get(rows.size() - 1).execution());
+        String md = AccuracyStudy.markdown(results);
+        assertTrue(md.contains("| patent | per-channel |") && md.contains("W4A4") && md.contains("int8 runtime"), md);
+    }
+}
