@@ -27,6 +27,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
@@ -83,6 +84,8 @@ public final class QuantizedModel {
     private final QuantizationReport report;
     private Int8Network int8;
     private String int8Unavailable;
+    /** The graph that {@link #simulate} runs: {@code graph}'s with the weights dequantized once (built at first use). */
+    private SameDiff executionGraph;
 
     QuantizedModel(ModelGraph graph, QuantizationOptions options, List<TensorQuantization> quantizations,
             QuantizationReport report) {
@@ -130,8 +133,19 @@ public final class QuantizedModel {
     }
 
     private INDArray[] simulate(Map<String, INDArray> feed) {
-        Map<String, INDArray> out = GraphExecution.output(graph.graph(), feed, graph.outputs());
+        Map<String, INDArray> out = GraphExecution.output(executionGraph(), feed, graph.outputs());
         return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
+    }
+
+    /**
+     * The fake-quant graph as it runs: the weights' INT8 levels dequantized once into fp32 constants (the same values
+     * the saved graph computes per call), so that a call runs only the activations' quantization and the layers.
+     */
+    private synchronized SameDiff executionGraph() {
+        if (executionGraph == null) {
+            executionGraph = FakeQuantRewriter.withDequantizedWeights(graph.graph(), quantizations);
+        }
+        return executionGraph;
     }
 
     /** How {@link #output} computes, as far as known (INT8 is confirmed on the first call). */

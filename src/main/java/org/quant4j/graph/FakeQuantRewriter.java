@@ -43,6 +43,37 @@ public final class FakeQuantRewriter {
         OpNames.makeDistinct(sd);
     }
 
+    /**
+     * The graph to run: a copy of the fake-quant graph {@code sd} in which every weight's dequantization
+     * ({@code cast(q) * s / s_x}, variable {@code <W>:dqi}, or {@code <W>:dq} without input scales) has been computed
+     * once, by the graph's own ops, and stored as an fp32 constant of the same name; the INT8 constants and the ops
+     * that dequantized them per call are gone. Its outputs are bit-identical to {@code sd}'s (the same ops computed
+     * the same values); {@code sd} itself, the form that is saved, is not changed.
+     */
+    public static SameDiff withDequantizedWeights(SameDiff sd, List<TensorQuantization> quantizations) {
+        List<String> names = new java.util.ArrayList<>();
+        for (TensorQuantization t : quantizations) {
+            if (t.kind() != TensorQuantization.Kind.WEIGHT) {
+                continue;
+            }
+            for (String name : List.of(t.tensor() + ":dqi", t.tensor() + ":dq")) {
+                if (sd.hasVariable(name) && sd.getVariables().get(name).getOutputOfOp() != null) {
+                    names.add(name);
+                    break;
+                }
+            }
+        }
+        SameDiff copy = sd.dup();
+        if (names.isEmpty()) {
+            return copy;
+        }
+        java.util.Map<String, INDArray> values = GraphExecution.output(sd, java.util.Map.of(), names);
+        for (String name : names) {
+            GraphEditing.replaceWithConstant(copy, name, values.get(name));
+        }
+        return copy;
+    }
+
     private static void rewriteActivation(SameDiff sd, TensorQuantization t) {
         SDVariable x = sd.getVariable(t.tensor());
         SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, x.dataType()));
