@@ -77,9 +77,12 @@ public final class Dnnl {
     private static final class ExactProducts {
         static final boolean VALUE = probe();
 
-        /** The worst case through a 3x3 and a 1x1 convolution and an inner product: every kernel family used. */
+        /**
+         * The worst case through a 3x3 and a 1x1 convolution, a 3x3 depthwise convolution and an inner product:
+         * every kernel family used.
+         */
         private static boolean probe() {
-            boolean exact = probeConvolution(3) && probeConvolution(1) && probeDense();
+            boolean exact = probeConvolution(3) && probeConvolution(1) && probeDepthwise() && probeDense();
             LOG.info("int8 kernels on {}: products summed {}", dnnl.get_effective_cpu_isa(),
                     exact ? "exactly (full 8-bit weights)" : "with 16-bit saturation (7-bit weights needed)");
             return exact;
@@ -101,6 +104,23 @@ public final class Dnnl {
                 conv.execute(src, dst);
                 // the centre pixel sees the whole kernel: 64 k^2 products of 255 x 127
                 return dst.get((4 * 8 + 4) * 16) == 64f * k * k * 255 * 127;
+            }
+        }
+
+        /** 64 channels, one 3x3 filter each (groups = channels): the centre sums 9 products of 255 x 127. */
+        private static boolean probeDepthwise() {
+            Int8Conv2d.Geometry g = new Int8Conv2d.Geometry(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64);
+            byte[] weights = new byte[64 * 9];
+            java.util.Arrays.fill(weights, (byte) 127);
+            try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, weights, null, new float[] {1f},
+                    false);
+                    org.bytedeco.javacpp.BytePointer src = new org.bytedeco.javacpp.BytePointer(conv.srcBytes());
+                    org.bytedeco.javacpp.FloatPointer dst = new org.bytedeco.javacpp.FloatPointer(conv.dstBytes() / 4)) {
+                byte[] full = new byte[(int) conv.srcBytes()];
+                java.util.Arrays.fill(full, (byte) 255);
+                src.put(full);
+                conv.execute(src, dst);
+                return dst.get((4 * 8 + 4) * 64) == 9f * 255 * 127;
             }
         }
 
