@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -19,7 +20,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * {@code k[o] = gamma[o] / sqrt(var[o] + eps)}:
  * <pre>  W'[o, ...] = k[o] * W[o, ...]      b'[o] = k[o] * (b[o] - mean[o]) + beta[o]</pre>
  * The BatchNorm op is removed and its readers read the convolution's result. Folded when the convolution (NCHW,
- * OIYX weights, with a bias) feeds the BatchNorm directly or through identities, and nothing else reads it.
+ * OIYX weights, with a bias) feeds the BatchNorm directly or through identities, and nothing else reads it; likewise
+ * a depthwise convolution (NCHW, weights [kH, kW, C, M], output channel {@code c M + m}, with a bias).
  */
 public final class BatchNormFolding {
 
@@ -40,9 +42,12 @@ public final class BatchNormFolding {
                 continue;
             }
             SameDiffOp convOp = producerThroughIdentities(sd, in.get(0));
-            if (convOp == null || !(convOp.getOp() instanceof Conv2D conv) || ConvolutionArgs.nhwc(conv)
-                    || ConvolutionArgs.weightsFormat(conv) != org.nd4j.enums.WeightsFormat.OIYX
-                    || convOp.getInputsToOp().size() != 3) {
+            boolean depthwise = convOp != null && convOp.getOp() instanceof DepthwiseConv2D d
+                    && !d.getConfig().isNHWC() && convOp.getInputsToOp().size() == 3;
+            boolean conv = convOp != null && convOp.getOp() instanceof Conv2D c && !ConvolutionArgs.nhwc(c)
+                    && ConvolutionArgs.weightsFormat(c) == org.nd4j.enums.WeightsFormat.OIYX
+                    && convOp.getInputsToOp().size() == 3;
+            if (!conv && !depthwise) {
                 continue;
             }
             INDArray w = sd.getVariable(convOp.getInputsToOp().get(1)).getArr();
@@ -52,10 +57,18 @@ public final class BatchNormFolding {
             INDArray gamma = sd.getVariable(in.get(3)).getArr().castTo(DataType.DOUBLE);
             INDArray beta = sd.getVariable(in.get(4)).getArr().castTo(DataType.DOUBLE);
             INDArray k = gamma.div(Transforms.sqrt(var.add(bn.getEpsilon()), false));
-            long out = w.size(0);
-            INDArray w2 = w.castTo(DataType.DOUBLE).reshape(out, -1).mulColumnVector(k.reshape(out, 1))
-                    .reshape(w.shape()).castTo(w.dataType());
-            INDArray b2 = b.castTo(DataType.DOUBLE).reshape(out).sub(mean).mul(k).add(beta).castTo(b.dataType())
+            INDArray w2;
+            if (depthwise) {
+                // [kH, kW, C, M]: output channel c M + m is the last two axes flattened
+                long out = w.size(2) * w.size(3);
+                w2 = w.castTo(DataType.DOUBLE).reshape('c', -1, out).mulRowVector(k.reshape(1, out))
+                        .reshape(w.shape()).castTo(w.dataType());
+            } else {
+                long out = w.size(0);
+                w2 = w.castTo(DataType.DOUBLE).reshape(out, -1).mulColumnVector(k.reshape(out, 1))
+                        .reshape(w.shape()).castTo(w.dataType());
+            }
+            INDArray b2 = b.castTo(DataType.DOUBLE).reshape(b.length()).sub(mean).mul(k).add(beta).castTo(b.dataType())
                     .reshape(b.shape());
             w.assign(w2);
             b.assign(b2);
