@@ -420,6 +420,9 @@ final class Int8Plan implements AutoCloseable {
         if (x == null || x.kind() != Value.Kind.LEVELS) {
             return false;
         }
+        if (x.type() == ElementType.S8 && !Dnnl.exactSignedSources()) {
+            return false; // oneDNN would halve the weights (no VNNI): an fp32 island keeps the graph's result
+        }
         boolean conv = f instanceof Conv2D c && !ConvolutionArgs.nhwc(c);
         boolean depthwise = f instanceof DepthwiseConv2D d && !d.getConfig().isNHWC() && x.rank() == 4;
         boolean dense = f instanceof XwPlusB || (f instanceof Mmul && op.getInputsToOp().size() == 2 && plainMmul(op));
