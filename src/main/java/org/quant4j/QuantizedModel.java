@@ -107,10 +107,11 @@ public final class QuantizedModel {
     /** All outputs for the given inputs, in the order of {@link #outputNames()}. */
     public INDArray[] outputs(INDArray... inputs) {
         Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
-        Int8Network network = int8(feed.get(graph.inputs().get(0).name()).shape());
+        INDArray[] ordered = ordered(feed);
+        Int8Network network = int8(ordered);
         if (network != null) {
             try {
-                return new INDArray[] {network.output(feed.get(graph.inputs().get(0).name()))};
+                return network.outputs(ordered);
             } catch (Int8Network.UnsupportedInt8Exception e) {
                 LOG.warn("integer execution unavailable for input shape {}: {}; running the fake-quant graph",
                         java.util.Arrays.toString(inputs[0].shape()), e.getMessage());
@@ -125,11 +126,17 @@ public final class QuantizedModel {
         if (execution == Execution.FAKE_QUANT) {
             return simulate(feed);
         }
-        Int8Network network = int8(feed.get(graph.inputs().get(0).name()).shape());
+        INDArray[] ordered = ordered(feed);
+        Int8Network network = int8(ordered);
         if (network == null) {
             throw new QuantizationException("this model has no integer execution here: " + int8Unavailable);
         }
-        return new INDArray[] {network.output(feed.get(graph.inputs().get(0).name()))};
+        return network.outputs(ordered);
+    }
+
+    /** The fed inputs in the graph's input order. */
+    private INDArray[] ordered(Map<String, INDArray> feed) {
+        return graph.inputs().stream().map(spec -> feed.get(spec.name())).toArray(INDArray[]::new);
     }
 
     private INDArray[] simulate(Map<String, INDArray> feed) {
@@ -153,15 +160,24 @@ public final class QuantizedModel {
         return int8Unavailable == null ? Execution.INT8 : Execution.FAKE_QUANT;
     }
 
+    /**
+     * The integer runtime, once a call has compiled it (the first {@link #output} does), else null: for diagnosis
+     * ({@link Int8Network#trace}, {@link Int8Network#summary}).
+     */
+    public synchronized Int8Network int8Network() {
+        return int8;
+    }
+
     /** Why integer execution is not used, or null. */
     public synchronized String int8Unavailable() {
         return int8Unavailable;
     }
 
-    private synchronized Int8Network int8(long[] shape) {
+    private synchronized Int8Network int8(INDArray[] inputs) {
         if (int8 == null && int8Unavailable == null) {
             try {
-                int8 = Int8Network.compile(graph, quantizations, shape);
+                int8 = Int8Network.compile(graph, quantizations,
+                        Arrays.stream(inputs).map(INDArray::shape).toArray(long[][]::new));
             } catch (Int8Network.UnsupportedInt8Exception | IllegalStateException e) {
                 int8Unavailable = e.getMessage();
                 LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());

@@ -11,6 +11,8 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -100,6 +102,111 @@ public final class TestNetworks {
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
         net.fit(randomIterator(8, new long[] {8, 2, 12, 12}, 4, 3, 3));
+        return net;
+    }
+
+    /** conv-BN (identity activation, so that the BatchNorm folds) then ReLU as its own layer. */
+    private static ComputationGraphConfiguration.GraphBuilder convBnRelu(ComputationGraphConfiguration.GraphBuilder b,
+            String name, String input, int out, int kernel, int stride, boolean relu) {
+        b.addLayer(name + "_conv", new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).nOut(out)
+                .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build(), input);
+        b.addLayer(name + "_bn", new BatchNormalization.Builder().build(), name + "_conv");
+        if (relu) {
+            b.addLayer(name + "_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), name + "_bn");
+        }
+        return b;
+    }
+
+    /**
+     * A ResNet-style ComputationGraph over 28x28x1: a conv-BN-ReLU stem; a basic block (two conv-BN, the second
+     * added to the block's input, then ReLU); a stride-2 block whose skip is a 1x1 stride-2 projection conv-BN;
+     * global average pooling, a dense ReLU layer and a softmax output.
+     */
+    public static ComputationGraph resNetStyle() {
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(2024).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("image")
+                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        convBnRelu(b, "stem", "image", 12, 3, 1, true);
+        convBnRelu(b, "a1", "stem_relu", 12, 3, 1, true);
+        convBnRelu(b, "a2", "a1_relu", 12, 3, 1, false);
+        b.addVertex("a_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "stem_relu", "a2_bn");
+        b.addLayer("a_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "a_add");
+        convBnRelu(b, "b1", "a_relu", 24, 3, 2, true);
+        convBnRelu(b, "b2", "b1_relu", 24, 3, 1, false);
+        convBnRelu(b, "bproj", "a_relu", 24, 1, 2, false);
+        b.addVertex("b_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "bproj_bn", "b2_bn");
+        b.addLayer("b_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "b_add");
+        b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "b_relu");
+        b.addLayer("fc", new DenseLayer.Builder().nOut(32).activation(Activation.RELU).build(), "gap");
+        b.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                .activation(Activation.SOFTMAX).build(), "fc");
+        b.setOutputs("out");
+        ComputationGraph net = new ComputationGraph(b.build());
+        net.init();
+        return net;
+    }
+
+    /**
+     * A MobileNet-style network over 28x28x1: a conv-BN-ReLU stem (stride 2), then twice a depthwise 3x3 conv-BN-ReLU
+     * and a pointwise 1x1 conv-BN-ReLU (the second depthwise with stride 2), global average pooling, a dense softmax
+     * output.
+     */
+    public static MultiLayerNetwork mobileNetStyle() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(77).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .list()
+                .layer(new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(16).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+                .layer(new DepthwiseConvolution2D.Builder(3, 3).depthMultiplier(1).nOut(16)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+                .layer(new ConvolutionLayer.Builder(1, 1).nOut(32).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+                .layer(new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).depthMultiplier(1).nOut(32)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+                .layer(new ConvolutionLayer.Builder(1, 1).nOut(48).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(28, 28, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    /**
+     * A CNN over 28x28x1 with ops that have no integer kernel: a BatchNorm after a ReLU (not foldable) and a local
+     * response normalization, between quantized convolutions; max pooling, a dense ReLU layer, a softmax output.
+     */
+    public static MultiLayerNetwork islandCnn() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(5).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .list()
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(12).activation(Activation.RELU).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.RELU).build())
+                .layer(new LocalResponseNormalization.Builder().build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DenseLayer.Builder().nOut(32).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(28, 28, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
         return net;
     }
 

@@ -36,10 +36,27 @@ public final class Int8Conv2d implements AutoCloseable {
      * @param padRight zero columns to the right
      * @param dilationH vertical dilation (1: none)
      * @param dilationW horizontal dilation (1: none)
+     * @param groups   G: input and output channels split into G groups convolved separately (1: an ordinary
+     *                 convolution; C: a depthwise convolution, O / C filters per input channel)
      */
     public record Geometry(long batch, long in, long height, long width, long out, long kernelH, long kernelW,
             long strideH, long strideW, long padTop, long padLeft, long padBottom, long padRight, long dilationH,
-            long dilationW) {
+            long dilationW, long groups) {
+
+        /** An ordinary (one group) convolution. */
+        public Geometry(long batch, long in, long height, long width, long out, long kernelH, long kernelW,
+                long strideH, long strideW, long padTop, long padLeft, long padBottom, long padRight, long dilationH,
+                long dilationW) {
+            this(batch, in, height, width, out, kernelH, kernelW, strideH, strideW, padTop, padLeft, padBottom,
+                    padRight, dilationH, dilationW, 1);
+        }
+
+        public Geometry {
+            if (groups < 1 || in % groups != 0 || out % groups != 0) {
+                throw new IllegalArgumentException(groups + " groups do not divide " + in + " input and " + out
+                        + " output channels");
+            }
+        }
 
         public long outHeight() {
             long effective = (kernelH - 1) * dilationH + 1;
@@ -66,7 +83,9 @@ public final class Int8Conv2d implements AutoCloseable {
      * @param g            the geometry
      * @param srcType      U8 or S8
      * @param dstType      U8, S8 or F32
-     * @param weights      O x C x kH x kW signed 8-bit weights, C order (OIHW)
+     * @param weights      O x C/G x kH x kW signed 8-bit weights, C order (OIHW; with G groups, output channel
+     *                     {@code o} belongs to group {@code o / (O/G)} and reads its C/G input channels: oneDNN's
+     *                     goihw layout)
      * @param bias         O biases in accumulator units, or null
      * @param outputScales one scale per output channel (or a single one)
      * @param relu         whether ReLU follows the scaling
@@ -76,10 +95,11 @@ public final class Int8Conv2d implements AutoCloseable {
         if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
         }
-        long expected = g.out() * g.in() * g.kernelH() * g.kernelW();
+        long expected = g.out() * (g.in() / g.groups()) * g.kernelH() * g.kernelW();
         if (weights.length != expected) {
-            throw new IllegalArgumentException("expected " + expected + " weights (O x C x kH x kW = " + g.out() + " x "
-                    + g.in() + " x " + g.kernelH() + " x " + g.kernelW() + "), got " + weights.length);
+            throw new IllegalArgumentException("expected " + expected + " weights (O x C/G x kH x kW = " + g.out()
+                    + " x " + g.in() / g.groups() + " x " + g.kernelH() + " x " + g.kernelW() + "), got "
+                    + weights.length);
         }
         if (outputScales.length != 1 && outputScales.length != g.out()) {
             throw new IllegalArgumentException("expected 1 or " + g.out() + " output scales, got " + outputScales.length);
@@ -89,7 +109,8 @@ public final class Int8Conv2d implements AutoCloseable {
         this.dstType = dstType;
         var engine = Dnnl.engine();
         long[] srcDims = {g.batch(), g.in(), g.height(), g.width()};
-        long[] wDims = {g.out(), g.in(), g.kernelH(), g.kernelW()};
+        long[] wDims = g.groups() == 1 ? new long[] {g.out(), g.in(), g.kernelH(), g.kernelW()}
+                : new long[] {g.groups(), g.out() / g.groups(), g.in() / g.groups(), g.kernelH(), g.kernelW()};
         long[] dstDims = {g.batch(), g.out(), g.outHeight(), g.outWidth()};
         srcDesc = new memory.desc(srcDims, srcType.dnnl, memory.format_tag.nhwc);
         dstDesc = new memory.desc(dstDims, dstType.dnnl, memory.format_tag.nhwc);
@@ -110,7 +131,8 @@ public final class Int8Conv2d implements AutoCloseable {
         conv = new convolution_forward(pd);
 
         this.weights = Primitives.Weights.reordered(weights,
-                new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oihw), pd.weights_desc());
+                new memory.desc(wDims, memory.data_type.s8,
+                        g.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw), pd.weights_desc());
         this.bias = Primitives.Bias.of(bias, biasDesc, g.out());
     }
 

@@ -95,4 +95,30 @@ class BatchNormFoldingTest {
                     + relativeError(expected, actual));
         }
     }
+
+    @Test
+    void batchNormAfterADepthwiseConvolutionFolds() {
+        MultiLayerNetwork net = TestNetworks.mobileNetStyle(); // depthwise (identity) -> BN twice, conv -> BN thrice
+        Nd4j.getRandom().setSeed(3);
+        for (org.deeplearning4j.nn.api.Layer layer : net.getLayers()) {
+            if (layer.paramTable().containsKey("var")) {
+                // statistics and affine parameters far from the identity, so that a wrong fold shows
+                layer.paramTable().get("mean").assign(Nd4j.rand(DataType.FLOAT, layer.paramTable().get("mean").shape())
+                        .subi(0.5));
+                layer.paramTable().get("var").assign(Nd4j.rand(DataType.FLOAT, layer.paramTable().get("var").shape())
+                        .addi(0.5));
+                layer.paramTable().get("gamma").assign(Nd4j.rand(DataType.FLOAT,
+                        layer.paramTable().get("gamma").shape()).addi(0.5));
+                layer.paramTable().get("beta").assign(Nd4j.rand(DataType.FLOAT, layer.paramTable().get("beta").shape())
+                        .subi(0.5));
+            }
+        }
+        ModelGraph g = BatchNormFolding.fold(Dl4jConverter.convert(net));
+        assertEquals(0, batchNorms(g));
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 784);
+        INDArray expected = net.output(x, false);
+        INDArray actual = GraphExecution.output(g.graph(), Map.of(g.inputs().get(0).name(), x), g.outputs())
+                .get(g.outputs().get(0));
+        assertTrue(relativeError(expected, actual) < 1e-5, "folded output differs by " + relativeError(expected, actual));
+    }
 }

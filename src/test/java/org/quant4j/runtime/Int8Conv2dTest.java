@@ -28,7 +28,9 @@ class Int8Conv2dTest {
                 for (int ox = 0; ox < ow; ox++) {
                     for (int o = 0; o < g.out(); o++) {
                         long acc = bias == null ? 0 : bias[o];
-                        for (int c = 0; c < g.in(); c++) {
+                        long perGroup = g.in() / g.groups();
+                        long group = o / (g.out() / g.groups());
+                        for (int c = 0; c < perGroup; c++) {
                             for (int ky = 0; ky < g.kernelH(); ky++) {
                                 for (int kx = 0; kx < g.kernelW(); kx++) {
                                     long y = oy * g.strideH() - g.padTop() + ky * g.dilationH();
@@ -36,8 +38,9 @@ class Int8Conv2dTest {
                                     if (y < 0 || y >= g.height() || x < 0 || x >= g.width()) {
                                         continue;
                                     }
-                                    int s = src[(int) (((n * g.height() + y) * g.width() + x) * g.in() + c)];
-                                    int wt = w[(int) (((o * g.in() + c) * g.kernelH() + ky) * g.kernelW() + kx)];
+                                    int s = src[(int) (((n * g.height() + y) * g.width() + x) * g.in()
+                                            + group * perGroup + c)];
+                                    int wt = w[(int) (((o * perGroup + c) * g.kernelH() + ky) * g.kernelW() + kx)];
                                     acc += (long) s * wt;
                                 }
                             }
@@ -77,11 +80,17 @@ class Int8Conv2dTest {
             new Int8Conv2d.Geometry(3, 3, 10, 10, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),
             new Int8Conv2d.Geometry(1, 8, 11, 11, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
             new Int8Conv2d.Geometry(2, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            // depthwise (one group per channel), with stride 2, and with two filters per channel; grouped
+            new Int8Conv2d.Geometry(2, 16, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16),
+            new Int8Conv2d.Geometry(1, 32, 12, 12, 32, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 32),
+            new Int8Conv2d.Geometry(1, 8, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
+            new Int8Conv2d.Geometry(1, 8, 7, 7, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
         };
         int limit = weightLimit();
         for (Int8Conv2d.Geometry g : geometries) {
             int[] src = random.ints((int) (g.batch() * g.in() * g.height() * g.width()), 0, 256).toArray();
-            int[] w = random.ints((int) (g.out() * g.in() * g.kernelH() * g.kernelW()), -limit, limit + 1).toArray();
+            int[] w = random.ints((int) (g.out() * g.in() / g.groups() * g.kernelH() * g.kernelW()), -limit,
+                    limit + 1).toArray();
             int[] bias = random.ints((int) g.out(), -5000, 5000).toArray();
             float[] fbias = new float[bias.length];
             for (int i = 0; i < bias.length; i++) {

@@ -91,8 +91,15 @@ final class ZooCheck {
         SqnrMeter sqnr = new SqnrMeter();
         long agree = 0;
         long total = 0;
+        long planAgree = 0;
+        long planTotal = 0;
         for (int b = 0; b < evalBatches.size(); b++) {
             INDArray actual = q.output(evalBatches.get(b));
+            if (q.execution() == QuantizedModel.Execution.INT8) {
+                long[] plan = top1(q.outputs(QuantizedModel.Execution.FAKE_QUANT, evalBatches.get(b))[0], actual);
+                planAgree += plan[0];
+                planTotal += plan[1];
+            }
             INDArray reference = GraphExecution.output(graph.graph(), Map.of(input, evalBatches.get(b)), List.of(logits))
                     .get(logits);
             INDArray simulated = GraphExecution.output(quantizedGraph, Map.of(input, evalBatches.get(b)),
@@ -125,6 +132,10 @@ final class ZooCheck {
                         : "fake-quant (int8 runtime: " + q.int8Unavailable().replace('|', '/') + ")");
         System.out.printf("%s: fp32 match %.2e, W8A8 SQNR of " + logits + " %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
                 name, fp32Error, r.sqnrDb(), r.top1Agreement(), fp32Bytes, qBytes, q.report().sqnrTable());
+        if (q.int8Network() != null) {
+            System.out.printf("%s: int8 plan (%s), top-1 agreement with the fake-quant graph %d of %d%n", name,
+                    q.int8Network().summary(evalBatches.get(0).shape()), planAgree, planTotal);
+        }
         ZooTable.write(r);
         return r;
     }

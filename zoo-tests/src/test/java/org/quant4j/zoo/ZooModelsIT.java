@@ -35,6 +35,7 @@ class ZooModelsIT {
         Model net = init(LeNet.builder().numClasses(CLASSES).seed(SEED).build());
         ZooCheck.Result r = ZooCheck.run("LeNet", net, 1, 28, 28, 36, 72, 36);
         assertTrue(r.sqnrDb() > 30 && r.top1Agreement() > 0.9, r.toString());
+        assertTrue(r.execution().startsWith("int8"), r.toString());
     }
 
     @Test
@@ -42,6 +43,7 @@ class ZooModelsIT {
         Model net = init(SimpleCNN.builder().numClasses(CLASSES).seed(SEED).build());
         ZooCheck.Result r = ZooCheck.run("SimpleCNN", net, 3, 48, 48, 36, 72, 36);
         assertTrue(r.sqnrDb() > 30 && r.top1Agreement() > 0.9, r.toString());
+        assertTrue(r.execution().startsWith("int8"), r.toString());
     }
 
     @Test
@@ -49,6 +51,7 @@ class ZooModelsIT {
         Model net = init(SqueezeNet.builder().numClasses(CLASSES).seed(SEED).build());
         ZooCheck.Result r = ZooCheck.run("SqueezeNet", net, 3, 227, 227, 2, 16, 8);
         assertTrue(r.sqnrDb() > 20, r.toString());
+        assertTrue(r.execution().startsWith("int8"), r.toString());
     }
 
     @Test
@@ -57,6 +60,7 @@ class ZooModelsIT {
         ZooCheck.heScale(net); // init() draws N(0, 0.5) weights: DL4J's own output on photos is NaN without this
         ZooCheck.Result r = ZooCheck.run("ResNet50", net, 3, 224, 224, 2, 16, 8);
         assertTrue(r.sqnrDb() > 25, r.toString());
+        assertTrue(r.execution().startsWith("int8"), r.toString());
     }
 
     @Test

@@ -1,0 +1,76 @@
+package org.quant4j.runtime;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.binary;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_desc_base;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * Element-wise f32 operations through oneDNN over {@code n} contiguous values (the layout does not matter as long as
+ * both operands share it): ReLU with a negative slope ({@code x >= 0 ? x : alpha x}, exact in float, as SameDiff's
+ * relu and leaky ReLU compute it) and the sum of two tensors ({@code a + b}, one rounding, as SameDiff's add).
+ * {@link #execute} is thread-safe.
+ */
+final class Elementwise implements AutoCloseable {
+
+    private final memory.desc desc;
+    private final primitive_desc_base pd;
+    private final primitive primitive;
+    private final boolean binaryOp;
+
+    private Elementwise(long n, boolean binaryOp, float alpha) {
+        this.binaryOp = binaryOp;
+        desc = new memory.desc(new long[] {n}, memory.data_type.f32, memory.format_tag.x);
+        if (binaryOp) {
+            binary.primitive_desc p = new binary.primitive_desc(
+                    new binary.desc(dnnl.algorithm.binary_add, desc, desc, desc), Primitives.threadSafe(),
+                    Dnnl.engine());
+            pd = p;
+            primitive = new binary(p);
+        } else {
+            eltwise_forward.primitive_desc p = new eltwise_forward.primitive_desc(
+                    new eltwise_forward.desc(dnnl.prop_kind.forward_inference, dnnl.algorithm.eltwise_relu, desc,
+                            alpha, 0f),
+                    Primitives.threadSafe(), Dnnl.engine());
+            pd = p;
+            primitive = new eltwise_forward(p);
+        }
+    }
+
+    /** {@code dst = src >= 0 ? src : alpha src} over n values. */
+    static Elementwise relu(long n, float alpha) {
+        return new Elementwise(n, false, alpha);
+    }
+
+    /** {@code dst = a + b} over n values. */
+    static Elementwise add(long n) {
+        return new Elementwise(n, true, 0f);
+    }
+
+    /** Runs the operation; {@code b} is null for ReLU. */
+    void execute(Pointer a, Pointer b, Pointer dst) {
+        var engine = Dnnl.engine();
+        try (memory s0 = new memory(desc, engine, a); memory d = new memory(desc, engine, dst)) {
+            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_DST, d);
+            if (binaryOp) {
+                try (memory s1 = new memory(desc, engine, b)) {
+                    args.put(dnnl.DNNL_ARG_SRC_0, s0).put(dnnl.DNNL_ARG_SRC_1, s1);
+                    Primitives.execute(primitive, pd, args);
+                }
+            } else {
+                args.put(dnnl.DNNL_ARG_SRC, s0);
+                Primitives.execute(primitive, pd, args);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        primitive.close();
+        pd.close();
+    }
+}

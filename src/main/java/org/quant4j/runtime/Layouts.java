@@ -1,0 +1,102 @@
+package org.quant4j.runtime;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.range.QuantGrid;
+
+/**
+ * Conversions between the ways a plan holds values ({@link Value}), in plain Java so that they compute exactly what
+ * the fake-quant graph computes: quantization {@code clamp(rint(x / s_c), qmin, qmax)} (a float division, round half
+ * to even: the graph's {@code div}, {@code rint}, {@code clip_by_value}) and dequantization {@code q * s_c} (one float
+ * product: the graph's {@code mul}), and layout changes (NHWC buffers, NCHW arrays) which move values unchanged.
+ */
+final class Layouts {
+
+    private Layouts() {
+    }
+
+    /** The value as floats in its buffer's order (levels dequantized, {@code q * s_c}). */
+    static float[] floats(Value v, Object content) {
+        float[] values = new float[(int) v.elements()];
+        switch (v.kind()) {
+            case F32 -> new FloatPointer((Pointer) content).get(values);
+            case LEVELS -> {
+                byte[] q = new byte[values.length];
+                new BytePointer((Pointer) content).get(q);
+                float[] s = v.scales();
+                int channels = (int) v.channels();
+                boolean unsigned = v.type() == ElementType.U8;
+                for (int i = 0; i < q.length; i++) {
+                    float level = unsigned ? Byte.toUnsignedInt(q[i]) : q[i];
+                    values[i] = level * s[channels == 1 ? 0 : i % channels];
+                }
+            }
+            case ND4J -> throw new IllegalArgumentException(v + " is an array, not a buffer");
+        }
+        return values;
+    }
+
+    /** The integer levels of a levels value, as floats in its logical layout (for traces). */
+    static INDArray levels(Value v, Object content) {
+        Value unit = new Value(v.name(), v.kind(), v.type(), v.shape(), new float[] {1f}, v.flattenedFrom(), v.slot());
+        return toArray(unit, content);
+    }
+
+    /** The value as an array in the graph's layout (NCHW for rank 4), FLOAT unless it already is an array. */
+    static INDArray toArray(Value v, Object content) {
+        if (v.kind() == Value.Kind.ND4J) {
+            return (INDArray) content;
+        }
+        float[] values = floats(v, content);
+        long[] s = v.shape();
+        if (v.flattenedFrom() != null) {
+            long[] f = v.flattenedFrom();
+            return Nd4j.create(values, new long[] {f[0], f[2], f[3], f[1]}, 'c').permute(0, 3, 1, 2).dup('c')
+                    .reshape('c', s);
+        }
+        if (s.length == 4) {
+            return Nd4j.create(values, new long[] {s[0], s[2], s[3], s[1]}, 'c').permute(0, 3, 1, 2).dup('c');
+        }
+        return Nd4j.create(values, s, 'c');
+    }
+
+    /** An f32 buffer of {@code target}'s layout (NHWC for rank 4, else C order) holding {@code v}. */
+    static FloatPointer toF32(Value v, Object content) {
+        float[] values;
+        if (v.kind() == Value.Kind.LEVELS && v.flattenedFrom() == null) {
+            values = floats(v, content);
+        } else {
+            INDArray a = toArray(v, content).castTo(DataType.FLOAT);
+            INDArray ordered = a.rank() == 4 ? a.permute(0, 2, 3, 1) : a;
+            values = ordered.dup('c').data().asFloat();
+        }
+        FloatPointer p = new FloatPointer(values.length);
+        p.put(values);
+        return p;
+    }
+
+    /**
+     * Integer levels {@code clamp(rint(x / s_c), qmin, qmax)} of an f32 buffer ({@code src}, channel = index modulo
+     * {@code channels}).
+     */
+    static BytePointer quantize(Pointer src, long elements, float[] scales, long channels, QuantGrid grid) {
+        float[] x = new float[(int) elements];
+        new FloatPointer(src).get(x);
+        byte[] q = new byte[x.length];
+        int c = (int) channels;
+        int qmin = grid.qmin();
+        int qmax = grid.qmax();
+        for (int i = 0; i < x.length; i++) {
+            float scaled = x[i] / scales[c == 1 ? 0 : i % c];
+            float level = (float) Math.rint(scaled);
+            q[i] = (byte) (int) Math.max(qmin, Math.min(qmax, level));
+        }
+        BytePointer p = new BytePointer(q.length);
+        p.put(q);
+        return p;
+    }
+}

@@ -1,0 +1,218 @@
+package org.quant4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.QuantizedModel.Execution;
+import org.quant4j.Quantizer;
+import org.quant4j.TestNetworks;
+import org.quant4j.data.Dataset;
+import org.quant4j.data.Datasets;
+import org.quant4j.data.Split;
+import org.quant4j.data.Subset;
+import org.quant4j.graph.GraphExecution;
+
+/**
+ * Whole networks in the int8 plan against their fake-quant graphs on real images: a ResNet-style graph (residual
+ * adds, a stride-2 projection, global average pooling), a MobileNet-style network (depthwise and pointwise
+ * convolutions) and a CNN with fp32 islands (a BatchNorm after a ReLU, LRN). Each is trained briefly on real
+ * data, quantized W8A8 (7-bit weights without VNNI), and compared on 1,000 test images: top-1 agreement, and every
+ * quantization point's integer levels step by step ({@link Int8Network#trace}).
+ */
+class Int8GraphTest {
+
+    private static final int IMAGES = 1_000;
+    private static Datasets data;
+
+    @BeforeAll
+    static void data() {
+        data = Datasets.fromEnvironment();
+    }
+
+    private static QuantizedModel trainAndQuantize(Model net, Dataset dataset) {
+        DataSetIterator train = data.iterator(dataset, Split.TRAIN, Subset.first(384), 64);
+        if (net instanceof ComputationGraph g) {
+            g.fit(train);
+        } else {
+            ((MultiLayerNetwork) net).fit(train);
+        }
+        int weightBits = Dnnl.exactInt8Products() ? 8 : 7;
+        DataSetIterator calibration = data.iterator(dataset, Split.TRAIN, Subset.random(256, 3L), 64);
+        QuantizationOptions options = QuantizationOptions.builder().weightBits(weightBits).build();
+        return net instanceof ComputationGraph g ? Quantizer.quantize(g, calibration, options)
+                : Quantizer.quantize((MultiLayerNetwork) net, calibration, options);
+    }
+
+    /** Figures of one comparison. */
+    private record Parity(long images, long agree, double maxProbabilityDiff, long levels, long levelsOff,
+            int maxLevelDiff, long localOff, int maxLocalDiff) {
+        double agreement() {
+            return agree / (double) images;
+        }
+    }
+
+    private static Parity compare(QuantizedModel model, Dataset dataset) {
+        DataSetIterator test = data.iterator(dataset, Split.TEST, Subset.first(IMAGES), 250);
+        long agree = 0;
+        long total = 0;
+        double maxDiff = 0;
+        Levels levels = null;
+        while (test.hasNext()) {
+            DataSet batch = test.next();
+            INDArray x = batch.getFeatures();
+            INDArray int8 = model.outputs(Execution.INT8, x)[0];
+            INDArray fake = model.outputs(Execution.FAKE_QUANT, x)[0];
+            agree += int8.argMax(1).eq(fake.argMax(1)).castTo(DataType.INT32).sumNumber().longValue();
+            total += x.size(0);
+            maxDiff = Math.max(maxDiff, int8.sub(fake).amaxNumber().doubleValue());
+            if (levels == null) {
+                levels = levels(model, x);
+            }
+        }
+        return new Parity(total, agree, maxDiff, levels.count, levels.off, levels.max, levels.localOff,
+                levels.localMax);
+    }
+
+    /** How the plan's levels compare with the fake-quant graph's, over every quantization point. */
+    private record Levels(long count, long off, int max, long localOff, int localMax) {
+    }
+
+    /**
+     * Every quantization point's integer levels in the plan ({@link Int8Network#trace}) against the fake-quant
+     * graph's {@code <t>:q}: end to end (a level that differs upstream moves what follows), and locally: the
+     * fake-quant graph with every {@code <t>:fq} replaced by the plan's own values, so that each point is computed
+     * from the same inputs as in the plan and differs by float rounding alone (at most one step).
+     */
+    private static Levels levels(QuantizedModel model, INDArray x) {
+        Map<String, INDArray> trace = model.int8Network().trace(x);
+        List<String> points = trace.keySet().stream().filter(k -> k.endsWith(":q")).toList();
+        assertTrue(points.size() >= 3, "quantization points traced: " + points);
+        String input = model.inputs().get(0).name();
+        INDArray adapted = model.inputs().get(0).adapt(x);
+        Map<String, INDArray> endToEnd = GraphExecution.output(model.graph(), Map.of(input, adapted), points);
+        SameDiff local = model.graph().dup();
+        Map<String, INDArray> feed = new HashMap<>();
+        feed.put(input, adapted);
+        for (String q : points) {
+            String fq = q.substring(0, q.length() - 2) + ":fq";
+            SDVariable plan = local.placeHolder(fq + "#plan", DataType.FLOAT, (long[]) null);
+            for (String reader : new ArrayList<>(local.getVariables().get(fq).getInputsForOp())) {
+                SameDiffOp op = local.getOps().get(reader);
+                for (int i = 0; i < op.getInputsToOp().size(); i++) {
+                    if (op.getInputsToOp().get(i).equals(fq)) {
+                        local.replaceArgFor(i, plan, op.getOp());
+                    }
+                }
+            }
+            feed.put(fq + "#plan", trace.get(fq));
+        }
+        Map<String, INDArray> sameInputs = GraphExecution.output(local, feed, points);
+        long count = 0;
+        long off = 0;
+        int max = 0;
+        long localOff = 0;
+        int localMax = 0;
+        for (String p : points) {
+            INDArray d = trace.get(p).sub(endToEnd.get(p).castTo(DataType.FLOAT));
+            INDArray l = trace.get(p).sub(sameInputs.get(p).castTo(DataType.FLOAT));
+            count += d.length();
+            off += d.neq(0).castTo(DataType.INT64).sumNumber().longValue();
+            max = Math.max(max, d.amaxNumber().intValue());
+            localOff += l.neq(0).castTo(DataType.INT64).sumNumber().longValue();
+            localMax = Math.max(localMax, l.amaxNumber().intValue());
+        }
+        return new Levels(count, off, max, localOff, localMax);
+    }
+
+    private static Parity check(String name, QuantizedModel model, Dataset dataset, String... islands) {
+        Parity p = compare(model, dataset);
+        assertEquals(Execution.INT8, model.execution(), "int8 unavailable: " + model.int8Unavailable());
+        String summary = model.int8Network().summary(new long[] {1, 784});
+        System.out.printf("%s (%s): int8 plan vs fake-quant on %d %s test images: top-1 agreement %.2f%%, max |p diff|"
+                + " %.2e; levels of every quantization point (%d values): %d differ end to end (by at most %d), %d"
+                + " from the same inputs (by at most %d)%n", name, summary, p.images(), dataset, 100 * p.agreement(),
+                p.maxProbabilityDiff(), p.levels(), p.levelsOff(), p.maxLevelDiff(), p.localOff(), p.maxLocalDiff());
+        for (String island : islands) {
+            assertTrue(summary.contains(island + "="), name + ": expected an fp32 island '" + island + "': " + summary);
+        }
+        assertEquals(IMAGES, p.images());
+        assertTrue(p.agreement() >= 0.999, name + ": top-1 agreement " + p.agreement());
+        assertTrue(p.maxLocalDiff() <= 1, name + ": from the same inputs, levels differ by up to " + p.maxLocalDiff());
+        assertTrue(p.localOff() <= p.levels() / 10_000, name + ": from the same inputs, " + p.localOff() + " of "
+                + p.levels() + " levels differ");
+        assertTrue(p.levelsOff() <= p.levels() / 1000, name + ": " + p.levelsOff() + " of " + p.levels()
+                + " levels differ end to end");
+        assertTrue(p.maxProbabilityDiff() < 0.05, name + ": largest probability difference " + p.maxProbabilityDiff());
+        return p;
+    }
+
+    @Test
+    void resNetStyleGraphRunsInt8() throws Exception {
+        QuantizedModel model = trainAndQuantize(TestNetworks.resNetStyle(), Dataset.MNIST);
+        check("ResNet-style", model, Dataset.MNIST);
+        String summary = model.int8Network().summary(new long[] {1, 784});
+        // 6 convolutions and 2 dense layers, all integer; islands: the input's reshape and the softmax
+        assertTrue(summary.startsWith("8 int8 kernels"), summary);
+        sameResultsFromEightThreads(model);
+    }
+
+    @Test
+    void mobileNetStyleNetworkRunsInt8() {
+        QuantizedModel model = trainAndQuantize(TestNetworks.mobileNetStyle(), Dataset.FASHION_MNIST);
+        check("MobileNet-style", model, Dataset.FASHION_MNIST);
+        String summary = model.int8Network().summary(new long[] {1, 784});
+        // 3 convolutions, 2 depthwise convolutions and the output layer, all integer; every BatchNorm folded
+        assertTrue(summary.startsWith("6 int8 kernels"), summary);
+        assertTrue(!summary.contains("batchnorm"), summary);
+    }
+
+    @Test
+    void unfoldedBatchNormAndLrnRunAsFp32Islands() {
+        QuantizedModel model = trainAndQuantize(TestNetworks.islandCnn(), Dataset.MNIST);
+        check("islands", model, Dataset.MNIST, "batchnorm", "lrn");
+    }
+
+    private static void sameResultsFromEightThreads(QuantizedModel model) throws Exception {
+        INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(8)).features();
+        INDArray expected = model.outputs(Execution.INT8, x)[0];
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Integer>> futures = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                futures.add(pool.submit(() -> {
+                    int mismatches = 0;
+                    for (int i = 0; i < 25; i++) {
+                        mismatches += model.outputs(Execution.INT8, x)[0].equals(expected) ? 0 : 1;
+                    }
+                    return mismatches;
+                }));
+            }
+            for (Future<Integer> f : futures) {
+                assertEquals(0, (int) f.get(), "calls whose result differs from the single-threaded one");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
