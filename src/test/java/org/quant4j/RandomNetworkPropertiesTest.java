@@ -35,7 +35,7 @@ import org.quant4j.report.SqnrMeter;
  * conversion equals DL4J, quantization does not fail, integer and fake-quant execution agree on top-1, and the
  * W8A8 output SQNR stays above {@link #SQNR_FLOOR_DB}. The seed is fixed so that builds are reproducible.
  */
-class RandomNetworkProperties {
+class RandomNetworkPropertiesTest {
 
     static final double SQNR_FLOOR_DB = 20;
     static final List<Activation> ACTIVATIONS = List.of(Activation.IDENTITY, Activation.RELU, Activation.TANH,
@@ -50,7 +50,7 @@ class RandomNetworkProperties {
     static Case build(List<Kind> kinds, int channels, int size, boolean dense, boolean int8Friendly, long seed) {
         Random r = new Random(seed);
         List<Activation> ACTIVATIONS = int8Friendly ? List.of(Activation.RELU, Activation.IDENTITY)
-                : RandomNetworkProperties.ACTIVATIONS;
+                : RandomNetworkPropertiesTest.ACTIVATIONS;
         NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder().seed(seed)
                 .weightInit(WeightInit.XAVIER).dataType(DataType.FLOAT).list();
         int h = size;
