@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import org.deeplearning4j.nn.api.Model;
@@ -22,6 +21,7 @@ import org.quant4j.cli.Progress;
 import org.quant4j.data.Datasets;
 import org.quant4j.data.LabeledImages;
 import org.quant4j.data.Split;
+import org.quant4j.io.AtomicFiles;
 
 /**
  * Trains a {@link ReferenceNetwork} with DL4J (seeded: the configuration's seed fixes the initialization, and the
@@ -80,15 +80,8 @@ public final class ReferenceTraining {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double accuracy = testAccuracy(model, data.evaluationSet(net.dataset()));
-        Files.createDirectories(dir);
-        Path file = dir.resolve(net.fileName());
-        Path temp = Files.createTempFile(dir, "." + net.id(), ".tmp");
-        try {
-            ModelSerializer.writeModel(model, temp.toFile(), false);
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        Path file = AtomicFiles.write(dir.resolve(net.fileName()),
+                f -> ModelSerializer.writeModel(model, f.toFile(), false));
         log.printf(Locale.ROOT, "%s: trained in %.0f s, fp32 top-1 %.2f%% on the 10,000 test images; saved %s "
                 + "(%,d bytes)%n", net.id(), seconds, 100 * accuracy, file, Files.size(file));
         return new Trained(model, accuracy, seconds, file);

@@ -3,14 +3,13 @@ package org.quant4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.quant4j.accuracy.AccuracyStudy;
 import org.quant4j.accuracy.ReferenceNetwork;
+import org.quant4j.io.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -32,8 +31,8 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
     Path models;
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "Range methods; a suffix +bc adds bias correction (default: patent, patent+bc, minmax, "
-                    + "percentile-99.99, entropy, mse, aciq).")
+            description = "Range methods; a suffix +bc adds bias correction, A/W crosses an activation and a weight "
+                    + "method (default: patent, patent+bc, minmax, percentile-99.99, entropy, mse, aciq).")
     List<String> methods;
 
     @Option(names = "--calibration-images", defaultValue = "" + AccuracyStudy.CALIBRATION_IMAGES, paramLabel = "N",
@@ -85,35 +84,20 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
                 calibrationSeed, ms, all.granularities(), all.bits(), testImages, batchSize);
         long start = System.nanoTime();
-        Files.createDirectories(out);
         List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
-        String md = "";
         for (ReferenceNetwork net : nets) {
-            AccuracyStudy.Settings one = new AccuracyStudy.Settings(List.of(net), settings.models(),
-                    settings.calibrationImages(), settings.seed(), settings.methods(), settings.granularities(),
-                    settings.bits(), settings.testImages(), settings.batchSize());
-            List<AccuracyStudy.NetworkResult> r = AccuracyStudy.run(one, datasets(), main.out, main.progress);
-            results.addAll(r);
+            AccuracyStudy.NetworkResult r = AccuracyStudy.run(net, settings, datasets(), main.out, main.progress);
+            results.add(r);
             main.out.println();
-            main.out.print(AccuracyStudy.markdown(r));
+            main.out.print(AccuracyStudy.markdown(List.of(r)));
             // Written after every network, so that a long study leaves what it measured.
-            md = AccuracyStudy.markdown(results);
-            write(out.resolve("accuracy.md"), md.getBytes(StandardCharsets.UTF_8));
-            write(out.resolve("accuracy.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsBytes(results));
+            AtomicFiles.write(out.resolve("accuracy.md"),
+                    AccuracyStudy.markdown(results).getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(out.resolve("accuracy.json"),
+                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }
         main.out.printf("accuracy study: %.1f min%n", (System.nanoTime() - start) / 60e9);
         main.out.println("wrote " + out.resolve("accuracy.md") + " and " + out.resolve("accuracy.json"));
         return Main.OK;
-    }
-
-    private static void write(Path file, byte[] bytes) throws java.io.IOException {
-        Path temp = Files.createTempFile(file.toAbsolutePath().getParent(), ".accuracy", ".tmp");
-        try {
-            Files.write(temp, bytes);
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
     }
 }

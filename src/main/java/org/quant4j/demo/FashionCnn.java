@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import me.tongfei.progressbar.ProgressBar;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -106,14 +105,7 @@ public final class FashionCnn {
             log.printf("Trained epoch %d/%d on 60,000 Fashion-MNIST images in %.1f s (score %.4f)%n", epoch, EPOCHS,
                     (System.nanoTime() - start) / 1e9, net.score());
         }
-        Files.createDirectories(file.getParent());
-        Path temp = Files.createTempFile(file.getParent(), ".fashion-cnn", ".tmp");
-        try {
-            ModelSerializer.writeModel(net, temp.toFile(), false);
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        org.quant4j.io.AtomicFiles.write(file, f -> ModelSerializer.writeModel(net, f.toFile(), false));
         log.println("Saved the trained network to " + file);
         return net;
     }
