@@ -195,10 +195,6 @@ public final class Calibration {
         return observers.get(tensor).rank();
     }
 
-    ModelGraph fp32() {
-        return fp32;
-    }
-
     List<QuantizableOp> ops() {
         return ops;
     }

@@ -116,7 +116,7 @@ public final class Quantizer {
 
     /** Quantizes with the statistics of {@code calibration}: solve ranges, quantize weights, rewrite, measure. */
     static QuantizedModel quantize(Calibration calibration, QuantizationOptions options) {
-        ModelGraph fp32 = calibration.fp32();
+        ModelGraph fp32 = calibration.fp32Graph();
         List<QuantizableOp> all = calibration.ops();
         List<QuantizableOp> ops = new ArrayList<>();
         List<String> kept = new ArrayList<>();

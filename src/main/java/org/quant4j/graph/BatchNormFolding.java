@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -59,17 +58,7 @@ public final class BatchNormFolding {
             INDArray beta = sd.getVariable(in.get(4)).getArr().castTo(DataType.DOUBLE);
             INDArray k = gamma.div(Transforms.sqrt(var.add(bn.getEpsilon()), false));
             long out = k.length();
-            INDArray b;
-            if (convOp.getInputsToOp().size() == 3) {
-                b = sd.getVariable(convOp.getInputsToOp().get(2)).getArr();
-            } else {
-                // A convolution without bias gets one (zeros), for the BatchNorm's shift.
-                SDVariable bias = sd.constant(convOp.getOutputsOfOp().get(0) + ":bias", Nd4j.zeros(w.dataType(), out));
-                // addArgsFor replaces the op's arguments (M2.1): pass them all.
-                sd.addArgsFor(new SDVariable[] {sd.getVariable(convOp.getInputsToOp().get(0)),
-                        sd.getVariable(convOp.getInputsToOp().get(1)), bias}, convOp.getOp());
-                b = bias.getArr();
-            }
+            INDArray b = GraphEditing.biasOf(sd, convOp, out, w.dataType()); // the shift needs a bias
             // OIYX: output channel o is row o of [O, I*kH*kW]; depthwise [kH, kW, C, M]: column c*M + m of
             // [kH*kW, C*M].
             INDArray w2 = depthwise

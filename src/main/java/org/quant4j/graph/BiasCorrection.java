@@ -1,8 +1,6 @@
 package org.quant4j.graph;
 
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -57,19 +55,10 @@ public final class BiasCorrection {
             }
             shift = oi.mmul(mean.reshape(mean.length(), 1)).reshape(oi.size(0));
         }
-        SameDiffOp sdo = sd.getOps().get(op.op());
-        INDArray bias;
-        if (sdo.getInputsToOp().size() > 2) {
-            bias = sd.getVariable(sdo.getInputsToOp().get(2)).getArr();
-        } else if (op.type().equals("matmul")) {
-            return; // no bias to correct
-        } else {
-            SDVariable b = sd.constant(op.output() + ":bias", Nd4j.zeros(original.dataType(), shift.length()));
-            // addArgsFor replaces the op's arguments (M2.1): pass them all.
-            sd.addArgsFor(new SDVariable[] {sd.getVariable(sdo.getInputsToOp().get(0)),
-                    sd.getVariable(sdo.getInputsToOp().get(1)), b}, sdo.getOp());
-            bias = b.getArr();
+        if (op.type().equals("matmul")) {
+            return; // a plain matrix product has no bias to correct
         }
+        INDArray bias = GraphEditing.biasOf(sd, sd.getOps().get(op.op()), shift.length(), original.dataType());
         if (bias.length() != shift.length()) {
             throw new QuantizationException("op '" + op.op() + "': bias of " + bias.length() + " values for "
                     + shift.length() + " output channels");

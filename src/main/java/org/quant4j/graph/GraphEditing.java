@@ -15,6 +15,23 @@ final class GraphEditing {
     private GraphEditing() {
     }
 
+    /**
+     * The bias array of a convolution, depthwise convolution or dense op (its third input); an op without one first
+     * gets a zero bias of {@code channels} values, the constant {@code <output>:bias}.
+     */
+    static INDArray biasOf(SameDiff sd, SameDiffOp op, long channels, org.nd4j.linalg.api.buffer.DataType type) {
+        List<String> in = op.getInputsToOp();
+        if (in.size() > 2) {
+            return sd.getVariable(in.get(2)).getArr();
+        }
+        org.nd4j.autodiff.samediff.SDVariable bias = sd.constant(op.getOutputsOfOp().get(0) + ":bias",
+                org.nd4j.linalg.factory.Nd4j.zeros(type, channels));
+        // addArgsFor replaces the op's arguments (M2.1): pass them all.
+        sd.addArgsFor(new org.nd4j.autodiff.samediff.SDVariable[] {sd.getVariable(in.get(0)),
+                sd.getVariable(in.get(1)), bias}, op.getOp());
+        return bias.getArr();
+    }
+
     /** Removes a constant or trainable variable that no op reads any more, with its array. */
     static void removeConstant(SameDiff sd, String name) {
         sd.getVariables().remove(name);
