@@ -42,16 +42,20 @@ public final class AccuracyStudy {
             "entropy", "mse", "aciq");
 
     /**
-     * The options builder for a method of {@link #METHODS} ({@code name} or {@code name+bc}). Each method sets
-     * weights as its authors do: Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators
-     * whose tools take weight ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
+     * The options builder for a method of {@link #METHODS}: {@code name}, {@code name+bc} (bias correction), or
+     * {@code activations/weights} to cross two methods (e.g. {@code patent/minmax}). A single name sets weights as
+     * its authors do: Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools
+     * take weight ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
     public static QuantizationOptions.Builder options(String method) {
         boolean bc = method.endsWith("+bc");
         String name = bc ? method.substring(0, method.length() - 3) : method;
-        boolean activationOnly = name.equals("entropy") || name.startsWith("percentile");
-        return QuantizationOptions.builder().activationRangeMethod(name)
-                .weightRangeMethod(activationOnly ? "minmax" : name).biasCorrection(bc);
+        int slash = name.indexOf('/');
+        String activations = slash < 0 ? name : name.substring(0, slash);
+        boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
+        String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
+        return QuantizationOptions.builder().activationRangeMethod(activations).weightRangeMethod(weights)
+                .biasCorrection(bc);
     }
     /** Bit widths compared: {weight bits, activation bits}. */
     public static final List<int[]> BITS = List.of(new int[] {8, 8}, new int[] {8, 4}, new int[] {4, 8},
@@ -104,7 +108,8 @@ public final class AccuracyStudy {
         return results;
     }
 
-    static NetworkResult run(ReferenceNetwork net, Settings settings, Datasets data, PrintStream log,
+    /** One network's part of the study ({@code settings.networks()} is not read). */
+    public static NetworkResult run(ReferenceNetwork net, Settings settings, Datasets data, PrintStream log,
             Progress progress) throws java.io.IOException {
         Model model = ReferenceTraining.load(net, settings.models());
         StudyData d = data(net, settings, data);
@@ -137,11 +142,8 @@ public final class AccuracyStudy {
                         QuantizedModel q = stats.quantize(o);
                         int[] predicted = predict(test, settings.batchSize(),
                                 f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
-                        rows.add(row(net, o, "fake-quant", q, predicted, labels, fp32, t));
+                        rows.add(row(net, method, o, "fake-quant", q, predicted, labels, fp32, t));
                         bar.step();
-                        // The fake-quant graph's native arrays are freed only when the JVM collects them; the heap
-                        // sees little of them, so without this a study grew past 19 GB (issue #8).
-                        System.gc();
                     }
                 }
             }
@@ -160,7 +162,7 @@ public final class AccuracyStudy {
                 execution = null;
             }
             if (predicted != null) {
-                rows.add(row(net, o, execution, q, predicted, labels, fp32, t));
+                rows.add(row(net, o.activationRangeMethod(), o, execution, q, predicted, labels, fp32, t));
             }
             bar.step();
         }
@@ -185,10 +187,10 @@ public final class AccuracyStudy {
         return new StudyData(calibration, test);
     }
 
-    private static Row row(ReferenceNetwork net, QuantizationOptions o, String execution, QuantizedModel q,
+    private static Row row(ReferenceNetwork net, String method, QuantizationOptions o, String execution, QuantizedModel q,
             int[] predicted, int[] labels, int[] fp32, long start) {
         LayerSqnr worst = q.report().worstLayers(1).stream().findFirst().orElse(null);
-        return new Row(net.id(), o.activationRangeMethod() + (o.biasCorrection() ? "+bc" : ""),
+        return new Row(net.id(), method,
                 o.activationGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor", o.weightBits(),
                 o.activationBits(), execution, accuracy(predicted, labels), accuracy(predicted, fp32),
                 worst == null ? null : worst.layer(), worst == null ? Double.NaN : worst.sqnrDb(), seconds(start));
