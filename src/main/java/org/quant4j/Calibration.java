@@ -3,8 +3,10 @@ package org.quant4j;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
@@ -33,13 +35,14 @@ public final class Calibration {
     private final Map<String, String> axisConflicts;
     private final Map<String, InputMean> inputMeans;
     private final List<INDArray[]> reportBatches;
+    private final List<INDArray[]> allBatches;
     private final int batches;
     private final long samples;
     private final long millis;
 
     private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts, Map<String, InputMean> inputMeans,
-            List<INDArray[]> reportBatches, int batches, long samples, long millis) {
+            List<INDArray[]> reportBatches, List<INDArray[]> allBatches, int batches, long samples, long millis) {
         this.fp32 = fp32;
         this.ops = List.copyOf(ops);
         this.points = points;
@@ -47,6 +50,7 @@ public final class Calibration {
         this.axisConflicts = axisConflicts;
         this.inputMeans = inputMeans;
         this.reportBatches = List.copyOf(reportBatches);
+        this.allBatches = List.copyOf(allBatches);
         this.batches = batches;
         this.samples = samples;
         this.millis = millis;
@@ -54,10 +58,11 @@ public final class Calibration {
 
     /**
      * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
-     * {@code keepBatches} for the SQNR report.
+     * {@code keepBatches} for the SQNR report, and every batch when {@code keepAll} (for sequential calibration,
+     * {@link #observedOn}).
      */
     static Calibration observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
-            int keepBatches) {
+            int keepBatches, boolean keepAll) {
         Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
         Map<String, Integer> axes = new LinkedHashMap<>();
         Map<String, String> conflicts = new LinkedHashMap<>();
@@ -80,12 +85,11 @@ public final class Calibration {
 
         long start = System.nanoTime();
         List<INDArray[]> kept = new ArrayList<>();
+        List<INDArray[]> all = new ArrayList<>();
         int batchCount = 0;
         long samples = 0;
         while (batchCount < maxBatches && data.hasNext()) {
             INDArray[] features = data.next();
-            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), features,
-                    "calibration batch " + batchCount + ": features");
             for (int i = 0; i < features.length; i++) {
                 String bad = Quantizer.nonFinite(features[i]);
                 if (bad != null) {
@@ -94,19 +98,12 @@ public final class Calibration {
                             + "; calibration data must be finite");
                 }
             }
-            java.util.Set<String> wanted = new java.util.LinkedHashSet<>(observers.keySet());
-            wanted.addAll(inputMeans.keySet());
-            List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
-            Map<String, INDArray> values = new LinkedHashMap<>(feed);
-            if (!computed.isEmpty()) {
-                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
-            }
-            for (TensorObserver observer : observers.values()) {
-                observer.observe(values.get(observer.tensor()));
-            }
-            inputMeans.forEach((tensor, mean) -> mean.add(values.get(tensor)));
+            observeBatch(fp32, features, "calibration batch " + batchCount, observers, inputMeans);
             if (kept.size() < keepBatches) {
                 kept.add(features);
+            }
+            if (keepAll) {
+                all.add(features);
             }
             samples += features[0].size(0);
             batchCount++;
@@ -115,7 +112,52 @@ public final class Calibration {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, batchCount, samples, millis);
+        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, all, batchCount, samples,
+                millis);
+    }
+
+    /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers and input means. */
+    private static void observeBatch(ModelGraph graph, INDArray[] features, String what,
+            Map<String, TensorObserver> observers, Map<String, InputMean> inputMeans) {
+        Map<String, INDArray> feed = QuantizedModel.feed(graph.inputs(), features, what + ": features");
+        Set<String> wanted = new LinkedHashSet<>(observers.keySet());
+        wanted.addAll(inputMeans.keySet());
+        List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
+        Map<String, INDArray> values = new LinkedHashMap<>(feed);
+        if (!computed.isEmpty()) {
+            values.putAll(GraphExecution.output(graph.graph(), feed, computed));
+        }
+        for (TensorObserver observer : observers.values()) {
+            observer.observe(values.get(observer.tensor()));
+        }
+        inputMeans.forEach((tensor, mean) -> mean.add(values.get(tensor)));
+    }
+
+    /**
+     * Sequential calibration: the same points observed again, on {@code quantized} (the fp32 graph rewritten with
+     * fake-quant ops, whose point tensors keep their names and now carry the errors of every quantizer before
+     * them), over the calibration batches kept when calibrating. The input means are observed again too, so bias
+     * correction sees the quantized network's inputs.
+     *
+     * @throws QuantizationException when the calibration did not keep its batches (it was made with
+     *                               {@code sequentialPasses} 0)
+     */
+    Calibration observedOn(ModelGraph quantized) {
+        if (allBatches.isEmpty()) {
+            throw new QuantizationException("sequential calibration needs the calibration batches, which this "
+                    + "calibration did not keep: calibrate with options whose sequentialPasses is at least 1");
+        }
+        long start = System.nanoTime();
+        Map<String, TensorObserver> again = new LinkedHashMap<>();
+        observers.forEach((tensor, o) -> again.put(tensor, new TensorObserver(tensor, o.axis())));
+        Map<String, InputMean> means = new LinkedHashMap<>();
+        inputMeans.forEach((tensor, m) -> means.put(tensor, new InputMean(m.axis)));
+        for (int b = 0; b < allBatches.size(); b++) {
+            observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, means);
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        return new Calibration(fp32, ops, points, again, axisConflicts, means, reportBatches, allBatches, batches,
+                samples, this.millis + millis);
     }
 
     /**

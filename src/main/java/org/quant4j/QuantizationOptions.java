@@ -20,10 +20,13 @@ import org.quant4j.range.RangeMethods;
  * @param keepFp32              layers (by DL4J layer name, or SameDiff op name) left in fp32
  * @param biasCorrection        subtract the expected output shift of each layer's weight quantization error from
  *                              its bias ({@link org.quant4j.graph.BiasCorrection})
+ * @param sequentialPasses      how many times the activations are observed again on the quantized network and
+ *                              their ranges solved anew (0: ranges from the fp32 network alone); see
+ *                              {@link Calibration#quantize}
  */
 public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
         int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
-        int reportBatches, Set<String> keepFp32, boolean biasCorrection) {
+        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses) {
 
     /**
      * The default range method: the patent method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -41,6 +44,9 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         }
         if (reportBatches < 0) {
             throw new IllegalArgumentException("reportBatches must be at least 0, got " + reportBatches);
+        }
+        if (sequentialPasses < 0) {
+            throw new IllegalArgumentException("sequentialPasses must be at least 0, got " + sequentialPasses);
         }
         keepFp32 = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(keepFp32)); // sorted: a stable order in saved files
     }
@@ -75,6 +81,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         private int reportBatches = 4;
         private final Set<String> keepFp32 = new LinkedHashSet<>();
         private boolean biasCorrection;
+        private int sequentialPasses;
 
         private Builder() {
         }
@@ -145,10 +152,20 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
+        /**
+         * Sequential calibration (default 0): after solving the ranges from the fp32 network, observe the
+         * activations {@code passes} more times on the network quantized with the ranges so far, solving them
+         * anew each time, so that each range fits the activations the quantized network really produces.
+         */
+        public Builder sequentialPasses(int passes) {
+            this.sequentialPasses = passes;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
-                    biasCorrection);
+                    biasCorrection, sequentialPasses);
         }
     }
 }

@@ -111,7 +111,8 @@ public final class Quantizer {
         requireFiniteParameters(converted.graph());
         ModelGraph fp32 = BatchNormFolding.fold(converted);
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
-        return Calibration.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches());
+        return Calibration.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches(),
+                options.sequentialPasses() > 0);
     }
 
     /** Quantizes with the statistics of {@code calibration}: solve ranges, quantize weights, rewrite, measure. */
@@ -139,6 +140,33 @@ public final class Quantizer {
         }
 
         long start = System.nanoTime();
+        List<TensorQuantization> quantizations = solveRanges(calibration, ops, options);
+        ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
+        for (int pass = 0; pass < options.sequentialPasses(); pass++) {
+            Calibration observed = calibration.observedOn(quantized);
+            quantizations = solveRanges(observed, ops, options);
+            quantized = rewrite(observed, ops, quantizations, options);
+        }
+        long solveMillis = (System.nanoTime() - start) / 1_000_000;
+
+        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
+        String granularity = describe(options.activationGranularity()) + " activations, "
+                + describe(options.weightGranularity()) + " weights";
+        QuantizationReport report = new QuantizationReport(RangeMethods.byName(options.activationRangeMethod()).name(),
+                RangeMethods.byName(options.weightRangeMethod()).name(),
+                options.activationBits(), options.weightBits(), granularity, calibration.batches(),
+                calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
+                calibration.millis(), solveMillis, sqnr);
+        return new QuantizedModel(quantized, options, quantizations, report);
+    }
+
+    /**
+     * The ranges of every activation point and weight of {@code ops} from the statistics of {@code calibration}:
+     * activations first (their scales fold into the weights), then each weight per output channel or per tensor.
+     */
+    private static List<TensorQuantization> solveRanges(Calibration calibration, List<QuantizableOp> ops,
+            QuantizationOptions options) {
+        ModelGraph fp32 = calibration.fp32Graph();
         boolean perChannel = options.activationGranularity() == Granularity.PER_CHANNEL;
         Map<String, TensorQuantization> activations = new LinkedHashMap<>();
         RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
@@ -166,6 +194,13 @@ public final class Quantizer {
             int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
             quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
         }
+        return quantizations;
+    }
+
+    /** A copy of the fp32 graph, bias-corrected when asked, rewritten with fake-quant ops. */
+    private static ModelGraph rewrite(Calibration calibration, List<QuantizableOp> ops,
+            List<TensorQuantization> quantizations, QuantizationOptions options) {
+        ModelGraph fp32 = calibration.fp32Graph();
         ModelGraph quantized = fp32.copy();
         if (options.biasCorrection()) {
             for (QuantizableOp op : ops) {
@@ -177,16 +212,7 @@ public final class Quantizer {
             }
         }
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
-        long solveMillis = (System.nanoTime() - start) / 1_000_000;
-
-        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
-        String granularity = describe(options.activationGranularity()) + " activations, "
-                + describe(options.weightGranularity()) + " weights";
-        QuantizationReport report = new QuantizationReport(activationSolver.name(), weightSolver.name(),
-                options.activationBits(), options.weightBits(), granularity, calibration.batches(),
-                calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
-                calibration.millis(), solveMillis, sqnr);
-        return new QuantizedModel(quantized, options, quantizations, report);
+        return quantized;
     }
 
     /**

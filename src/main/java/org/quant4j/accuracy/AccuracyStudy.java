@@ -42,21 +42,36 @@ public final class AccuracyStudy {
             "entropy", "mse", "aciq");
 
     /**
-     * The options builder for a method of {@link #METHODS}: {@code name}, {@code name+bc} (bias correction), or
-     * {@code activations/weights} to cross two methods (e.g. {@code patent/minmax}). A single name sets weights as
-     * its authors do: Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools
-     * take weight ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
+     * The options builder for a method of {@link #METHODS}: {@code name}, or {@code activations/weights} to cross
+     * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} (bias correction,
+     * {@link QuantizationOptions#biasCorrection()}) and {@code +seq} or {@code +seqN} (sequential calibration with
+     * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}). A single name sets weights as its authors do:
+     * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
+     * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
     public static QuantizationOptions.Builder options(String method) {
-        boolean bc = method.endsWith("+bc");
-        String name = bc ? method.substring(0, method.length() - 3) : method;
+        String[] parts = method.split("\\+");
+        String name = parts[0];
+        boolean bc = false;
+        int passes = 0;
+        for (int i = 1; i < parts.length; i++) {
+            if (parts[i].equals("bc")) {
+                bc = true;
+            } else if (parts[i].matches("seq\\d*")) {
+                passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
+            } else {
+                throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
+                        + "' (known: +bc, +seq, +seqN)");
+            }
+        }
         int slash = name.indexOf('/');
         String activations = slash < 0 ? name : name.substring(0, slash);
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         return QuantizationOptions.builder().activationRangeMethod(activations).weightRangeMethod(weights)
-                .biasCorrection(bc);
+                .biasCorrection(bc).sequentialPasses(passes);
     }
+
     /** Bit widths compared: {weight bits, activation bits}. */
     public static final List<int[]> BITS = List.of(new int[] {8, 8}, new int[] {8, 4}, new int[] {4, 8},
             new int[] {4, 4});
@@ -122,8 +137,10 @@ public final class AccuracyStudy {
         rows.add(new Row(net.id(), "-", "-", 32, 32, "fp32", accuracy(fp32, labels), 1.0, null, Double.NaN,
                 seconds(start)));
 
+        int passes = settings.methods().stream().mapToInt(m -> options(m).build().sequentialPasses()).max()
+                .orElse(0);
         QuantizationOptions calibrationOptions = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
-                .reportBatches(1).build();
+                .reportBatches(1).sequentialPasses(passes).build();
         DataSetIterator calibrationData = calibration.iterator(128);
         Calibration stats = model instanceof MultiLayerNetwork m
                 ? Quantizer.calibrate(m, calibrationData, calibrationOptions)

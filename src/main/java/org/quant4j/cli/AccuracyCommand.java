@@ -6,7 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.quant4j.Granularity;
 import org.quant4j.accuracy.AccuracyStudy;
 import org.quant4j.accuracy.ReferenceNetwork;
 import org.quant4j.io.AtomicFiles;
@@ -31,9 +35,18 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
     Path models;
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "Range methods; a suffix +bc adds bias correction, A/W crosses an activation and a weight "
-                    + "method (default: patent, patent+bc, minmax, percentile-99.99, entropy, mse, aciq).")
+            description = "Range methods; a suffix +bc adds bias correction, +seq or +seqN sequential calibration "
+                    + "(1 or N passes on the quantized network), A/W crosses an activation and a weight method "
+                    + "(default: patent, patent+bc, minmax, percentile-99.99, entropy, mse, aciq).")
     List<String> methods;
+
+    @Option(names = "--granularities", split = ",", defaultValue = "per-channel,per-tensor", paramLabel = "G",
+            description = "per-channel and/or per-tensor (default: ${DEFAULT-VALUE}).")
+    List<String> granularities;
+
+    @Option(names = "--bits", split = ",", defaultValue = "W8A8,W8A4,W4A8,W4A4", paramLabel = "WxAy",
+            description = "Weight and activation bit widths, 2..8 each (default: ${DEFAULT-VALUE}).")
+    List<String> bits;
 
     @Option(names = "--calibration-images", defaultValue = "" + AccuracyStudy.CALIBRATION_IMAGES, paramLabel = "N",
             description = "Training images to calibrate on, drawn with --seed (default: ${DEFAULT-VALUE}).")
@@ -80,9 +93,22 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
                 throw usage("--methods: " + e.getMessage());
             }
         }
-        AccuracyStudy.Settings all = AccuracyStudy.Settings.of(nets, models);
+        List<Granularity> gs = new ArrayList<>();
+        for (String g : granularities) {
+            switch (g.toLowerCase(Locale.ROOT)) {
+                case "per-channel" -> gs.add(Granularity.PER_CHANNEL);
+                case "per-tensor" -> gs.add(Granularity.PER_TENSOR);
+                default -> throw usage("--granularities: '" + g + "' is neither per-channel nor per-tensor");
+            }
+        }
+        List<int[]> bitWidths = new ArrayList<>();
+        for (String b : bits) {
+            Matcher m = Pattern.compile("W([2-8])A([2-8])").matcher(b.toUpperCase(Locale.ROOT));
+            check(m.matches(), this, "--bits: '" + b + "' is not WxAy with x and y in 2..8");
+            bitWidths.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+        }
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
-                calibrationSeed, ms, all.granularities(), all.bits(), testImages, batchSize);
+                calibrationSeed, ms, gs, bitWidths, testImages, batchSize);
         long start = System.nanoTime();
         List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
         for (ReferenceNetwork net : nets) {
