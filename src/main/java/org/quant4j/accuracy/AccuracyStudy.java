@@ -81,20 +81,44 @@ public final class AccuracyStudy {
     /** The seed of the calibration images' draw, by default. */
     public static final long SEED = 42;
 
-    /** What to run. */
+    /**
+     * What to run.
+     *
+     * @param seed   the seed of the first calibration draw; draw d uses {@code seed + d}
+     * @param draws  how many independent draws of calibration images; every configuration is calibrated and
+     *               measured once per draw, and the tables give the mean (at 4 bits one draw's top-1 moves by
+     *               about a point from draw to draw, more than the methods differ)
+     */
     public record Settings(List<ReferenceNetwork> networks, Path models, int calibrationImages, long seed,
-            List<String> methods, List<Granularity> granularities, List<int[]> bits, int testImages, int batchSize) {
+            int draws, List<String> methods, List<Granularity> granularities, List<int[]> bits, int testImages,
+            int batchSize) {
 
-        /** The full study of {@code networks}: every method, both granularities, all bit widths, 10,000 images. */
+        public Settings {
+            if (draws < 1) {
+                throw new IllegalArgumentException("draws must be at least 1, got " + draws);
+            }
+        }
+
+        /**
+         * The full study of {@code networks}: every method, both granularities, all bit widths, one draw of
+         * calibration images, 10,000 test images.
+         */
         public static Settings of(List<ReferenceNetwork> networks, Path models) {
-            return new Settings(networks, models, CALIBRATION_IMAGES, SEED, METHODS,
+            return new Settings(networks, models, CALIBRATION_IMAGES, SEED, 1, METHODS,
                     List.of(Granularity.PER_CHANNEL, Granularity.PER_TENSOR), BITS, 10_000, 500);
+        }
+
+        /** The same settings with calibration draw {@code d} as the only draw. */
+        public Settings draw(int d) {
+            return new Settings(networks, models, calibrationImages, seed + d, 1, methods, granularities, bits,
+                    testImages, batchSize);
         }
     }
 
     /**
      * One measured configuration.
      *
+     * @param draw        the calibration draw (0 for fp32)
      * @param execution   "fp32", "fake-quant" or "int8"
      * @param top1        top-1 accuracy on the test images
      * @param agreement   top-1 agreement with fp32
@@ -102,7 +126,7 @@ public final class AccuracyStudy {
      * @param worstSqnrDb its SQNR
      */
     public record Row(String network, String method, String granularity, int weightBits, int activationBits,
-            String execution, double top1, double agreement, String worstLayer, double worstSqnrDb,
+            int draw, String execution, double top1, double agreement, String worstLayer, double worstSqnrDb,
             double seconds) {
     }
 
@@ -128,63 +152,63 @@ public final class AccuracyStudy {
             Progress progress) throws java.io.IOException {
         Model model = ReferenceTraining.load(net, settings.models());
         StudyData d = data(net, settings, data);
-        LabeledImages calibration = d.calibration();
         LabeledImages test = d.test();
         List<Row> rows = new ArrayList<>();
         long start = System.nanoTime();
         int[] labels = argmax(test.labels());
         int[] fp32 = predict(test, settings.batchSize(), f -> ReferenceTraining.fp32Output(model, f));
-        rows.add(new Row(net.id(), "-", "-", 32, 32, "fp32", accuracy(fp32, labels), 1.0, null, Double.NaN,
+        rows.add(new Row(net.id(), "-", "-", 32, 32, 0, "fp32", accuracy(fp32, labels), 1.0, null, Double.NaN,
                 seconds(start)));
 
         int passes = settings.methods().stream().mapToInt(m -> options(m).build().sequentialPasses()).max()
                 .orElse(0);
         QuantizationOptions calibrationOptions = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
                 .reportBatches(1).sequentialPasses(passes).build();
-        DataSetIterator calibrationData = calibration.iterator(128);
-        Calibration stats = model instanceof MultiLayerNetwork m
-                ? Quantizer.calibrate(m, calibrationData, calibrationOptions)
-                : Quantizer.calibrate((ComputationGraph) model, calibrationData, calibrationOptions);
-        log.printf(Locale.ROOT, "%s: fp32 top-1 %.2f%%; calibrated on %d training images in %.1f s%n", net.id(),
-                100 * rows.get(0).top1(), stats.samples(), stats.millis() / 1e3);
-
-        int total = settings.methods().size() * settings.granularities().size() * settings.bits().size() + 1;
+        int total = settings.draws()
+                * (settings.methods().size() * settings.granularities().size() * settings.bits().size() + 1);
+        long samples = 0;
         try (ProgressBar bar = progress.start(net.id(), total, "configurations")) {
-            for (String method : settings.methods()) {
-                for (Granularity g : settings.granularities()) {
-                    for (int[] bits : settings.bits()) {
-                        long t = System.nanoTime();
-                        QuantizationOptions o = options(method).granularity(g).weightBits(bits[0])
-                                .activationBits(bits[1]).build();
-                        QuantizedModel q = stats.quantize(o);
-                        int[] predicted = predict(test, settings.batchSize(),
-                                f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
-                        rows.add(row(net, method, o, "fake-quant", q, predicted, labels, fp32, t));
-                        bar.step();
+            for (int draw = 0; draw < settings.draws(); draw++) {
+                LabeledImages calibration = draw == 0 ? d.calibration()
+                        : data(net, settings.draw(draw), data).calibration();
+                DataSetIterator calibrationData = calibration.iterator(128);
+                Calibration stats = model instanceof MultiLayerNetwork m
+                        ? Quantizer.calibrate(m, calibrationData, calibrationOptions)
+                        : Quantizer.calibrate((ComputationGraph) model, calibrationData, calibrationOptions);
+                samples = stats.samples();
+                log.printf(Locale.ROOT, "%s: fp32 top-1 %.2f%%; draw %d: calibrated on %d training images (seed %d) "
+                        + "in %.1f s%n", net.id(), 100 * rows.get(0).top1(), draw, stats.samples(),
+                        settings.seed() + draw, stats.millis() / 1e3);
+                for (String method : settings.methods()) {
+                    for (Granularity g : settings.granularities()) {
+                        for (int[] bits : settings.bits()) {
+                            long t = System.nanoTime();
+                            QuantizationOptions o = options(method).granularity(g).weightBits(bits[0])
+                                    .activationBits(bits[1]).build();
+                            QuantizedModel q = stats.quantize(o);
+                            int[] predicted = predict(test, settings.batchSize(),
+                                    f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
+                            rows.add(row(net, method, o, draw, "fake-quant", q, predicted, labels, fp32, t));
+                            bar.step();
+                        }
                     }
                 }
+                // The default options on the integer runtime (8-bit weights where exact, else 7: see Dnnl).
+                long t = System.nanoTime();
+                QuantizationOptions o = QuantizationOptions.defaults();
+                QuantizedModel q = stats.quantize(o);
+                try {
+                    int[] predicted = predict(test, settings.batchSize(),
+                            f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
+                    rows.add(row(net, o.activationRangeMethod(), o, draw, "int8", q, predicted, labels, fp32, t));
+                } catch (org.quant4j.QuantizationException e) {
+                    log.printf("%s: no int8 runtime (%s)%n", net.id(), e.getMessage());
+                }
+                bar.step();
             }
-            // The default options on the integer runtime (8-bit weights where exact, else 7: see Dnnl).
-            long t = System.nanoTime();
-            QuantizationOptions o = QuantizationOptions.defaults();
-            QuantizedModel q = stats.quantize(o);
-            String execution;
-            int[] predicted;
-            try {
-                predicted = predict(test, settings.batchSize(), f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
-                execution = "int8";
-            } catch (org.quant4j.QuantizationException e) {
-                log.printf("%s: no int8 runtime (%s)%n", net.id(), e.getMessage());
-                predicted = null;
-                execution = null;
-            }
-            if (predicted != null) {
-                rows.add(row(net, o.activationRangeMethod(), o, execution, q, predicted, labels, fp32, t));
-            }
-            bar.step();
         }
         log.printf(Locale.ROOT, "%s: %d configurations in %.0f s%n", net.id(), rows.size(), seconds(start));
-        return new NetworkResult(net.id(), net.dataset().directoryName(), (int) stats.samples(), labels.length,
+        return new NetworkResult(net.id(), net.dataset().directoryName(), (int) samples, labels.length,
                 QuantizationOptions.defaults().activationRangeMethod(), rows);
     }
 
@@ -204,12 +228,12 @@ public final class AccuracyStudy {
         return new StudyData(calibration, test);
     }
 
-    private static Row row(ReferenceNetwork net, String method, QuantizationOptions o, String execution, QuantizedModel q,
-            int[] predicted, int[] labels, int[] fp32, long start) {
+    private static Row row(ReferenceNetwork net, String method, QuantizationOptions o, int draw, String execution,
+            QuantizedModel q, int[] predicted, int[] labels, int[] fp32, long start) {
         LayerSqnr worst = q.report().worstLayers(1).stream().findFirst().orElse(null);
         return new Row(net.id(), method,
                 o.activationGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor", o.weightBits(),
-                o.activationBits(), execution, accuracy(predicted, labels), accuracy(predicted, fp32),
+                o.activationBits(), draw, execution, accuracy(predicted, labels), accuracy(predicted, fp32),
                 worst == null ? null : worst.layer(), worst == null ? Double.NaN : worst.sqnrDb(), seconds(start));
     }
 
@@ -248,16 +272,24 @@ public final class AccuracyStudy {
         return (double) same / predicted.length;
     }
 
-    /** The results as markdown: per network, top-1 (%) per method and granularity by bit widths. */
+    /**
+     * The results as markdown: per network, top-1 (%) per method and granularity by bit widths; with several
+     * calibration draws, the mean over the draws and (in parentheses) the standard deviation between them.
+     */
     public static String markdown(List<NetworkResult> results) {
         StringBuilder md = new StringBuilder();
         for (NetworkResult r : results) {
             Row fp32 = r.rows().stream().filter(x -> x.execution().equals("fp32")).findFirst().orElseThrow();
+            int draws = r.rows().stream().mapToInt(Row::draw).max().orElse(0) + 1;
             md.append(String.format(Locale.ROOT, "#### %s (%s): fp32 top-1 %.2f%%%n%n", r.network(), r.dataset(),
                     100 * fp32.top1()));
+            if (draws > 1) {
+                md.append(String.format(Locale.ROOT, "Mean top-1 of %d calibration draws (standard deviation).%n%n",
+                        draws));
+            }
             List<String> bitColumns = new ArrayList<>();
-            Map<String, Map<String, Row>> table = new LinkedHashMap<>();
-            Row int8 = null;
+            Map<String, Map<String, List<Row>>> table = new LinkedHashMap<>();
+            List<Row> int8 = new ArrayList<>();
             for (Row x : r.rows()) {
                 if (x.execution().equals("fake-quant")) {
                     String bits = "W" + x.weightBits() + "A" + x.activationBits();
@@ -265,9 +297,9 @@ public final class AccuracyStudy {
                         bitColumns.add(bits);
                     }
                     table.computeIfAbsent(x.method() + " | " + x.granularity(), k -> new LinkedHashMap<>())
-                            .put(bits, x);
+                            .computeIfAbsent(bits, k -> new ArrayList<>()).add(x);
                 } else if (x.execution().equals("int8")) {
-                    int8 = x;
+                    int8.add(x);
                 }
             }
             md.append("| method | granularity |");
@@ -275,22 +307,34 @@ public final class AccuracyStudy {
             md.append('\n').append("|---|---|");
             bitColumns.forEach(b -> md.append("---:|"));
             md.append('\n');
-            for (Map.Entry<String, Map<String, Row>> e : table.entrySet()) {
+            for (Map.Entry<String, Map<String, List<Row>>> e : table.entrySet()) {
                 md.append("| ").append(e.getKey()).append(" |");
                 for (String b : bitColumns) {
-                    Row x = e.getValue().get(b);
-                    md.append(x == null ? " |" : String.format(Locale.ROOT, " %.2f |", 100 * x.top1()));
+                    List<Row> x = e.getValue().get(b);
+                    md.append(x == null ? " |" : " " + percent(x, Row::top1) + " |");
                 }
                 md.append('\n');
             }
-            if (int8 != null) {
+            if (!int8.isEmpty()) {
+                Row first = int8.get(0);
                 md.append(String.format(Locale.ROOT,
-                        "%nint8 runtime (default options: %s, %s, W%dA%d): top-1 %.2f%%, agreement with fp32 %.2f%%%n",
-                        int8.method(), int8.granularity(), int8.weightBits(), int8.activationBits(), 100 * int8.top1(),
-                        100 * int8.agreement()));
+                        "%nint8 runtime (default options: %s, %s, W%dA%d): top-1 %s%%, agreement with fp32 %s%%%n",
+                        first.method(), first.granularity(), first.weightBits(), first.activationBits(),
+                        percent(int8, Row::top1), percent(int8, Row::agreement)));
             }
             md.append('\n');
         }
         return md.toString();
+    }
+
+    /** The mean of a measure over rows (draws) in percent, with the standard deviation when there are several. */
+    private static String percent(List<Row> rows, java.util.function.ToDoubleFunction<Row> measure) {
+        double[] v = rows.stream().mapToDouble(measure).map(x -> 100 * x).toArray();
+        double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
+        if (v.length == 1) {
+            return String.format(Locale.ROOT, "%.2f", mean);
+        }
+        double sd = Math.sqrt(new org.apache.commons.math3.stat.descriptive.moment.Variance().evaluate(v));
+        return String.format(Locale.ROOT, "%.2f (%.2f)", mean, sd);
     }
 }

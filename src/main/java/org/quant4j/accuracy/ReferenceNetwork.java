@@ -52,7 +52,7 @@ public enum ReferenceNetwork {
      * A MobileNet-style CNN on Fashion-MNIST: a 3x3 stem at full resolution, then depthwise 3x3 + pointwise 1x1
      * blocks with BatchNorm and ReLU (strided depthwise layers take 28x28 to 14x14 to 7x7; 32 to 128 channels).
      */
-    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 6);
+    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 5);
 
     /** Seed of every network's initialization and training. */
     public static final long SEED = 20261126L;

@@ -56,6 +56,11 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
             description = "Seed of the draw of calibration images (default: ${DEFAULT-VALUE}).")
     long calibrationSeed;
 
+    @Option(names = "--calibration-draws", defaultValue = "1", paramLabel = "N",
+            description = "Independent draws of calibration images (seeds SEED, SEED+1, ...); the tables give the "
+                    + "mean top-1 over the draws (default: ${DEFAULT-VALUE}).")
+    int draws;
+
     @Option(names = "--test-images", defaultValue = "10000", paramLabel = "N",
             description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
     int testImages;
@@ -72,6 +77,7 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         check(testImages >= 1 && testImages <= 10_000, this, "--test-images must be in 1..10000, got " + testImages);
+        check(draws >= 1, this, "--calibration-draws must be at least 1, got " + draws);
         check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
         List<ReferenceNetwork> nets = new ArrayList<>();
         for (String n : networks) {
@@ -108,7 +114,7 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
             bitWidths.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
         }
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
-                calibrationSeed, ms, gs, bitWidths, testImages, batchSize);
+                calibrationSeed, draws, ms, gs, bitWidths, testImages, batchSize);
         long start = System.nanoTime();
         List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
         for (ReferenceNetwork net : nets) {

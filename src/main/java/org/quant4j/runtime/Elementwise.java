@@ -21,6 +21,7 @@ final class Elementwise implements AutoCloseable {
     private final primitive_desc_base pd;
     private final primitive primitive;
     private final boolean binaryOp;
+    private final PrimitiveRunner runner;
 
     private Elementwise(long n, boolean binaryOp, float alpha) {
         this.binaryOp = binaryOp;
@@ -39,6 +40,12 @@ final class Elementwise implements AutoCloseable {
             pd = p;
             primitive = new eltwise_forward(p);
         }
+        runner = binaryOp
+                ? new PrimitiveRunner(primitive, pd,
+                        new int[] {dnnl.DNNL_ARG_SRC_0, dnnl.DNNL_ARG_SRC_1, dnnl.DNNL_ARG_DST},
+                        new memory.desc[] {desc, desc, desc}, java.util.Map.of())
+                : new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                        new memory.desc[] {desc, desc}, java.util.Map.of());
     }
 
     /** {@code dst = src >= 0 ? src : alpha src} over n values. */
@@ -53,23 +60,16 @@ final class Elementwise implements AutoCloseable {
 
     /** Runs the operation; {@code b} is null for ReLU. */
     void execute(Pointer a, Pointer b, Pointer dst) {
-        var engine = Dnnl.engine();
-        try (memory s0 = new memory(desc, engine, a); memory d = new memory(desc, engine, dst)) {
-            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_DST, d);
-            if (binaryOp) {
-                try (memory s1 = new memory(desc, engine, b)) {
-                    args.put(dnnl.DNNL_ARG_SRC_0, s0).put(dnnl.DNNL_ARG_SRC_1, s1);
-                    Primitives.execute(primitive, pd, args);
-                }
-            } else {
-                args.put(dnnl.DNNL_ARG_SRC, s0);
-                Primitives.execute(primitive, pd, args);
-            }
+        if (binaryOp) {
+            runner.execute(a, b, dst);
+        } else {
+            runner.execute(a, dst);
         }
     }
 
     @Override
     public void close() {
+        runner.close();
         primitive.close();
         pd.close();
     }

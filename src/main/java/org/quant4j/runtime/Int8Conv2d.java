@@ -78,6 +78,7 @@ public final class Int8Conv2d implements AutoCloseable {
     private final convolution_forward conv;
     private final Primitives.Weights weights;
     private final Primitives.Bias bias;
+    private final PrimitiveRunner runner;
 
     /**
      * @param g            the geometry
@@ -134,6 +135,13 @@ public final class Int8Conv2d implements AutoCloseable {
                 new memory.desc(wDims, memory.data_type.s8,
                         g.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw), pd.weights_desc());
         this.bias = Primitives.Bias.of(bias, biasDesc, g.out());
+        java.util.Map<Integer, memory> fixed = new java.util.HashMap<>();
+        fixed.put(dnnl.DNNL_ARG_WEIGHTS, this.weights.memory());
+        if (this.bias != null) {
+            fixed.put(dnnl.DNNL_ARG_BIAS, this.bias.memory());
+        }
+        runner = new PrimitiveRunner(conv, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                new memory.desc[] {srcDesc, dstDesc}, fixed);
     }
 
     public Geometry geometry() {
@@ -157,19 +165,12 @@ public final class Int8Conv2d implements AutoCloseable {
 
     /** Runs the convolution from {@code src} (NHWC, source type) into {@code dst} (NHWC, destination type). */
     public void execute(Pointer src, Pointer dst) {
-        var engine = Dnnl.engine();
-        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_WEIGHTS, weights.memory())
-                    .put(dnnl.DNNL_ARG_DST, d);
-            if (bias != null) {
-                args.put(dnnl.DNNL_ARG_BIAS, bias.memory());
-            }
-            Primitives.execute(conv, pd, args);
-        }
+        runner.execute(src, dst);
     }
 
     @Override
     public void close() {
+        runner.close();
         conv.close();
         pd.close();
         weights.close();

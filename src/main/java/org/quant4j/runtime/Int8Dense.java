@@ -25,6 +25,7 @@ public final class Int8Dense implements AutoCloseable {
     private final inner_product_forward primitive;
     private final Primitives.Weights weights;
     private final Primitives.Bias bias;
+    private final PrimitiveRunner runner;
 
     /**
      * @param weights      O x F signed 8-bit weights, C order
@@ -59,6 +60,13 @@ public final class Int8Dense implements AutoCloseable {
         this.weights = Primitives.Weights.reordered(weights,
                 new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oi), pd.weights_desc());
         this.bias = Primitives.Bias.of(bias, biasDesc, out);
+        java.util.Map<Integer, memory> fixed = new java.util.HashMap<>();
+        fixed.put(dnnl.DNNL_ARG_WEIGHTS, this.weights.memory());
+        if (this.bias != null) {
+            fixed.put(dnnl.DNNL_ARG_BIAS, this.bias.memory());
+        }
+        runner = new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                new memory.desc[] {srcDesc, dstDesc}, fixed);
     }
 
     public long srcBytes() {
@@ -75,19 +83,12 @@ public final class Int8Dense implements AutoCloseable {
 
     /** Runs the layer from {@code src} [N, F] into {@code dst} [N, O]. */
     public void execute(Pointer src, Pointer dst) {
-        var engine = Dnnl.engine();
-        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            IntMemoryMap args = new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s)
-                    .put(dnnl.DNNL_ARG_WEIGHTS, weights.memory()).put(dnnl.DNNL_ARG_DST, d);
-            if (bias != null) {
-                args.put(dnnl.DNNL_ARG_BIAS, bias.memory());
-            }
-            Primitives.execute(primitive, pd, args);
-        }
+        runner.execute(src, dst);
     }
 
     @Override
     public void close() {
+        runner.close();
         primitive.close();
         pd.close();
         weights.close();

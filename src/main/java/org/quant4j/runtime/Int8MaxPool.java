@@ -16,6 +16,7 @@ public final class Int8MaxPool implements AutoCloseable {
     private final memory.desc dstDesc;
     private final pooling_forward.primitive_desc pd;
     private final pooling_forward primitive;
+    private final PrimitiveRunner runner;
     private final long srcBytes;
     private final long dstBytes;
 
@@ -30,6 +31,8 @@ public final class Int8MaxPool implements AutoCloseable {
                 new long[] {kernelH, kernelW}, new long[] {padTop, padLeft}, new long[] {padBottom, padRight});
         pd = new pooling_forward.primitive_desc(desc, Primitives.threadSafe(), Dnnl.engine());
         primitive = new pooling_forward(pd);
+        runner = new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                new memory.desc[] {srcDesc, dstDesc}, java.util.Map.of());
         srcBytes = batch * channels * height * width * type.bytes;
         dstBytes = batch * channels * outH * outW * type.bytes;
     }
@@ -43,15 +46,12 @@ public final class Int8MaxPool implements AutoCloseable {
     }
 
     public void execute(Pointer src, Pointer dst) {
-        var engine = Dnnl.engine();
-        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            Primitives.execute(primitive, pd,
-                    new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_DST, d));
-        }
+        runner.execute(src, dst);
     }
 
     @Override
     public void close() {
+        runner.close();
         primitive.close();
         pd.close();
     }

@@ -33,6 +33,7 @@ final class Pool2d implements AutoCloseable {
     private final memory.desc dstDesc;
     private final pooling_forward.primitive_desc pd;
     private final pooling_forward primitive;
+    private final PrimitiveRunner runner;
     private final long dstBytes;
 
     /**
@@ -52,6 +53,8 @@ final class Pool2d implements AutoCloseable {
                 new long[] {padding[0], padding[1]}, new long[] {padding[2], padding[3]});
         pd = new pooling_forward.primitive_desc(desc, Primitives.threadSafe(), Dnnl.engine());
         primitive = new pooling_forward(pd);
+        runner = new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                new memory.desc[] {srcDesc, dstDesc}, java.util.Map.of());
         dstBytes = out[0] * out[1] * out[2] * out[3] * type.bytes;
     }
 
@@ -60,14 +63,12 @@ final class Pool2d implements AutoCloseable {
     }
 
     void execute(Pointer src, Pointer dst) {
-        var engine = Dnnl.engine();
-        try (memory s = new memory(srcDesc, engine, src); memory d = new memory(dstDesc, engine, dst)) {
-            Primitives.execute(primitive, pd, new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, s).put(dnnl.DNNL_ARG_DST, d));
-        }
+        runner.execute(src, dst);
     }
 
     @Override
     public void close() {
+        runner.close();
         primitive.close();
         pd.close();
     }

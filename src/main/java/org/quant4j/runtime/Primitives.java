@@ -17,32 +17,12 @@ final class Primitives {
     /**
      * Attributes every kernel starts from: a scratchpad the caller provides per execution. With oneDNN's default
      * (library-owned) scratchpad, one primitive run by several threads at once shares it, and results differ
-     * (seen here: 6 of 800 concurrent calls).
+     * (seen here: 6 of 800 concurrent calls). {@link PrimitiveRunner} keeps the scratchpads.
      */
     static primitive_attr threadSafe() {
         primitive_attr attr = new primitive_attr();
         attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
         return attr;
-    }
-
-    /** Runs {@code p} on this thread's stream with a scratchpad of its own, and waits. */
-    static void execute(org.bytedeco.dnnl.primitive p, org.bytedeco.dnnl.primitive_desc_base pd, IntMemoryMap args) {
-        memory.desc scratchDesc = pd.scratchpad_desc();
-        long size = scratchDesc.get_size();
-        BytePointer scratch = size > 0 ? new BytePointer(size) : null;
-        memory scratchMemory = size > 0 ? new memory(scratchDesc, Dnnl.engine(), scratch) : null;
-        try {
-            if (scratchMemory != null) {
-                args.put(dnnl.DNNL_ARG_SCRATCHPAD, scratchMemory);
-            }
-            p.execute(Dnnl.stream(), args);
-            Dnnl.stream()._wait();
-        } finally {
-            if (scratchMemory != null) {
-                scratchMemory.close();
-                scratch.close();
-            }
-        }
     }
 
     /** Output scales (per output channel, mask 1 << 1, or one for all) and an optional ReLU after them. */

@@ -1,6 +1,7 @@
 package org.quant4j.accuracy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -41,21 +42,32 @@ class AccuracyStudyTest {
     @ParameterizedTest
     @EnumSource(ReferenceNetwork.class)
     void calibrationAndTestImagesNeverOverlap(ReferenceNetwork net) {
-        AccuracyStudy.StudyData d = AccuracyStudy.data(net, AccuracyStudy.Settings.of(List.of(net), MODELS), DATA);
-        assertEquals(Split.TRAIN, d.calibration().split());
-        assertEquals(Split.TEST, d.test().split());
-        assertEquals(AccuracyStudy.CALIBRATION_IMAGES, d.calibration().size());
-        assertEquals(10_000, d.test().size());
-        Set<ByteBuffer> calibration = images(d.calibration().features());
-        Set<ByteBuffer> common = new HashSet<>(calibration);
-        common.retainAll(images(d.test().features()));
-        assertEquals(Set.of(), common, net.id() + ": calibration images found among the test images");
+        AccuracyStudy.Settings settings = AccuracyStudy.Settings.of(List.of(net), MODELS);
+        Set<ByteBuffer> test = null;
+        Set<ByteBuffer> firstDraw = null;
+        for (int draw = 0; draw < 3; draw++) {
+            AccuracyStudy.StudyData d = AccuracyStudy.data(net, settings.draw(draw), DATA);
+            assertEquals(Split.TRAIN, d.calibration().split());
+            assertEquals(Split.TEST, d.test().split());
+            assertEquals(AccuracyStudy.CALIBRATION_IMAGES, d.calibration().size());
+            assertEquals(10_000, d.test().size());
+            test = test == null ? images(d.test().features()) : test;
+            Set<ByteBuffer> calibration = images(d.calibration().features());
+            Set<ByteBuffer> common = new HashSet<>(calibration);
+            common.retainAll(test);
+            assertEquals(Set.of(), common, net.id() + " draw " + draw + ": calibration images among the test images");
+            if (firstDraw == null) {
+                firstDraw = calibration;
+            } else {
+                assertNotEquals(firstDraw, calibration, net.id() + " draw " + draw + " repeats draw 0");
+            }
+        }
     }
 
     @Test
     void mlpStudyMeasuresFp32AndEveryConfiguration() throws Exception {
         ReferenceNetwork net = ReferenceNetwork.MLP_MNIST;
-        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(List.of(net), MODELS, 256, 7,
+        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(List.of(net), MODELS, 256, 7, 2,
                 List.of("minmax", "patent"), List.of(Granularity.PER_CHANNEL),
                 List.of(new int[] {8, 8}, new int[] {4, 4}), 2000, 500);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
@@ -65,7 +77,8 @@ class AccuracyStudyTest {
         assertEquals(256, r.calibrationImages());
         assertEquals(2000, r.testImages());
         List<AccuracyStudy.Row> rows = r.rows();
-        assertEquals(1 + 2 * 2 + 1, rows.size(), rows.toString());
+        assertEquals(1 + 2 * (2 * 2 + 1), rows.size(), rows.toString());
+        assertEquals(Set.of(0, 1), rows.stream().map(AccuracyStudy.Row::draw).collect(java.util.stream.Collectors.toSet()));
         LabeledImages test = AccuracyStudy.data(net, settings, DATA).test();
         double fp32 = ReferenceTraining.testAccuracy(ReferenceTraining.load(net, MODELS), test);
         assertEquals(fp32, rows.get(0).top1(), 1e-12, "fp32 row");
@@ -79,5 +92,13 @@ class AccuracyStudyTest {
         assertEquals("int8", rows.get(rows.size() - 1).execution());
         String md = AccuracyStudy.markdown(results);
         assertTrue(md.contains("| patent | per-channel |") && md.contains("W4A4") && md.contains("int8 runtime"), md);
+        // the W8A8 cell is the mean of the two draws, with their standard deviation in parentheses
+        List<AccuracyStudy.Row> w8a8 = rows.stream().filter(x -> x.method().equals("patent")
+                && x.execution().equals("fake-quant") && x.weightBits() == 8).toList();
+        assertEquals(2, w8a8.size());
+        double mean = 100 * (w8a8.get(0).top1() + w8a8.get(1).top1()) / 2;
+        double sd = 100 * Math.abs(w8a8.get(0).top1() - w8a8.get(1).top1()) / Math.sqrt(2);
+        String cell = String.format(java.util.Locale.ROOT, "| patent | per-channel | %.2f (%.2f) |", mean, sd);
+        assertTrue(md.contains(cell), cell + " in\n" + md);
     }
 }

@@ -88,7 +88,6 @@ class Int8Conv2dTest {
         };
         int limit = weightLimit();
         for (Int8Conv2d.Geometry g : geometries) {
-            int[] src = random.ints((int) (g.batch() * g.in() * g.height() * g.width()), 0, 256).toArray();
             int[] w = random.ints((int) (g.out() * g.in() / g.groups() * g.kernelH() * g.kernelW()), -limit,
                     limit + 1).toArray();
             int[] bias = random.ints((int) g.out(), -5000, 5000).toArray();
@@ -100,10 +99,15 @@ class Int8Conv2dTest {
             java.util.Arrays.fill(ones, 1f);
             try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, bytes(w), fbias, ones,
                     false)) {
-                float[] actual = runToFloat(conv, src);
-                long[] expected = reference(g, src, w, bias);
-                for (int i = 0; i < expected.length; i++) {
-                    assertEquals(expected[i], (long) actual[i], g + " element " + i + " (" + conv.implementation() + ")");
+                // two sources in buffers of their own: the kernel's reused execution context is re-pointed per call
+                for (int round = 0; round < 2; round++) {
+                    int[] src = random.ints((int) (g.batch() * g.in() * g.height() * g.width()), 0, 256).toArray();
+                    float[] actual = runToFloat(conv, src);
+                    long[] expected = reference(g, src, w, bias);
+                    for (int i = 0; i < expected.length; i++) {
+                        assertEquals(expected[i], (long) actual[i],
+                                g + " call " + round + " element " + i + " (" + conv.implementation() + ")");
+                    }
                 }
             }
         }
