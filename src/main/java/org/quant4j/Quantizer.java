@@ -152,8 +152,7 @@ public final class Quantizer {
         List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
         String granularity = describe(options.activationGranularity()) + " activations, "
                 + describe(options.weightGranularity()) + " weights";
-        QuantizationReport report = new QuantizationReport(RangeMethods.byName(options.activationRangeMethod()).name(),
-                RangeMethods.byName(options.weightRangeMethod()).name(),
+        QuantizationReport report = new QuantizationReport(options.activationRangeMethod(), options.weightRangeMethod(),
                 options.activationBits(), options.weightBits(), granularity, calibration.batches(),
                 calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
                 calibration.millis(), solveMillis, sqnr);

@@ -97,6 +97,43 @@ class QuantizerTest {
     }
 
     @Test
+    void sequentialCalibrationSolvesRangesOnTheQuantizedNetwork() {
+        MultiLayerNetwork net = TestNetworks.cnn();
+        QuantizationOptions.Builder w4a4 = QuantizationOptions.builder().calibrationBatches(3).rangeMethod("minmax")
+                .weightBits(4).activationBits(4);
+        Calibration calibration = Quantizer.calibrate(net, TestNetworks.randomIterator(16, 784, 10, 4, 21),
+                w4a4.sequentialPasses(1).build());
+        QuantizedModel fromFp32 = calibration.quantize(w4a4.sequentialPasses(0).build());
+        QuantizedModel sequential = calibration.quantize(w4a4.sequentialPasses(1).build());
+        assertEquals(fromFp32.quantizations().size(), sequential.quantizations().size());
+        int changed = 0;
+        for (int i = 0; i < fromFp32.quantizations().size(); i++) {
+            var before = fromFp32.quantizations().get(i);
+            var after = sequential.quantizations().get(i);
+            assertEquals(before.tensor(), after.tensor());
+            if (before.kind() == org.quant4j.graph.TensorQuantization.Kind.ACTIVATION
+                    && before.tensor().equals(fromFp32.quantizations().get(0).tensor())) {
+                // the network input: nothing is quantized before it, so its ranges cannot move
+                assertArrayEquals(before.scales(), after.scales(), before.tensor());
+            } else if (!java.util.Arrays.equals(before.scales(), after.scales())) {
+                changed++;
+            }
+        }
+        assertTrue(changed > 0, "sequential calibration changed no range");
+        // the one-call path keeps the batches itself and gives the same model
+        QuantizedModel direct = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 4, 21),
+                w4a4.sequentialPasses(1).build());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 8, 784);
+        assertEquals(direct.output(x), sequential.output(x));
+        // a calibration that did not keep its batches says what to do
+        Calibration once = Quantizer.calibrate(net, TestNetworks.randomIterator(16, 784, 10, 4, 21),
+                w4a4.sequentialPasses(0).build());
+        QuantizationException e = assertThrows(QuantizationException.class,
+                () -> once.quantize(w4a4.sequentialPasses(1).build()));
+        assertTrue(e.getMessage().contains("sequentialPasses"), e.getMessage());
+    }
+
+    @Test
     void computationGraphQuantizes() {
         ComputationGraph net = TestNetworks.residualGraph();
         QuantizedModel q = Quantizer.quantize(net,

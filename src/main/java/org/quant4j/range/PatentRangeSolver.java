@@ -124,6 +124,7 @@ public final class PatentRangeSolver implements RangeSolver {
     private static final String[] UPPER_LABELS = {"q0.99", "q0.999", "q0.9999"};
     private static final String[] LOWER_LABELS = {"q" + (1 - 0.99), "q" + (1 - 0.999), "q" + (1 - 0.9999)};
 
+    private final String name;
     private final PdfFitter fitter;
     private final NoiseWeight weight;
     private final PointSet pointSet;
@@ -146,6 +147,13 @@ public final class PatentRangeSolver implements RangeSolver {
     }
 
     public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet, Evaluation evaluation) {
+        this("patent", fitter, weight, pointSet, evaluation);
+    }
+
+    /** A variant under its own name (see {@link RangeMethods}). */
+    public PatentRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
+            Evaluation evaluation) {
+        this.name = name;
         this.fitter = fitter;
         this.weight = weight;
         this.pointSet = pointSet;
@@ -159,7 +167,7 @@ public final class PatentRangeSolver implements RangeSolver {
 
     @Override
     public String name() {
-        return "patent";
+        return name;
     }
 
     @Override
