@@ -140,27 +140,26 @@ class Int8DeconvolutionAndSequenceTest {
     @Test
     void deconvolutionClassifierRunsInt8WithTheDeconvolutionAsAnIsland() {
         QuantizedModel model = int8(deconvolutionClassifier(), IMAGE);
+        agreesWithFakeQuant("deconvolution classifier", model, IMAGE); // plans the int8 network
         String summary = model.int8Network().summary(new long[] {1, 2, 8, 8});
         System.out.println("deconvolution classifier: " + summary);
         assertTrue(summary.startsWith("3 int8 kernels"), summary); // two convolutions and the dense layer
         assertTrue(summary.contains("deconv2d=1"), summary);
-        agreesWithFakeQuant("deconvolution classifier", model, IMAGE);
     }
 
     @Test
     void sequenceClassifierRunsItsConvolutionsAsInt8Kernels() {
         QuantizedModel model = int8(sequenceClassifier(), SEQUENCE);
+        agreesWithFakeQuant("Conv1D classifier", model, SEQUENCE); // plans the int8 network
         String summary = model.int8Network().summary(new long[] {1, 3, 32});
         System.out.println("Conv1D classifier: " + summary);
         assertTrue(summary.startsWith("3 int8 kernels"), summary); // both Conv1D layers and the dense layer
-        agreesWithFakeQuant("Conv1D classifier", model, SEQUENCE);
     }
 
     private static QuantizedModel int8(MultiLayerNetwork net, long[] shape) {
         int weightBits = Dnnl.exactInt8Products() ? 8 : 7;
         QuantizedModel model = Quantizer.quantize(net, TestNetworks.randomIterator(32, shape, 4, 4, 97),
                 QuantizationOptions.builder().weightBits(weightBits).build());
-        assertEquals(Execution.INT8, model.execution(), "int8 unavailable: " + model.int8Unavailable());
         return model;
     }
 
@@ -177,6 +176,7 @@ class Int8DeconvolutionAndSequenceTest {
             total += x.size(0);
             maxDiff = Math.max(maxDiff, int8.sub(fake).amaxNumber().doubleValue());
         }
+        assertEquals(Execution.INT8, model.execution(), name + ": int8 unavailable: " + model.int8Unavailable());
         double agreement = agree / (double) total;
         System.out.printf("%s: int8 vs fake-quant top-1 agreement %.2f%% on %d inputs, max |p diff| %.2e%n", name,
                 100 * agreement, total, maxDiff);
