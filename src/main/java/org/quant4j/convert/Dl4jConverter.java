@@ -1,12 +1,15 @@
 package org.quant4j.convert;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -14,9 +17,13 @@ import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.graph.ShiftVertex;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
+import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
@@ -202,6 +209,24 @@ public final class Dl4jConverter {
         }
         if (preprocessor instanceof CnnToFeedForwardPreProcessor p) {
             return new TensorSpec(name, new long[] {-1, p.getNumChannels(), p.getInputHeight(), p.getInputWidth()});
+        }
+        if (first instanceof Convolution1DLayer conv) {
+            long channels = conv.getNIn() > 0 ? conv.getNIn() : -1;
+            return new TensorSpec(name, conv.getRnnDataFormat() == RNNFormat.NWC
+                    ? new long[] {-1, -1, channels} : new long[] {-1, channels, -1});
+        }
+        if (first instanceof Subsampling1DLayer) {
+            return new TensorSpec(name, new long[] {-1, -1, -1});
+        }
+        if (first instanceof Deconvolution2D conv
+                && conv.getCnn2dDataFormat() == CNN2DFormat.NHWC) {
+            return new TensorSpec(name, new long[] {-1, -1, -1, conv.getNIn() > 0 ? conv.getNIn() : -1});
+        }
+        if (first instanceof PReLULayer prelu && prelu.getInputShape() != null) {
+            // DL4J overwrites the shared axes of the configured input shape with 1: only its rank is reliable.
+            long[] shape = new long[prelu.getInputShape().length + 1];
+            Arrays.fill(shape, -1);
+            return new TensorSpec(name, shape);
         }
         if (first instanceof ConvolutionLayer conv) {
             return new TensorSpec(name, new long[] {-1, conv.getNIn() > 0 ? conv.getNIn() : -1, -1, -1});

@@ -14,10 +14,15 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
 import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution1D;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
+import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
@@ -40,7 +45,12 @@ public final class LayerConverters {
             Map.entry(ConvolutionLayer.class, new ConvolutionConverter()),
             Map.entry(DepthwiseConvolution2D.class, new DepthwiseConvolutionConverter()),
             Map.entry(SeparableConvolution2D.class, new SeparableConvolutionConverter()),
+            Map.entry(Deconvolution2D.class, new Deconvolution2DConverter()),
+            Map.entry(Convolution1DLayer.class, new Convolution1DConverter()),
+            Map.entry(Convolution1D.class, new Convolution1DConverter()),
             Map.entry(SubsamplingLayer.class, new SubsamplingConverter()),
+            Map.entry(Subsampling1DLayer.class, new Subsampling1DConverter()),
+            Map.entry(PReLULayer.class, new PReLUConverter()),
             Map.entry(BatchNormalization.class, new BatchNormConverter()),
             Map.entry(LocalResponseNormalization.class, new LrnConverter()),
             Map.entry(ActivationLayer.class, new ActivationLayerConverter()),

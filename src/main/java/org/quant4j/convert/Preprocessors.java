@@ -4,11 +4,12 @@ import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * DL4J input preprocessors as reshapes: CnnToFeedForward flattens [N, C, H, W] to [N, C*H*W] in C order;
- * FeedForwardToCnn does the reverse.
+ * FeedForwardToCnn does the reverse; RnnToFeedForward on an [N, F] input (after a global pooling) leaves it as it is.
  */
 final class Preprocessors {
 
@@ -32,7 +33,12 @@ final class Preprocessors {
             return new Tensor(sd.reshape(name, input.variable(), -1, p.getNumChannels(), p.getInputHeight(),
                     p.getInputWidth()), 4);
         }
+        if (preprocessor instanceof RnnToFeedForwardPreProcessor && input.rank() == 2) {
+            // DL4J adds it after a global pooling of sequences, whose output is already [N, F]: it then does nothing.
+            return input;
+        }
         throw new UnsupportedLayerException(where + ": input preprocessor " + preprocessor.getClass().getSimpleName()
-                + " is not supported (supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor)");
+                + " is not supported (supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor,"
+                + " RnnToFeedForwardPreProcessor on [N, F])");
     }
 }

@@ -19,37 +19,43 @@ final class SubsamplingConverter implements LayerConverter<SubsamplingLayer> {
             throw new UnsupportedLayerException(c.where() + ": data format " + layer.getCnn2dDataFormat()
                     + " is not supported yet (NCHW only)");
         }
-        int[] k = layer.getKernelSize();
-        int[] s = layer.getStride();
-        int[] p = layer.getPadding();
-        int[] d = layer.getDilation();
+        return new Tensor(pool(c, input.variable(), c.name(), layer.getKernelSize(), layer.getStride(),
+                layer.getPadding(), layer.getDilation()), 4);
+    }
+
+    /**
+     * The layer's pooling type and mode on the NCHW image batch {@code x}, with the given geometry ({height, width}
+     * each), named {@code name}.
+     */
+    static SDVariable pool(LayerContext<? extends SubsamplingLayer> c, SDVariable x, String name, int[] k, int[] s,
+            int[] p, int[] d) {
+        SubsamplingLayer layer = c.layer();
         Pooling2DConfig.Pooling2DConfigBuilder config = Pooling2DConfig.builder()
                 .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
                 .paddingMode(ConvolutionConverter.paddingMode(layer.getConvolutionMode(), c))
                 .isNHWC(false);
-        SDVariable out = switch (layer.getPoolingType()) {
-            case MAX -> c.graph().cnn.maxPooling2d(c.name(), input.variable(),
+        return switch (layer.getPoolingType()) {
+            case MAX -> c.graph().cnn.maxPooling2d(name, x,
                     config.type(Pooling2D.Pooling2DType.MAX).build());
-            case AVG -> c.graph().cnn.avgPooling2d(c.name(), input.variable(),
+            case AVG -> c.graph().cnn.avgPooling2d(name, x,
                     config.type(Pooling2D.Pooling2DType.AVG)
                             .divisor(layer.isAvgPoolIncludePadInDivisor()
                                     ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING)
                             .build());
-            case PNORM -> pnorm(c, input.variable(), config);
+            case PNORM -> pnorm(c, x, config, name);
             default -> throw new UnsupportedLayerException(c.where() + ": pooling type " + layer.getPoolingType()
                     + " is not supported (MAX, AVG, PNORM)");
         };
-        return new Tensor(out, 4);
     }
 
     /**
      * p-norm pooling, {@code (sum over the window of |x|^p)^(1/p)}, padded positions counting as 0: libnd4j's
      * {@code pnormpool2d}, the op DL4J runs.
      */
-    private static SDVariable pnorm(LayerContext<SubsamplingLayer> c, SDVariable x,
-            Pooling2DConfig.Pooling2DConfigBuilder config) {
+    private static SDVariable pnorm(LayerContext<? extends SubsamplingLayer> c, SDVariable x,
+            Pooling2DConfig.Pooling2DConfigBuilder config, String name) {
         SDVariable out = new Pooling2D(c.graph(), new SDVariable[] {x},
                 config.type(Pooling2D.Pooling2DType.PNORM).extra(c.layer().getPnorm()).build()).outputVariable();
-        return c.graph().identity(c.name(), out);
+        return c.graph().identity(name, out);
     }
 }

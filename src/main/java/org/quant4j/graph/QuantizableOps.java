@@ -10,6 +10,7 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.DeConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
@@ -17,7 +18,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 
 /**
  * Finds the ops of a SameDiff graph that quantization turns into integer ops: 2D convolutions, depthwise 2D
- * convolutions (weights [kH, kW, inC, depthMultiplier] in the YXIO format the converter uses), {@code xw_plus_b}
+ * convolutions (weights [kH, kW, inC, depthMultiplier] in the YXIO format the converter uses), transposed 2D
+ * convolutions ({@code deconv2d}, weights [kH, kW, outC, inC]; fake-quantized, the int8 runtime runs them as fp32
+ * islands on the dequantized values), {@code xw_plus_b}
  * (dense layers) and rank-2 matrix products whose second operand is a constant or trainable variable.
  * Works the same on graphs converted from DL4J and on graphs people build by hand.
  */
@@ -53,6 +56,11 @@ public final class QuantizableOps {
                 Conv2DConfig config = conv.getConfig();
                 found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "depthwise_conv2d", in.get(0),
                         config.isNHWC() ? 3 : 1, in.get(1), 2, 2));
+            } else if (op instanceof DeConv2D deconv) {
+                // Transposed convolution, weights [kH, kW, outC, inC] (libnd4j's deconv2d layout, both data formats):
+                // output channels on axis 2, input channels on axis 3, unlike conv2d's YXIO.
+                found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "deconv2d", in.get(0),
+                        ConvolutionArgs.nhwc(deconv) ? 3 : 1, in.get(1), 2, 3));
             } else if (op instanceof XwPlusB) {
                 found.add(new QuantizableOp(sdo.getName(), sdo.getOutputsOfOp().get(0), "xw_plus_b", in.get(0), 1,
                         in.get(1), 1, 0));

@@ -40,9 +40,10 @@ public final class QuantizationPoints {
             }
             SameDiffOp producer = sd.getOps().get(v.getOutputOfOp());
             DifferentialFunction f = producer.getOp();
-            // A reshape before a dense layer is a flatten, channel-major (NCHW, C order); before a convolution it is
-            // an unflatten, which no per-channel quantizer of the flat side could follow: stop there.
-            boolean flattening = f instanceof Reshape && !op.type().equals("conv2d");
+            // A reshape before a dense layer is a flatten, channel-major (NCHW, C order); before a convolution (any
+            // kind) it is an unflatten, which no per-channel quantizer of the flat side could follow: stop there.
+            boolean dense = op.type().equals("xw_plus_b") || op.type().equals("matmul");
+            boolean flattening = f instanceof Reshape && dense;
             boolean transparent = f instanceof Identity || flattening || f instanceof MaxPooling2D;
             if (!transparent || producer.getInputsToOp() == null || producer.getInputsToOp().isEmpty()) {
                 break;
