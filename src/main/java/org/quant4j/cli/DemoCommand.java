@@ -42,7 +42,7 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         QuantizationOptions options = QuantizeCommand.options(this, method,
                 Math.min(bits, org.quant4j.runtime.Dnnl.safeWeightBits()), bits, "per-channel",
-                java.util.List.of());
+                java.util.List.of()).build();
         new Demo(calibrationImages, options, output, report).run(datasets(),
                 model != null ? model : FashionCnn.cachedModel(), main.out, main.progress);
         return Main.OK;

@@ -48,8 +48,18 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, paramLabel = "METHOD",
             description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "| patent-lg (default: ${DEFAULT-VALUE}).")
     String method;
+
+    @Option(names = "--bias-correction",
+            description = "Subtract each layer's expected output shift from its weights' quantization error from its "
+                    + "bias (Nagel et al. 2019; off by default).")
+    boolean biasCorrection;
+
+    @Option(names = "--sequential-passes", defaultValue = "0", paramLabel = "N",
+            description = "Observe the activations N more times on the quantized network and solve their ranges "
+                    + "anew (default: ${DEFAULT-VALUE}).")
+    int sequentialPasses;
 
     @Option(names = "--weight-bits", paramLabel = "BITS",
             description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
@@ -78,9 +88,10 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        check(sequentialPasses >= 0, this, "--sequential-passes must be at least 0, got " + sequentialPasses);
         QuantizationOptions options = options(this, method,
                 weightBits != null ? weightBits : org.quant4j.runtime.Dnnl.safeWeightBits(), activationBits, granularity,
-                keepFp32);
+                keepFp32).biasCorrection(biasCorrection).sequentialPasses(sequentialPasses).build();
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
@@ -121,8 +132,8 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         return (dot > 0 ? name.substring(0, dot) : name.toLowerCase(Locale.ROOT)) + ".q4j";
     }
 
-    /** The quantization options, or a usage error naming the bad one. */
-    static QuantizationOptions options(CommonOptions c, String method, int weightBits, int activationBits,
+    /** The quantization options' builder, or a usage error naming the bad one. */
+    static QuantizationOptions.Builder options(CommonOptions c, String method, int weightBits, int activationBits,
             String granularity, List<String> keepFp32) {
         check(weightBits >= 2 && weightBits <= 8, c, "--weight-bits must be in 2..8, got " + weightBits);
         check(activationBits >= 2 && activationBits <= 8, c, "--activation-bits must be in 2..8, got " + activationBits);
@@ -137,7 +148,6 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             default -> throw c.usage("--granularity must be per-channel or per-tensor, got '" + granularity + "'");
         };
         return QuantizationOptions.builder().rangeMethod(method).weightBits(weightBits).activationBits(activationBits)
-                .granularity(g).calibrationBatches(Integer.MAX_VALUE).keepFp32(keepFp32.toArray(String[]::new))
-                .build();
+                .granularity(g).calibrationBatches(Integer.MAX_VALUE).keepFp32(keepFp32.toArray(String[]::new));
     }
 }

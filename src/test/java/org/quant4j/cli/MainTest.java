@@ -130,6 +130,30 @@ class MainTest {
         assertTrue(r.out().contains("LeNet (zoo, random weights, seed 42)"), r.out());
     }
 
+    @Test
+    void quantizeTakesBiasCorrectionAndSequentialPasses() throws IOException {
+        Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-bc.zip"));
+        Run plain = run("quantize", graph.toString(), "-o", dir.resolve("plain.q4j").toString(),
+                "--calibration-images", "32", "--weight-bits", "4", "--activation-bits", "4");
+        assertEquals(0, plain.code(), plain.err());
+        Run r = run("quantize", graph.toString(), "-o", dir.resolve("bc.q4j").toString(),
+                "--calibration-images", "32", "--weight-bits", "4", "--activation-bits", "4", "--bias-correction",
+                "--sequential-passes", "1");
+        assertEquals(0, r.code(), r.err());
+        // the options reach the quantizer: the model differs from the one without them
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("plain.q4j")),
+                Files.readAllBytes(dir.resolve("bc.q4j"))));
+        Run bad = run("quantize", graph.toString(), "--sequential-passes", "-1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--sequential-passes must be at least 0"), bad.err());
+        Run bits = run("accuracy", "--bits", "W9A4");
+        assertEquals(2, bits.code());
+        assertTrue(bits.err().contains("--bits: 'W9A4'"), bits.err());
+        Run granularity = run("accuracy", "--granularities", "per-layer");
+        assertEquals(2, granularity.code());
+        assertTrue(granularity.err().contains("--granularities: 'per-layer'"), granularity.err());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo", "train", "accuracy"})
     void helpOfEverySubcommand(String command) {
