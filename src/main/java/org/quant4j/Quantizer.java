@@ -11,6 +11,7 @@ import java.util.TreeSet;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
@@ -173,9 +174,22 @@ public final class Quantizer {
             String tensor = calibration.point(op).tensor();
             if (!activations.containsKey(tensor)) {
                 List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(tensor).getInputsForOp());
-                activations.put(tensor, solveActivation(tensor, calibration.rank(tensor),
+                TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor),
                         calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
-                        activationSolver, options.activationBits(), readers));
+                        activationSolver, options.activationBits(), readers);
+                if (perChannel && options.granularityPerPoint() && chosen.scales().length > 1) {
+                    TensorQuantization perTensor = solveActivation(tensor, calibration.rank(tensor),
+                            calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
+                            readers);
+                    List<QuantizableOp> consumers = ops.stream()
+                            .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
+                    ChannelStatistics[] channels = calibration.statistics(tensor, true);
+                    if (consumerError(fp32.graph(), consumers, perTensor, channels, options)
+                            < consumerError(fp32.graph(), consumers, chosen, channels, options)) {
+                        chosen = perTensor;
+                    }
+                }
+                activations.put(tensor, chosen);
             }
         }
         List<TensorQuantization> quantizations = new ArrayList<>(activations.values());
@@ -194,6 +208,35 @@ public final class Quantizer {
             quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
         }
         return quantizations;
+    }
+
+    /**
+     * The expected squared output error that the quantization of an activation point and of its consumers' weights
+     * (solved for those activation scales) gives the consumers: per weight element w of input channel c,
+     * {@code (w~ - w)^2 E[x_c^2] + w^2 s_c^2 / 12} (weight error times the input's power, plus the input's rounding
+     * noise times the weight's power; clipping and correlations left out), summed over all consumers.
+     */
+    private static double consumerError(SameDiff sd, List<QuantizableOp> consumers, TensorQuantization activation,
+            ChannelStatistics[] channels, QuantizationOptions options) {
+        RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
+        double total = 0;
+        for (QuantizableOp op : consumers) {
+            int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
+            TensorQuantization w = solveWeight(sd, op, activation, axis, weightSolver, options.weightBits());
+            INDArray original = sd.getVariable(op.weight()).getArr().castTo(DataType.DOUBLE);
+            INDArray error = FakeQuantRewriter.dequantizedWeights(original, w).sub(original);
+            int[] others = java.util.stream.IntStream.range(0, original.rank())
+                    .filter(d -> d != op.weightInputAxis()).toArray();
+            double[] errorPower = error.mul(error).sum(others).toDoubleVector();
+            double[] weightPower = original.mul(original).sum(others).toDoubleVector();
+            long perChannel = errorPower.length / channels.length;
+            for (int i = 0; i < errorPower.length; i++) {
+                int c = (int) (i / perChannel);
+                double step = activation.scales()[activation.scales().length == 1 ? 0 : c];
+                total += errorPower[i] * channels[c].rawMoment(2) + weightPower[i] * step * step / 12;
+            }
+        }
+        return total;
     }
 
     /** A copy of the fp32 graph, bias-corrected when asked, rewritten with fake-quant ops. */

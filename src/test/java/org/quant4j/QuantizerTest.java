@@ -133,6 +133,48 @@ class QuantizerTest {
         assertTrue(e.getMessage().contains("sequentialPasses"), e.getMessage());
     }
 
+    /**
+     * Granularity per point: every activation point gets exactly the scales of the per-channel or of the per-tensor
+     * quantization (nothing else), the weights follow the choice, and the int8 plan runs the mixed model as the
+     * fake-quant graph does.
+     */
+    @Test
+    void granularityPerPointChoosesPerChannelOrPerTensorScalesAndRunsInInt8() {
+        MultiLayerNetwork net = TestNetworks.mobileNetStyle();
+        QuantizationOptions.Builder w4a4 = QuantizationOptions.builder().calibrationBatches(4).weightBits(4)
+                .activationBits(4);
+        Calibration calibration = Quantizer.calibrate(net,
+                TestNetworks.randomIterator(16, new long[] {1, 28, 28}, 10, 4, 5), w4a4.build());
+        QuantizedModel perChannel = calibration.quantize(w4a4.build());
+        QuantizedModel perTensor = calibration.quantize(w4a4.activationGranularity(Granularity.PER_TENSOR).build());
+        QuantizedModel perPoint = calibration.quantize(w4a4.activationGranularity(Granularity.PER_CHANNEL)
+                .granularityPerPoint(true).build());
+        int tensorPoints = 0;
+        int activationPoints = 0;
+        for (int i = 0; i < perPoint.quantizations().size(); i++) {
+            var chosen = perPoint.quantizations().get(i);
+            if (chosen.kind() != org.quant4j.graph.TensorQuantization.Kind.ACTIVATION) {
+                continue;
+            }
+            activationPoints++;
+            var pc = perChannel.quantizations().get(i);
+            var pt = perTensor.quantizations().get(i);
+            assertEquals(pc.tensor(), chosen.tensor());
+            boolean isPc = java.util.Arrays.equals(pc.scales(), chosen.scales());
+            boolean isPt = java.util.Arrays.equals(pt.scales(), chosen.scales());
+            assertTrue(isPc || isPt, chosen.tensor() + ": scales of neither granularity");
+            tensorPoints += isPt && !isPc ? 1 : 0;
+        }
+        System.out.printf("granularity per point: %d of %d activation points per tensor%n", tensorPoints,
+                activationPoints);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 28, 28);
+        assertEquals(QuantizedModel.Execution.INT8, perPoint.execution(), String.valueOf(perPoint.int8Unavailable()));
+        INDArray int8 = perPoint.outputs(QuantizedModel.Execution.INT8, x)[0];
+        INDArray fake = perPoint.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0];
+        assertTrue(int8.argMax(1).eq(fake.argMax(1)).castTo(DataType.INT32).sumNumber().intValue() >= 31,
+                "int8 and fake-quant top-1 agree on at least 31 of 32 inputs");
+    }
+
     @Test
     void computationGraphQuantizes() {
         ComputationGraph net = TestNetworks.residualGraph();

@@ -44,7 +44,8 @@ public final class AccuracyStudy {
     /**
      * The options builder for a method of {@link #METHODS}: {@code name}, or {@code activations/weights} to cross
      * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} (bias correction,
-     * {@link QuantizationOptions#biasCorrection()}) and {@code +seq} or {@code +seqN} (sequential calibration with
+     * {@link QuantizationOptions#biasCorrection()}), {@code +pp} (per-channel or per-tensor activation scales per point,
+     * {@link QuantizationOptions#granularityPerPoint()}) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
@@ -53,15 +54,18 @@ public final class AccuracyStudy {
         String[] parts = method.split("\\+");
         String name = parts[0];
         boolean bc = false;
+        boolean perPoint = false;
         int passes = 0;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].equals("bc")) {
                 bc = true;
+            } else if (parts[i].equals("pp")) {
+                perPoint = true;
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +seq, +seqN)");
+                        + "' (known: +bc, +pp, +seq, +seqN)");
             }
         }
         int slash = name.indexOf('/');
@@ -69,7 +73,7 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         return QuantizationOptions.builder().activationRangeMethod(activations).weightRangeMethod(weights)
-                .biasCorrection(bc).sequentialPasses(passes);
+                .biasCorrection(bc).sequentialPasses(passes).granularityPerPoint(perPoint);
     }
 
     /** Bit widths compared: {weight bits, activation bits}. */
