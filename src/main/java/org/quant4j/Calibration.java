@@ -161,8 +161,8 @@ public final class Calibration {
     }
 
     /**
-     * A quantized model from these statistics. Only the options' range methods, bits, granularities and keepFp32
-     * are read: the calibration batches were fixed when calibrating.
+     * A quantized model from these statistics. The options' calibrationBatches and reportBatches are not read: the
+     * calibration batches were fixed when calibrating (sequential passes re-run the kept ones).
      */
     public QuantizedModel quantize(QuantizationOptions options) {
         return Quantizer.quantize(this, options);

@@ -169,6 +169,7 @@ public final class Quantizer {
         ModelGraph fp32 = calibration.fp32Graph();
         boolean perChannel = options.activationGranularity() == Granularity.PER_CHANNEL;
         Map<String, TensorQuantization> activations = new LinkedHashMap<>();
+        Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
         RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
         for (QuantizableOp op : ops) {
             String tensor = calibration.point(op).tensor();
@@ -184,10 +185,11 @@ public final class Quantizer {
                     List<QuantizableOp> consumers = ops.stream()
                             .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
                     ChannelStatistics[] channels = calibration.statistics(tensor, true);
-                    if (consumerError(fp32.graph(), consumers, perTensor, channels, options)
-                            < consumerError(fp32.graph(), consumers, chosen, channels, options)) {
-                        chosen = perTensor;
-                    }
+                    Candidate a = candidate(fp32.graph(), consumers, chosen, channels, options);
+                    Candidate b = candidate(fp32.graph(), consumers, perTensor, channels, options);
+                    Candidate best = b.error() < a.error() ? b : a;
+                    chosen = best.activation();
+                    weights.putAll(best.weights());
                 }
                 activations.put(tensor, chosen);
             }
@@ -204,25 +206,31 @@ public final class Quantizer {
         }
         for (QuantizableOp op : ops) {
             TensorQuantization input = activations.get(calibration.point(op).tensor());
-            int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
-            quantizations.add(solveWeight(fp32.graph(), op, input, axis, weightSolver, options.weightBits()));
+            quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32.graph(), op, input,
+                    weightAxis(op, options), weightSolver, options.weightBits())));
         }
         return quantizations;
     }
 
+    /** An activation point's quantization, its consumers' weights solved for it, and their expected error. */
+    private record Candidate(TensorQuantization activation, Map<String, TensorQuantization> weights, double error) {
+    }
+
     /**
-     * The expected squared output error that the quantization of an activation point and of its consumers' weights
-     * (solved for those activation scales) gives the consumers: per weight element w of input channel c,
+     * The consumers' weights solved for {@code activation}'s scales, and the expected squared output error the two
+     * quantizations give the consumers: per weight element w of input channel c,
      * {@code (w~ - w)^2 E[x_c^2] + w^2 s_c^2 / 12} (weight error times the input's power, plus the input's rounding
      * noise times the weight's power; clipping and correlations left out), summed over all consumers.
      */
-    private static double consumerError(SameDiff sd, List<QuantizableOp> consumers, TensorQuantization activation,
+    private static Candidate candidate(SameDiff sd, List<QuantizableOp> consumers, TensorQuantization activation,
             ChannelStatistics[] channels, QuantizationOptions options) {
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
+        Map<String, TensorQuantization> weights = new LinkedHashMap<>();
         double total = 0;
         for (QuantizableOp op : consumers) {
-            int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
-            TensorQuantization w = solveWeight(sd, op, activation, axis, weightSolver, options.weightBits());
+            TensorQuantization w = solveWeight(sd, op, activation, weightAxis(op, options), weightSolver,
+                    options.weightBits());
+            weights.put(op.weight(), w);
             INDArray original = sd.getVariable(op.weight()).getArr().castTo(DataType.DOUBLE);
             INDArray error = FakeQuantRewriter.dequantizedWeights(original, w).sub(original);
             int[] others = java.util.stream.IntStream.range(0, original.rank())
@@ -236,7 +244,12 @@ public final class Quantizer {
                 total += errorPower[i] * channels[c].rawMoment(2) + weightPower[i] * step * step / 12;
             }
         }
-        return total;
+        return new Candidate(activation, weights, total);
+    }
+
+    /** The weight's output-channel axis, or -1 for one range per weight tensor. */
+    private static int weightAxis(QuantizableOp op, QuantizationOptions options) {
+        return options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
     }
 
     /** A copy of the fp32 graph, bias-corrected when asked, rewritten with fake-quant ops. */

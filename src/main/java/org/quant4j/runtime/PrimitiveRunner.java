@@ -16,9 +16,8 @@ import org.bytedeco.javacpp.Pointer;
  *
  * <p>A primitive made with {@link Primitives#threadSafe()} needs a scratchpad per concurrent execution, and every
  * execution needs memory objects around the caller's buffers. Making them per call (a scratchpad allocation, three
- * or four memory objects, an argument map) cost about 20 microseconds a call here: 3 % of a 3x3 convolution at
- * ResNet-50's conv2_x shape, more for small layers. So each runner keeps a pool of execution contexts: a context
- * holds its scratchpad, one memory object per per-call argument (pointed at the caller's buffer with
+ * or four memory objects, an argument map) dominated the call of a small layer. So each runner keeps a pool of
+ * execution contexts: a context holds its scratchpad, one memory object per per-call argument (pointed at the caller's buffer with
  * {@code set_data_handle}) and the argument map with the fixed arguments (weights, bias) already in it. A call
  * takes an idle context (or makes one), runs on the thread's stream, waits, and puts it back: there are never more
  * contexts than threads that ever ran the primitive at once. {@link #close()} frees them all; it must not run
@@ -74,11 +73,6 @@ final class PrimitiveRunner implements AutoCloseable {
         } finally {
             idle.offer(c);
         }
-    }
-
-    /** Contexts made so far (at most the largest number of threads that ran the primitive at once). */
-    int contexts() {
-        return all.size();
     }
 
     @Override
