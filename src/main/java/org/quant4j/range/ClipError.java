@@ -1,5 +1,6 @@
 package org.quant4j.range;
 
+import java.util.function.DoubleUnaryOperator;
 import org.apache.commons.math3.analysis.integration.IterativeLegendreGaussIntegrator;
 import org.apache.commons.math3.distribution.LaplaceDistribution;
 import org.apache.commons.math3.distribution.NormalDistribution;
@@ -129,31 +130,50 @@ public final class ClipError {
     }
 
     /**
-     * The clip value minimizing {@link #error}: a log-spaced scan from 0.02 sigma up to the support's end (or
-     * 10^5 sigma) brackets the minimum, then Commons Math's {@link BrentOptimizer} refines it.
+     * The clip value minimizing {@link #error}: see {@link #argmin}, from 0.02 sigma up to the support's end (or
+     * 10^5 sigma).
      */
     public static double optimalClip(RealDistribution p, double stepPerClip, NoiseWeight weight) {
         double sigma = Math.sqrt(p.getNumericalVariance());
         double end = Math.min(p.getSupportUpperBound(), 1e5 * sigma);
+        return argmin(a -> error(p, a, stepPerClip, weight), 0, 0.02 * sigma, end);
+    }
+
+    /**
+     * The minimum of a clip error on {@code [from, end]}: a scan at {@code from + first * 1.25^i} brackets it, then
+     * Commons Math's {@link BrentOptimizer} refines it (the error curves of clipping are unimodal in practice; the
+     * scan guards against a flat start).
+     *
+     * @param error the error as a function of the clip value
+     * @param from  the smallest clip value considered
+     * @param first the first step of the scan above {@code from}, at most 1/64 of the interval (sets the absolute
+     *              tolerance, 1e-12 of it)
+     * @param end   the largest clip value considered
+     */
+    public static double argmin(DoubleUnaryOperator error, double from, double first, double end) {
+        if (!(end > from)) {
+            throw new IllegalArgumentException("empty interval [" + from + ", " + end + "]");
+        }
+        first = Math.min(first, (end - from) / 64); // a narrow interval still gets a scan
         double ratio = 1.25;
-        int n = (int) Math.ceil(Math.log(end / (0.02 * sigma)) / Math.log(ratio)) + 1;
+        int n = Math.max(2, (int) Math.ceil(Math.log((end - from) / first) / Math.log(ratio)) + 1);
         double[] a = new double[n];
         int best = 0;
         double bestE = Double.POSITIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            a[i] = i == n - 1 ? end : 0.02 * sigma * Math.pow(ratio, i);
-            double e = error(p, a[i], stepPerClip, weight);
+            a[i] = i == n - 1 ? end : from + first * Math.pow(ratio, i);
+            double e = error.applyAsDouble(a[i]);
             if (e < bestE) {
                 bestE = e;
                 best = i;
             }
         }
-        double lo = best == 0 ? 0 : a[best - 1];
+        double lo = best == 0 ? from : a[best - 1];
         double hi = best == n - 1 ? end : a[best + 1];
-        BrentOptimizer brent = new BrentOptimizer(1e-10, 1e-14 * sigma);
+        BrentOptimizer brent = new BrentOptimizer(1e-10, 1e-12 * first);
         double found = brent.optimize(new MaxEval(500), GoalType.MINIMIZE, new SearchInterval(lo, hi, a[best]),
-                new UnivariateObjectiveFunction(x -> error(p, x, stepPerClip, weight))).getPoint();
-        return error(p, found, stepPerClip, weight) <= bestE ? found : a[best];
+                new UnivariateObjectiveFunction(error::applyAsDouble)).getPoint();
+        return error.applyAsDouble(found) <= bestE ? found : a[best];
     }
 
     /**

@@ -20,10 +20,14 @@ import org.quant4j.range.pdf.PdfFitter;
  *
  * <h2>Steps, in normalized units (see {@link PdfFit} for the normalization)</h2>
  * <ol>
- *   <li>Fit: {@link PdfFitter} picks the family; the fitted member p has mean 0.</li>
+ *   <li>Fit: {@link PdfFitter} picks the family and member: mean 0 for a two-sided channel; a one-sided channel's
+ *       non-zero values are the positive part of the member (the folded half of a centred member, or the rectified
+ *       member whose negative mass is the channel's zero fraction).</li>
  *   <li>First range {@code a1 = argmin E(a)} ({@link ClipError}), with the step of the grid the channel goes to:
  *       {@code Delta = 2a / 2^M} for a signed grid (ACIQ's convention), {@code a / 2^M} for an unsigned grid
- *       (all 2^M levels on [0, a]); noise weight {@link NoiseWeight#INSIDE_ONLY} by default.</li>
+ *       (all 2^M levels on [0, a]); noise weight {@link NoiseWeight#INSIDE_ONLY} by default. A one-sided channel's
+ *       E(a) is that of its model conditioned on being positive ({@link FamilyTables#oneSidedError}); for the
+ *       folded half it equals the symmetric problem's.</li>
  *   <li>Second range (claims 5, 6): statistical points {@code p_i} of the channel (their distance from the centre,
  *       normalized), each scored by the SQNR it gives as clip value for the fitted PDF,
  *       {@code SQNR_i = 10 log10(E[z^2] / E(|p_i|))} in dB, negative values taken as 0 (a point that gives more
@@ -187,22 +191,37 @@ public final class PatentRangeSolver implements RangeSolver {
         List<StatisticalPoint> points;
         if (evaluation == Evaluation.EXACT) {
             fit = fitter.fit(channel);
-            RealDistribution p = fit.distribution();
-            first = ClipError.optimalClip(p, step, weight);
             Histogram h = channel.histogram();
-            points = points(channel, fit, h::quantile, a -> ClipError.sqnr(p, a, step, weight));
+            if (fit.offset() != 0) {
+                first = FamilyTables.oneSidedOptimalClip(fit.family(), fit.offset(), fit.spread(), step, weight);
+                points = points(channel, fit, h::quantile, a -> oneSidedSqnr(fit, a, step));
+            } else {
+                RealDistribution p = fit.distribution();
+                first = ClipError.optimalClip(p, step, weight);
+                points = points(channel, fit, h::quantile, a -> ClipError.sqnr(p, a, step, weight));
+            }
         } else {
             CumulativeCounts counts = channel.cumulativeCounts();
             fit = fitter.fitBinned(channel, counts);
             PdfFamily family = fit.family();
             double spread = fit.spread();
-            first = FamilyTables.optimalClip(family, spread, step, weight);
-            points = points(channel, fit, counts::quantile, a -> FamilyTables.sqnr(family, spread, a, step, weight));
+            if (fit.side().oneSided()) {
+                first = FamilyTables.oneSidedOptimalClip(family, fit.offset(), spread, step, weight);
+                points = points(channel, fit, counts::quantile, a -> oneSidedSqnr(fit, a, step));
+            } else {
+                first = FamilyTables.optimalClip(family, spread, step, weight);
+                points = points(channel, fit, counts::quantile,
+                        a -> FamilyTables.sqnr(family, spread, a, step, weight));
+            }
         }
         double second = criticalPoint(points);
         double corrected = Math.max(first, second);
         ClipRange range = toChannel(channel, fit, corrected, grid);
         return new Result(fit, grid.bits(), step, first, second, corrected, points, range);
+    }
+
+    private double oneSidedSqnr(PdfFit fit, double a, double step) {
+        return FamilyTables.oneSidedSqnr(fit.family(), fit.offset(), fit.spread(), a, step, weight);
     }
 
     /** The critical point {@code sum(SQNR_i |p_i|) / sum(SQNR_i)} (0 when no point has positive SQNR). */

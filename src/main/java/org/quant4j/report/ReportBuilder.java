@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.commons.math3.distribution.RealDistribution;
 import org.apache.commons.math3.stat.descriptive.rank.Median;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizedModel;
@@ -272,17 +271,10 @@ public final class ReportBuilder {
             }
         }
         double described = s.count() * (1 - fit.zeroFraction());
-        RealDistribution p = fit.distribution();
         double[] pdf = new double[bins];
         for (int i = 0; i < bins; i++) {
             double x = low + (i + 0.5) * width;
-            double density;
-            if (fit.side().oneSided()) {
-                double z = fit.toNormalized(x);
-                density = z < 0 ? 0 : 2 * p.density(z) / fit.scale();
-            } else {
-                density = p.density(fit.toNormalized(x)) / fit.scale();
-            }
+            double density = fit.density(fit.toNormalized(x)) / fit.scale();
             pdf[i] = described * density * width;
         }
         Double firstRange = null;

@@ -113,6 +113,65 @@ public final class FamilyTables {
         return spread * t;
     }
 
+    /**
+     * {@code T_1(u) = integral_u^inf (z - u)^2 p_1(z) dz} of the unit member for any real u: {@link
+     * #unitClippingMoment} for {@code u >= 0}; below 0, by symmetry and {@code E[(Z - u)^2] = 1 + u^2},
+     * {@code T_1(u) = 1 + u^2 - C_1(-u)}.
+     */
+    public static double unitTailMoment(PdfFamily family, double u) {
+        return u >= 0 ? unitClippingMoment(family, u) : 1 + u * u - unitClippingMoment(family, -u);
+    }
+
+    /**
+     * {@code E(a)} of a one-sided channel modelled as the positive part of the member {@code Y = offset + spread Z}
+     * (Z the unit member), conditioned on {@code Y > 0} (the exact zeros are set aside, see {@link PdfFitter}).
+     * With {@code u = (a - offset) / spread} and {@code u0 = -offset / spread}, {@code P(Y > 0) = F_1(-u0)}:
+     * <pre>
+     *   E(a) = spread^2 T_1(u) / F_1(-u0) + (c a)^2 / 12 * W,   W = (F_1(u) - F_1(u0)) / F_1(-u0) (or 1, ALL_VALUES)
+     * </pre>
+     * At {@code offset = 0} this is the folded half model: {@code spread^2 E_1(a / spread)} of {@link #unitError}.
+     */
+    public static double oneSidedError(PdfFamily family, double offset, double spread, double a,
+            double stepPerClip, NoiseWeight weight) {
+        RealDistribution p = UNIT.get(family);
+        double u = (a - offset) / spread;
+        double u0 = -offset / spread;
+        double positive = p.cumulativeProbability(-u0);
+        double delta = stepPerClip * a;
+        double w = weight == NoiseWeight.ALL_VALUES ? 1.0
+                : (p.cumulativeProbability(u) - p.cumulativeProbability(u0)) / positive;
+        return spread * spread * unitTailMoment(family, u) / positive + delta * delta / 12 * w;
+    }
+
+    /** {@code E[Y^2 | Y > 0] = spread^2 T_1(u0) / F_1(-u0)} of the one-sided model of {@link #oneSidedError}. */
+    public static double oneSidedSignal(PdfFamily family, double offset, double spread) {
+        double u0 = -offset / spread;
+        return spread * spread * unitTailMoment(family, u0) / UNIT.get(family).cumulativeProbability(-u0);
+    }
+
+    /** The SQNR in dB of clipping the one-sided model at {@code a}: {@code 10 log10(signal / E(a))}. */
+    public static double oneSidedSqnr(PdfFamily family, double offset, double spread, double a, double stepPerClip,
+            NoiseWeight weight) {
+        return 10 * Math.log10(oneSidedSignal(family, offset, spread)
+                / oneSidedError(family, offset, spread, a, stepPerClip, weight));
+    }
+
+    /**
+     * The first range of the one-sided model: {@code argmin E(a)} over {@code a} from {@code max(offset, 0)} (a
+     * clip below the centre of the values is never optimal on grids of 2 bits or more) to the end of the support or
+     * {@code offset + 40 spread}. At {@code offset = 0}, {@link #optimalClip} (cached).
+     */
+    public static double oneSidedOptimalClip(PdfFamily family, double offset, double spread, double stepPerClip,
+            NoiseWeight weight) {
+        if (offset == 0) {
+            return optimalClip(family, spread, stepPerClip, weight);
+        }
+        double from = Math.max(offset, 0);
+        double end = offset + spread * Math.min(family.supportHalfWidth(1), TABLE_END);
+        return ClipError.argmin(a -> oneSidedError(family, offset, spread, a, stepPerClip, weight), from,
+                0.02 * spread, end);
+    }
+
     private static Table build(PdfFamily family) {
         RealDistribution p = UNIT.get(family);
         boolean bounded = family.bounded();

@@ -1,8 +1,11 @@
 package org.quant4j.range.pdf;
 
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.ToDoubleFunction;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.CumulativeCounts;
@@ -21,7 +24,16 @@ import org.quant4j.range.pdf.PdfFit.Side;
  *       negative half there; zero is exactly representable, so they add no error and do not move the optimal clip);
  *       the non-zero values are normalized by their root mean square {@code r = sqrt(E[x^2 | x != 0])}, which is
  *       the parent's standard deviation, so each family is taken with mean 0, variance 1, and the model density
- *       is {@code 2 p(z)} on {@code z >= 0}.</li>
+ *       is {@code 2 p(z)} on {@code z >= 0} (the folded half: it reads every channel as if half its parent were
+ *       cut off).</li>
+ *   <li>One-sided channel with exact zeros, second member of each family: the rectified member. A ReLU after a
+ *       BatchNorm passes {@code max(Y, 0)} of a pre-activation Y whose mean is not 0, so the zero fraction
+ *       {@code pi0} is not 1/2 and the non-zero values peak away from zero (or, for a sparse channel, are the upper
+ *       tail of Y). The member {@code Y = offset + spread Z} is fixed by the zero fraction
+ *       ({@code P(Y <= 0) = pi0}) and the RMS of the non-zero values, and models them by the density
+ *       {@code p(z) / P(Y > 0)} on z > 0; the folded half is the case {@code pi0 = 1/2}. It adds no free
+ *       parameter fitted to the non-zero values' shape (the zero fraction is counted, not fitted), so the
+ *       likelihood below compares it fairly with the folded member.</li>
  *   <li>Super Cauchy: its scale comes from the quartiles, not the variance ({@link #superCauchySpread}); its
  *       4th moment is infinite, which makes the sample variance an unreliable scale.</li>
  *   <li>Bounded families (uniform, semicircle, raised cosine): the variance-matched member is widened, if needed,
@@ -34,7 +46,8 @@ import org.quant4j.range.pdf.PdfFit.Side;
  * counts and {@code P_i = F(z_right) - F(z_left)} the probability the fitted member gives bin i (doubled for the
  * half density; upper-tail differences are taken on the mirrored side to keep their precision). It is the
  * multinomial likelihood of the histogram, i.e. {@code -(KL(histogram || model) + const)}: the most powerful way to
- * tell the families apart with the information a histogram holds. The family with the largest L is chosen.
+ * tell the families apart with the information a histogram holds. The member with the largest L is chosen (of
+ * a one-sided channel: the folded or the rectified member of each family, 16 candidates).
  *
  * <h2>The fast variant ({@link #fitBinned})</h2>
  * The same statistic on fixed bins in normalized units instead of the channel's 2048 bins: edges at
@@ -52,59 +65,124 @@ public final class PdfFitter {
     private static final double FLOOR = 1e-300;
 
     private final List<PdfFamily> families;
+    private final boolean rectified;
 
-    /** A fitter trying all eight families. */
+    /** A fitter trying all eight families, folded and rectified members. */
     public PdfFitter() {
         this(List.of(PdfFamily.values()));
     }
 
-    /** A fitter trying the given families. */
+    /** A fitter trying the given families, folded and rectified members. */
     public PdfFitter(List<PdfFamily> families) {
+        this(families, true);
+    }
+
+    /**
+     * A fitter trying the given families; {@code rectified = false} models every one-sided channel by the folded
+     * half only (the fitter before rectified members existed, kept for measurement).
+     */
+    public PdfFitter(List<PdfFamily> families, boolean rectified) {
         if (families.isEmpty()) {
             throw new IllegalArgumentException("no family to fit");
         }
         this.families = List.copyOf(families);
+        this.rectified = rectified;
     }
 
     /** Fits the channel; it must have at least 2 values and a positive variance. */
     public PdfFit fit(ChannelStatistics channel) {
         Normalization z = Normalization.of(channel);
-        Side side = z.side();
-        long n = z.n();
-        double location = z.location();
-        double scale = z.scale();
-        double zeroFraction = z.zeroFraction();
-        double kurtosis = z.kurtosis();
-        double hyper = z.hyper();
         Histogram h = channel.histogram();
-        double extreme = side == Side.TWO_SIDED
-                ? Math.max(location - channel.min(), channel.max() - location) / scale
-                : Math.max(Math.abs(channel.min()), Math.abs(channel.max())) / scale;
-        long zeros = side.oneSided() ? channel.zeros() : 0;
+        long zeros = z.side().oneSided() ? channel.zeros() : 0;
+        return best(z, members(z, channel, h::quantile),
+                m -> logLikelihood(h, m.family().create(0, m.spread()), z.side(), z.location(), z.scale(),
+                        m.offset(), zeros));
+    }
 
-        Map<PdfFamily, Double> scores = new EnumMap<>(PdfFamily.class);
-        PdfFamily best = null;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        double bestSpread = 1;
+    /** One candidate member: a family, its mean and standard deviation in normalized units. */
+    private record Member(PdfFamily family, double offset, double spread) {
+    }
+
+    /**
+     * The candidate members of each family (see the class comment): the centred member of unit spread (the
+     * Super Cauchy's from the quartiles, a bounded family's widened to the extremes) and, for a one-sided channel
+     * with exact zeros, the rectified member whose negative mass is the zero fraction.
+     */
+    private List<Member> members(Normalization z, ChannelStatistics channel, DoubleUnaryOperator quantile) {
+        Side side = z.side();
+        double extreme = side == Side.TWO_SIDED
+                ? Math.max(z.location() - channel.min(), channel.max() - z.location()) / z.scale()
+                : Math.max(Math.abs(channel.min()), Math.abs(channel.max())) / z.scale();
+        double zf = z.zeroFraction();
+        List<Member> out = new ArrayList<>(2 * families.size());
         for (PdfFamily f : families) {
             double spread = 1;
             if (f == PdfFamily.SUPER_CAUCHY) {
-                spread = superCauchySpread(h, side, location, scale, zeroFraction);
+                spread = superCauchySpread(quantile, side, z.location(), z.scale(), zf);
             } else if (f.bounded()) {
-                double halfWidth = f.supportHalfWidth(1);
                 // just past the extreme, so that the extreme's bin keeps some probability
-                spread = Math.max(1, extreme * (1 + 1e-6) / halfWidth + 1e-9);
+                spread = Math.max(1, extreme * (1 + 1e-6) / f.supportHalfWidth(1) + 1e-9);
             }
-            RealDistribution d = f.create(0, spread);
-            double score = logLikelihood(h, d, side, location, scale, zeros);
-            scores.put(f, score);
-            if (score > bestScore || best == null) {
-                bestScore = score;
-                best = f;
-                bestSpread = spread;
+            out.add(new Member(f, 0, spread));
+            if (rectified && side.oneSided() && zf > 0 && zf < 1 && Math.abs(zf - 0.5) > 1e-6) {
+                Member rectified = rectified(f, zf, extreme, medianOfNonZero(quantile, side, z.scale(), zf));
+                if (rectified != null) {
+                    out.add(rectified);
+                }
             }
         }
-        return new PdfFit(best, side, location, scale, bestSpread, zeroFraction, bestScore, scores, kurtosis, hyper);
+        return out;
+    }
+
+    /**
+     * The rectified member of a one-sided channel with zero fraction {@code pi0}: the channel read as
+     * {@code max(Y, 0)} with {@code Y = offset + spread Z}, so that {@code P(Y <= 0) = pi0}, i.e.
+     * {@code u0 = -offset / spread = F_1^-1(pi0)}; the spread by moments from the RMS of the non-zero values (1 in
+     * normalized units): {@code spread^2 T_1(u0) / F_1(-u0) = 1} ({@link FamilyTables#oneSidedSignal}). The Super
+     * Cauchy's spread comes from the median of the non-zero values instead ({@code spread (F_1^-1((1 + pi0) / 2) -
+     * u0)}, as for its centred member), and a bounded family is widened until its support holds the extreme.
+     * Null where the family cannot produce the zero fraction.
+     */
+    private static Member rectified(PdfFamily f, double pi0, double extreme, double median) {
+        RealDistribution unit = FamilyTables.unit(f);
+        double u0 = unit.inverseCumulativeProbability(pi0);
+        if (!Double.isFinite(u0)) {
+            return null;
+        }
+        double spread;
+        if (f == PdfFamily.SUPER_CAUCHY) {
+            spread = median / (unit.inverseCumulativeProbability((1 + pi0) / 2) - u0);
+        } else {
+            spread = Math.sqrt(unit.cumulativeProbability(-u0) / FamilyTables.unitTailMoment(f, u0));
+        }
+        if (f.bounded()) {
+            double reach = f.supportHalfWidth(1) - u0;
+            spread = Math.max(spread, extreme * (1 + 1e-6) / reach + 1e-9);
+        }
+        return spread > 0 && Double.isFinite(spread) ? new Member(f, -u0 * spread, spread) : null;
+    }
+
+    /** The median of the non-zero values of a one-sided channel, in normalized units. */
+    private static double medianOfNonZero(DoubleUnaryOperator quantile, Side side, double scale, double zeroFraction) {
+        double p = side == Side.NON_NEGATIVE ? zeroFraction + 0.5 * (1 - zeroFraction) : 0.5 * (1 - zeroFraction);
+        return Math.abs(quantile.applyAsDouble(p)) / scale;
+    }
+
+    /** The member of the largest score; each family's score in the fit is that of its best member. */
+    private static PdfFit best(Normalization z, List<Member> members, ToDoubleFunction<Member> score) {
+        Map<PdfFamily, Double> scores = new EnumMap<>(PdfFamily.class);
+        Member best = null;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        for (Member m : members) {
+            double sc = score.applyAsDouble(m);
+            scores.merge(m.family(), sc, Math::max);
+            if (sc > bestScore || best == null) {
+                bestScore = sc;
+                best = m;
+            }
+        }
+        return new PdfFit(best.family(), z.side(), z.location(), z.scale(), best.spread(), best.offset(),
+                z.zeroFraction(), bestScore, scores, z.kurtosis(), z.hyper());
     }
 
     /** Positive edges of the fixed normalized bins of {@link #fitBinned}. */
@@ -203,50 +281,47 @@ public final class PdfFitter {
     public PdfFit fitBinned(ChannelStatistics channel, CumulativeCounts counts) {
         Normalization z = Normalization.of(channel);
         Side side = z.side();
-        long n = z.n();
-        double location = z.location();
-        double scale = z.scale();
-        double zeroFraction = z.zeroFraction();
-        double kurtosis = z.kurtosis();
-        double hyper = z.hyper();
-        double extreme = side == Side.TWO_SIDED
-                ? Math.max(location - channel.min(), channel.max() - location) / scale
-                : Math.max(Math.abs(channel.min()), Math.abs(channel.max())) / scale;
         double[] edges = side == Side.TWO_SIDED ? TWO_SIDED_EDGES : ONE_SIDED_EDGES;
-        double[] binCounts = binCounts(channel, counts, side, location, scale, edges);
+        double[] binCounts = binCounts(channel, counts, side, z.location(), z.scale(), edges);
         double total = 0;
         for (double c : binCounts) {
             total += c;
         }
-        Map<PdfFamily, Double> scores = new EnumMap<>(PdfFamily.class);
-        PdfFamily best = null;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        double bestSpread = 1;
-        for (PdfFamily f : families) {
-            double spread = 1;
-            if (f == PdfFamily.SUPER_CAUCHY) {
-                spread = superCauchySpread(counts, side, location, scale, zeroFraction);
-            } else if (f.bounded()) {
-                spread = Math.max(1, extreme * (1 + 1e-6) / f.supportHalfWidth(1) + 1e-9);
+        double n = total;
+        return best(z, members(z, channel, counts::quantile), m -> {
+            RealDistribution unit = FamilyTables.unit(m.family());
+            double[] lnP;
+            if (m.offset() != 0) {
+                lnP = lnMassesRectified(unit, m.offset(), m.spread());
+            } else if (m.spread() == 1) {
+                lnP = (side == Side.TWO_SIDED ? LN_P_TWO : LN_P_ONE)[m.family().ordinal()];
+            } else {
+                lnP = lnMasses(unit, m.spread(), edges, side.oneSided());
             }
-            double[] lnP = spread == 1
-                    ? (side == Side.TWO_SIDED ? LN_P_TWO : LN_P_ONE)[f.ordinal()]
-                    : lnMasses(FamilyTables.unit(f), spread, edges, side.oneSided());
             double sum = 0;
             for (int j = 0; j < lnP.length; j++) {
                 if (binCounts[j] > 0) {
                     sum += binCounts[j] * lnP[j];
                 }
             }
-            double score = total > 0 ? sum / total : 0;
-            scores.put(f, score);
-            if (score > bestScore || best == null) {
-                bestScore = score;
-                best = f;
-                bestSpread = spread;
-            }
+            return n > 0 ? sum / n : 0;
+        });
+    }
+
+    /**
+     * ln P of each one-sided bin under the rectified member {@code offset + spread Z}, conditioned on being
+     * positive; upper-tail masses are taken from the mirrored side to keep their precision.
+     */
+    private static double[] lnMassesRectified(RealDistribution unit, double offset, double spread) {
+        double[] edges = ONE_SIDED_EDGES;
+        double positive = unit.cumulativeProbability(offset / spread);
+        double[] out = new double[edges.length - 1];
+        for (int j = 0; j < out.length; j++) {
+            double lo = (edges[j] - offset) / spread;
+            double hi = (edges[j + 1] - offset) / spread;
+            out[j] = Math.log(Math.max(mass(unit, lo, hi) / positive, FLOOR));
         }
-        return new PdfFit(best, side, location, scale, bestSpread, zeroFraction, bestScore, scores, kurtosis, hyper);
+        return out;
     }
 
     /** Counts of the normalized values in each bin of {@code edges} (exact zeros set aside when one-sided). */
@@ -283,18 +358,6 @@ public final class PdfFitter {
         return out;
     }
 
-    /** {@link #superCauchySpread(Histogram, Side, double, double, double)} from running sums. */
-    static double superCauchySpread(CumulativeCounts h, Side side, double location, double scale, double zeroFraction) {
-        double spread;
-        if (side == Side.TWO_SIDED) {
-            spread = (h.quantile(0.75) - h.quantile(0.25)) / (2 * SUPER_CAUCHY_Q3 * scale);
-        } else {
-            double p = side == Side.NON_NEGATIVE ? zeroFraction + 0.5 * (1 - zeroFraction) : 0.5 * (1 - zeroFraction);
-            spread = Math.abs(h.quantile(p)) / (SUPER_CAUCHY_Q3 * scale);
-        }
-        return spread > 0 && Double.isFinite(spread) ? spread : 1;
-    }
-
     /** Upper quartile of the unit-scale Super Cauchy, {@code F^-1(3/4)}. */
     private static final double SUPER_CAUCHY_Q3 = new SuperCauchyDistribution(0, 1).inverseCumulativeProbability(0.75);
 
@@ -304,19 +367,24 @@ public final class PdfFitter {
      * n = 200,000, and the optimal clip with it). Two-sided: {@code gamma = (q75 - q25) / (2 F^-1(3/4))}; one-sided:
      * the median of the non-zero values is the parent's upper quartile.
      */
-    static double superCauchySpread(Histogram h, Side side, double location, double scale, double zeroFraction) {
+    static double superCauchySpread(DoubleUnaryOperator quantile, Side side, double location, double scale,
+            double zeroFraction) {
         double spread;
         if (side == Side.TWO_SIDED) {
-            spread = (h.quantile(0.75) - h.quantile(0.25)) / (2 * SUPER_CAUCHY_Q3 * scale);
+            spread = (quantile.applyAsDouble(0.75) - quantile.applyAsDouble(0.25)) / (2 * SUPER_CAUCHY_Q3 * scale);
         } else {
-            double p = side == Side.NON_NEGATIVE ? zeroFraction + 0.5 * (1 - zeroFraction) : 0.5 * (1 - zeroFraction);
-            spread = Math.abs(h.quantile(p)) / (SUPER_CAUCHY_Q3 * scale);
+            spread = medianOfNonZero(quantile, side, scale, zeroFraction) / SUPER_CAUCHY_Q3;
         }
         return spread > 0 && Double.isFinite(spread) ? spread : 1;
     }
 
-    /** The binned log-likelihood per value of the histogram under d (see the class comment). */
-    static double logLikelihood(Histogram h, RealDistribution d, Side side, double location, double scale, long zeros) {
+    /**
+     * The binned log-likelihood per value of the histogram under d (centred; see the class comment); a one-sided
+     * channel under {@code offset + d} conditioned on being positive.
+     */
+    static double logLikelihood(Histogram h, RealDistribution d, Side side, double location, double scale,
+            double offset, long zeros) {
+        double positive = d.cumulativeProbability(offset);
         double sum = 0;
         long total = 0;
         int bins = h.bins();
@@ -336,7 +404,7 @@ public final class PdfFitter {
             } else {
                 double a = Math.abs(left) / scale;
                 double b = Math.abs(left + w) / scale;
-                p = 2 * mass(d, Math.min(a, b), Math.max(a, b));
+                p = mass(d, Math.min(a, b) - offset, Math.max(a, b) - offset) / positive;
             }
             sum += c * Math.log(Math.max(p, FLOOR));
             total += c;

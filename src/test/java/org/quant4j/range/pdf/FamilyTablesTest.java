@@ -3,6 +3,7 @@ package org.quant4j.range.pdf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
+import org.apache.commons.math3.analysis.integration.IterativeLegendreGaussIntegrator;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.junit.jupiter.api.Test;
 import org.quant4j.calib.ChannelStatistics;
@@ -40,6 +41,48 @@ class FamilyTablesTest {
                 for (double a : new double[] {0.7, 2.5, 6}) {
                     assertEquals(ClipError.sqnr(member, a, step, NoiseWeight.INSIDE_ONLY),
                             FamilyTables.sqnr(f, 1.7, a, step, NoiseWeight.INSIDE_ONLY), 1e-7, f + " sqnr at " + a);
+                }
+            }
+        }
+    }
+
+    /**
+     * The one-sided model's E(a) against its definition by quadrature on the located member: clipping error
+     * {@code integral_a^inf (x - a)^2 p(x) dx / P(Y > 0)} plus noise {@code (c a)^2 / 12 * P(0 < Y <= a) / P(Y > 0)},
+     * for offsets on both sides of zero; at offset 0 it equals the folded half's {@code spread^2 E_1(a / spread)}.
+     */
+    @Test
+    void oneSidedErrorEqualsItsDefinition() {
+        IterativeLegendreGaussIntegrator quad = new IterativeLegendreGaussIntegrator(8, 1e-11, 1e-15, 2, 64);
+        for (PdfFamily f : PdfFamily.values()) {
+            for (double offset : new double[] {-1.3, 0, 0.8, 2.5}) {
+                double spread = 1.4;
+                RealDistribution y = f.create(offset, spread);
+                double positive = 1 - y.cumulativeProbability(0);
+                double upper = Math.min(y.getSupportUpperBound(), offset + 1e9 * spread);
+                for (double a : new double[] {0.5, 2, 4.5}) {
+                    double step = ClipError.oneSidedStep(4);
+                    double clip = 0;
+                    // piecewise, split at the centre (the Laplace's kink), pieces doubling past it (the Super
+                    // Cauchy's integrand decays as x^-2); on each piece x = hi - t^2, which removes the square-root
+                    // edge of the semicircle's support
+                    double piece = spread;
+                    for (double lo = a; lo < upper; piece *= lo < offset ? 1 : 2) {
+                        double hi = Math.min(upper, lo < offset ? Math.min(offset, lo + piece) : lo + piece);
+                        double end = hi;
+                        clip += quad.integrate(1_000_000,
+                                t -> 2 * t * Math.pow(end - t * t - a, 2) * y.density(end - t * t), 0,
+                                Math.sqrt(hi - lo));
+                        lo = hi;
+                    }
+                    double inside = y.cumulativeProbability(a) - y.cumulativeProbability(0);
+                    double expected = (clip + Math.pow(step * a, 2) / 12 * inside) / positive;
+                    double got = FamilyTables.oneSidedError(f, offset, spread, a, step, NoiseWeight.INSIDE_ONLY);
+                    assertEquals(expected, got, 1e-6 * expected, f + " offset " + offset + " E(" + a + ")");
+                    if (offset == 0) {
+                        assertEquals(spread * spread * FamilyTables.unitError(f, a / spread, step,
+                                NoiseWeight.INSIDE_ONLY), got, 1e-9 * got, f + " folded");
+                    }
                 }
             }
         }
