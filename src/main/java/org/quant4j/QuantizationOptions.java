@@ -13,7 +13,8 @@ import org.quant4j.range.RangeMethods;
  * @param activationBits        bits of activations, 2..8
  * @param weightBits            bits of weights, 2..8 (default 8, or 7 where the CPU lacks VNNI: see
  *                              {@link org.quant4j.runtime.Dnnl#safeWeightBits()})
- * @param activationGranularity per-channel (default) or per-tensor activation ranges
+ * @param activationGranularity per-point (default: per-channel or per-tensor, chosen per activation point),
+ *                              per-channel or per-tensor activation ranges
  * @param weightGranularity     per-output-channel (default) or per-tensor weight ranges
  * @param calibrationBatches    at most this many batches are read from the calibration data
  * @param reportBatches         the first this-many calibration batches also measure the per-layer SQNR
@@ -23,12 +24,10 @@ import org.quant4j.range.RangeMethods;
  * @param sequentialPasses      how many times the activations are observed again on the quantized network and
  *                              their ranges solved anew (0: ranges from the fp32 network alone); see
  *                              {@link Calibration#quantize}
- * @param granularityPerPoint   with per-channel activations: give each activation point per-channel or per-tensor
- *                              scales, whichever gives its consumers the smaller expected output error
  */
 public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
         int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
-        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses, boolean granularityPerPoint) {
+        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses) {
 
     /**
      * The default range method: the patent method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -41,6 +40,10 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         RangeMethods.byName(weightRangeMethod);
         checkBits("activation", activationBits);
         checkBits("weight", weightBits);
+        if (weightGranularity == Granularity.PER_POINT) {
+            throw new IllegalArgumentException("per-point granularity is for activations; weights are per-channel or"
+                    + " per-tensor");
+        }
         if (calibrationBatches < 1) {
             throw new IllegalArgumentException("calibrationBatches must be at least 1, got " + calibrationBatches);
         }
@@ -61,7 +64,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
 
     /**
      * The defaults: 8-bit activations, 8-bit weights (7-bit on CPUs without VNNI, where 8-bit int8 kernels would
-     * saturate), per channel, the patent method's ranges, 32 calibration batches.
+     * saturate), per-point activations and per-channel weights, the patent method's ranges, 32 calibration batches.
      */
     public static QuantizationOptions defaults() {
         return builder().build();
@@ -77,14 +80,13 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         private String weightRangeMethod = DEFAULT_METHOD;
         private int activationBits = 8;
         private int weightBits = org.quant4j.runtime.Dnnl.safeWeightBits();
-        private Granularity activationGranularity = Granularity.PER_CHANNEL;
+        private Granularity activationGranularity = Granularity.PER_POINT;
         private Granularity weightGranularity = Granularity.PER_CHANNEL;
         private int calibrationBatches = 32;
         private int reportBatches = 4;
         private final Set<String> keepFp32 = new LinkedHashSet<>();
         private boolean biasCorrection;
         private int sequentialPasses;
-        private boolean granularityPerPoint;
 
         private Builder() {
         }
@@ -116,13 +118,24 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
-        /** Per-channel or per-tensor for activations and weights alike. */
+        /**
+         * The granularity of activations and weights alike; per-point applies to activations, with per-channel
+         * weights.
+         */
         public Builder granularity(Granularity granularity) {
             this.activationGranularity = granularity;
-            this.weightGranularity = granularity;
+            this.weightGranularity = granularity == Granularity.PER_POINT ? Granularity.PER_CHANNEL : granularity;
             return this;
         }
 
+        /**
+         * Per-channel, per-tensor, or per-point (the default) activation ranges. Per-point: each activation point
+         * gets per-channel or per-tensor scales, whichever gives its consumers the smaller expected squared output
+         * error, {@code sum over weights of (W~ - W)^2 E[x_c^2] + W^2 Delta_c^2 / 12}, with the weights solved for
+         * each choice. Per-channel activation scales fold into the consumers' weights (one scale per input channel
+         * of the weight), and where a consumer's output channel mixes input channels of very different ranges the
+         * folded weights quantize worse than the activations gain (measured in docs/ACCURACY.md).
+         */
         public Builder activationGranularity(Granularity granularity) {
             this.activationGranularity = granularity;
             return this;
@@ -165,22 +178,10 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
-        /**
-         * With per-channel activations, choose per activation point between its per-channel and its per-tensor
-         * scales (default off): per-channel scales fold into the consumers' weights, and where a consumer's output
-         * channel mixes input channels of very different ranges, the folded weights quantize worse than the
-         * activations gain. The choice minimizes the expected squared output error of the consumers,
-         * {@code sum over weights of (W~ - W)^2 E[x_c^2] + W^2 Delta_c^2 / 12}.
-         */
-        public Builder granularityPerPoint(boolean on) {
-            this.granularityPerPoint = on;
-            return this;
-        }
-
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
-                    biasCorrection, sequentialPasses, granularityPerPoint);
+                    biasCorrection, sequentialPasses);
         }
     }
 }

@@ -151,8 +151,8 @@ public final class Quantizer {
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 
         List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
-        String granularity = describe(options.activationGranularity()) + " activations, "
-                + describe(options.weightGranularity()) + " weights";
+        String granularity = describe(options.activationGranularity(), quantizations) + " activations, "
+                + options.weightGranularity().label() + " weights";
         QuantizationReport report = new QuantizationReport(options.activationRangeMethod(), options.weightRangeMethod(),
                 options.activationBits(), options.weightBits(), granularity, calibration.batches(),
                 calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
@@ -167,7 +167,8 @@ public final class Quantizer {
     private static List<TensorQuantization> solveRanges(Calibration calibration, List<QuantizableOp> ops,
             QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
-        boolean perChannel = options.activationGranularity() == Granularity.PER_CHANNEL;
+        boolean perChannel = options.activationGranularity() != Granularity.PER_TENSOR;
+        boolean choose = options.activationGranularity() == Granularity.PER_POINT;
         Map<String, TensorQuantization> activations = new LinkedHashMap<>();
         Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
         RangeSolver activationSolver = RangeMethods.byName(options.activationRangeMethod());
@@ -178,7 +179,7 @@ public final class Quantizer {
                 TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor),
                         calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
                         activationSolver, options.activationBits(), readers);
-                if (perChannel && options.granularityPerPoint() && chosen.scales().length > 1) {
+                if (choose && chosen.scales().length > 1) {
                     TensorQuantization perTensor = solveActivation(tensor, calibration.rank(tensor),
                             calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
                             readers);
@@ -306,8 +307,15 @@ public final class Quantizer {
         return nan == 0 && inf == 0 ? null : nan + " NaN and " + inf + " infinite value(s)";
     }
 
-    private static String describe(Granularity g) {
-        return g == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor";
+    /** The activation granularity; per-point with how many points chose per-channel scales. */
+    private static String describe(Granularity g, List<TensorQuantization> quantizations) {
+        if (g != Granularity.PER_POINT) {
+            return g.label();
+        }
+        List<TensorQuantization> points = quantizations.stream()
+                .filter(t -> t.kind() == TensorQuantization.Kind.ACTIVATION).toList();
+        long perChannel = points.stream().filter(t -> t.scales().length > 1).count();
+        return "per-point (" + perChannel + " of " + points.size() + " points per-channel)";
     }
 
     /** DL4J-converted ops output {@code <layer>/<part>}; the layer is the part before the first slash. */

@@ -145,11 +145,13 @@ class QuantizerTest {
                 .activationBits(4);
         Calibration calibration = Quantizer.calibrate(net,
                 TestNetworks.randomIterator(16, new long[] {1, 28, 28}, 10, 4, 5), w4a4.build());
-        QuantizedModel perChannel = calibration.quantize(w4a4.build());
+        QuantizedModel perChannel = calibration.quantize(w4a4.activationGranularity(Granularity.PER_CHANNEL).build());
         QuantizedModel perTensor = calibration.quantize(w4a4.activationGranularity(Granularity.PER_TENSOR).build());
-        QuantizedModel perPoint = calibration.quantize(w4a4.activationGranularity(Granularity.PER_CHANNEL)
-                .granularityPerPoint(true).build());
+        QuantizedModel perPoint = calibration.quantize(w4a4.activationGranularity(Granularity.PER_POINT).build());
+        assertEquals(Granularity.PER_POINT, QuantizationOptions.defaults().activationGranularity(),
+                "per-point is the default");
         int tensorPoints = 0;
+        int channelPoints = 0;
         int activationPoints = 0;
         for (int i = 0; i < perPoint.quantizations().size(); i++) {
             var chosen = perPoint.quantizations().get(i);
@@ -164,9 +166,12 @@ class QuantizerTest {
             boolean isPt = java.util.Arrays.equals(pt.scales(), chosen.scales());
             assertTrue(isPc || isPt, chosen.tensor() + ": scales of neither granularity");
             tensorPoints += isPt && !isPc ? 1 : 0;
+            channelPoints += isPc && !isPt ? 1 : 0;
         }
         System.out.printf("granularity per point: %d of %d activation points per tensor%n", tensorPoints,
                 activationPoints);
+        assertEquals("per-point (" + channelPoints + " of " + activationPoints
+                + " points per-channel) activations, per-channel weights", perPoint.report().granularity());
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 28, 28);
         assertEquals(QuantizedModel.Execution.INT8, perPoint.execution(), String.valueOf(perPoint.int8Unavailable()));
         INDArray int8 = perPoint.outputs(QuantizedModel.Execution.INT8, x)[0];
@@ -391,6 +396,14 @@ class QuantizerTest {
                 new int[] {QuantizationOptions.builder().activationBits(2).build()
                 .activationBits(), QuantizationOptions.defaults().weightBits()});
         assertFalse(QuantizationOptions.defaults().keepFp32().iterator().hasNext());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> QuantizationOptions.builder().weightGranularity(Granularity.PER_POINT).build());
+        assertTrue(e.getMessage().contains("per-point") && e.getMessage().contains("weights"), e.getMessage());
+        assertEquals(Granularity.PER_CHANNEL,
+                QuantizationOptions.builder().granularity(Granularity.PER_POINT).build().weightGranularity());
+        assertEquals(Granularity.PER_POINT, Granularity.parse("Per_Point"));
+        e = assertThrows(IllegalArgumentException.class, () -> Granularity.parse("per-layer"));
+        assertTrue(e.getMessage().contains("per-layer") && e.getMessage().contains("per-tensor"), e.getMessage());
     }
 
 }

@@ -44,8 +44,7 @@ public final class AccuracyStudy {
     /**
      * The options builder for a method of {@link #METHODS}: {@code name}, or {@code activations/weights} to cross
      * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} (bias correction,
-     * {@link QuantizationOptions#biasCorrection()}), {@code +pp} (per-channel or per-tensor activation scales per point,
-     * {@link QuantizationOptions#granularityPerPoint()}) and {@code +seq} or {@code +seqN} (sequential calibration with
+     * {@link QuantizationOptions#biasCorrection()}) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
@@ -54,18 +53,15 @@ public final class AccuracyStudy {
         String[] parts = method.split("\\+");
         String name = parts[0];
         boolean bc = false;
-        boolean perPoint = false;
         int passes = 0;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].equals("bc")) {
                 bc = true;
-            } else if (parts[i].equals("pp")) {
-                perPoint = true;
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +pp, +seq, +seqN)");
+                        + "' (known: +bc, +seq, +seqN)");
             }
         }
         int slash = name.indexOf('/');
@@ -73,7 +69,7 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         return QuantizationOptions.builder().activationRangeMethod(activations).weightRangeMethod(weights)
-                .biasCorrection(bc).sequentialPasses(passes).granularityPerPoint(perPoint);
+                .biasCorrection(bc).sequentialPasses(passes);
     }
 
     /** Bit widths compared: {weight bits, activation bits}. */
@@ -104,12 +100,13 @@ public final class AccuracyStudy {
         }
 
         /**
-         * The full study of {@code networks}: every method, both granularities, all bit widths, one draw of
-         * calibration images, 10,000 test images.
+         * The full study of {@code networks}: every method, the three activation granularities (per-point, the
+         * default; per-channel; per-tensor), all bit widths, one draw of calibration images, 10,000 test images.
          */
         public static Settings of(List<ReferenceNetwork> networks, Path models) {
             return new Settings(networks, models, CALIBRATION_IMAGES, SEED, 1, METHODS,
-                    List.of(Granularity.PER_CHANNEL, Granularity.PER_TENSOR), BITS, 10_000, 500);
+                    List.of(Granularity.values()).stream().sorted(java.util.Comparator.comparing(
+                            g -> g == Granularity.PER_POINT ? -1 : g.ordinal())).toList(), BITS, 10_000, 500);
         }
 
         /** The same settings with calibration draw {@code d} as the only draw. */
@@ -236,7 +233,7 @@ public final class AccuracyStudy {
             QuantizedModel q, int[] predicted, int[] labels, int[] fp32, long start) {
         LayerSqnr worst = q.report().worstLayers(1).stream().findFirst().orElse(null);
         return new Row(net.id(), method,
-                o.activationGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor", o.weightBits(),
+                o.activationGranularity().label(), o.weightBits(),
                 o.activationBits(), draw, execution, accuracy(predicted, labels), accuracy(predicted, fp32),
                 worst == null ? null : worst.layer(), worst == null ? Double.NaN : worst.sqnrDb(), seconds(start));
     }

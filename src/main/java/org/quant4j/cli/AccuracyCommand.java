@@ -40,8 +40,10 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
                     + "(default: patent, patent+bc, minmax, percentile-99.99, entropy, mse, aciq).")
     List<String> methods;
 
-    @Option(names = "--granularities", split = ",", defaultValue = "per-channel,per-tensor", paramLabel = "G",
-            description = "per-channel and/or per-tensor (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--granularities", split = ",", defaultValue = "per-point,per-channel,per-tensor",
+            paramLabel = "G", description = "Activation granularities: per-point (per-channel or per-tensor, chosen"
+            + " per activation point; with per-channel weights), per-channel, per-tensor"
+            + " (default: ${DEFAULT-VALUE}).")
     List<String> granularities;
 
     @Option(names = "--bits", split = ",", defaultValue = "W8A8,W8A4,W4A8,W4A4", paramLabel = "WxAy",
@@ -101,10 +103,10 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         }
         List<Granularity> gs = new ArrayList<>();
         for (String g : granularities) {
-            switch (g.toLowerCase(Locale.ROOT)) {
-                case "per-channel" -> gs.add(Granularity.PER_CHANNEL);
-                case "per-tensor" -> gs.add(Granularity.PER_TENSOR);
-                default -> throw usage("--granularities: '" + g + "' is neither per-channel nor per-tensor");
+            try {
+                gs.add(Granularity.parse(g));
+            } catch (IllegalArgumentException e) {
+                throw usage("--granularities: " + e.getMessage());
             }
         }
         List<int[]> bitWidths = new ArrayList<>();

@@ -70,8 +70,9 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             description = "Activation bits, 2..8 (default: ${DEFAULT-VALUE}).")
     int activationBits;
 
-    @Option(names = "--granularity", defaultValue = "per-channel", paramLabel = "G",
-            description = "per-channel | per-tensor (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--granularity", defaultValue = "per-point", paramLabel = "G",
+            description = "per-point (activations per-channel or per-tensor, chosen per point; weights per-channel)"
+            + " | per-channel | per-tensor (default: ${DEFAULT-VALUE}).")
     String granularity;
 
     @Option(names = "--keep-fp32", split = ",", paramLabel = "LAYER",
@@ -142,11 +143,12 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         } catch (RuntimeException e) {
             throw c.usage("--method: " + e.getMessage());
         }
-        Granularity g = switch (granularity.toLowerCase(Locale.ROOT)) {
-            case "per-channel", "per_channel", "channel" -> Granularity.PER_CHANNEL;
-            case "per-tensor", "per_tensor", "tensor" -> Granularity.PER_TENSOR;
-            default -> throw c.usage("--granularity must be per-channel or per-tensor, got '" + granularity + "'");
-        };
+        Granularity g;
+        try {
+            g = Granularity.parse(granularity);
+        } catch (IllegalArgumentException e) {
+            throw c.usage("--granularity: " + e.getMessage());
+        }
         return QuantizationOptions.builder().rangeMethod(method).weightBits(weightBits).activationBits(activationBits)
                 .granularity(g).calibrationBatches(Integer.MAX_VALUE).keepFp32(keepFp32.toArray(String[]::new));
     }

@@ -151,7 +151,7 @@ class MainTest {
         assertTrue(bits.err().contains("--bits: 'W9A4'"), bits.err());
         Run granularity = run("accuracy", "--granularities", "per-layer");
         assertEquals(2, granularity.code());
-        assertTrue(granularity.err().contains("--granularities: 'per-layer'"), granularity.err());
+        assertTrue(granularity.err().contains("--granularities: unknown granularity 'per-layer'"), granularity.err());
     }
 
     @ParameterizedTest
