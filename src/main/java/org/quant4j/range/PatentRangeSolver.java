@@ -94,6 +94,19 @@ public final class PatentRangeSolver implements RangeSolver {
         TABULATED
     }
 
+    /** How the solver chooses among the fitted members of the families. */
+    public enum Selection {
+        /**
+         * The member whose corrected range gives the channel's observed values the smallest expected squared
+         * quantization error on the grid (clipping and rounding, {@link MseSolver#expectedError} on the
+         * histogram): the fit judged where the range is decided, in the tail, not in the bulk that dominates a
+         * likelihood. Every step of the method runs for each of the 8 (one-sided: 16) members.
+         */
+        RANGE_ERROR,
+        /** The member of the largest binned log-likelihood ({@link PdfFitter}). */
+        LIKELIHOOD
+    }
+
     /** One statistical point: its label, its normalized distance from the centre, and the SQNR it gives (dB). */
     public record StatisticalPoint(String label, double normalized, double sqnrDb) {
     }
@@ -133,6 +146,7 @@ public final class PatentRangeSolver implements RangeSolver {
     private final NoiseWeight weight;
     private final PointSet pointSet;
     private final Evaluation evaluation;
+    private final Selection selection;
 
     /** The default: all eight families, noise on unclipped values, moments + quantiles + extremes, tabulated. */
     public PatentRangeSolver() {
@@ -154,9 +168,16 @@ public final class PatentRangeSolver implements RangeSolver {
         this("patent", fitter, weight, pointSet, evaluation);
     }
 
-    /** A variant under its own name (see {@link RangeMethods}). */
+    /** A variant under its own name (see {@link RangeMethods}), members chosen by likelihood. */
     public PatentRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
             Evaluation evaluation) {
+        this(name, fitter, weight, pointSet, evaluation, Selection.LIKELIHOOD);
+    }
+
+    /** A variant under its own name with every choice given. */
+    public PatentRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
+            Evaluation evaluation, Selection selection) {
+        this.selection = selection;
         this.name = name;
         this.fitter = fitter;
         this.weight = weight;
@@ -185,34 +206,44 @@ public final class PatentRangeSolver implements RangeSolver {
             ClipRange r = toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
             return new Result(null, grid.bits(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, List.of(), r);
         }
+        CumulativeCounts counts = evaluation == Evaluation.EXACT ? null : channel.cumulativeCounts();
+        List<PdfFit> fits = evaluation == Evaluation.EXACT ? fitter.fitAll(channel)
+                : fitter.fitAllBinned(channel, counts);
+        if (selection == Selection.LIKELIHOOD) {
+            return solveWith(channel, fits.get(0), grid, counts);
+        }
+        Histogram h = channel.histogram();
+        Result best = null;
+        double bestError = Double.POSITIVE_INFINITY;
+        for (PdfFit fit : fits) {
+            Result r = solveWith(channel, fit, grid, counts);
+            double error = MseSolver.expectedError(h, grid.signed() ? r.range().magnitude() : r.range().hi(), grid);
+            if (error < bestError) {
+                bestError = error;
+                best = r;
+            }
+        }
+        return best;
+    }
+
+    /** Steps 3 to 5 for one fitted member ({@code counts} null: exact evaluation). */
+    private Result solveWith(ChannelStatistics channel, PdfFit fit, QuantGrid grid, CumulativeCounts counts) {
         double step = grid.signed() ? ClipError.symmetricStep(grid.bits()) : ClipError.oneSidedStep(grid.bits());
-        PdfFit fit;
+        DoubleUnaryOperator quantile = counts == null ? channel.histogram()::quantile : counts::quantile;
         double first;
         List<StatisticalPoint> points;
-        if (evaluation == Evaluation.EXACT) {
-            fit = fitter.fit(channel);
-            Histogram h = channel.histogram();
-            if (fit.offset() != 0) {
-                first = FamilyTables.oneSidedOptimalClip(fit.family(), fit.offset(), fit.spread(), step, weight);
-                points = points(channel, fit, h::quantile, a -> oneSidedSqnr(fit, a, step));
-            } else {
-                RealDistribution p = fit.distribution();
-                first = ClipError.optimalClip(p, step, weight);
-                points = points(channel, fit, h::quantile, a -> ClipError.sqnr(p, a, step, weight));
-            }
+        if (fit.side().oneSided() && (counts != null || fit.offset() != 0)) {
+            first = FamilyTables.oneSidedOptimalClip(fit.family(), fit.offset(), fit.spread(), step, weight);
+            points = points(channel, fit, quantile, a -> oneSidedSqnr(fit, a, step));
+        } else if (counts == null) {
+            RealDistribution p = fit.distribution();
+            first = ClipError.optimalClip(p, step, weight);
+            points = points(channel, fit, quantile, a -> ClipError.sqnr(p, a, step, weight));
         } else {
-            CumulativeCounts counts = channel.cumulativeCounts();
-            fit = fitter.fitBinned(channel, counts);
             PdfFamily family = fit.family();
             double spread = fit.spread();
-            if (fit.side().oneSided()) {
-                first = FamilyTables.oneSidedOptimalClip(family, fit.offset(), spread, step, weight);
-                points = points(channel, fit, counts::quantile, a -> oneSidedSqnr(fit, a, step));
-            } else {
-                first = FamilyTables.optimalClip(family, spread, step, weight);
-                points = points(channel, fit, counts::quantile,
-                        a -> FamilyTables.sqnr(family, spread, a, step, weight));
-            }
+            first = FamilyTables.optimalClip(family, spread, step, weight);
+            points = points(channel, fit, quantile, a -> FamilyTables.sqnr(family, spread, a, step, weight));
         }
         double second = criticalPoint(points);
         double corrected = Math.max(first, second);

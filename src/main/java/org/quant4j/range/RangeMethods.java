@@ -32,6 +32,9 @@ public final class RangeMethods {
                 new PdfFitter(List.of(PdfFamily.LAPLACE, PdfFamily.GAUSSIAN))));
         SOLVERS.put("patent-folded", () -> patentVariant("patent-folded",
                 new PdfFitter(List.of(PdfFamily.values()), false)));
+        SOLVERS.put("patent-re", () -> new PatentRangeSolver("patent-re", new PdfFitter(),
+                ClipError.NoiseWeight.INSIDE_ONLY, PatentRangeSolver.PointSet.MOMENTS_QUANTILES_EXTREMES,
+                PatentRangeSolver.Evaluation.TABULATED, PatentRangeSolver.Selection.RANGE_ERROR));
     }
 
     private RangeMethods() {

@@ -173,7 +173,7 @@ class BaselineSolversTest {
     @Test
     void rangeMethodsByName() {
         assertEquals(java.util.List.of("minmax", "percentile-99.99", "percentile-99.999", "entropy", "mse", "aciq",
-                "patent", "patent-lg", "patent-folded"), RangeMethods.names());
+                "patent", "patent-lg", "patent-folded", "patent-re"), RangeMethods.names());
         for (String n : RangeMethods.names()) {
             assertEquals(n, RangeMethods.byName(n).name());
         }

@@ -91,10 +91,15 @@ public final class PdfFitter {
 
     /** Fits the channel; it must have at least 2 values and a positive variance. */
     public PdfFit fit(ChannelStatistics channel) {
+        return fitAll(channel).get(0);
+    }
+
+    /** Every candidate member fitted to the channel, the most likely first (see {@link #fit}). */
+    public List<PdfFit> fitAll(ChannelStatistics channel) {
         Normalization z = Normalization.of(channel);
         Histogram h = channel.histogram();
         long zeros = z.side().oneSided() ? channel.zeros() : 0;
-        return best(z, members(z, channel, h::quantile),
+        return ranked(z, members(z, channel, h::quantile),
                 m -> logLikelihood(h, m.family().create(0, m.spread()), z.side(), z.location(), z.scale(),
                         m.offset(), zeros));
     }
@@ -168,21 +173,29 @@ public final class PdfFitter {
         return Math.abs(quantile.applyAsDouble(p)) / scale;
     }
 
-    /** The member of the largest score; each family's score in the fit is that of its best member. */
-    private static PdfFit best(Normalization z, List<Member> members, ToDoubleFunction<Member> score) {
+    /**
+     * The members as fits, by decreasing score (stable: the first family listed wins a tie); each family's score in
+     * the fits' {@code scores} is that of its best member.
+     */
+    private static List<PdfFit> ranked(Normalization z, List<Member> members, ToDoubleFunction<Member> score) {
         Map<PdfFamily, Double> scores = new EnumMap<>(PdfFamily.class);
-        Member best = null;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        for (Member m : members) {
-            double sc = score.applyAsDouble(m);
-            scores.merge(m.family(), sc, Math::max);
-            if (sc > bestScore || best == null) {
-                bestScore = sc;
-                best = m;
-            }
+        double[] values = new double[members.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = score.applyAsDouble(members.get(i));
+            scores.merge(members.get(i).family(), values[i], Math::max);
         }
-        return new PdfFit(best.family(), z.side(), z.location(), z.scale(), best.spread(), best.offset(),
-                z.zeroFraction(), bestScore, scores, z.kurtosis(), z.hyper());
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            order.add(i);
+        }
+        order.sort((x, y) -> Double.compare(values[y], values[x]));
+        List<PdfFit> out = new ArrayList<>(values.length);
+        for (int i : order) {
+            Member m = members.get(i);
+            out.add(new PdfFit(m.family(), z.side(), z.location(), z.scale(), m.spread(), m.offset(),
+                    z.zeroFraction(), values[i], scores, z.kurtosis(), z.hyper()));
+        }
+        return out;
     }
 
     /** Positive edges of the fixed normalized bins of {@link #fitBinned}. */
@@ -279,6 +292,11 @@ public final class PdfFitter {
      * @param counts the running sums of {@code channel.histogram()}
      */
     public PdfFit fitBinned(ChannelStatistics channel, CumulativeCounts counts) {
+        return fitAllBinned(channel, counts).get(0);
+    }
+
+    /** Every candidate member fitted by {@link #fitBinned}'s statistic, the most likely first. */
+    public List<PdfFit> fitAllBinned(ChannelStatistics channel, CumulativeCounts counts) {
         Normalization z = Normalization.of(channel);
         Side side = z.side();
         double[] edges = side == Side.TWO_SIDED ? TWO_SIDED_EDGES : ONE_SIDED_EDGES;
@@ -288,7 +306,7 @@ public final class PdfFitter {
             total += c;
         }
         double n = total;
-        return best(z, members(z, channel, counts::quantile), m -> {
+        return ranked(z, members(z, channel, counts::quantile), m -> {
             RealDistribution unit = FamilyTables.unit(m.family());
             double[] lnP;
             if (m.offset() != 0) {
