@@ -1,5 +1,6 @@
 package org.quant4j.convert;
 
+import java.util.Arrays;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -7,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.quant4j.graph.KernelTaps;
 
 /** Checks and reshapes shared by the converters of convolutional layers. */
 final class Cnn {
@@ -97,5 +99,24 @@ final class Cnn {
         INDArray stuffed = Nd4j.zeros(kernel.dataType(), shape);
         stuffed.get(taps).assign(kernel);
         return stuffed;
+    }
+
+    /**
+     * {@code kernel} spelled out undilated ({@link #undilatedKernel}) as the graph constant {@code <layer>/<key>};
+     * when spread, recorded as holding structural zeros ({@link KernelTaps}), so that weight statistics see only its
+     * taps.
+     */
+    static SDVariable undilatedConstant(LayerContext<?> c, String key, INDArray kernel, int[] axes, long[] dilations) {
+        INDArray spread = undilatedKernel(kernel, axes, dilations);
+        String name = c.name() + "/" + key;
+        if (spread != kernel) {
+            long[] steps = new long[kernel.rank()];
+            Arrays.fill(steps, 1);
+            for (int a = 0; a < axes.length; a++) {
+                steps[axes[a]] = kernel.size(axes[a]) == 1 ? 1 : dilations[a];
+            }
+            c.kernelTaps(name, new KernelTaps(steps));
+        }
+        return c.graph().constant(name, spread);
     }
 }

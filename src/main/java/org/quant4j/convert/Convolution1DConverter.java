@@ -69,8 +69,7 @@ final class Convolution1DConverter implements LayerConverter<Convolution1DLayer>
                 .build();
         INDArray stored = c.param("W");
         INDArray taps = stored.reshape(stored.ordering(), 1, k, nIn, nOut).dup('c');
-        INDArray kernel = Cnn.undilatedKernel(taps, new int[] {1}, new long[] {d});
-        SDVariable w = sd.constant(c.name() + "/W", kernel);
+        SDVariable w = Cnn.undilatedConstant(c, "W", taps, new int[] {1}, new long[] {d});
         SDVariable z = layer.hasBias()
                 ? sd.cnn.conv2d(c.inner("preact"), image, w, c.constant("b", nOut), config)
                 : sd.cnn.conv2d(c.inner("preact"), image, w, config);

@@ -34,14 +34,14 @@ final class ConvolutionConverter implements LayerConverter<ConvolutionLayer> {
         int[] s = layer.getStride();
         int[] p = layer.getPadding();
         int[] d = layer.getDilation();
-        INDArray kernel = Cnn.undilatedKernel(c.param("W").dup('c'), new int[] {2, 3}, new long[] {d[0], d[1]});
+        SDVariable w = Cnn.undilatedConstant(c, "W", c.param("W").dup('c'), new int[] {2, 3},
+                new long[] {d[0], d[1]});
         Conv2DConfig config = Conv2DConfig.builder()
-                .kH(kernel.size(2)).kW(kernel.size(3)).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(1).dW(1)
+                .kH(w.getArr().size(2)).kW(w.getArr().size(3)).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(1).dW(1)
                 .paddingMode(paddingMode(layer.getConvolutionMode(), c))
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.OIYX)
                 .build();
-        SDVariable w = c.graph().constant(c.name() + "/W", kernel);
         SDVariable z = layer.hasBias()
                 ? c.graph().cnn.conv2d(c.inner("preact"), input.variable(), w, c.constant("b", layer.getNOut()), config)
                 : c.graph().cnn.conv2d(c.inner("preact"), input.variable(), w, config);
@@ -49,24 +49,24 @@ final class ConvolutionConverter implements LayerConverter<ConvolutionLayer> {
     }
 
     /**
-     * A depthwise kernel [kH, kW, nIn, depthMultiplier] (YXIO) with the layer's dilation spelled out
-     * ({@link Cnn#undilatedKernel}): M2.1's depthwise_conv2d fails on dilations as conv2d does when it runs with
-     * oneDNN (a depth multiplier of 1).
+     * A depthwise kernel [kH, kW, nIn, depthMultiplier] (YXIO) with the layer's dilation spelled out, as the graph
+     * constant {@code <layer>/W} ({@link Cnn#undilatedConstant}): M2.1's depthwise_conv2d fails on dilations as conv2d
+     * does when it runs with oneDNN (a depth multiplier of 1).
      */
-    static INDArray undilatedDepthwiseKernel(ConvolutionLayer layer, INDArray kernel) {
-        int[] d = layer.getDilation();
-        return Cnn.undilatedKernel(kernel, new int[] {0, 1}, new long[] {d[0], d[1]});
+    static SDVariable undilatedDepthwiseKernel(LayerContext<? extends ConvolutionLayer> c, INDArray kernel) {
+        int[] d = c.layer().getDilation();
+        return Cnn.undilatedConstant(c, "W", kernel, new int[] {0, 1}, new long[] {d[0], d[1]});
     }
 
     /**
      * The depthwise part's config: the layer's stride, padding and padding mode, the size of {@code kernel} (from
      * {@link #undilatedDepthwiseKernel}, so no dilation), NCHW, weights [kH, kW, nIn, depthMultiplier].
      */
-    static Conv2DConfig depthwiseConfig(ConvolutionLayer layer, INDArray kernel, LayerContext<?> c) {
+    static Conv2DConfig depthwiseConfig(ConvolutionLayer layer, SDVariable kernel, LayerContext<?> c) {
         int[] s = layer.getStride();
         int[] p = layer.getPadding();
         return Conv2DConfig.builder()
-                .kH(kernel.size(0)).kW(kernel.size(1)).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(1).dW(1)
+                .kH(kernel.getArr().size(0)).kW(kernel.getArr().size(1)).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(1).dW(1)
                 .paddingMode(paddingMode(layer.getConvolutionMode(), c))
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)

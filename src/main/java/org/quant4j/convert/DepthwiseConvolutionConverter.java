@@ -2,7 +2,6 @@ package org.quant4j.convert;
 
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 
 /**
@@ -16,12 +15,11 @@ final class DepthwiseConvolutionConverter implements LayerConverter<DepthwiseCon
     public Tensor convert(LayerContext<DepthwiseConvolution2D> c, Tensor input) {
         DepthwiseConvolution2D layer = c.layer();
         Cnn.requireNchw(c, input, layer.getCnn2dDataFormat());
-        INDArray kernel = ConvolutionConverter.undilatedDepthwiseKernel(layer, c.param("W").dup('c'));
-        SDVariable w = c.graph().constant(c.name() + "/W", kernel);
-        Conv2DConfig config = ConvolutionConverter.depthwiseConfig(layer, kernel, c);
+        SDVariable w = ConvolutionConverter.undilatedDepthwiseKernel(c, c.param("W").dup('c'));
+        Conv2DConfig config = ConvolutionConverter.depthwiseConfig(layer, w, c);
         SDVariable z = layer.hasBias()
                 ? c.graph().cnn.depthWiseConv2d(c.inner("preact"), input.variable(), w,
-                        c.constant("b", kernel.size(2) * kernel.size(3)), config)
+                        c.constant("b", w.getArr().size(2) * w.getArr().size(3)), config)
                 : c.graph().cnn.depthWiseConv2d(c.inner("preact"), input.variable(), w, config);
         return new Tensor(ActivationFunctions.apply(c.graph(), c.name(), layer.getActivationFn(), z, c.where(), 4), 4);
     }

@@ -2,7 +2,6 @@ package org.quant4j.convert;
 
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.enums.WeightsFormat;
 
@@ -20,11 +19,9 @@ final class SeparableConvolutionConverter implements LayerConverter<SeparableCon
     public Tensor convert(LayerContext<SeparableConvolution2D> c, Tensor input) {
         SeparableConvolution2D layer = c.layer();
         Cnn.requireNchw(c, input, layer.getCnn2dDataFormat());
-        INDArray depth = ConvolutionConverter.undilatedDepthwiseKernel(layer,
-                c.param("W").permute(2, 3, 1, 0).dup('c'));
-        SDVariable dw = c.graph().constant(c.name() + "/W", depth);
+        SDVariable dw = ConvolutionConverter.undilatedDepthwiseKernel(c, c.param("W").permute(2, 3, 1, 0).dup('c'));
         SDVariable depthwise = c.graph().cnn.depthWiseConv2d(c.inner("depthwise"), input.variable(), dw,
-                ConvolutionConverter.depthwiseConfig(layer, depth, c));
+                ConvolutionConverter.depthwiseConfig(layer, dw, c));
         Conv2DConfig pointwise = Conv2DConfig.builder().kH(1).kW(1).sH(1).sW(1).pH(0).pW(0).dH(1).dW(1)
                 .paddingMode(org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode.VALID)
                 .dataFormat(Conv2DConfig.NCHW).weightsFormat(WeightsFormat.OIYX).build();

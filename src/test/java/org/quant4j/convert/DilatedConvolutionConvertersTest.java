@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -25,6 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 
 /**
@@ -53,7 +55,8 @@ class DilatedConvolutionConvertersTest {
                 Arguments.of("Same 3x3 d2 s1 bias", conv(3, 3, 2, 2, 1, ConvolutionMode.Same, true).build()),
                 Arguments.of("Same 3x3 d2 s2 no bias", conv(3, 3, 2, 2, 2, ConvolutionMode.Same, false).build()),
                 Arguments.of("Strict 3x3 d2 s1 bias", conv(3, 3, 2, 2, 1, ConvolutionMode.Strict, true).build()),
-                Arguments.of("Truncate 3x2 d(2,3) s1 bias", conv(3, 2, 2, 3, 1, ConvolutionMode.Truncate, true).build()),
+                Arguments.of("Truncate 3x2 d(2,3) s1 bias", conv(3, 2, 2, 3, 1, ConvolutionMode.Truncate, true)
+                        .build()),
                 Arguments.of("Truncate 3x2 d(2,3) s2 no bias", conv(3, 2, 2, 3, 2, ConvolutionMode.Truncate, false)
                         .build()),
                 Arguments.of("Same 3x2 d(2,3) s1 no bias", conv(3, 2, 2, 3, 1, ConvolutionMode.Same, false).build()),
@@ -154,9 +157,61 @@ class DilatedConvolutionConvertersTest {
         INDArray expected = dense.output(x.dup(), false).dup('c');
         assertTrue(expected.stdNumber().doubleValue() > 0.1, "a trivial output");
         double err = Dl4jConverterTest.relativeError(expected, ours);
-        System.out.printf("DepthwiseConvolution2D multiplier 1 %s: max relative error %.2e (output std %.3f)%n", name, err,
-                expected.stdNumber().doubleValue());
+        System.out.printf("DepthwiseConvolution2D multiplier 1 %s: max relative error %.2e (output std %.3f)%n", name,
+                err, expected.stdNumber().doubleValue());
         assertTrue(err < 1e-5, name + ": differs from the equivalent convolution by " + err);
+    }
+
+    /**
+     * Every spread kernel is recorded with where its taps are (for the weight statistics): the taps are the layer's
+     * weights, every other element is zero; undilated kernels are not recorded.
+     */
+    @Test
+    void spreadKernelsRecordTheirTaps() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(73).list()
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(4).name("plain").convolutionMode(ConvolutionMode.Same)
+                        .build())
+                .layer(conv(3, 2, 2, 3, 1, ConvolutionMode.Same, true).name("conv").build())
+                .layer(new DepthwiseConvolution2D.Builder(3, 3).dilation(2, 1).depthMultiplier(2).nOut(10)
+                        .name("depthwise").convolutionMode(ConvolutionMode.Same).build())
+                .layer(new SeparableConvolution2D.Builder(2, 3).dilation(3, 2).nOut(4).name("separable")
+                        .convolutionMode(ConvolutionMode.Same).build())
+                .layer(new ConvolutionLayer.Builder(1, 3).dilation(2, 2).nOut(3).name("row")
+                        .convolutionMode(ConvolutionMode.Same).build())
+                .setInputType(InputType.convolutional(HEIGHT, WIDTH, CHANNELS)).build());
+        net.init();
+        ModelGraph graph = Dl4jConverter.convert(net);
+        assertEquals(Map.of("conv/W", new KernelTaps(new long[] {1, 1, 2, 3}),
+                "depthwise/W", new KernelTaps(new long[] {2, 1, 1, 1}),
+                "separable/W", new KernelTaps(new long[] {3, 2, 1, 1}),
+                "row/W", new KernelTaps(new long[] {1, 1, 1, 2})), graph.kernelTaps());
+        Map<String, INDArray> layouts = Map.of(
+                "conv/W", net.getLayer(1).getParam("W"),
+                "depthwise/W", net.getLayer(2).getParam("W"),
+                "separable/W", net.getLayer(3).getParam("W").permute(2, 3, 1, 0),
+                "row/W", net.getLayer(4).getParam("W"));
+        graph.kernelTaps().forEach((weight, taps) -> {
+            INDArray spread = graph.graph().getVariable(weight).getArr();
+            assertEquals(layouts.get(weight), taps.of(spread), weight);
+            assertEquals(layouts.get(weight).length(), spread.neq(0).castTo(DataType.INT32).sumNumber().longValue(),
+                    weight + ": only the taps are non-zero");
+        });
+        assertEquals(net.getLayer(0).getParam("W"), graph.graph().getVariable("plain/W").getArr());
+        // Kept by the copies the quantizer makes.
+        assertEquals(graph.kernelTaps(), graph.copy().kernelTaps());
+    }
+
+    @Test
+    void spreadConvolution1dKernelRecordsItsTaps() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(79).list()
+                .layer(new Convolution1DLayer.Builder(3, 1).dilation(2).nOut(4).name("causal")
+                        .convolutionMode(ConvolutionMode.Causal).build())
+                .setInputType(InputType.recurrent(CHANNELS, 17)).build());
+        net.init();
+        ModelGraph graph = Dl4jConverter.convert(net);
+        // [1, k, nIn, nOut] (YXIO), spread along axis 1
+        assertEquals(Map.of("causal/W", new KernelTaps(new long[] {1, 2, 1, 1})), graph.kernelTaps());
+        assertArrayEquals(new long[] {1, 5, CHANNELS, 4}, graph.graph().getVariable("causal/W").getArr().shape());
     }
 
     @Test
