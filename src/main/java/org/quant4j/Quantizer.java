@@ -23,6 +23,7 @@ import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.BiasCorrection;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
@@ -186,8 +187,8 @@ public final class Quantizer {
                     List<QuantizableOp> consumers = ops.stream()
                             .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
                     ChannelStatistics[] channels = calibration.statistics(tensor, true);
-                    Candidate a = candidate(fp32.graph(), consumers, chosen, channels, options);
-                    Candidate b = candidate(fp32.graph(), consumers, perTensor, channels, options);
+                    Candidate a = candidate(fp32, consumers, chosen, channels, options);
+                    Candidate b = candidate(fp32, consumers, perTensor, channels, options);
                     Candidate best = b.error() < a.error() ? b : a;
                     chosen = best.activation();
                     weights.putAll(best.weights());
@@ -207,7 +208,7 @@ public final class Quantizer {
         }
         for (QuantizableOp op : ops) {
             TensorQuantization input = activations.get(calibration.point(op).tensor());
-            quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32.graph(), op, input,
+            quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32, op, input,
                     weightAxis(op, options), weightSolver, options.weightBits())));
         }
         return quantizations;
@@ -223,13 +224,14 @@ public final class Quantizer {
      * {@code (w~ - w)^2 E[x_c^2] + w^2 s_c^2 / 12} (weight error times the input's power, plus the input's rounding
      * noise times the weight's power; clipping and correlations left out), summed over all consumers.
      */
-    private static Candidate candidate(SameDiff sd, List<QuantizableOp> consumers, TensorQuantization activation,
+    private static Candidate candidate(ModelGraph fp32, List<QuantizableOp> consumers, TensorQuantization activation,
             ChannelStatistics[] channels, QuantizationOptions options) {
+        SameDiff sd = fp32.graph();
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
         Map<String, TensorQuantization> weights = new LinkedHashMap<>();
         double total = 0;
         for (QuantizableOp op : consumers) {
-            TensorQuantization w = solveWeight(sd, op, activation, weightAxis(op, options), weightSolver,
+            TensorQuantization w = solveWeight(fp32, op, activation, weightAxis(op, options), weightSolver,
                     options.weightBits());
             weights.put(op.weight(), w);
             INDArray original = sd.getVariable(op.weight()).getArr().castTo(DataType.DOUBLE);
@@ -343,11 +345,11 @@ public final class Quantizer {
     /**
      * Weights: the input activation's scales folded in ({@code W' = W * s_x} per input channel, expanded when the
      * op reads a flattened tensor: feature f of a flattened [N, C, H, W] belongs to channel f / (H W)), then a
-     * symmetric signed grid, one range per output channel (or per tensor).
+     * symmetric signed grid, one range per output channel (or per tensor), solved from {@link #weightStatistics}.
      */
-    private static TensorQuantization solveWeight(SameDiff sd, QuantizableOp op, TensorQuantization input, int axis,
-            RangeSolver solver, int bits) {
-        INDArray w = sd.getVariable(op.weight()).getArr();
+    private static TensorQuantization solveWeight(ModelGraph fp32, QuantizableOp op, TensorQuantization input,
+            int axis, RangeSolver solver, int bits) {
+        INDArray w = fp32.graph().getVariable(op.weight()).getArr();
         long inputSize = w.size(op.weightInputAxis());
         int channels = input.scales().length;
         if (inputSize % channels != 0) {
@@ -362,11 +364,28 @@ public final class Quantizer {
         TensorQuantization folding = new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(),
                 axis, new QuantGrid(bits, true), new float[] {1f}, new double[] {0}, new double[] {0}, List.of(op.op()),
                 input.tensor(), op.weightInputAxis(), inputScales);
-        TensorObserver observer = new TensorObserver(op.weight(), axis);
-        observer.observe(FakeQuantRewriter.foldInputScales(w, folding));
-        Solved solved = solve(observer.channels(), solver, folding.grid());
+        Solved solved = solve(weightStatistics(fp32, folding), solver, folding.grid());
         return new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(), axis, folding.grid(),
                 solved.scales, solved.lo, solved.hi, List.of(op.op()), input.tensor(), op.weightInputAxis(), inputScales);
+    }
+
+    /**
+     * The statistics per channel ({@code t}'s axis) of the weight {@code t} of {@code fp32}, with {@code t}'s input
+     * scales folded in: what its range is solved from. A weight that holds structural zeros (a dilated kernel spelled
+     * out undilated, {@link ModelGraph#kernelTaps}) is observed on its taps only: the zeros between them are no part
+     * of the trained weights, and would distort a range method that fits a distribution to them (they are exact on
+     * any symmetric grid, whatever the range).
+     */
+    public static ChannelStatistics[] weightStatistics(ModelGraph fp32, TensorQuantization t) {
+        var variable = fp32.graph().getVariable(t.tensor());
+        if (variable == null || variable.getArr() == null) {
+            throw new QuantizationException("the fp32 graph has no weight '" + t.tensor() + "'");
+        }
+        INDArray folded = FakeQuantRewriter.foldInputScales(variable.getArr(), t);
+        KernelTaps taps = fp32.kernelTaps().get(t.tensor());
+        TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
+        observer.observe(taps == null ? folded : taps.of(folded));
+        return observer.channels();
     }
 
     private record Solved(float[] scales, double[] lo, double[] hi) {

@@ -12,7 +12,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Convolution1DLayer (and its alias Convolution1D) on sequences [N, C, W] (NCW) or [N, W, C] (NWC), as a
@@ -27,8 +26,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * first value of the layer's 2D kernel, stride, padding and dilation arrays counts (M2.1 fills the second with the same
  * value: kernel 3 is [3, 3]).
  *
- * <p>SameDiff M2.1's conv2d fails on any dilation > 1 (oneDNN refuses the descriptor), so a dilated kernel becomes
- * the equivalent undilated kernel of size (k - 1) d + 1 with zeros between the taps: the same sums, exact zeros added.
+ * <p>SameDiff M2.1's conv2d fails on any dilation > 1, so a dilated kernel becomes the equivalent undilated kernel of
+ * size (k - 1) d + 1 with zeros between the taps ({@link Cnn#undilatedKernel}): the same sums, exact zeros added.
  *
  * <p>ConvolutionMode Same maps to SAME padding, Truncate and Strict to the explicit padding, Causal to (k - 1) d zeros
  * before the sequence and no padding after it. NWC input is transposed to NCW and the result back, as DL4J does.
@@ -70,16 +69,7 @@ final class Convolution1DConverter implements LayerConverter<Convolution1DLayer>
                 .build();
         INDArray stored = c.param("W");
         INDArray taps = stored.reshape(stored.ordering(), 1, k, nIn, nOut).dup('c');
-        INDArray kernel = taps;
-        if (d > 1) {
-            kernel = Nd4j.zeros(taps.dataType(), 1, span, nIn, nOut);
-            for (long j = 0; j < k; j++) {
-                kernel.get(NDArrayIndex.all(), NDArrayIndex.point(j * d), NDArrayIndex.all(), NDArrayIndex.all())
-                        .assign(taps.get(NDArrayIndex.all(), NDArrayIndex.point(j), NDArrayIndex.all(),
-                                NDArrayIndex.all()));
-            }
-        }
-        SDVariable w = sd.constant(c.name() + "/W", kernel);
+        SDVariable w = Cnn.undilatedConstant(c, "W", taps, new int[] {1}, new long[] {d});
         SDVariable z = layer.hasBias()
                 ? sd.cnn.conv2d(c.inner("preact"), image, w, c.constant("b", nOut), config)
                 : sd.cnn.conv2d(c.inner("preact"), image, w, config);

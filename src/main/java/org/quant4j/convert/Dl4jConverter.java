@@ -32,6 +32,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.OpNames;
 import org.quant4j.graph.ModelGraph.LayerOutput;
@@ -57,6 +58,7 @@ public final class Dl4jConverter {
             throw new UnsupportedLayerException("the network has no layers");
         }
         SameDiff sd = SameDiff.create();
+        Map<String, KernelTaps> kernelTaps = new HashMap<>();
         TensorSpec inputSpec = inputSpec("input", conf.getConf(0).getLayer(), conf.getInputPreProcess(0),
                 "layer 0 '" + layerName(conf.getConf(0).getLayer(), 0) + "'");
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
@@ -71,19 +73,20 @@ public final class Dl4jConverter {
                 x = Preprocessors.apply(sd, name + "/preprocessed", preprocessor, x,
                         "layer " + i + " '" + name + "'");
             }
-            x = LayerConverters.convert(sd, name, i, layer, net.getLayer(i).paramTable(), x);
+            x = LayerConverters.convert(sd, name, i, layer, net.getLayer(i).paramTable(), x, kernelTaps);
             layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), x.variable().name()));
         }
         String output = x.variable().name();
         sd.setOutputs(output);
         OpNames.makeDistinct(sd);
-        return new ModelGraph(sd, List.of(inputSpec), List.of(output), layerOutputs);
+        return new ModelGraph(sd, List.of(inputSpec), List.of(output), layerOutputs, kernelTaps);
     }
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
     public static ModelGraph convert(ComputationGraph net) {
         ComputationGraphConfiguration conf = net.getConfiguration();
         SameDiff sd = SameDiff.create();
+        Map<String, KernelTaps> kernelTaps = new HashMap<>();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Map<String, GraphVertex> vertices = conf.getVertices();
         Map<String, List<String>> vertexInputs = conf.getVertexInputs();
@@ -115,7 +118,8 @@ public final class Dl4jConverter {
                     x = Preprocessors.apply(sd, name + "/preprocessed", lv.getPreProcessor(), x, where);
                 }
                 Layer layer = lv.getLayerConf().getLayer();
-                out = LayerConverters.convert(sd, name, index, layer, net.getLayer(name).paramTable(), x);
+                out = LayerConverters.convert(sd, name, index, layer, net.getLayer(name).paramTable(), x,
+                        kernelTaps);
                 layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), out.variable().name()));
             } else if (vertex instanceof ElementWiseVertex ew) {
                 out = elementWise(sd, name, ew.getOp(), in, where);
@@ -149,7 +153,7 @@ public final class Dl4jConverter {
         }
         sd.setOutputs(outputs);
         OpNames.makeDistinct(sd);
-        return new ModelGraph(sd, inputs, outputs, layerOutputs);
+        return new ModelGraph(sd, inputs, outputs, layerOutputs, kernelTaps);
     }
 
     /**

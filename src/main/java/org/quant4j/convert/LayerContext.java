@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.graph.KernelTaps;
 
 /**
  * What a {@link LayerConverter} needs: the graph under construction, the layer's configuration and a read-only
@@ -20,13 +21,17 @@ public final class LayerContext<L extends Layer> {
     private final int index;
     private final L layer;
     private final Map<String, INDArray> params;
+    private final Map<String, KernelTaps> kernelTaps;
 
-    LayerContext(SameDiff graph, String name, int index, L layer, Map<String, INDArray> params) {
+    /** @param kernelTaps where this conversion records the weights that hold structural zeros (written to) */
+    LayerContext(SameDiff graph, String name, int index, L layer, Map<String, INDArray> params,
+            Map<String, KernelTaps> kernelTaps) {
         this.graph = graph;
         this.name = name;
         this.index = index;
         this.layer = layer;
         this.params = params;
+        this.kernelTaps = kernelTaps;
     }
 
     public SameDiff graph() {
@@ -81,6 +86,11 @@ public final class LayerContext<L extends Layer> {
             throw new UnsupportedLayerException(where() + " has no parameter '" + key + "' (has " + params.keySet() + ")");
         }
         return value;
+    }
+
+    /** Records that the weight {@code variable} holds structural zeros and where its taps are. */
+    void kernelTaps(String variable, KernelTaps taps) {
+        kernelTaps.put(variable, taps);
     }
 
     /** A fresh, unique name for an intermediate variable of this layer. */

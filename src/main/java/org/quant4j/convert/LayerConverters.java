@@ -29,6 +29,7 @@ import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.graph.KernelTaps;
 
 /**
  * The registry from DL4J layer configuration class to its {@link LayerConverter}. Classes match exactly: a
@@ -87,10 +88,14 @@ public final class LayerConverters {
         return converter;
     }
 
-    /** Converts one layer; its output variable is named {@code name}. */
+    /**
+     * Converts one layer; its output variable is named {@code name}. Weights that hold structural zeros go into
+     * {@code kernelTaps}.
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static Tensor convert(SameDiff sd, String name, int index, Layer layer, Map<String, INDArray> params, Tensor input) {
+    static Tensor convert(SameDiff sd, String name, int index, Layer layer, Map<String, INDArray> params, Tensor input,
+            Map<String, KernelTaps> kernelTaps) {
         LayerConverter converter = require(layer, index, name);
-        return converter.convert(new LayerContext(sd, name, index, layer, params), input);
+        return converter.convert(new LayerContext(sd, name, index, layer, params, kernelTaps), input);
     }
 }

@@ -92,7 +92,7 @@ public final class BatchNormFolding {
         }
         List<ModelGraph.LayerOutput> layers = g.layerOutputs().stream()
                 .filter(l -> !removed.contains(l.variable())).toList();
-        return new ModelGraph(sd, g.inputs(), g.outputs(), layers);
+        return new ModelGraph(sd, g.inputs(), g.outputs(), layers, g.kernelTaps());
     }
 
     /** The op producing {@code tensor}, looking through identity ops that have a single reader each. */

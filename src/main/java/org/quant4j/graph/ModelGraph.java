@@ -1,6 +1,7 @@
 package org.quant4j.graph;
 
 import java.util.List;
+import java.util.Map;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
@@ -11,13 +12,22 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * @param outputs      the variables returned as the network's outputs, in order
  * @param layerOutputs the variables that stand for "layers" in reports (per-layer SQNR), in graph order,
  *                     each with the layer's name
+ * @param kernelTaps   the weights that hold structural zeros (dilated kernels spelled out undilated), by variable:
+ *                     their statistics are those of their taps only
  */
-public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> outputs, List<LayerOutput> layerOutputs) {
+public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> outputs, List<LayerOutput> layerOutputs,
+        Map<String, KernelTaps> kernelTaps) {
 
     public ModelGraph {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
         layerOutputs = List.copyOf(layerOutputs);
+        kernelTaps = Map.copyOf(kernelTaps);
+    }
+
+    /** A graph whose weights hold no structural zeros. */
+    public ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> outputs, List<LayerOutput> layerOutputs) {
+        this(graph, inputs, outputs, layerOutputs, Map.of());
     }
 
     /** A layer of the original network and the graph variable holding its output. */
@@ -26,6 +36,6 @@ public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> o
 
     /** A deep copy whose graph can be rewritten without touching this one. */
     public ModelGraph copy() {
-        return new ModelGraph(graph.dup(), inputs, outputs, layerOutputs);
+        return new ModelGraph(graph.dup(), inputs, outputs, layerOutputs, kernelTaps);
     }
 }

@@ -10,7 +10,6 @@ import org.quant4j.QuantizationOptions;
 import org.quant4j.Quantizer;
 import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
-import org.quant4j.calib.TensorObserver;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 
@@ -52,9 +51,7 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
                     throw new QuantizationException("the fp32 network has no weight '" + t.tensor()
                             + "' that the quantized model quantizes: is it the network the model was made from?");
                 }
-                TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
-                observer.observe(org.quant4j.graph.FakeQuantRewriter.foldInputScales(variable.getArr(), t));
-                result.put(t.tensor(), observer.channels());
+                result.put(t.tensor(), Quantizer.weightStatistics(fp32, t));
             }
         }
         return new CalibrationStatistics(result);

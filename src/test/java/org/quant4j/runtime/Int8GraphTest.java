@@ -95,7 +95,7 @@ class Int8GraphTest {
     }
 
     /** How the plan's levels compare with the fake-quant graph's, over every quantization point. */
-    private record Levels(long count, long off, int max, long localOff, int localMax) {
+    record Levels(long count, long off, int max, long localOff, int localMax) {
     }
 
     /**
@@ -104,7 +104,7 @@ class Int8GraphTest {
      * fake-quant graph with every {@code <t>:fq} replaced by the plan's own values, so that each point is computed
      * from the same inputs as in the plan and differs by float rounding alone (at most one step).
      */
-    private static Levels levels(QuantizedModel model, INDArray x) {
+    static Levels levels(QuantizedModel model, INDArray x) {
         Map<String, INDArray> trace = model.int8Network().trace(x);
         List<String> points = trace.keySet().stream().filter(k -> k.endsWith(":q")).toList();
         assertTrue(points.size() >= 3, "quantization points traced: " + points);
