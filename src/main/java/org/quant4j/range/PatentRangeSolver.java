@@ -148,24 +148,41 @@ public final class PatentRangeSolver implements RangeSolver {
     private final Evaluation evaluation;
     private final Selection selection;
 
-    /** The default: all eight families, noise on unclipped values, moments + quantiles + extremes, tabulated. */
+    /**
+     * The default (name "patent"): all eight families with rectified members, noise on unclipped values, moments +
+     * quantiles + extremes, tabulated, the member chosen by {@link Selection#RANGE_ERROR}.
+     */
     public PatentRangeSolver() {
-        this(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES, Evaluation.TABULATED);
+        this("patent", new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
+                Evaluation.TABULATED, Selection.RANGE_ERROR);
     }
 
-    /** The default choices, evaluated exactly per channel (the oracle; 100 to 500 times slower). */
+    /**
+     * The default choices with the member of largest likelihood (name "patent-ml"): the method's chain of fit,
+     * first range, second range and correction for one member, as the tests check it against known laws.
+     */
+    public static PatentRangeSolver maximumLikelihood() {
+        return new PatentRangeSolver("patent-ml", new PdfFitter(), NoiseWeight.INSIDE_ONLY,
+                PointSet.MOMENTS_QUANTILES_EXTREMES, Evaluation.TABULATED, Selection.LIKELIHOOD);
+    }
+
+    /**
+     * {@link #maximumLikelihood()} evaluated exactly per channel (the oracle of the tabulated path; 100 to 500 times
+     * slower).
+     */
     public static PatentRangeSolver exact() {
         return new PatentRangeSolver(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
                 Evaluation.EXACT);
     }
 
-    /** Exact evaluation with the given choices. */
+    /** Exact evaluation with the given choices, members chosen by likelihood. */
     public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet) {
         this(fitter, weight, pointSet, Evaluation.EXACT);
     }
 
+    /** The given choices, members chosen by likelihood. */
     public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet, Evaluation evaluation) {
-        this("patent", fitter, weight, pointSet, evaluation);
+        this("patent-ml", fitter, weight, pointSet, evaluation);
     }
 
     /** A variant under its own name (see {@link RangeMethods}), members chosen by likelihood. */

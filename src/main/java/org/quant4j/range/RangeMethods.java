@@ -13,8 +13,10 @@ import org.quant4j.range.pdf.PdfFitter;
  * <p>Names: "minmax", "percentile-99.99", "percentile-99.999", "entropy", "mse", "aciq", "patent"; any
  * "percentile-P" with P in (0, 100] is also accepted. "patent-lg" is the patent method with two candidate PDFs,
  * Laplace and Gaussian, instead of the eight of claim 10 (the accuracy study compares the candidate sets at 4 bits).
- * "patent-folded" models every one-sided channel by the folded half of a centred PDF only, without the rectified
- * members of {@link PdfFitter} (the patent method as it was before them, kept for measurement).
+ * "patent" chooses, among the fitted members of the families, the one whose corrected range gives the observed
+ * values the least quantization error; "patent-ml" the member of largest likelihood (the method as it was before,
+ * kept for measurement). "patent-folded" (likelihood, too) models every one-sided channel by the folded half of a
+ * centred PDF only, without the rectified members of {@link PdfFitter}.
  */
 public final class RangeMethods {
 
@@ -28,13 +30,12 @@ public final class RangeMethods {
         SOLVERS.put("mse", MseSolver::new);
         SOLVERS.put("aciq", AciqSolver::new);
         SOLVERS.put("patent", PatentRangeSolver::new);
+        SOLVERS.put("patent-ml", PatentRangeSolver::maximumLikelihood);
         SOLVERS.put("patent-lg", () -> patentVariant("patent-lg",
                 new PdfFitter(List.of(PdfFamily.LAPLACE, PdfFamily.GAUSSIAN))));
         SOLVERS.put("patent-folded", () -> patentVariant("patent-folded",
                 new PdfFitter(List.of(PdfFamily.values()), false)));
-        SOLVERS.put("patent-re", () -> new PatentRangeSolver("patent-re", new PdfFitter(),
-                ClipError.NoiseWeight.INSIDE_ONLY, PatentRangeSolver.PointSet.MOMENTS_QUANTILES_EXTREMES,
-                PatentRangeSolver.Evaluation.TABULATED, PatentRangeSolver.Selection.RANGE_ERROR));
+
     }
 
     private RangeMethods() {

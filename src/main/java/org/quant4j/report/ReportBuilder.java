@@ -15,6 +15,7 @@ import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.Histogram;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.PatentRangeSolver;
+import org.quant4j.range.RangeMethods;
 import org.quant4j.range.pdf.PdfFit;
 import org.quant4j.range.pdf.PdfFitter;
 
@@ -79,7 +80,8 @@ public final class ReportBuilder {
 
         List<ReportData.ChannelRanges> ranges = new ArrayList<>();
         List<ReportData.ChannelView> channels = new ArrayList<>();
-        boolean patent = "patent".equals(report.activationMethod());
+        PatentRangeSolver patent = RangeMethods.byName(report.activationMethod()) instanceof PatentRangeSolver p
+                ? p : null;
         for (TensorQuantization t : inputsOfLayer.getOrDefault(chosen, List.of())) {
             ChannelStatistics[] stats = statistics == null ? null : statistics.of(t.tensor());
             ranges.add(ranges(t, stats));
@@ -102,11 +104,12 @@ public final class ReportBuilder {
             for (TensorQuantization t : q.quantizations()) {
                 ChannelStatistics[] stats = statistics.of(t.tensor());
                 for (ChannelStatistics c : stats == null ? new ChannelStatistics[0] : stats) {
-                    String name = c.count() < 2 || !(c.variance() > 0) ? "degenerate" : fitter.fit(c).family().name();
+                    String name = c.count() < 2 || !(c.variance() > 0) ? "degenerate"
+                            : (patent != null ? patent.solveDetailed(c, t.grid()).fit() : fitter.fit(c)).family().name();
                     families.merge(name, 1, Integer::sum);
                 }
             }
-            familiesNote = patent
+            familiesNote = patent != null
                     ? "the PDF family the patent method chose per channel (activations and weights)"
                     : "the best-fitting PDF family per channel (activations and weights); informational: the "
                             + report.activationMethod() + " method does not use it";
@@ -247,8 +250,12 @@ public final class ReportBuilder {
         return picks;
     }
 
+    /**
+     * One channel's histogram with the PDF the patent solver chose for it (the maximum-likelihood fit for other
+     * methods) and, for the patent method, its first, second and corrected ranges.
+     */
     private static ReportData.ChannelView view(TensorQuantization t, int channel, String why, ChannelStatistics s,
-            boolean patent) {
+            PatentRangeSolver patent) {
         Histogram h = s.histogram();
         int first = h.firstNonEmpty();
         int last = h.lastNonEmpty();
@@ -261,7 +268,8 @@ public final class ReportBuilder {
         double low = h.edge(first);
         double width = h.binWidth() * factor;
 
-        PdfFit fit = new PdfFitter().fit(s);
+        PatentRangeSolver.Result solved = patent == null ? null : patent.solveDetailed(s, t.grid());
+        PdfFit fit = solved != null && solved.fit() != null ? solved.fit() : new PdfFitter().fit(s);
         long zerosLeftOut = 0;
         if (fit.side().oneSided() && fit.zeroFraction() > 0) {
             zerosLeftOut = s.zeros();
@@ -280,8 +288,8 @@ public final class ReportBuilder {
         Double firstRange = null;
         Double secondRange = null;
         Double correctedRange = null;
-        if (patent) {
-            PatentRangeSolver.Result r = new PatentRangeSolver().solveDetailed(s, t.grid());
+        if (solved != null) {
+            PatentRangeSolver.Result r = solved;
             if (r.fit() != null) {
                 firstRange = r.fit().toChannel(r.first());
                 secondRange = r.fit().toChannel(r.second());

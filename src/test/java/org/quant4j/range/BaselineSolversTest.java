@@ -146,11 +146,54 @@ class BaselineSolversTest {
         }
     }
 
+    /**
+     * The default selection: on channels no family describes (a scale mixture of Gaussians, two-sided and after a
+     * ReLU, at 4 and 8 bits), the chosen member's range gives the observed values no more expected quantization
+     * error than the maximum-likelihood member's, and is the range of one of the fitted members.
+     */
+    @Test
+    void rangeErrorSelectionIsNeverWorseThanTheLikelihoodChoice() {
+        java.util.Random rng = new java.util.Random(3);
+        float[] v = new float[200_000];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (rng.nextGaussian() * (i % 4 == 0 ? 3.0 : 0.7) + 0.4);
+        }
+        float[] relu = v.clone();
+        for (int i = 0; i < relu.length; i++) {
+            relu[i] = Math.max(0, relu[i]);
+        }
+        for (float[] data : new float[][] {v, relu}) {
+            ChannelStatistics s = stats(data);
+            for (int bits : new int[] {4, 8}) {
+                QuantGrid grid = new QuantGrid(bits, data == v);
+                PatentRangeSolver.Result chosen = new PatentRangeSolver().solveDetailed(s, grid);
+                PatentRangeSolver.Result likely = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
+                double eChosen = MseSolver.expectedError(s.histogram(), top(chosen.range(), grid), grid);
+                double eLikely = MseSolver.expectedError(s.histogram(), top(likely.range(), grid), grid);
+                System.out.printf("selection M=%d %s: range error %.4g (%s offset %.2f) vs likelihood %.4g (%s)%n",
+                        bits, grid.signed() ? "two-sided" : "relu", eChosen, chosen.fit().family(),
+                        chosen.fit().offset(), eLikely, likely.fit().family());
+                assertTrue(eChosen <= eLikely, "range error " + eChosen + " > likelihood member's " + eLikely);
+                boolean isCandidate = false;
+                for (org.quant4j.range.pdf.PdfFit fit : new org.quant4j.range.pdf.PdfFitter().fitAllBinned(s,
+                        s.cumulativeCounts())) {
+                    isCandidate |= fit.family() == chosen.fit().family() && fit.offset() == chosen.fit().offset()
+                            && fit.spread() == chosen.fit().spread();
+                }
+                assertTrue(isCandidate, "the chosen member is one of the fitted members");
+            }
+        }
+    }
+
+    private static double top(ClipRange r, QuantGrid grid) {
+        return grid.signed() ? r.magnitude() : r.hi();
+    }
+
     @Test
     void patentSolverDetails() {
         float[] v = Samples.draw(PdfFamily.LAPLACE, 0, 1.0, 100_000, 10);
         ChannelStatistics s = stats(v);
-        PatentRangeSolver solver = new PatentRangeSolver();
+        PatentRangeSolver solver = PatentRangeSolver.maximumLikelihood();
         PatentRangeSolver.Result r = solver.solveDetailed(s, new QuantGrid(8, true));
         assertEquals(PdfFamily.LAPLACE, r.fit().family());
         assertEquals(Math.max(r.first(), r.second()), r.corrected(), 0.0);
@@ -173,7 +216,7 @@ class BaselineSolversTest {
     @Test
     void rangeMethodsByName() {
         assertEquals(java.util.List.of("minmax", "percentile-99.99", "percentile-99.999", "entropy", "mse", "aciq",
-                "patent", "patent-lg", "patent-folded", "patent-re"), RangeMethods.names());
+                "patent", "patent-ml", "patent-lg", "patent-folded"), RangeMethods.names());
         for (String n : RangeMethods.names()) {
             assertEquals(n, RangeMethods.byName(n).name());
         }

@@ -112,7 +112,7 @@ class PatentRangeSolverTest {
         }
         ChannelStatistics s = Samples.statistics(v);
         QuantGrid grid = new QuantGrid(bits, !oneSided);
-        PatentRangeSolver.Result r = new PatentRangeSolver().solveDetailed(s, grid);
+        PatentRangeSolver.Result r = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
         double first = r.firstInChannelUnits() + (oneSided ? 0 : r.fit().location());
         double[] bf = bruteForce(v, first, r.stepPerClip(), oneSided);
         double err = (first - bf[0]) / bf[0];
@@ -181,7 +181,7 @@ class PatentRangeSolverTest {
         }
         ChannelStatistics s = Samples.statistics(v);
         QuantGrid grid = new QuantGrid(bits, false);
-        PatentRangeSolver.Result r = new PatentRangeSolver().solveDetailed(s, grid);
+        PatentRangeSolver.Result r = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
         PatentRangeSolver.Result folded = ((PatentRangeSolver) RangeMethods.byName("patent-folded"))
                 .solveDetailed(s, grid);
         double first = r.firstInChannelUnits();
@@ -286,7 +286,7 @@ class PatentRangeSolverTest {
      */
     @org.junit.jupiter.api.Test
     void tabulatedMatchesExact() {
-        PatentRangeSolver fast = new PatentRangeSolver();
+        PatentRangeSolver fast = PatentRangeSolver.maximumLikelihood();
         PatentRangeSolver exact = PatentRangeSolver.exact();
         int cases = 0;
         int sameFamily = 0;
