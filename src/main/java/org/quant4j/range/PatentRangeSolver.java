@@ -20,12 +20,16 @@ import org.quant4j.range.pdf.PdfFitter;
  *
  * <h2>Steps, in normalized units (see {@link PdfFit} for the normalization)</h2>
  * <ol>
- *   <li>Fit: {@link PdfFitter} picks the family and member: mean 0 for a two-sided channel; a one-sided channel's
- *       non-zero values are the positive part of the member (the folded half of a centred member, or the rectified
- *       member whose negative mass is the channel's zero fraction).</li>
- *   <li>First range {@code a1 = argmin E(a)} ({@link ClipError}), with the step of the grid the channel goes to:
- *       {@code Delta = 2a / 2^M} for a signed grid (ACIQ's convention), {@code a / 2^M} for an unsigned grid
- *       (all 2^M levels on [0, a]); noise weight {@link NoiseWeight#INSIDE_ONLY} by default. A one-sided channel's
+ *   <li>Fit: {@link PdfFitter} fits the members of the families: mean 0 for a two-sided channel; a one-sided
+ *       channel's non-zero values are the positive part of the member (the folded half of a centred member, or the
+ *       rectified member whose negative mass is the channel's zero fraction). Which member is "the best fit" the
+ *       claims leave open: by default ({@link Selection#RANGE_ERROR}) steps 2 to 5 run for every member and the one
+ *       whose corrected range gives the observed values the least expected quantization error on the grid is
+ *       kept; {@link Selection#LIKELIHOOD} keeps the member of largest likelihood.</li>
+ *   <li>First range {@code a1 = argmin E(a)} ({@link ClipError}), with the step of the grid the channel goes to,
+ *       {@code Delta = a / qmax}: {@code a / (2^(M-1) - 1)} on the narrow signed grid [-a, a], {@code a / (2^M - 1)}
+ *       on the unsigned grid [0, a] (ACIQ's convention {@code 2a / 2^M}, which {@link ClipError} reproduces, has
+ *       8/7 of the real step at 4 signed bits); noise weight {@link NoiseWeight#INSIDE_ONLY} by default. A one-sided channel's
  *       E(a) is that of its model conditioned on being positive ({@link FamilyTables#oneSidedError}); for the
  *       folded half it equals the symmetric problem's.</li>
  *   <li>Second range (claims 5, 6): statistical points {@code p_i} of the channel (their distance from the centre,
@@ -245,7 +249,7 @@ public final class PatentRangeSolver implements RangeSolver {
 
     /** Steps 3 to 5 for one fitted member ({@code counts} null: exact evaluation). */
     private Result solveWith(ChannelStatistics channel, PdfFit fit, QuantGrid grid, CumulativeCounts counts) {
-        double step = grid.signed() ? ClipError.symmetricStep(grid.bits()) : ClipError.oneSidedStep(grid.bits());
+        double step = 1.0 / grid.qmax(); // the step of the grid the channel goes to, per unit clip value
         DoubleUnaryOperator quantile = counts == null ? channel.histogram()::quantile : counts::quantile;
         double first;
         List<StatisticalPoint> points;

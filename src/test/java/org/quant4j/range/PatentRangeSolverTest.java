@@ -100,7 +100,7 @@ class PatentRangeSolverTest {
     void firstRangeMatchesBruteForceOnSamples(PdfFamily family, int bits, boolean oneSided) {
         // Enough samples to resolve the tail past the true optimum (at least 200 expected), within 0.4M..4M.
         RealDistribution truth = family.create(0, 1.5);
-        double step = oneSided ? ClipError.oneSidedStep(bits) : ClipError.symmetricStep(bits);
+        double step = 1.0 / new QuantGrid(bits, !oneSided).qmax(); // the solver's step: that of the real grid
         double trueOpt = ClipError.optimalClip(truth, step, ClipError.NoiseWeight.INSIDE_ONLY);
         double tailShare = (1 - truth.cumulativeProbability(trueOpt)) * (oneSided ? 1 : 2);
         int n = (int) Math.max(400_000, Math.min(4_000_000, 200 / Math.max(tailShare, 1e-12)));
@@ -170,7 +170,7 @@ class PatentRangeSolverTest {
     void rectifiedChannelsFirstRangeMatchesTheOptimum(PdfFamily family, double meanInStd, int bits) {
         double std = 1.5;
         double mean = meanInStd * std;
-        double step = ClipError.oneSidedStep(bits);
+        double step = 1.0 / new QuantGrid(bits, false).qmax();
         double trueOpt = FamilyTables.oneSidedOptimalClip(family, mean, std, step, ClipError.NoiseWeight.INSIDE_ONLY);
         RealDistribution truth = family.create(mean, std);
         double tailShare = 1 - truth.cumulativeProbability(trueOpt);
