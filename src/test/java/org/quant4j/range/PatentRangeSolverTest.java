@@ -274,9 +274,10 @@ class PatentRangeSolverTest {
             System.out.printf("points %s: mean MSE increase over the first range %+.2f%%, worst %+.2f%%%n", sets[k],
                     100 * sum[k] / cases, 100 * worst[k]);
         }
-        // The default set is the best on average, and it rescues the misfit the first range alone gets wrong.
-        assertTrue(sum[0] < sum[1] && sum[0] < sum[2], "default point set best on average");
+        // The default set rescues the misfit the first range alone gets wrong (moments only cannot: their points
+        // sit inside the fitted body), at a lower average cost than the quantiles and extremes alone.
         assertTrue(misfitRescue < -0.5, "second range rescues the contaminated Gaussian at 8 bits: " + misfitRescue);
+        assertTrue(sum[0] < sum[2], "default point set cheaper on average than quantiles and extremes alone");
     }
 
     /**
