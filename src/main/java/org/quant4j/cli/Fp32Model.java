@@ -18,6 +18,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.ZooModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.Calibration;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
@@ -104,6 +105,12 @@ record Fp32Model(String name, Model network) {
     INDArray output(INDArray features) {
         return network instanceof MultiLayerNetwork m ? m.output(features, false)
                 : ((ComputationGraph) network).outputSingle(false, features);
+    }
+
+    /** Calibrates the network (statistics only; {@link Calibration#quantize} then solves for any options). */
+    Calibration calibrate(DataSetIterator calibration, QuantizationOptions options) {
+        return network instanceof MultiLayerNetwork m ? Quantizer.calibrate(m, calibration, options)
+                : Quantizer.calibrate((ComputationGraph) network, calibration, options);
     }
 
     QuantizedModel quantize(DataSetIterator calibration, QuantizationOptions options) {

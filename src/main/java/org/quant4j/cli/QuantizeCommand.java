@@ -48,7 +48,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, paramLabel = "METHOD",
             description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
-                    + "| patent-lg (default: ${DEFAULT-VALUE}).")
+                    + "| patent-ml | patent-lg | patent-folded (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--bias-correction",

@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,11 +156,37 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo", "train", "accuracy"})
+    @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo", "train", "accuracy", "ranges"})
     void helpOfEverySubcommand(String command) {
         Run r = run(command, "--help");
         assertEquals(0, r.code());
         assertTrue(r.out().startsWith("Usage: quant4j " + command), r.out());
+    }
+
+    /**
+     * {@code ranges}: a row per activation point and a total, each method's error relative to the best, so the
+     * best method of every row reads +0.0 %; MSE, which minimizes exactly that error over a fine grid of clips, is
+     * never worse than MinMax.
+     */
+    @Test
+    void rangesComparesTheMethodsPointByPoint() {
+        Run r = run("ranges", modelFile.toString(), "--calibration", "mnist", "--calibration-images", "64",
+                "--bits", "4", "--methods", "mse,minmax,patent");
+        assertEquals(0, r.code(), r.err());
+        List<String> rows = r.out().lines().filter(l -> l.matches("^\\S.*\\s[us]4\\s.*") || l.startsWith("all points"))
+                .toList();
+        assertTrue(rows.size() >= 3, r.out());
+        for (String row : rows) {
+            String[] cells = row.trim().split("\\s+");
+            double mse = Double.parseDouble(cells[cells.length - 3].replace("%", ""));
+            double minmax = Double.parseDouble(cells[cells.length - 2].replace("%", ""));
+            double patent = Double.parseDouble(cells[cells.length - 1].replace("%", ""));
+            assertEquals(0, Math.min(mse, Math.min(minmax, patent)), 0.0, row);
+            assertTrue(mse <= minmax, row);
+        }
+        Run bad = run("ranges", modelFile.toString(), "--bits", "9");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--bits must be in 2..8"), bad.err());
     }
 
     @Test

@@ -39,7 +39,7 @@ import org.quant4j.range.pdf.PdfFitter;
 @Fork(value = 1, jvmArgs = {"-Xmx4g"})
 public class SolverBenchmark {
 
-    @Param({"minmax", "percentile-99.99", "entropy", "mse", "aciq", "patent"})
+    @Param({"minmax", "percentile-99.99", "entropy", "mse", "aciq", "patent", "patent-ml"})
     String method;
 
     private ChannelStatistics[] channels;
