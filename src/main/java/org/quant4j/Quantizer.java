@@ -30,6 +30,7 @@ import org.quant4j.graph.QuantizableOps;
 import org.quant4j.graph.SameDiffGraphs;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
+import org.quant4j.range.MseSolver;
 import org.quant4j.range.QuantGrid;
 import org.quant4j.range.RangeMethods;
 import org.quant4j.range.RangeSolver;
@@ -221,14 +222,24 @@ public final class Quantizer {
     /**
      * The consumers' weights solved for {@code activation}'s scales, and the expected squared output error the two
      * quantizations give the consumers: per weight element w of input channel c,
-     * {@code (w~ - w)^2 E[x_c^2] + w^2 s_c^2 / 12} (weight error times the input's power, plus the input's rounding
-     * noise times the weight's power; clipping and correlations left out), summed over all consumers.
+     * {@code (w~ - w)^2 E[x_c^2] + w^2 E[(x~_c - x_c)^2]} (weight error times the input's power, plus the input's
+     * quantization error times the weight's power; correlations left out), summed over all consumers. The input's
+     * error is that of channel c's calibration values at the candidate's clip, rounding and clipping
+     * ({@link MseSolver#expectedError} of its histogram): a per-tensor range clips the widest channels and rounds the
+     * narrowest coarsely, and both count.
      */
     private static Candidate candidate(ModelGraph fp32, List<QuantizableOp> consumers, TensorQuantization activation,
             ChannelStatistics[] channels, QuantizationOptions options) {
         SameDiff sd = fp32.graph();
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
         Map<String, TensorQuantization> weights = new LinkedHashMap<>();
+        QuantGrid grid = activation.grid();
+        double[] inputError = new double[channels.length];
+        for (int c = 0; c < channels.length; c++) {
+            double top = activation.scales()[activation.scales().length == 1 ? 0 : c] * (double) grid.qmax();
+            inputError[c] = top > 0 ? MseSolver.expectedError(channels[c].histogram(), top, grid)
+                    : channels[c].rawMoment(2);
+        }
         double total = 0;
         for (QuantizableOp op : consumers) {
             TensorQuantization w = solveWeight(fp32, op, activation, weightAxis(op, options), weightSolver,
@@ -243,8 +254,7 @@ public final class Quantizer {
             long perChannel = errorPower.length / channels.length;
             for (int i = 0; i < errorPower.length; i++) {
                 int c = (int) (i / perChannel);
-                double step = activation.scales()[activation.scales().length == 1 ? 0 : c];
-                total += errorPower[i] * channels[c].rawMoment(2) + weightPower[i] * step * step / 12;
+                total += errorPower[i] * channels[c].rawMoment(2) + weightPower[i] * inputError[c];
             }
         }
         return new Candidate(activation, weights, total);
