@@ -59,7 +59,8 @@ class FakeQuantReferenceTest {
         }
         // 8-bit weights explicitly: the default is 7 on CPUs without VNNI, and this reference is written for 8.
         QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16),
-                QuantizationOptions.builder().weightBits(8).build());
+                QuantizationOptions.builder().weightBits(8).rangeMethod("minmax").granularity(Granularity.PER_CHANNEL)
+                        .build());
 
         float[][] w0 = toMatrix(net.getLayer(0).getParam("W"));
         float[] b0 = net.getLayer(0).getParam("b").data().asFloat();
@@ -152,7 +153,8 @@ class FakeQuantReferenceTest {
     void convActivationAndWeightsAreQuantizedPerChannel() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 3, 5),
-                QuantizationOptions.builder().weightBits(8).build());
+                QuantizationOptions.builder().weightBits(8).rangeMethod("minmax").granularity(Granularity.PER_CHANNEL)
+                        .build());
         // conv2 reads pool1 = maxpool(relu1); max pooling commutes with quantization, so relu1 is quantized.
         TensorQuantization act = find(q, "relu1");
         assertEquals(1, act.axis());
