@@ -149,6 +149,45 @@ public final class TestNetworks {
     }
 
     /**
+     * A SqueezeNet-style graph over 28x28x1, with the zoo SqueezeNet's op mix: convolutions whose activation is a
+     * sigmoid (the zoo's layers keep DL4J's default) followed by a ReLU layer, fire modules (a 1x1 squeeze, then 1x1
+     * and 3x3 expands concatenated by a MergeVertex), max pooling; a 1x1 ReLU convolution, global average pooling,
+     * softmax.
+     */
+    public static ComputationGraph squeezeNetStyle() {
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(2027).weightInit(WeightInit.XAVIER).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("image")
+                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        b.addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.SIGMOID).build(), "image");
+        b.addLayer("stem_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "stem");
+        b.addLayer("pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+                "stem_relu");
+        String in = "pool";
+        for (String f : new String[] {"fire1", "fire2"}) {
+            b.addLayer(f + "_sq", new ConvolutionLayer.Builder(1, 1).nOut(8).activation(Activation.SIGMOID).build(), in);
+            b.addLayer(f + "_sq_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), f + "_sq");
+            b.addLayer(f + "_e1", new ConvolutionLayer.Builder(1, 1).nOut(16).activation(Activation.SIGMOID).build(),
+                    f + "_sq_relu");
+            b.addLayer(f + "_e1_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), f + "_e1");
+            b.addLayer(f + "_e3", new ConvolutionLayer.Builder(3, 3).nOut(16).convolutionMode(ConvolutionMode.Same)
+                    .activation(Activation.SIGMOID).build(), f + "_sq_relu");
+            b.addLayer(f + "_e3_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), f + "_e3");
+            b.addVertex(f + "_concat", new MergeVertex(), f + "_e1_relu", f + "_e3_relu");
+            in = f + "_concat";
+        }
+        b.addLayer("last", new ConvolutionLayer.Builder(1, 1).nOut(24).activation(Activation.RELU).build(), in);
+        b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "last");
+        b.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                .activation(Activation.SOFTMAX).build(), "gap");
+        b.setOutputs("out");
+        ComputationGraph net = new ComputationGraph(b.build());
+        net.init();
+        return net;
+    }
+
+    /**
      * A MobileNet-style network over 28x28x1: a conv-BN-ReLU stem (stride 2), then twice a depthwise 3x3 conv-BN-ReLU
      * and a pointwise 1x1 conv-BN-ReLU (the second depthwise with stride 2), global average pooling, a dense softmax
      * output.

@@ -12,8 +12,10 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * Element-wise f32 operations through oneDNN over {@code n} contiguous values (the layout does not matter as long as
  * both operands share it): ReLU with a negative slope ({@code x >= 0 ? x : alpha x}, exact in float, as SameDiff's
- * relu and leaky ReLU compute it) and the sum of two tensors ({@code a + b}, one rounding, as SameDiff's add).
- * {@link #execute} is thread-safe.
+ * relu and leaky ReLU compute it), the sum of two tensors ({@code a + b}, one rounding, as SameDiff's add), and the
+ * logistic sigmoid {@code 1 / (1 + e^-x)} (oneDNN's vectorized exp: within 4 units in the last place of SameDiff's
+ * sigmoid, measured). Also tanh, which the plan does not use: it differs from SameDiff's tanh by up to 251 units in
+ * the last place. {@link #execute} is thread-safe.
  */
 final class Elementwise implements AutoCloseable {
 
@@ -23,18 +25,18 @@ final class Elementwise implements AutoCloseable {
     private final boolean binaryOp;
     private final PrimitiveRunner runner;
 
-    private Elementwise(long n, boolean binaryOp, float alpha) {
+    private Elementwise(long n, boolean binaryOp, dnnl.algorithm algorithm, float alpha) {
         this.binaryOp = binaryOp;
         desc = new memory.desc(new long[] {n}, memory.data_type.f32, memory.format_tag.x);
         if (binaryOp) {
             binary.primitive_desc p = new binary.primitive_desc(
-                    new binary.desc(dnnl.algorithm.binary_add, desc, desc, desc), Primitives.threadSafe(),
+                    new binary.desc(algorithm, desc, desc, desc), Primitives.threadSafe(),
                     Dnnl.engine());
             pd = p;
             primitive = new binary(p);
         } else {
             eltwise_forward.primitive_desc p = new eltwise_forward.primitive_desc(
-                    new eltwise_forward.desc(dnnl.prop_kind.forward_inference, dnnl.algorithm.eltwise_relu, desc,
+                    new eltwise_forward.desc(dnnl.prop_kind.forward_inference, algorithm, desc,
                             alpha, 0f),
                     Primitives.threadSafe(), Dnnl.engine());
             pd = p;
@@ -50,15 +52,25 @@ final class Elementwise implements AutoCloseable {
 
     /** {@code dst = src >= 0 ? src : alpha src} over n values. */
     static Elementwise relu(long n, float alpha) {
-        return new Elementwise(n, false, alpha);
+        return new Elementwise(n, false, dnnl.algorithm.eltwise_relu, alpha);
+    }
+
+    /** {@code dst = 1 / (1 + e^-src)} over n values. */
+    static Elementwise logistic(long n) {
+        return new Elementwise(n, false, dnnl.algorithm.eltwise_logistic, 0f);
+    }
+
+    /** {@code dst = tanh(src)} over n values. */
+    static Elementwise tanh(long n) {
+        return new Elementwise(n, false, dnnl.algorithm.eltwise_tanh, 0f);
     }
 
     /** {@code dst = a + b} over n values. */
     static Elementwise add(long n) {
-        return new Elementwise(n, true, 0f);
+        return new Elementwise(n, true, dnnl.algorithm.binary_add, 0f);
     }
 
-    /** Runs the operation; {@code b} is null for ReLU. */
+    /** Runs the operation; {@code b} is null for the unary ones. */
     void execute(Pointer a, Pointer b, Pointer dst) {
         if (binaryOp) {
             runner.execute(a, b, dst);

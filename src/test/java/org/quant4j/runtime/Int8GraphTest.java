@@ -36,9 +36,10 @@ import org.quant4j.graph.GraphExecution;
 /**
  * Whole networks in the int8 plan against their fake-quant graphs on real images: a ResNet-style graph (residual
  * adds, a stride-2 projection, global average pooling), a MobileNet-style network (depthwise and pointwise
- * convolutions) and a CNN with fp32 islands (a BatchNorm after a ReLU, LRN). Each is trained briefly on real
- * data, quantized W8A8 (7-bit weights without VNNI), and compared on 1,000 test images: top-1 agreement, and every
- * quantization point's integer levels step by step ({@link Int8Network#trace}).
+ * convolutions), a SqueezeNet-style graph (sigmoid activations, concatenations) and a CNN with fp32
+ * islands (a BatchNorm after a ReLU, LRN). Each is trained briefly on real data, quantized W8A8 (7-bit weights
+ * without VNNI), and compared on 1,000 test images: top-1 agreement, and every quantization point's integer levels
+ * step by step ({@link Int8Network#trace}).
  */
 class Int8GraphTest {
 
@@ -185,6 +186,17 @@ class Int8GraphTest {
         // 3 convolutions, 2 depthwise convolutions and the output layer, all integer; every BatchNorm folded
         assertTrue(summary.startsWith("6 int8 kernels"), summary);
         assertTrue(!summary.contains("batchnorm"), summary);
+    }
+
+    @Test
+    void sigmoidAndConcatenationRunAsF32Steps() {
+        QuantizedModel model = trainAndQuantize(TestNetworks.squeezeNetStyle(), Dataset.MNIST);
+        check("SqueezeNet-style", model, Dataset.MNIST);
+        String summary = model.int8Network().summary(new long[] {1, 784});
+        // 8 convolutions and the output layer, all integer; the 7 sigmoids and 2 concatenations are oneDNN f32
+        // steps: the islands left are the input's reshape and the softmax
+        assertTrue(summary.startsWith("9 int8 kernels"), summary);
+        assertTrue(summary.endsWith("2 fp32 island ops {reshape=1, softmax=1}"), summary);
     }
 
     @Test
