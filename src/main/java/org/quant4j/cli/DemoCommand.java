@@ -41,7 +41,8 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         QuantizationOptions options = QuantizeCommand.options(this, method,
-                Math.min(bits, org.quant4j.runtime.Dnnl.safeWeightBits()), bits, "per-channel",
+                Math.min(bits, org.quant4j.runtime.Dnnl.safeWeightBits()), bits,
+                QuantizationOptions.defaults().activationGranularity().label(),
                 java.util.List.of()).build();
         new Demo(calibrationImages, options, output, report).run(datasets(),
                 model != null ? model : FashionCnn.cachedModel(), main.out, main.progress);
