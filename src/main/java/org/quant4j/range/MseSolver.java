@@ -34,6 +34,7 @@ public final class MseSolver implements RangeSolver {
     @Override
     public ClipRange solve(ChannelStatistics channel, QuantGrid grid) {
         Histogram h = channel.histogram();
+        HistogramError errors = new HistogramError(h);
         double top = grid.signed() ? Math.max(Math.abs(channel.min()), Math.abs(channel.max())) : channel.max();
         if (!(top > 0)) {
             return PatentRangeSolver.toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
@@ -42,7 +43,7 @@ public final class MseSolver implements RangeSolver {
         double bestE = Double.POSITIVE_INFINITY;
         for (int j = 1; j <= CANDIDATES; j++) {
             double a = top * j / CANDIDATES;
-            double e = expectedError(h, a, grid);
+            double e = errors.at(a, grid);
             if (e < bestE) {
                 bestE = e;
                 best = a;
@@ -51,9 +52,9 @@ public final class MseSolver implements RangeSolver {
         double lo = Math.max(top * 1e-6, best - top / CANDIDATES);
         double hi = Math.min(top, best + top / CANDIDATES);
         double found = new BrentOptimizer(1e-8, top * 1e-12).optimize(new MaxEval(200), GoalType.MINIMIZE,
-                new SearchInterval(lo, hi, best), new UnivariateObjectiveFunction(a -> expectedError(h, a, grid)))
+                new SearchInterval(lo, hi, best), new UnivariateObjectiveFunction(a -> errors.at(a, grid)))
                 .getPoint();
-        if (expectedError(h, found, grid) < bestE) {
+        if (errors.at(found, grid) < bestE) {
             best = found;
         }
         return grid.signed() ? ClipRange.symmetric(best) : new ClipRange(0, best);

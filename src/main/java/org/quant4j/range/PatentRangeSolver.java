@@ -6,7 +6,6 @@ import java.util.function.DoubleUnaryOperator;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.CumulativeCounts;
-import org.quant4j.calib.Histogram;
 import org.quant4j.range.ClipError.NoiseWeight;
 import org.quant4j.range.pdf.FamilyTables;
 import org.quant4j.range.pdf.PdfFamily;
@@ -108,7 +107,7 @@ public final class PatentRangeSolver implements RangeSolver {
         /**
          * The member whose corrected range gives the channel's observed values the smallest expected squared
          * quantization error on the grid (clipping and rounding, {@link MseSolver#expectedError} on the
-         * histogram): the fit judged where the range is decided, in the tail, not in the bulk that dominates a
+         * histogram, evaluated by {@link HistogramError}): the fit judged where the range is decided, in the tail, not in the bulk that dominates a
          * likelihood. Every step of the method runs for each of the 8 (one-sided: 16) members.
          */
         RANGE_ERROR,
@@ -238,12 +237,12 @@ public final class PatentRangeSolver implements RangeSolver {
         if (selection == Selection.LIKELIHOOD) {
             return solveWith(channel, fits.get(0), grid, counts);
         }
-        Histogram h = channel.histogram();
+        HistogramError errors = new HistogramError(channel.histogram());
         Result best = null;
         double bestError = Double.POSITIVE_INFINITY;
         for (PdfFit fit : fits) {
             Result r = solveWith(channel, fit, grid, counts);
-            double error = MseSolver.expectedError(h, grid.signed() ? r.range().magnitude() : r.range().hi(), grid);
+            double error = errors.at(grid.signed() ? r.range().magnitude() : r.range().hi(), grid);
             if (error < bestError) {
                 bestError = error;
                 best = r;
