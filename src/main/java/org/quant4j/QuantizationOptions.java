@@ -131,7 +131,8 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         /**
          * Per-channel, per-tensor, or per-point (the default) activation ranges. Per-point: each activation point
          * gets per-channel or per-tensor scales, whichever gives its consumers the smaller expected squared output
-         * error, {@code sum over weights of (W~ - W)^2 E[x_c^2] + W^2 Delta_c^2 / 12}, with the weights solved for
+         * error, {@code sum over weights of (W~ - W)^2 E[x_c^2] + W^2 E[(x~_c - x_c)^2]} (the input's error: its
+         * channel's rounding and clipping at the candidate's range), with the weights solved for
          * each choice. Per-channel activation scales fold into the consumers' weights (one scale per input channel
          * of the weight), and where a consumer's output channel mixes input channels of very different ranges the
          * folded weights quantize worse than the activations gain (measured in docs/ACCURACY.md).

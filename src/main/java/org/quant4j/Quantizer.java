@@ -178,16 +178,16 @@ public final class Quantizer {
             String tensor = calibration.point(op).tensor();
             if (!activations.containsKey(tensor)) {
                 List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(tensor).getInputsForOp());
-                TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor),
-                        calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
-                        activationSolver, options.activationBits(), readers);
+                ChannelStatistics[] channels = calibration.statistics(tensor, perChannel);
+                TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor), channels,
+                        perChannel ? calibration.axis(tensor) : -1, activationSolver, options.activationBits(),
+                        readers);
                 if (choose && chosen.scales().length > 1) {
                     TensorQuantization perTensor = solveActivation(tensor, calibration.rank(tensor),
                             calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
                             readers);
                     List<QuantizableOp> consumers = ops.stream()
                             .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
-                    ChannelStatistics[] channels = calibration.statistics(tensor, true);
                     Candidate a = candidate(fp32, consumers, chosen, channels, options);
                     Candidate b = candidate(fp32, consumers, perTensor, channels, options);
                     Candidate best = b.error() < a.error() ? b : a;

@@ -105,8 +105,8 @@ public final class AccuracyStudy {
          */
         public static Settings of(List<ReferenceNetwork> networks, Path models) {
             return new Settings(networks, models, CALIBRATION_IMAGES, SEED, 1, METHODS,
-                    List.of(Granularity.values()).stream().sorted(java.util.Comparator.comparing(
-                            g -> g == Granularity.PER_POINT ? -1 : g.ordinal())).toList(), BITS, 10_000, 500);
+                    List.of(Granularity.PER_POINT, Granularity.PER_CHANNEL, Granularity.PER_TENSOR), BITS, 10_000,
+                    500);
         }
 
         /** The same settings with calibration draw {@code d} as the only draw. */

@@ -1,6 +1,7 @@
 package org.quant4j.range.pdf;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -130,9 +131,9 @@ public final class PdfFitter {
             }
             out.add(new Member(f, 0, spread));
             if (rectified && side.oneSided() && zf > 0 && zf < 1 && Math.abs(zf - 0.5) > 1e-6) {
-                Member rectified = rectified(f, zf, extreme, medianOfNonZero(quantile, side, z.scale(), zf));
-                if (rectified != null) {
-                    out.add(rectified);
+                Member positivePart = rectified(f, zf, extreme, medianOfNonZero(quantile, side, z.scale(), zf));
+                if (positivePart != null) {
+                    out.add(positivePart);
                 }
             }
         }
@@ -184,17 +185,13 @@ public final class PdfFitter {
             values[i] = score.applyAsDouble(members.get(i));
             scores.merge(members.get(i).family(), values[i], Math::max);
         }
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < values.length; i++) {
-            order.add(i);
-        }
-        order.sort((x, y) -> Double.compare(values[y], values[x]));
         List<PdfFit> out = new ArrayList<>(values.length);
-        for (int i : order) {
+        for (int i = 0; i < values.length; i++) {
             Member m = members.get(i);
             out.add(new PdfFit(m.family(), z.side(), z.location(), z.scale(), m.spread(), m.offset(),
                     z.zeroFraction(), values[i], scores, z.kurtosis(), z.hyper()));
         }
+        out.sort(Comparator.comparingDouble(PdfFit::logLikelihood).reversed()); // stable: ties keep family order
         return out;
     }
 
