@@ -10,6 +10,7 @@ import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
+import org.quant4j.graph.ConsumerProbe;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
@@ -34,22 +35,26 @@ public final class Calibration {
     private final Map<String, TensorObserver> observers;
     private final Map<String, String> axisConflicts;
     private final Map<String, InputMean> inputMeans;
-    private final List<INDArray[]> reportBatches;
+    private final List<INDArray[]> heldBatches;
+    private final int reportBatches;
     private final List<INDArray[]> allBatches;
     private final int batches;
     private final long samples;
     private final long millis;
+    private ConsumerProbe probe;
 
     private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts, Map<String, InputMean> inputMeans,
-            List<INDArray[]> reportBatches, List<INDArray[]> allBatches, int batches, long samples, long millis) {
+            List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
+            long millis) {
         this.fp32 = fp32;
         this.ops = List.copyOf(ops);
         this.points = points;
         this.observers = observers;
         this.axisConflicts = axisConflicts;
         this.inputMeans = inputMeans;
-        this.reportBatches = List.copyOf(reportBatches);
+        this.heldBatches = List.copyOf(heldBatches);
+        this.reportBatches = Math.min(reportBatches, heldBatches.size());
         this.allBatches = List.copyOf(allBatches);
         this.batches = batches;
         this.samples = samples;
@@ -58,8 +63,8 @@ public final class Calibration {
 
     /**
      * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
-     * {@code keepBatches} for the SQNR report, and every batch when {@code keepAll} (for sequential calibration,
-     * {@link #observedOn}).
+     * {@code keepBatches} for the SQNR report (and at least the first for the per-point granularity choice), and every
+     * batch when {@code keepAll} (for sequential calibration, {@link #observedOn}).
      */
     static Calibration observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
             int keepBatches, boolean keepAll) {
@@ -99,7 +104,7 @@ public final class Calibration {
                 }
             }
             observeBatch(fp32, features, "calibration batch " + batchCount, observers, inputMeans);
-            if (kept.size() < keepBatches) {
+            if (kept.size() < Math.max(1, keepBatches)) {
                 kept.add(features);
             }
             if (keepAll) {
@@ -112,8 +117,8 @@ public final class Calibration {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, all, batchCount, samples,
-                millis);
+        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, keepBatches, all, batchCount,
+                samples, millis);
     }
 
     /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers and input means. */
@@ -156,8 +161,10 @@ public final class Calibration {
             observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, means);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, again, axisConflicts, means, reportBatches, allBatches, batches,
-                samples, this.millis + millis);
+        Calibration observed = new Calibration(fp32, ops, points, again, axisConflicts, means, heldBatches,
+                reportBatches, allBatches, batches, samples, this.millis + millis);
+        observed.probe = probe;
+        return observed;
     }
 
     /**
@@ -245,8 +252,22 @@ public final class Calibration {
         return points.get(op);
     }
 
+    /** The first calibration batches, on which the per-layer SQNR is reported. */
     List<INDArray[]> reportBatches() {
-        return reportBatches;
+        return heldBatches.subList(0, reportBatches);
+    }
+
+    /** The first calibration batches (at least one), on which the per-point granularity choice is measured. */
+    List<INDArray[]> choiceBatches() {
+        return heldBatches;
+    }
+
+    /** The quantizable ops of the fp32 graph, runnable on their own from their points (made on first need). */
+    synchronized ConsumerProbe probe() {
+        if (probe == null) {
+            probe = ConsumerProbe.of(fp32, ops, ops.stream().map(op -> points.get(op).tensor()).toList());
+        }
+        return probe;
     }
 
     /** Batches read. */

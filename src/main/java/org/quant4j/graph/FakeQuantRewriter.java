@@ -121,6 +121,23 @@ public final class FakeQuantRewriter {
     }
 
     /**
+     * An activation's values as its fake-quant ops make them, {@code clip(rint(x / s), qmin, qmax) * s} with the
+     * scales broadcast along {@code t}'s axis: the same ND4J ops in the same order as the rewritten graph, so the
+     * values are the graph's.
+     */
+    public static INDArray fakeQuantized(INDArray x, TensorQuantization t) {
+        if (t.kind() != TensorQuantization.Kind.ACTIVATION) {
+            throw new IllegalArgumentException("'" + t.tensor() + "' is a " + t.kind() + ", not an activation");
+        }
+        INDArray scale = scaleArray(t, x.dataType());
+        INDArray scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale))[0];
+        Nd4j.exec(new Rint(scaled, scaled));
+        INDArray clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(scaled,
+                t.grid().qmin(), t.grid().qmax()))[0];
+        return Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped, scale))[0];
+    }
+
+    /**
      * The integer levels of the weights, {@code clamp(rint(w / s_c), qmin, qmax)}, as float values (computed in
      * float, as the fake-quant graph computes activations).
      */
