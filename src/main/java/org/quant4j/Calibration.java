@@ -34,7 +34,6 @@ public final class Calibration {
     private final Map<QuantizableOp, QuantizationPoints.Point> points;
     private final Map<String, TensorObserver> observers;
     private final Map<String, String> axisConflicts;
-    private final Map<String, InputMean> inputMeans;
     private final List<INDArray[]> heldBatches;
     private final int reportBatches;
     private final List<INDArray[]> allBatches;
@@ -44,7 +43,7 @@ public final class Calibration {
     private ConsumerProbe probe;
 
     private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
-            Map<String, TensorObserver> observers, Map<String, String> axisConflicts, Map<String, InputMean> inputMeans,
+            Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
             List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
             long millis) {
         this.fp32 = fp32;
@@ -52,7 +51,6 @@ public final class Calibration {
         this.points = points;
         this.observers = observers;
         this.axisConflicts = axisConflicts;
-        this.inputMeans = inputMeans;
         this.heldBatches = List.copyOf(heldBatches);
         this.reportBatches = Math.min(reportBatches, heldBatches.size());
         this.allBatches = List.copyOf(allBatches);
@@ -80,10 +78,6 @@ public final class Calibration {
                         + " and " + point.axis() + " by different ops");
             }
         }
-        Map<String, InputMean> inputMeans = new LinkedHashMap<>();
-        for (QuantizableOp op : ops) {
-            inputMeans.putIfAbsent(op.activation(), new InputMean(op.activationAxis()));
-        }
         Map<String, TensorObserver> observers = new LinkedHashMap<>();
         axes.forEach((tensor, axis) -> observers.put(tensor,
                 new TensorObserver(tensor, conflicts.containsKey(tensor) ? -1 : axis)));
@@ -103,7 +97,7 @@ public final class Calibration {
                             + "; calibration data must be finite");
                 }
             }
-            observeBatch(fp32, features, "calibration batch " + batchCount, observers, inputMeans);
+            observeBatch(fp32, features, "calibration batch " + batchCount, observers);
             if (kept.size() < Math.max(1, keepBatches)) {
                 kept.add(features);
             }
@@ -117,16 +111,15 @@ public final class Calibration {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, observers, conflicts, inputMeans, kept, keepBatches, all, batchCount,
+        return new Calibration(fp32, ops, points, observers, conflicts, kept, keepBatches, all, batchCount,
                 samples, millis);
     }
 
-    /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers and input means. */
+    /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers. */
     private static void observeBatch(ModelGraph graph, INDArray[] features, String what,
-            Map<String, TensorObserver> observers, Map<String, InputMean> inputMeans) {
+            Map<String, TensorObserver> observers) {
         Map<String, INDArray> feed = QuantizedModel.feed(graph.inputs(), features, what + ": features");
         Set<String> wanted = new LinkedHashSet<>(observers.keySet());
-        wanted.addAll(inputMeans.keySet());
         List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
         Map<String, INDArray> values = new LinkedHashMap<>(feed);
         if (!computed.isEmpty()) {
@@ -135,14 +128,12 @@ public final class Calibration {
         for (TensorObserver observer : observers.values()) {
             observer.observe(values.get(observer.tensor()));
         }
-        inputMeans.forEach((tensor, mean) -> mean.add(values.get(tensor)));
     }
 
     /**
      * Sequential calibration: the same points observed again, on {@code quantized} (the fp32 graph rewritten with
      * fake-quant ops, whose point tensors keep their names and now carry the errors of every quantizer before
-     * them), over the calibration batches kept when calibrating. The input means are observed again too, so bias
-     * correction sees the quantized network's inputs.
+     * them), over the calibration batches kept when calibrating.
      *
      * @throws QuantizationException when the calibration did not keep its batches (it was made with
      *                               {@code sequentialPasses} 0)
@@ -155,13 +146,11 @@ public final class Calibration {
         long start = System.nanoTime();
         Map<String, TensorObserver> again = new LinkedHashMap<>();
         observers.forEach((tensor, o) -> again.put(tensor, new TensorObserver(tensor, o.axis())));
-        Map<String, InputMean> means = new LinkedHashMap<>();
-        inputMeans.forEach((tensor, m) -> means.put(tensor, new InputMean(m.axis)));
         for (int b = 0; b < allBatches.size(); b++) {
-            observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, means);
+            observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        Calibration observed = new Calibration(fp32, ops, points, again, axisConflicts, means, heldBatches,
+        Calibration observed = new Calibration(fp32, ops, points, again, axisConflicts, heldBatches,
                 reportBatches, allBatches, batches, samples, this.millis + millis);
         observed.probe = probe;
         return observed;
@@ -185,45 +174,6 @@ public final class Calibration {
             return observer.channels();
         }
         return new ChannelStatistics[] {observer.merged()};
-    }
-
-    /**
-     * The mean of every channel of an op's data input (along the op's channel axis: per feature for a dense layer),
-     * over all calibration values: what bias correction multiplies the weights' quantization error by.
-     */
-    public double[] inputMean(QuantizableOp op) {
-        return inputMeans.get(op.activation()).mean();
-    }
-
-    /** Running per-channel sums of a tensor, for its channel means. */
-    private static final class InputMean {
-        private final int axis;
-        private double[] sums;
-        private long perChannel;
-
-        InputMean(int axis) {
-            this.axis = axis;
-        }
-
-        void add(INDArray value) {
-            int[] others = java.util.stream.IntStream.range(0, value.rank()).filter(d -> d != axis).toArray();
-            double[] s = value.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).sum(others).toDoubleVector();
-            if (sums == null) {
-                sums = new double[s.length];
-            }
-            for (int c = 0; c < s.length; c++) {
-                sums[c] += s[c];
-            }
-            perChannel += value.length() / s.length;
-        }
-
-        double[] mean() {
-            double[] m = sums.clone();
-            for (int c = 0; c < m.length; c++) {
-                m[c] /= perChannel;
-            }
-            return m;
-        }
     }
 
     /** Whether {@code tensor} is a quantization point observed here. */

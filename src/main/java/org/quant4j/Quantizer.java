@@ -21,7 +21,6 @@ import org.quant4j.calib.TensorObserver;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.BiasCorrection;
-import org.quant4j.graph.ConsumerProbe;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.KernelTaps;
@@ -190,14 +189,14 @@ public final class Quantizer {
                             readers);
                     List<QuantizableOp> consumers = ops.stream()
                             .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
-                    choices.add(new Choice(tensor, consumers, List.of(candidate(fp32, consumers, chosen, options),
+                    choices.add(new Choice(tensor, List.of(candidate(fp32, consumers, chosen, options),
                             candidate(fp32, consumers, perTensor, options))));
                 }
                 activations.put(tensor, chosen);
             }
         }
         Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
-        for (Candidate best : choose(calibration, choices)) {
+        for (ConsumerReplay.Trial best : choose(calibration, choices)) {
             activations.put(best.activation().tensor(), best.activation());
             weights.putAll(best.weights());
         }
@@ -219,80 +218,50 @@ public final class Quantizer {
         return quantizations;
     }
 
-    /** An activation point's quantization and its consumers' weights solved for it. */
-    private record Candidate(TensorQuantization activation, Map<String, TensorQuantization> weights) {
+    /** The candidates of one activation point: each its quantization and its consumers' weights solved for it. */
+    private record Choice(String tensor, List<ConsumerReplay.Trial> candidates) {
     }
 
-    /** The candidates of one activation point and the quantizable ops that read it. */
-    private record Choice(String tensor, List<QuantizableOp> consumers, List<Candidate> candidates) {
-    }
-
-    private static Candidate candidate(ModelGraph fp32, List<QuantizableOp> consumers, TensorQuantization activation,
-            QuantizationOptions options) {
+    private static ConsumerReplay.Trial candidate(ModelGraph fp32, List<QuantizableOp> consumers,
+            TensorQuantization activation, QuantizationOptions options) {
         RangeSolver weightSolver = RangeMethods.byName(options.weightRangeMethod());
         Map<String, TensorQuantization> weights = new LinkedHashMap<>();
         for (QuantizableOp op : consumers) {
             weights.put(op.weight(), solveWeight(fp32, op, activation, weightAxis(op, options), weightSolver,
                     options.weightBits()));
         }
-        return new Candidate(activation, weights);
+        return new ConsumerReplay.Trial(activation.tensor(), consumers, activation, weights);
     }
 
     /**
-     * The best candidate of each choice, by the measured error of its consumers: on the calibration's choice batches,
-     * each consumer op is run on its own ({@link ConsumerProbe}) with the point's fp32 values and its fp32 weights
-     * (the reference y), and with the candidate's fake-quantized values and dequantized weights (y~); the candidate's
-     * error is {@code sum over consumers of sum (y~ - y)^2 / sum y^2}, its consumers' noise-to-signal ratio. Only
-     * this point and its consumers' weights are quantized, so each point is judged on its own.
+     * The best candidate of each choice, by the measured error of its consumers ({@link ConsumerReplay}: only this
+     * point and its consumers' weights quantized, on the calibration's held batches): the consumers' noise-to-signal
+     * ratio {@code sum over consumers of sum (y~ - y)^2 / sum y^2}, with y a consumer op's fp32 output and y~ its
+     * output from the candidate's fake-quantized values and dequantized weights. Ties go to the first candidate.
      *
      * <p>Measured rather than modelled: a first-order model ({@code (w~ - w)^2 E[x_c^2] + w^2 E[(x~_c - x_c)^2]} per
      * weight) leaves out the correlations between channels, among them the coherent error that a non-zero input mean
      * makes of the weights' rounding, and chose per-tensor for both hidden points of the MLP at W4A4 where per-channel
      * gives the network 0.2 points more top-1 (docs/ACCURACY.md).
      */
-    private static List<Candidate> choose(Calibration calibration, List<Choice> choices) {
-        if (choices.isEmpty()) {
-            return List.of();
-        }
-        ModelGraph fp32 = calibration.fp32Graph();
-        ConsumerProbe probe = calibration.probe();
-        Map<Candidate, Map<String, SqnrMeter>> meters = new java.util.IdentityHashMap<>();
+    private static List<ConsumerReplay.Trial> choose(Calibration calibration, List<Choice> choices) {
+        Map<ConsumerReplay.Trial, Map<String, SqnrMeter>> meters = new java.util.IdentityHashMap<>();
+        List<ConsumerReplay.Trial> trials = new ArrayList<>();
         for (Choice choice : choices) {
-            for (Candidate candidate : choice.candidates()) {
+            for (ConsumerReplay.Trial candidate : choice.candidates()) {
                 Map<String, SqnrMeter> perConsumer = new LinkedHashMap<>();
-                choice.consumers().forEach(op -> perConsumer.put(op.output(), new SqnrMeter()));
+                candidate.consumers().forEach(op -> perConsumer.put(op.output(), new SqnrMeter()));
                 meters.put(candidate, perConsumer);
+                trials.add(candidate);
             }
         }
-        List<INDArray[]> batches = calibration.choiceBatches();
-        for (int b = 0; b < batches.size(); b++) {
-            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
-                    "calibration batch " + b + ": features");
-            List<String> computed = choices.stream().map(Choice::tensor).filter(t -> !feed.containsKey(t)).toList();
-            Map<String, INDArray> values = new LinkedHashMap<>(feed);
-            values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
-            for (Choice choice : choices) {
-                INDArray x = values.get(choice.tensor());
-                Map<String, INDArray> originals = new LinkedHashMap<>();
-                choice.consumers().forEach(op -> originals.put(op.weight(), fp32.graph().getArrForVarName(op.weight())));
-                Map<String, INDArray> reference = probe.outputs(choice.tensor(), x, choice.consumers(), originals);
-                for (Candidate candidate : choice.candidates()) {
-                    Map<String, INDArray> dequantized = new LinkedHashMap<>();
-                    candidate.weights().forEach((w, t) -> dequantized.put(w,
-                            FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
-                    Map<String, INDArray> actual = probe.outputs(choice.tensor(),
-                            FakeQuantRewriter.fakeQuantized(x, candidate.activation()), choice.consumers(),
-                            dequantized);
-                    meters.get(candidate).forEach((output, meter) -> meter.add(reference.get(output),
-                            actual.get(output)));
-                }
-            }
-        }
-        List<Candidate> best = new ArrayList<>();
+        ConsumerReplay.run(calibration, trials, (trial, reference, quantized) -> meters.get(trial)
+                .forEach((output, meter) -> meter.add(reference.get(output), quantized.get(output))));
+        List<ConsumerReplay.Trial> best = new ArrayList<>();
         for (Choice choice : choices) {
-            Candidate chosen = null;
+            ConsumerReplay.Trial chosen = null;
             double least = Double.POSITIVE_INFINITY;
-            for (Candidate candidate : choice.candidates()) {
+            for (ConsumerReplay.Trial candidate : choice.candidates()) {
                 double error = meters.get(candidate).values().stream().mapToDouble(SqnrMeter::noiseToSignal).sum();
                 if (chosen == null || error < least) {
                     chosen = candidate;
@@ -304,26 +273,60 @@ public final class Quantizer {
         return best;
     }
 
+    /**
+     * Bias correction by measurement, op after op in graph order: the mean error {@code E[y~ - y]} of each output
+     * channel of the op in the fake-quant graph (every op before it already corrected) against the fp32 graph, on the
+     * calibration's held batches, is subtracted from the op's bias. It counts what the analytic correction of Nagel et
+     * al. 2019 ({@code (W~ - W) E[x]}) leaves out: the input's quantization ({@code W~ E[x~ - x]}: clipping, and
+     * rounding of a skewed distribution, shift means too), the borders of padded convolutions, where a kernel tap
+     * reads zeros instead of the mean (a 3x3 kernel on a 4x4 map reads padding at 12 of 16 positions), and the shifts
+     * carried in from the quantized layers before.
+     */
+    private static void correctBiases(Calibration calibration, List<QuantizableOp> ops, ModelGraph quantized) {
+        ModelGraph fp32 = calibration.fp32Graph();
+        List<INDArray[]> batches = calibration.choiceBatches();
+        for (QuantizableOp op : ops) {
+            double[] sums = null;
+            long count = 0;
+            for (int b = 0; b < batches.size(); b++) {
+                Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
+                        "calibration batch " + b + ": features");
+                INDArray reference = GraphExecution.output(fp32.graph(), feed, List.of(op.output())).get(op.output());
+                INDArray actual = GraphExecution.output(quantized.graph(), feed, List.of(op.output()))
+                        .get(op.output());
+                INDArray error = actual.castTo(DataType.DOUBLE).sub(reference.castTo(DataType.DOUBLE));
+                int axis = op.activationAxis();
+                int[] others = java.util.stream.IntStream.range(0, error.rank()).filter(d -> d != axis).toArray();
+                double[] s = error.sum(others).toDoubleVector();
+                if (sums == null) {
+                    sums = new double[s.length];
+                }
+                for (int c = 0; c < s.length; c++) {
+                    sums[c] += s[c];
+                }
+                count += error.length() / s.length;
+            }
+            for (int c = 0; c < sums.length; c++) {
+                sums[c] /= count;
+            }
+            BiasCorrection.apply(quantized.graph(), op, sums);
+        }
+    }
+
     /** The weight's output-channel axis, or -1 for one range per weight tensor. */
     private static int weightAxis(QuantizableOp op, QuantizationOptions options) {
         return options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
     }
 
-    /** A copy of the fp32 graph, bias-corrected when asked, rewritten with fake-quant ops. */
+    /** A copy of the fp32 graph rewritten with fake-quant ops, then bias-corrected when asked. */
     private static ModelGraph rewrite(Calibration calibration, List<QuantizableOp> ops,
             List<TensorQuantization> quantizations, QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
         ModelGraph quantized = fp32.copy();
-        if (options.biasCorrection()) {
-            for (QuantizableOp op : ops) {
-                TensorQuantization w = quantizations.stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT
-                        && t.tensor().equals(op.weight())).findFirst().orElseThrow();
-                INDArray original = fp32.graph().getVariable(op.weight()).getArr();
-                BiasCorrection.apply(quantized.graph(), op, original,
-                        FakeQuantRewriter.dequantizedWeights(original, w), calibration.inputMean(op));
-            }
-        }
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        if (options.biasCorrection()) {
+            correctBiases(calibration, ops, quantized);
+        }
         return quantized;
     }
 

@@ -35,16 +35,16 @@ import org.quant4j.report.LayerSqnr;
 public final class AccuracyStudy {
 
     /**
-     * The range methods compared: the patent method (alone and with bias correction), then the peers' calibrators.
-     * A method with the suffix {@code +bc} adds bias correction ({@link QuantizationOptions#biasCorrection()}).
+     * The range methods compared, each with the default options (bias correction below 8 bits): the patent method
+     * (also without bias correction), then the peers' calibrators.
      */
-    public static final List<String> METHODS = List.of("patent", "patent+bc", "minmax", "percentile-99.99",
+    public static final List<String> METHODS = List.of("patent", "patent+nobc", "minmax", "percentile-99.99",
             "entropy", "mse", "aciq");
 
     /**
      * The options builder for a method of {@link #METHODS}: {@code name}, or {@code activations/weights} to cross
-     * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} (bias correction,
-     * {@link QuantizationOptions#biasCorrection()}) and {@code +seq} or {@code +seqN} (sequential calibration with
+     * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} or {@code +nobc} (bias
+     * correction on or off, {@link QuantizationOptions#biasCorrection()}; without either, the default) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
@@ -52,24 +52,25 @@ public final class AccuracyStudy {
     public static QuantizationOptions.Builder options(String method) {
         String[] parts = method.split("\\+");
         String name = parts[0];
-        boolean bc = false;
+        Boolean bc = null;
         int passes = 0;
         for (int i = 1; i < parts.length; i++) {
-            if (parts[i].equals("bc")) {
-                bc = true;
+            if (parts[i].equals("bc") || parts[i].equals("nobc")) {
+                bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +seq, +seqN)");
+                        + "' (known: +bc, +nobc, +seq, +seqN)");
             }
         }
         int slash = name.indexOf('/');
         String activations = slash < 0 ? name : name.substring(0, slash);
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
-        return QuantizationOptions.builder().activationRangeMethod(activations).weightRangeMethod(weights)
-                .biasCorrection(bc).sequentialPasses(passes);
+        QuantizationOptions.Builder builder = QuantizationOptions.builder().activationRangeMethod(activations)
+                .weightRangeMethod(weights).sequentialPasses(passes);
+        return bc == null ? builder : builder.biasCorrection(bc);
     }
 
     /** Bit widths compared: {weight bits, activation bits}. */

@@ -51,10 +51,11 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     + "| patent-ml | patent-lg | patent-folded (default: ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--bias-correction",
-            description = "Subtract each layer's expected output shift from its weights' quantization error from its "
-                    + "bias (Nagel et al. 2019; off by default).")
-    boolean biasCorrection;
+    @Option(names = "--bias-correction", negatable = true,
+            description = "Subtract each layer's mean output shift, measured on the calibration images, from its bias "
+                    + "(default: on when weights or activations have fewer than 8 bits; --no-bias-correction turns "
+                    + "it off).")
+    Boolean biasCorrection;
 
     @Option(names = "--sequential-passes", defaultValue = "0", paramLabel = "N",
             description = "Observe the activations N more times on the quantized network and solve their ranges "
@@ -90,9 +91,11 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         check(sequentialPasses >= 0, this, "--sequential-passes must be at least 0, got " + sequentialPasses);
-        QuantizationOptions options = options(this, method,
+        QuantizationOptions.Builder builder = options(this, method,
                 weightBits != null ? weightBits : org.quant4j.runtime.Dnnl.safeWeightBits(), activationBits, granularity,
-                keepFp32).biasCorrection(biasCorrection).sequentialPasses(sequentialPasses).build();
+                keepFp32).sequentialPasses(sequentialPasses);
+        QuantizationOptions options = biasCorrection == null ? builder.build()
+                : builder.biasCorrection(biasCorrection).build();
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);

@@ -1,0 +1,68 @@
+package org.quant4j;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.graph.ConsumerProbe;
+import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.TensorQuantization;
+
+/**
+ * Replays quantizations of single points on the calibration's held batches: for each {@link Trial}, the consumers of
+ * its point run on their own ({@link ConsumerProbe}) once with the point's fp32 values and their fp32 weights (the
+ * reference) and once with the trial's fake-quantized values and dequantized weights; every other point and weight
+ * stays fp32, so each trial measures its own quantization only. The fp32 network runs once per batch for all
+ * points.
+ */
+final class ConsumerReplay {
+
+    private ConsumerReplay() {
+    }
+
+    /** One point quantized by {@code activation}, its consumers' weights by {@code weights} (by weight name). */
+    record Trial(String tensor, List<QuantizableOp> consumers, TensorQuantization activation,
+            Map<String, TensorQuantization> weights) {
+    }
+
+    /** Receives each trial's consumer outputs for one batch, by output variable. */
+    interface Outputs {
+        void accept(Trial trial, Map<String, INDArray> reference, Map<String, INDArray> quantized);
+    }
+
+    static void run(Calibration calibration, List<Trial> trials, Outputs sink) {
+        if (trials.isEmpty()) {
+            return;
+        }
+        ModelGraph fp32 = calibration.fp32Graph();
+        ConsumerProbe probe = calibration.probe();
+        List<INDArray[]> batches = calibration.choiceBatches();
+        for (int b = 0; b < batches.size(); b++) {
+            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
+                    "calibration batch " + b + ": features");
+            List<String> computed = trials.stream().map(Trial::tensor).distinct()
+                    .filter(t -> !feed.containsKey(t)).toList();
+            Map<String, INDArray> values = new LinkedHashMap<>(feed);
+            if (!computed.isEmpty()) {
+                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
+            }
+            Map<String, Map<String, INDArray>> references = new LinkedHashMap<>();
+            for (Trial trial : trials) {
+                INDArray x = values.get(trial.tensor());
+                Map<String, INDArray> originals = new LinkedHashMap<>();
+                trial.consumers().forEach(op -> originals.put(op.weight(), fp32.graph().getArrForVarName(op.weight())));
+                Map<String, INDArray> reference = references.computeIfAbsent(trial.tensor() + " " + trial.consumers(),
+                        k -> probe.outputs(trial.tensor(), x, trial.consumers(), originals));
+                Map<String, INDArray> dequantized = new LinkedHashMap<>();
+                trial.weights().forEach((w, t) -> dequantized.put(w,
+                        FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
+                Map<String, INDArray> quantized = probe.outputs(trial.tensor(),
+                        FakeQuantRewriter.fakeQuantized(x, trial.activation()), trial.consumers(), dequantized);
+                sink.accept(trial, reference, quantized);
+            }
+        }
+    }
+}
