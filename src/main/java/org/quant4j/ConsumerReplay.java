@@ -23,7 +23,10 @@ final class ConsumerReplay {
     private ConsumerReplay() {
     }
 
-    /** One point quantized by {@code activation}, its consumers' weights by {@code weights} (by weight name). */
+    /**
+     * One point quantized by {@code activation}, its consumers' weights by {@code weights} (by weight name). Trials of
+     * the same point have the same consumers.
+     */
     record Trial(String tensor, List<QuantizableOp> consumers, TensorQuantization activation,
             Map<String, TensorQuantization> weights) {
     }
@@ -54,7 +57,7 @@ final class ConsumerReplay {
                 INDArray x = values.get(trial.tensor());
                 Map<String, INDArray> originals = new LinkedHashMap<>();
                 trial.consumers().forEach(op -> originals.put(op.weight(), fp32.graph().getArrForVarName(op.weight())));
-                Map<String, INDArray> reference = references.computeIfAbsent(trial.tensor() + " " + trial.consumers(),
+                Map<String, INDArray> reference = references.computeIfAbsent(trial.tensor(),
                         k -> probe.outputs(trial.tensor(), x, trial.consumers(), originals));
                 Map<String, INDArray> dequantized = new LinkedHashMap<>();
                 trial.weights().forEach((w, t) -> dequantized.put(w,

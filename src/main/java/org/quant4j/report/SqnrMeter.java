@@ -17,11 +17,6 @@ public final class SqnrMeter {
         noise += diff.mul(diff).sumNumber().doubleValue();
     }
 
-    /** Noise power over signal power, {@code sum (x - x_q)^2 / sum x^2}, over everything added (0 without noise). */
-    public double noiseToSignal() {
-        return noise == 0 ? 0 : noise / signal;
-    }
-
     /** The SQNR in dB over everything added; +Infinity when there was no noise. */
     public double sqnrDb() {
         if (noise == 0) {
