@@ -245,12 +245,19 @@ public final class Quantizer {
             TensorQuantization w = solveWeight(fp32, op, activation, weightAxis(op, options), weightSolver,
                     options.weightBits());
             weights.put(op.weight(), w);
-            INDArray original = sd.getVariable(op.weight()).getArr().castTo(DataType.DOUBLE);
-            INDArray error = FakeQuantRewriter.dequantizedWeights(original, w).sub(original);
+            // Weight-sized temporaries are closed as soon as they are summed (native memory the garbage collector
+            // would free late: hundreds of MB per candidate for a large dense layer).
+            INDArray weight = sd.getVariable(op.weight()).getArr();
+            INDArray original = weight.castTo(DataType.DOUBLE);
             int[] others = java.util.stream.IntStream.range(0, original.rank())
                     .filter(d -> d != op.weightInputAxis()).toArray();
-            double[] errorPower = error.mul(error).sum(others).toDoubleVector();
-            double[] weightPower = original.mul(original).sum(others).toDoubleVector();
+            INDArray error = FakeQuantRewriter.dequantizedWeights(original, w).subi(original);
+            double[] errorPower = error.muli(error).sum(others).toDoubleVector();
+            org.quant4j.graph.NativeArrays.release(error, original, weight);
+            INDArray squared = original.mul(original);
+            double[] weightPower = squared.sum(others).toDoubleVector();
+            org.quant4j.graph.NativeArrays.release(squared);
+            org.quant4j.graph.NativeArrays.release(original, weight);
             long perChannel = errorPower.length / channels.length;
             for (int i = 0; i < errorPower.length; i++) {
                 int c = (int) (i / perChannel);
@@ -395,6 +402,7 @@ public final class Quantizer {
         KernelTaps taps = fp32.kernelTaps().get(t.tensor());
         TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
         observer.observe(taps == null ? folded : taps.of(folded));
+        org.quant4j.graph.NativeArrays.release(folded, variable.getArr()); // weight-sized: freed now, not by the GC
         return observer.channels();
     }
 
