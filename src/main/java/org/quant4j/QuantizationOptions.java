@@ -25,10 +25,14 @@ import org.quant4j.range.RangeMethods;
  * @param sequentialPasses      how many times the activations are observed again on the quantized network and
  *                              their ranges solved anew (0: ranges from the fp32 network alone); see
  *                              {@link Calibration#quantize}
+ * @param keepUnsupportedLayersFp32 a MultiLayerNetwork whose layers the converter does not support (e.g. an LSTM)
+ *                              is quantized in parts: the unsupported layers run in DL4J, in fp32, between the
+ *                              quantized parts (default off: such a network is refused, naming the layer)
  */
 public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
         int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
-        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses) {
+        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses,
+        boolean keepUnsupportedLayersFp32) {
 
     /**
      * The default range method: the patent method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -55,6 +59,13 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             throw new IllegalArgumentException("sequentialPasses must be at least 0, got " + sequentialPasses);
         }
         keepFp32 = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(keepFp32)); // sorted: a stable order in saved files
+    }
+
+    /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
+    QuantizationOptions withKeepFp32(Set<String> layers) {
+        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
+                activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
+                sequentialPasses, keepUnsupportedLayersFp32);
     }
 
     private static void checkBits(String what, int bits) {
@@ -88,6 +99,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         private final Set<String> keepFp32 = new LinkedHashSet<>();
         private Boolean biasCorrection; // null: on below 8 bits
         private int sequentialPasses;
+        private boolean keepUnsupportedLayersFp32;
 
         private Builder() {
         }
@@ -185,11 +197,24 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
+        /**
+         * Keep the layers the converter does not support (e.g. an LSTM) in fp32 instead of refusing the network
+         * (default off). A MultiLayerNetwork is then quantized in parts: each run of supported layers becomes a
+         * quantized graph of its own (calibrated on the fp32 values that reach it), each run of unsupported layers
+         * runs in DL4J, in fp32, on a copy of its parameters; {@link QuantizedModel#fp32Layers()} lists them. Such
+         * a model runs and reports, but is not saved ({@link QuantizedModel#save} refuses it). A ComputationGraph
+         * with an unsupported layer is refused even with this option.
+         */
+        public Builder keepUnsupportedLayersFp32(boolean on) {
+            this.keepUnsupportedLayersFp32 = on;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
                     biasCorrection != null ? biasCorrection : Math.min(weightBits, activationBits) < 8,
-                    sequentialPasses);
+                    sequentialPasses, keepUnsupportedLayersFp32);
         }
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -78,7 +79,33 @@ public final class QuantizedModel {
         FAKE_QUANT
     }
 
+    /** A layer that runs in DL4J, in fp32, in a model quantized in parts (see {@link #fp32Layers()}). */
+    public record Fp32Layer(int index, String name, String type) {
+        @Override
+        public String toString() {
+            return "layer " + index + " '" + name + "' (" + type + ")";
+        }
+    }
+
+    /**
+     * One step of a model quantized in parts: a quantized part (a model of its own) or DL4J layers kept in fp32.
+     * Each step reads the previous step's single output.
+     */
+    private record Step(QuantizedModel quantized, Dl4jLayers fp32) {
+        INDArray run(INDArray x, long miniBatch, Execution execution) {
+            if (fp32 != null) {
+                return fp32.output(x, miniBatch);
+            }
+            return execution == null ? quantized.output(x) : quantized.outputs(execution, x)[0];
+        }
+    }
+
+    /** The graph; null for a model in parts, whose steps are {@link #steps}. */
     private final ModelGraph graph;
+    /** The steps of a model quantized in parts, else null. */
+    private final List<Step> steps;
+    /** The input of a model in parts (its first step's), else null. */
+    private final TensorSpec stepsInput;
     private final QuantizationOptions options;
     private final List<TensorQuantization> quantizations;
     private final QuantizationReport report;
@@ -90,9 +117,55 @@ public final class QuantizedModel {
     QuantizedModel(ModelGraph graph, QuantizationOptions options, List<TensorQuantization> quantizations,
             QuantizationReport report) {
         this.graph = graph;
+        this.steps = null;
+        this.stepsInput = null;
         this.options = options;
         this.quantizations = List.copyOf(quantizations);
         this.report = report;
+    }
+
+    private QuantizedModel(List<Step> steps, TensorSpec input, QuantizationOptions options,
+            List<TensorQuantization> quantizations, QuantizationReport report) {
+        this.graph = null;
+        this.steps = List.copyOf(steps);
+        this.stepsInput = input;
+        this.options = options;
+        this.quantizations = List.copyOf(quantizations);
+        this.report = report;
+    }
+
+    /**
+     * A model quantized in parts ({@link QuantizationOptions#keepUnsupportedLayersFp32}): {@code parts} in network
+     * order, each a {@link QuantizedModel} or {@link Dl4jLayers}, each reading the previous one's output.
+     */
+    static QuantizedModel inParts(List<Object> parts, TensorSpec input, QuantizationOptions options,
+            List<TensorQuantization> quantizations, QuantizationReport report) {
+        List<Step> steps = new ArrayList<>();
+        for (Object part : parts) {
+            steps.add(part instanceof QuantizedModel q ? new Step(q, null) : new Step(null, (Dl4jLayers) part));
+        }
+        return new QuantizedModel(steps, input, options, quantizations, report);
+    }
+
+    /**
+     * The layers that run in DL4J in fp32 because the converter does not support them
+     * ({@link QuantizationOptions#keepUnsupportedLayersFp32}); empty for a model that is one quantized graph.
+     */
+    public List<Fp32Layer> fp32Layers() {
+        if (steps == null) {
+            return List.of();
+        }
+        return steps.stream().filter(s -> s.fp32() != null).flatMap(s -> s.fp32().layers().stream()).toList();
+    }
+
+    /** The output of a model in parts: each step in turn, quantized parts by {@code execution} (null: their default). */
+    private INDArray[] runSteps(Execution execution, INDArray[] inputs) {
+        INDArray x = feed(List.of(stepsInput), inputs, "input").get(stepsInput.name());
+        long miniBatch = x.size(0);
+        for (Step step : steps) {
+            x = step.run(x, miniBatch, execution);
+        }
+        return new INDArray[] {x};
     }
 
     /**
@@ -106,6 +179,9 @@ public final class QuantizedModel {
 
     /** All outputs for the given inputs, in the order of {@link #outputNames()}. */
     public INDArray[] outputs(INDArray... inputs) {
+        if (steps != null) {
+            return runSteps(null, inputs);
+        }
         Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
         INDArray[] ordered = ordered(feed);
         Int8Network network = int8(ordered);
@@ -122,6 +198,9 @@ public final class QuantizedModel {
 
     /** The outputs computed by {@code execution}; INT8 fails when the network has no integer execution here. */
     public INDArray[] outputs(Execution execution, INDArray... inputs) {
+        if (steps != null) {
+            return runSteps(execution, inputs);
+        }
         Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
         if (execution == Execution.FAKE_QUANT) {
             return simulate(feed);
@@ -155,21 +234,39 @@ public final class QuantizedModel {
         return executionGraph;
     }
 
-    /** How {@link #output} computes, as far as known (INT8 is confirmed on the first call). */
+    /**
+     * How {@link #output} computes, as far as known (INT8 is confirmed on the first call). A model in parts is INT8
+     * when every quantized part is (its fp32 layers run in DL4J either way).
+     */
     public synchronized Execution execution() {
+        if (steps != null) {
+            return steps.stream().anyMatch(s -> s.quantized() != null
+                    && s.quantized().execution() == Execution.FAKE_QUANT) ? Execution.FAKE_QUANT : Execution.INT8;
+        }
         return int8Unavailable == null ? Execution.INT8 : Execution.FAKE_QUANT;
     }
 
     /**
      * The integer runtime, once a call has compiled it (the first {@link #output} does), else null: for diagnosis
-     * ({@link Int8Network#trace}, {@link Int8Network#summary}).
+     * ({@link Int8Network#trace}, {@link Int8Network#summary}). Null for a model in parts, which has one per
+     * quantized part.
      */
     public synchronized Int8Network int8Network() {
         return int8;
     }
 
-    /** Why integer execution is not used, or null. */
+    /** Why integer execution is not used, or null (for a model in parts: each quantized part's reason). */
     public synchronized String int8Unavailable() {
+        if (steps != null) {
+            List<String> reasons = new ArrayList<>();
+            for (Step s : steps) {
+                if (s.quantized() != null && s.quantized().int8Unavailable() != null) {
+                    reasons.add("part " + s.quantized().graph.layerOutputs().stream().map(ModelGraph.LayerOutput::layer)
+                            .toList() + ": " + s.quantized().int8Unavailable());
+                }
+            }
+            return reasons.isEmpty() ? null : String.join("; ", reasons);
+        }
         return int8Unavailable;
     }
 
@@ -223,11 +320,16 @@ public final class QuantizedModel {
     }
 
     public List<String> outputNames() {
+        if (steps != null) {
+            Step last = steps.get(steps.size() - 1);
+            return last.fp32() != null ? List.of(last.fp32().layers().get(last.fp32().layers().size() - 1).name())
+                    : last.quantized().outputNames();
+        }
         return graph.outputs();
     }
 
     public List<TensorSpec> inputs() {
-        return graph.inputs();
+        return steps != null ? List.of(stepsInput) : graph.inputs();
     }
 
     public QuantizationOptions options() {
@@ -244,8 +346,16 @@ public final class QuantizedModel {
         return report;
     }
 
-    /** The fake-quant graph itself (a copy: changing it does not change this model). */
+    /**
+     * The fake-quant graph itself (a copy: changing it does not change this model).
+     *
+     * @throws QuantizationException for a model in parts ({@link #fp32Layers()} not empty), which has no one graph
+     */
     public SameDiff graph() {
+        if (steps != null) {
+            throw new QuantizationException("this model runs in parts, with " + fp32Layers()
+                    + " in DL4J (fp32) between quantized graphs: it has no single graph");
+        }
         return graph.graph().dup();
     }
 
@@ -257,6 +367,11 @@ public final class QuantizedModel {
 
     /** Saves atomically: a temporary file next to {@code file} is written, then renamed over it. */
     public void save(File file) throws IOException {
+        if (steps != null) {
+            throw new QuantizationException("cannot save " + file + ": this model keeps " + fp32Layers()
+                    + " in DL4J (fp32) between quantized graphs (keepUnsupportedLayersFp32), and the quant4j file"
+                    + " format holds one graph; such a model is used in memory only (nothing was written)");
+        }
         Path target = file.toPath().toAbsolutePath();
         Path dir = target.getParent();
         if (dir == null || !Files.isDirectory(dir)) {

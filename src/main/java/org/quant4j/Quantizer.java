@@ -56,8 +56,16 @@ public final class Quantizer {
         return quantize(net, calibration, QuantizationOptions.defaults());
     }
 
+    /**
+     * Quantizes {@code net}. With {@link QuantizationOptions#keepUnsupportedLayersFp32} a network with layers the
+     * converter does not support is quantized in parts around them ({@link PartwiseQuantizer}); without it, such a
+     * network is refused with an error naming the layer's index, name and type.
+     */
     public static QuantizedModel quantize(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
+        if (options.keepUnsupportedLayersFp32() && PartwiseQuantizer.hasUnsupportedLayers(net)) {
+            return PartwiseQuantizer.quantize(net, FeatureBatches.of(calibration), options);
+        }
         return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
     }
 
@@ -67,12 +75,26 @@ public final class Quantizer {
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
-        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
     }
 
     public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
             QuantizationOptions options) {
-        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
+    }
+
+    /** The graph of {@code net}; an unsupported layer's error says that keeping it in fp32 is for MultiLayerNetworks. */
+    private static ModelGraph convert(ComputationGraph net, QuantizationOptions options) {
+        try {
+            return Dl4jConverter.convert(net);
+        } catch (org.quant4j.convert.UnsupportedLayerException e) {
+            if (!options.keepUnsupportedLayersFp32()) {
+                throw e;
+            }
+            throw new org.quant4j.convert.UnsupportedLayerException(e.getMessage()
+                    + "; keepUnsupportedLayersFp32 keeps unsupported layers of a MultiLayerNetwork only, not yet of a"
+                    + " ComputationGraph");
+        }
     }
 
     public static QuantizedModel quantize(SameDiff graph, DataSetIterator calibration) {
@@ -491,6 +513,7 @@ public final class Quantizer {
         KernelTaps taps = fp32.kernelTaps().get(t.tensor());
         TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
         observer.observe(taps == null ? folded : taps.of(folded));
+        org.quant4j.graph.NativeArrays.release(folded, variable.getArr()); // weight-sized: freed now, not by the GC
         return observer.channels();
     }
 

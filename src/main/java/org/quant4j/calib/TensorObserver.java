@@ -45,7 +45,12 @@ public final class TensorObserver {
                     + Arrays.toString(channelShape) + " then " + Arrays.toString(value.shape()));
         }
         INDArray channelMajor = axis <= 0 ? value : value.permute(moveToFront(rank, axis));
-        float[] data = channelMajor.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        INDArray typed = channelMajor.castTo(DataType.FLOAT);
+        INDArray contiguous = typed.dup('c');
+        float[] data = contiguous.data().asFloat();
+        // Copies made here are freed now rather than by the garbage collector (native memory it does not see).
+        org.quant4j.graph.NativeArrays.release(contiguous, value);
+        org.quant4j.graph.NativeArrays.release(typed, value, channelMajor);
         int perChannel = data.length / channels.length;
         for (int c = 0; c < channels.length; c++) {
             channels[c].accept(data, c * perChannel, (c + 1) * perChannel);

@@ -57,14 +57,41 @@ public final class Dl4jConverter {
         if (layers == 0) {
             throw new UnsupportedLayerException("the network has no layers");
         }
+        return convert(net, 0, layers, inputSpec(net));
+    }
+
+    /**
+     * The input a MultiLayerNetwork takes, named {@code input}, as its first layer (and that layer's preprocessor)
+     * tells it; an error naming the first layer when it cannot be converted or does not tell the shape.
+     */
+    public static TensorSpec inputSpec(MultiLayerNetwork net) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        if (conf.getConfs().isEmpty()) {
+            throw new UnsupportedLayerException("the network has no layers");
+        }
+        Layer first = conf.getConf(0).getLayer();
+        LayerConverters.require(first, 0, layerName(first, 0));
+        return inputSpec("input", first, conf.getInputPreProcess(0), "layer 0 '" + layerName(first, 0) + "'");
+    }
+
+    /**
+     * Converts the layers {@code from} (inclusive) to {@code to} (exclusive) of a MultiLayerNetwork, as a graph
+     * whose single input {@code input} takes what layer {@code from - 1} outputs (before layer {@code from}'s input
+     * preprocessor, which the graph applies). Layers keep their names and indices, so a part of a network names its
+     * variables as the whole network's graph does.
+     */
+    public static ModelGraph convert(MultiLayerNetwork net, int from, int to, TensorSpec input) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        if (from < 0 || to > conf.getConfs().size() || from >= to) {
+            throw new IllegalArgumentException("no layers in [" + from + ", " + to + ") of a network of "
+                    + conf.getConfs().size() + " layers");
+        }
         SameDiff sd = SameDiff.create();
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
-        TensorSpec inputSpec = inputSpec("input", conf.getConf(0).getLayer(), conf.getInputPreProcess(0),
-                "layer 0 '" + layerName(conf.getConf(0).getLayer(), 0) + "'");
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
-        Tensor x = new Tensor(sd.placeHolder(inputSpec.name(), dataType, inputSpec.shape()), inputSpec.shape().length);
+        Tensor x = new Tensor(sd.placeHolder(input.name(), dataType, input.shape()), input.shape().length);
         List<LayerOutput> layerOutputs = new ArrayList<>();
-        for (int i = 0; i < layers; i++) {
+        for (int i = from; i < to; i++) {
             Layer layer = conf.getConf(i).getLayer();
             String name = layerName(layer, i);
             LayerConverters.require(layer, i, name);
@@ -79,7 +106,7 @@ public final class Dl4jConverter {
         String output = x.variable().name();
         sd.setOutputs(output);
         OpNames.makeDistinct(sd);
-        return new ModelGraph(sd, List.of(inputSpec), List.of(output), layerOutputs, kernelTaps);
+        return new ModelGraph(sd, List.of(input), List.of(output), layerOutputs, kernelTaps);
     }
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
@@ -263,7 +290,7 @@ public final class Dl4jConverter {
     }
 
     /** DL4J's layer name, or {@code layer<i>} for unnamed layers and purely numeric names. */
-    static String layerName(Layer layer, int index) {
+    public static String layerName(Layer layer, int index) {
         String name = layer.getLayerName();
         if (name == null || name.isBlank()) {
             return "layer" + index;

@@ -37,25 +37,39 @@ final class SubsamplingConverter implements LayerConverter<SubsamplingLayer> {
         return switch (layer.getPoolingType()) {
             case MAX -> c.graph().cnn.maxPooling2d(name, x,
                     config.type(Pooling2D.Pooling2DType.MAX).build());
-            case AVG -> c.graph().cnn.avgPooling2d(name, x,
-                    config.type(Pooling2D.Pooling2DType.AVG)
-                            .divisor(layer.isAvgPoolIncludePadInDivisor()
-                                    ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING)
-                            .build());
-            case PNORM -> pnorm(c, x, config, name);
+            case AVG -> c.graph().cnn.avgPooling2d(name, x, average(config, layer.isAvgPoolIncludePadInDivisor()));
+            case PNORM -> pnorm(c, x, config, name, k);
             default -> throw new UnsupportedLayerException(c.where() + ": pooling type " + layer.getPoolingType()
                     + " is not supported (MAX, AVG, PNORM)");
         };
     }
 
     /**
-     * p-norm pooling, {@code (sum over the window of |x|^p)^(1/p)}, padded positions counting as 0: libnd4j's
-     * {@code pnormpool2d}, the op DL4J runs.
+     * Average pooling whose divisor counts the padded positions or not. SameDiff M2.1's {@code avgpool2d} op takes
+     * this from the config's {@code extra} (1: include padding, 0: exclude; DL4J's layer passes the same), not from
+     * its {@code divisor}, which it ignores: with only the divisor set, padded windows were averaged excluding the
+     * padding whatever the layer said.
+     */
+    private static Pooling2DConfig average(Pooling2DConfig.Pooling2DConfigBuilder config, boolean includePadding) {
+        return config.type(Pooling2D.Pooling2DType.AVG).extra(includePadding ? 1 : 0)
+                .divisor(includePadding ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING)
+                .build();
+    }
+
+    /**
+     * p-norm pooling, {@code (sum over the window of |x|^p)^(1/p)}, padded positions counting as 0, as libnd4j's
+     * {@code pnormpool2d} (the op DL4J runs) computes it: written as {@code pow(avgpool(|x|^p) * kH * kW, 1/p)} with
+     * the divisor counting padding (always kH * kW), because a SameDiff graph holding {@code pnormpool2d} cannot be
+     * copied or saved in M2.1 (its FlatBuffers reader knows no op of that name: "No op known for hash ... and name
+     * pnormpool2d", found with the zoo's FaceNetNN4Small2).
      */
     private static SDVariable pnorm(LayerContext<? extends SubsamplingLayer> c, SDVariable x,
-            Pooling2DConfig.Pooling2DConfigBuilder config, String name) {
-        SDVariable out = new Pooling2D(c.graph(), new SDVariable[] {x},
-                config.type(Pooling2D.Pooling2DType.PNORM).extra(c.layer().getPnorm()).build()).outputVariable();
-        return c.graph().identity(name, out);
+            Pooling2DConfig.Pooling2DConfigBuilder config, String name, int[] k) {
+        double p = c.layer().getPnorm();
+        var sd = c.graph();
+        SDVariable powered = sd.math.pow(name + "/pnorm-pow", sd.math.abs(name + "/pnorm-abs", x), p);
+        SDVariable mean = sd.cnn.avgPooling2d(name + "/pnorm-mean", powered, average(config, true));
+        SDVariable sum = sd.math.mul(name + "/pnorm-sum", mean, (double) k[0] * k[1]);
+        return sd.math.pow(name, sum, 1.0 / p);
     }
 }

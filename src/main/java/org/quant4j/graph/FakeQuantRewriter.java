@@ -142,7 +142,9 @@ public final class FakeQuantRewriter {
      * float, as the fake-quant graph computes activations).
      */
     public static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
-        float[] w = values.dup('c').data().asFloat();
+        INDArray contiguous = values.dup('c');
+        float[] w = contiguous.data().asFloat();
+        NativeArrays.release(contiguous, values);
         long[] shape = values.shape();
         long stride = 1;
         for (int d = shape.length - 1; d > t.axis() && t.axis() >= 0; d--) {
@@ -164,10 +166,16 @@ public final class FakeQuantRewriter {
      * the graph computes them.
      */
     public static INDArray dequantizedWeights(INDArray values, TensorQuantization t) {
-        INDArray dq = quantizeWeights(foldInputScales(values, t), t).castTo(values.dataType())
-                .mul(scaleArray(t, values.dataType()));
+        // The intermediates (each the size of the weight) are closed here rather than left to the garbage
+        // collector: for a large dense layer (VGG's 25088 x 4096) they are hundreds of MB of native memory each.
+        INDArray folded = foldInputScales(values, t);
+        INDArray levels = quantizeWeights(folded, t);
+        NativeArrays.release(folded, values);
+        INDArray dq = levels.castTo(values.dataType());
+        NativeArrays.release(levels, dq);
+        dq.muli(scaleArray(t, values.dataType()));
         if (t.inputAxis() >= 0) {
-            dq = dq.div(Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));
+            dq.divi(Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));
         }
         return dq;
     }

@@ -74,6 +74,11 @@ class ZooLayerConvertersTest {
             assertTrue(err < 1e-5, layer.getClass().getSimpleName() + ": layer " + variables.get(i)
                     + " differs from DL4J by " + err);
         }
+        // Quantizing copies the graph (SameDiff.dup, a FlatBuffers round trip): every converted op must survive it
+        // (libnd4j's pnormpool2d did not: FaceNetNN4Small2 failed so).
+        INDArray copied = GraphExecution.output(graph.graph().dup(), Map.of("input", x), variables)
+                .get(variables.get(variables.size() - 1));
+        assertEquals(ours.get(variables.get(variables.size() - 1)), copied, "the graph's copy computes the same");
     }
 
     static Stream<Arguments> layers() {
@@ -94,6 +99,18 @@ class ZooLayerConvertersTest {
                         new int[] {2, 2}).convolutionMode(ConvolutionMode.Same).build()),
                 Arguments.of("avg pool Truncate", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.AVG, new int[] {3, 3},
                         new int[] {2, 2}).convolutionMode(ConvolutionMode.Truncate).build()),
+                Arguments.of("avg pool Same, padding in the divisor", new SubsamplingLayer.Builder(
+                        SubsamplingLayer.PoolingType.AVG, new int[] {3, 3}, new int[] {2, 2})
+                        .convolutionMode(ConvolutionMode.Same).avgPoolIncludePadInDivisor(true).build()),
+                Arguments.of("avg pool Truncate padded, padding not in the divisor", new SubsamplingLayer.Builder(
+                        SubsamplingLayer.PoolingType.AVG, new int[] {3, 3}, new int[] {2, 2}).padding(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).avgPoolIncludePadInDivisor(false).build()),
+                Arguments.of("avg pool Truncate padded, padding in the divisor", new SubsamplingLayer.Builder(
+                        SubsamplingLayer.PoolingType.AVG, new int[] {3, 3}, new int[] {2, 2}).padding(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).avgPoolIncludePadInDivisor(true).build()),
+                Arguments.of("pnorm pool Truncate padded", new SubsamplingLayer.Builder(
+                        SubsamplingLayer.PoolingType.PNORM, new int[] {3, 3}, new int[] {1, 1}).pnorm(3).padding(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).build()),
                 Arguments.of("pnorm pool Same", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.PNORM, new int[] {3, 3},
                         new int[] {2, 2}).pnorm(2).convolutionMode(ConvolutionMode.Same).build()),
                 Arguments.of("LRN", new LocalResponseNormalization.Builder().build()),

@@ -73,6 +73,20 @@ final class ZooCheck {
         }
         assertTrue(fp32Error < FP32_TOLERANCE, name + ": fp32 SameDiff output differs from DL4J by " + fp32Error);
 
+        // The fp32 references of the evaluation photos: the logits (the final layer before its activation) where there
+        // is one, else the output: a softmax over random-weight logits saturates to one-hot, which would make the
+        // output's SQNR meaningless (infinite). Computed now, so that the fp32 graph can be freed before quantizing.
+        String last = graph.layerOutputs().get(graph.layerOutputs().size() - 1).layer();
+        String logits = graph.graph().hasVariable(last + "/preact") ? last + "/preact" : graph.outputs().get(0);
+        List<INDArray> references = new ArrayList<>();
+        for (INDArray x : evalBatches) {
+            references.add(GraphExecution.output(graph.graph(), Map.of(input, x), List.of(logits)).get(logits));
+        }
+        free(graph.graph());
+        graph = null;
+        long parameters = net.numParams();
+        long fp32Bytes = fileSize(name + ".zip", f -> ModelSerializer.writeModel(net, f, false));
+
         // Calibrate on other photos, quantize W8A8 with the default options.
         List<DataSet> calib = new ArrayList<>();
         for (int i = 0; i < calibration; i += batch) {
@@ -82,11 +96,14 @@ final class ZooCheck {
         DataSetIterator it = new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(calib, 1);
         QuantizedModel q = net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, it)
                 : Quantizer.quantize((ComputationGraph) net, it);
+        // The DL4J network is not needed any more: its parameters and inference workspaces are freed now (large
+        // models otherwise hold them until the garbage collector runs, beside the quantized model's graphs).
+        if (net.params().closeable()) {
+            net.params().close();
+        }
+        Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+        System.gc();
 
-        // SQNR on the logits (the final layer before its activation) where there is one: a softmax over random-weight
-        // logits saturates to one-hot, which would make the output's SQNR meaningless (infinite).
-        String last = graph.layerOutputs().get(graph.layerOutputs().size() - 1).layer();
-        String logits = graph.graph().hasVariable(last + "/preact") ? last + "/preact" : graph.outputs().get(0);
         var quantizedGraph = q.graph();
         SqnrMeter sqnr = new SqnrMeter();
         long agree = 0;
@@ -100,32 +117,16 @@ final class ZooCheck {
                 planAgree += plan[0];
                 planTotal += plan[1];
             }
-            INDArray reference = GraphExecution.output(graph.graph(), Map.of(input, evalBatches.get(b)), List.of(logits))
-                    .get(logits);
             INDArray simulated = GraphExecution.output(quantizedGraph, Map.of(input, evalBatches.get(b)),
                     List.of(logits)).get(logits);
-            sqnr.add(reference, simulated);
+            sqnr.add(references.get(b), simulated);
             long[] counts = top1(expected.get(b), actual);
             agree += counts[0];
             total += counts[1];
         }
-        long fp32Bytes;
-        long qBytes;
-        try {
-            Path dir = Files.createTempDirectory("quant4j-zoo-");
-            File fp32 = dir.resolve(name + ".zip").toFile();
-            ModelSerializer.writeModel(net, fp32, false);
-            File qf = dir.resolve(name + ".q4j").toFile();
-            q.save(qf);
-            fp32Bytes = fp32.length();
-            qBytes = qf.length();
-            Files.delete(fp32.toPath());
-            Files.delete(qf.toPath());
-            Files.delete(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Result r = new Result(name, net.numParams(), fp32Error, sqnr.sqnrDb(),
+        free(quantizedGraph);
+        long qBytes = fileSize(name + ".q4j", q::save);
+        Result r = new Result(name, parameters, fp32Error, sqnr.sqnrDb(),
                 total == 0 ? Double.NaN : (double) agree / total, fp32Bytes, qBytes, calibration, evaluation,
                 channels + "x" + height + "x" + width,
                 q.execution() == QuantizedModel.Execution.INT8 ? "int8 (oneDNN)"
@@ -138,6 +139,43 @@ final class ZooCheck {
         }
         ZooTable.write(r);
         return r;
+    }
+
+    /** Something that writes a file. */
+    @FunctionalInterface
+    private interface Writer {
+        void write(File file) throws IOException;
+    }
+
+    /** The size of the file {@code writer} writes, in a temporary directory removed afterwards. */
+    private static long fileSize(String fileName, Writer writer) {
+        try {
+            Path dir = Files.createTempDirectory("quant4j-zoo-");
+            File file = dir.resolve(fileName).toFile();
+            try {
+                writer.write(file);
+                return file.length();
+            } finally {
+                Files.deleteIfExists(file.toPath());
+                Files.delete(dir);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Frees the arrays of a graph this check made and no longer needs (native memory, else freed only by the GC). */
+    private static void free(org.nd4j.autodiff.samediff.SameDiff sd) {
+        for (org.nd4j.autodiff.samediff.SDVariable v : sd.variables()) {
+            if (v.getVariableType() != org.nd4j.autodiff.samediff.VariableType.CONSTANT
+                    && v.getVariableType() != org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+                continue;
+            }
+            INDArray arr = v.getArr();
+            if (arr != null && arr.closeable()) {
+                arr.close();
+            }
+        }
     }
 
     /**

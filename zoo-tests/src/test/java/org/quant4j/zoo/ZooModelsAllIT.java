@@ -25,13 +25,8 @@ class ZooModelsAllIT {
     private static void check(String name, Model net, int c, int h, int w) {
         ZooCheck.Result r = ZooCheck.run(name, net, c, h, w, 1, 8, 4);
         assertTrue(r.sqnrDb() > 15, r.toString());
-        if (INT8_CHECKED.contains(name)) {
-            assertTrue(r.execution().startsWith("int8"), r.toString());
-        }
+        assertTrue(r.execution().startsWith("int8"), r.toString());
     }
-
-    /** The models whose int8 plan has been checked (the others are expected to run int8 too, not yet measured). */
-    private static final java.util.Set<String> INT8_CHECKED = java.util.Set.of("AlexNet", "Darknet19", "TinyYOLO");
 
     @Test
     void alexNet() {
@@ -83,8 +78,12 @@ class ZooModelsAllIT {
 
     @Test
     void inceptionResNetV1() {
-        check("InceptionResNetV1", ZooModelsIT.init(InceptionResNetV1.builder().numClasses(ZooModelsIT.CLASSES)
-                .seed(ZooModelsIT.SEED).build()), 3, 160, 160);
+        Model net = ZooModelsIT.init(InceptionResNetV1.builder().numClasses(ZooModelsIT.CLASSES)
+                .seed(ZooModelsIT.SEED).build());
+        // init() weights give activations of order 1e6 on photos: the residual sums then cancel in float32, and
+        // the converted graph's tanh after them differs from DL4J's by 5 % (0.054) for rounding alone
+        ZooCheck.heScale(net);
+        check("InceptionResNetV1", net, 3, 160, 160);
     }
 
     @Test

@@ -1,0 +1,82 @@
+package org.quant4j;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.convert.Dl4jConverter;
+
+/**
+ * Consecutive layers of a MultiLayerNetwork that the converter does not support, run in DL4J in fp32 between the
+ * quantized parts of a model ({@link QuantizationOptions#keepUnsupportedLayersFp32}).
+ *
+ * <p>Each layer is instantiated from a clone of its configuration over a copy of its parameters, as DL4J does when
+ * it loads a network, so the user's network is neither kept nor changed. A call runs, per layer, its input
+ * preprocessor (with the network input's batch size, which DL4J's recurrent preprocessors need to fold time steps
+ * back out of the batch) and then the layer's inference forward pass ({@code activate(x, false)}), without
+ * workspaces. Calls are serialized: DL4J layers keep their input between calls.
+ */
+final class Dl4jLayers {
+
+    private final List<QuantizedModel.Fp32Layer> described;
+    private final List<org.deeplearning4j.nn.api.Layer> layers;
+    private final List<InputPreProcessor> preprocessors;
+
+    private Dl4jLayers(List<QuantizedModel.Fp32Layer> described, List<org.deeplearning4j.nn.api.Layer> layers,
+            List<InputPreProcessor> preprocessors) {
+        this.described = List.copyOf(described);
+        this.layers = layers;
+        this.preprocessors = preprocessors;
+    }
+
+    /** Copies of the layers {@code from} (inclusive) to {@code to} (exclusive) of {@code net}. */
+    static Dl4jLayers copyOf(MultiLayerNetwork net, int from, int to) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
+        List<QuantizedModel.Fp32Layer> described = new ArrayList<>();
+        List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
+        List<InputPreProcessor> preprocessors = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            NeuralNetConfiguration layerConf = conf.getConf(i).clone();
+            org.deeplearning4j.nn.api.Layer original = net.getLayer(i);
+            INDArray params = original.numParams() == 0 ? null : original.params().dup();
+            layers.add(layerConf.getLayer().instantiate(layerConf, List.of(), i, params, false, dataType));
+            InputPreProcessor preprocessor = conf.getInputPreProcess(i);
+            preprocessors.add(preprocessor == null ? null : preprocessor.clone());
+            described.add(new QuantizedModel.Fp32Layer(i, Dl4jConverter.layerName(layerConf.getLayer(), i),
+                    layerConf.getLayer().getClass().getSimpleName()));
+        }
+        return new Dl4jLayers(described, layers, preprocessors);
+    }
+
+    /**
+     * The layers' fp32 output for {@code x}, the previous part's output (not changed: DL4J applies some activations
+     * in place, so the layers get a copy).
+     *
+     * @param miniBatch the batch size of the network input {@code x} derives from
+     */
+    synchronized INDArray output(INDArray x, long miniBatch) {
+        LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
+        INDArray value = x.dup();
+        for (int i = 0; i < layers.size(); i++) {
+            if (preprocessors.get(i) != null) {
+                value = preprocessors.get(i).preProcess(value, (int) miniBatch, workspaces);
+            }
+            value = layers.get(i).activate(value, false, workspaces);
+        }
+        for (org.deeplearning4j.nn.api.Layer layer : layers) {
+            layer.clear(); // drop the input each layer kept
+        }
+        return value;
+    }
+
+    /** The layers, by index in the network, name and type. */
+    List<QuantizedModel.Fp32Layer> layers() {
+        return described;
+    }
+}

@@ -1,0 +1,180 @@
+package org.quant4j;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.convert.LayerConverters;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.TensorQuantization;
+import org.quant4j.graph.TensorSpec;
+import org.quant4j.report.LayerSqnr;
+import org.quant4j.report.QuantizationReport;
+
+/**
+ * Quantizes a MultiLayerNetwork that holds layers the converter does not support, for
+ * {@link QuantizationOptions#keepUnsupportedLayersFp32}: the network is cut into runs of consecutive layers,
+ * supported or not. Each supported run is converted on its own ({@link Dl4jConverter#convert(MultiLayerNetwork, int,
+ * int, TensorSpec)}) and quantized as a network of its own; each unsupported run is copied into {@link Dl4jLayers}
+ * and runs in DL4J in fp32. The parts are calibrated in network order on the same calibration batches: a part sees
+ * the fp32 values that reach it (the fp32 graphs of the quantized parts before it and the DL4J layers), as a
+ * quantization point of a one-graph network does. The report joins the parts' reports; the DL4J layers are listed
+ * among the layers kept in fp32. The calibration batches, and each boundary's values for them, are held in memory
+ * while quantizing.
+ */
+final class PartwiseQuantizer {
+
+    private PartwiseQuantizer() {
+    }
+
+    /** Whether {@code net} has a layer the converter does not support. */
+    static boolean hasUnsupportedLayers(MultiLayerNetwork net) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            if (!LayerConverters.supports(conf.getConf(i).getLayer())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static QuantizedModel quantize(MultiLayerNetwork net, Iterator<INDArray[]> data, QuantizationOptions options) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        int layers = conf.getConfs().size();
+        List<INDArray> batches = new ArrayList<>();
+        while (batches.size() < options.calibrationBatches() && data.hasNext()) {
+            INDArray[] features = data.next();
+            if (features.length != 1) {
+                throw new QuantizationException("calibration batch " + batches.size() + " has " + features.length
+                        + " feature arrays; a MultiLayerNetwork takes one");
+            }
+            String bad = Quantizer.nonFinite(features[0]);
+            if (bad != null) {
+                throw new QuantizationException("calibration batch " + batches.size() + ": features hold " + bad
+                        + "; calibration data must be finite");
+            }
+            batches.add(features[0]);
+        }
+        if (batches.isEmpty()) {
+            throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
+        }
+        long[] miniBatches = batches.stream().mapToLong(b -> b.size(0)).toArray();
+
+        TensorSpec input = null;
+        List<Object> parts = new ArrayList<>();
+        List<TensorQuantization> quantizations = new ArrayList<>();
+        List<QuantizationReport> reports = new ArrayList<>();
+        List<String> fp32Names = new ArrayList<>();
+        Set<String> unmatched = new TreeSet<>(options.keepFp32());
+        int from = 0;
+        while (from < layers) {
+            boolean supported = LayerConverters.supports(conf.getConf(from).getLayer());
+            int to = from + 1;
+            while (to < layers && LayerConverters.supports(conf.getConf(to).getLayer()) == supported) {
+                to++;
+            }
+            List<INDArray> next = new ArrayList<>();
+            if (supported) {
+                TensorSpec spec = from == 0 ? Dl4jConverter.inputSpec(net) : boundary(batches.get(0));
+                ModelGraph graph = Dl4jConverter.convert(net, from, to, spec);
+                Set<String> kept = keptIn(conf, from, to, options.keepFp32());
+                unmatched.removeAll(kept);
+                QuantizationOptions partOptions = options.withKeepFp32(kept);
+                List<INDArray[]> feed = batches.stream().map(b -> new INDArray[] {b}).toList();
+                Calibration calibration = Quantizer.calibrate(graph, feed.iterator(), partOptions);
+                QuantizedModel part = calibration.quantize(partOptions);
+                parts.add(part);
+                quantizations.addAll(part.quantizations());
+                reports.add(part.report());
+                ModelGraph fp32 = calibration.fp32Graph();
+                String out = fp32.outputs().get(0);
+                for (INDArray b : batches) {
+                    next.add(GraphExecution.output(fp32.graph(), Map.of(spec.name(), b), List.of(out)).get(out));
+                }
+                if (input == null) {
+                    input = spec;
+                }
+            } else {
+                Dl4jLayers fp32 = Dl4jLayers.copyOf(net, from, to);
+                parts.add(fp32);
+                fp32.layers().forEach(l -> fp32Names.add(l.name()));
+                for (int b = 0; b < batches.size(); b++) {
+                    next.add(fp32.output(batches.get(b), miniBatches[b]));
+                }
+                if (input == null) {
+                    input = boundary(batches.get(0));
+                }
+            }
+            batches = next;
+            from = to;
+        }
+        if (!unmatched.isEmpty()) {
+            throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched);
+        }
+        return QuantizedModel.inParts(parts, input, options, quantizations, joined(reports, fp32Names, options,
+                miniBatches));
+    }
+
+    /**
+     * The input of a part that starts inside the network, from a value that reaches it: any batch size, the
+     * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes).
+     */
+    private static TensorSpec boundary(INDArray value) {
+        long[] shape = new long[value.rank()];
+        java.util.Arrays.fill(shape, -1);
+        if (shape.length > 1) {
+            shape[1] = value.size(1);
+        }
+        return new TensorSpec("input", shape);
+    }
+
+    /** The names of {@code keepFp32} that belong to layers {@code from..to-1}: a layer's name or an op in it. */
+    private static Set<String> keptIn(MultiLayerConfiguration conf, int from, int to, Set<String> keepFp32) {
+        Set<String> kept = new LinkedHashSet<>();
+        for (int i = from; i < to; i++) {
+            Layer layer = conf.getConf(i).getLayer();
+            String name = Dl4jConverter.layerName(layer, i);
+            for (String k : keepFp32) {
+                if (k.equals(name) || k.startsWith(name + "/")) {
+                    kept.add(k);
+                }
+            }
+        }
+        return kept;
+    }
+
+    /** One report for the parts: their ops and per-layer SQNR in network order, the DL4J layers kept fp32. */
+    private static QuantizationReport joined(List<QuantizationReport> reports, List<String> fp32Layers,
+            QuantizationOptions options, long[] miniBatches) {
+        List<String> quantized = new ArrayList<>();
+        List<String> kept = new ArrayList<>();
+        List<LayerSqnr> sqnr = new ArrayList<>();
+        Set<String> granularities = new LinkedHashSet<>();
+        long calibrationMillis = 0;
+        long solveMillis = 0;
+        for (QuantizationReport r : reports) {
+            quantized.addAll(r.quantizedOps());
+            kept.addAll(r.keptFp32Ops());
+            sqnr.addAll(r.layers());
+            granularities.add(r.granularity());
+            calibrationMillis += r.calibrationMillis();
+            solveMillis += r.solveMillis();
+        }
+        kept.addAll(fp32Layers);
+        long samples = java.util.Arrays.stream(miniBatches).sum();
+        String granularity = String.join("; ", granularities) + "; layers kept in fp32 (DL4J): "
+                + String.join(", ", fp32Layers);
+        return new QuantizationReport(options.activationRangeMethod(), options.weightRangeMethod(),
+                options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, quantized,
+                kept, calibrationMillis, solveMillis, sqnr);
+    }
+}
