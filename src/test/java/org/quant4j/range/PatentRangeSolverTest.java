@@ -3,8 +3,10 @@ package org.quant4j.range;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.stream.Stream;
 import org.apache.commons.math3.distribution.RealDistribution;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -440,5 +442,30 @@ class PatentRangeSolverTest {
                 + " sd %.2f%%, %d of 8 beyond 2 %%%n", n, 100 * dev.getMean(), 100 * dev.getStandardDeviation(), misses);
         assertTrue(misses >= 2, "the true optimum misses the sample optimum by > 2 % for several seeds: " + misses);
         assertTrue(Math.abs(dev.getMean()) < 0.03, "centred on the true optimum: " + dev.getMean());
+    }
+
+    /**
+     * A post-ReLU channel that is almost always zero (UNet's zoo model has such channels; 4,000,000 values, a few non-zero,
+     * failed before the fix): a zero fraction that puts
+     * a family's zero point at or past the end of its support leaves that family's rectified member no positive part;
+     * the member is not fitted, and the channel still gets a range within what was observed.
+     */
+    @Test
+    void almostAlwaysZeroChannelsGetARange() {
+        java.util.Random random = new java.util.Random(7);
+        for (int positives : new int[] {1, 3, 10, 40}) {
+            float[] v = new float[4_000_000];
+            for (int i = 0; i < positives; i++) {
+                v[random.nextInt(v.length)] = (float) (0.1 + random.nextDouble());
+            }
+            ChannelStatistics s = Samples.statistics(v);
+            for (int bits : new int[] {4, 8}) {
+                for (PatentRangeSolver solver : List.of(new PatentRangeSolver(), PatentRangeSolver.maximumLikelihood())) {
+                    ClipRange r = solver.solve(s, new QuantGrid(bits, false));
+                    assertTrue(r.hi() > 0 && r.hi() <= s.max() + 1e-9, positives + " positives, " + bits + " bits: "
+                            + r + " (max " + s.max() + ")");
+                }
+            }
+        }
     }
 }

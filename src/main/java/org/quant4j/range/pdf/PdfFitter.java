@@ -147,12 +147,14 @@ public final class PdfFitter {
      * normalized units): {@code spread^2 T_1(u0) / F_1(-u0) = 1} ({@link FamilyTables#oneSidedSignal}). The Super
      * Cauchy's spread comes from the median of the non-zero values instead ({@code spread (F_1^-1((1 + pi0) / 2) -
      * u0)}, as for its centred member), and a bounded family is widened until its support holds the extreme.
-     * Null where the family cannot produce the zero fraction.
+     * Null where the family cannot produce the zero fraction with a positive part inside its tabulated support.
      */
     private static Member rectified(PdfFamily f, double pi0, double extreme, double median) {
         RealDistribution unit = FamilyTables.unit(f);
         double u0 = unit.inverseCumulativeProbability(pi0);
-        if (!Double.isFinite(u0)) {
+        if (!(u0 < Math.min(f.supportHalfWidth(1), FamilyTables.TABLE_END))) {
+            // the zero point at or past the end of the (tabulated) support: no positive part left to fit (a channel
+            // that is almost always zero, or a bounded family that cannot leave so few values above zero)
             return null;
         }
         double spread;
