@@ -41,6 +41,9 @@ final class ZooCheck {
     }
 
     /** The measured figures of one model. */
+    /** The least int8 output SQNR against fp32 a zoo model must reach (the zoo issue's criterion). */
+    static final double MIN_SQNR_DB = 25;
+
     record Result(String model, long parameters, double fp32Error, double sqnrDb, double top1Agreement,
             long fp32Bytes, long quantizedBytes, int calibrationSamples, int evaluationSamples, String input,
             String execution) {
