@@ -207,8 +207,11 @@ public final class Calibration {
         return heldBatches.subList(0, reportBatches);
     }
 
-    /** The first calibration batches (at least one), on which the per-point granularity choice is measured. */
-    List<INDArray[]> choiceBatches() {
+    /**
+     * The first calibration batches (at least one), on which the per-point granularity choice and bias correction
+     * are measured.
+     */
+    List<INDArray[]> heldBatches() {
         return heldBatches;
     }
 

@@ -42,7 +42,7 @@ final class ConsumerReplay {
         }
         ModelGraph fp32 = calibration.fp32Graph();
         ConsumerProbe probe = calibration.probe();
-        List<INDArray[]> batches = calibration.choiceBatches();
+        List<INDArray[]> batches = calibration.heldBatches();
         for (int b = 0; b < batches.size(); b++) {
             Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");

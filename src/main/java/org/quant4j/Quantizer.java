@@ -331,6 +331,15 @@ public final class Quantizer {
             perChannel += e.length() / s.length;
         }
 
+        /** Each channel's mean error, {@code sum e / n}: the shift bias correction removes. */
+        double[] meanError() {
+            double[] mean = sum.clone();
+            for (int c = 0; c < mean.length; c++) {
+                mean[c] /= perChannel;
+            }
+            return mean;
+        }
+
         /**
          * {@code sum e^2 / sum y^2}; without the mean, each channel's {@code sum e^2 - (sum e)^2 / n}: what is left
          * once a correction of the channel's bias removes its mean error.
@@ -355,32 +364,17 @@ public final class Quantizer {
      */
     private static void correctBiases(Calibration calibration, List<QuantizableOp> ops, ModelGraph quantized) {
         ModelGraph fp32 = calibration.fp32Graph();
-        List<INDArray[]> batches = calibration.choiceBatches();
+        List<INDArray[]> batches = calibration.heldBatches();
         for (QuantizableOp op : ops) {
-            double[] sums = null;
-            long count = 0;
+            OutputError error = new OutputError(op.activationAxis());
             for (int b = 0; b < batches.size(); b++) {
                 Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
                         "calibration batch " + b + ": features");
-                INDArray reference = GraphExecution.output(fp32.graph(), feed, List.of(op.output())).get(op.output());
-                INDArray actual = GraphExecution.output(quantized.graph(), feed, List.of(op.output()))
-                        .get(op.output());
-                INDArray error = actual.castTo(DataType.DOUBLE).sub(reference.castTo(DataType.DOUBLE));
-                int axis = op.activationAxis();
-                int[] others = java.util.stream.IntStream.range(0, error.rank()).filter(d -> d != axis).toArray();
-                double[] s = error.sum(others).toDoubleVector();
-                if (sums == null) {
-                    sums = new double[s.length];
-                }
-                for (int c = 0; c < s.length; c++) {
-                    sums[c] += s[c];
-                }
-                count += error.length() / s.length;
+                List<String> output = List.of(op.output());
+                error.add(GraphExecution.output(fp32.graph(), feed, output).get(op.output()),
+                        GraphExecution.output(quantized.graph(), feed, output).get(op.output()));
             }
-            for (int c = 0; c < sums.length; c++) {
-                sums[c] /= count;
-            }
-            BiasCorrection.apply(quantized.graph(), op, sums);
+            BiasCorrection.apply(quantized.graph(), op, error.meanError());
         }
     }
 

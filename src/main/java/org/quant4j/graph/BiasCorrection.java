@@ -35,8 +35,7 @@ public final class BiasCorrection {
         if (sdOp == null) {
             throw new QuantizationException("op '" + op.op() + "' is not in the graph");
         }
-        DataType type = sd.getVariable(op.weight()) != null ? sd.getVariable(op.weight()).dataType() : DataType.FLOAT;
-        INDArray bias = GraphEditing.biasOf(sd, sdOp, shift.length, type);
+        INDArray bias = GraphEditing.biasOf(sd, sdOp, shift.length, sd.getVariable(op.output()).dataType());
         if (bias.length() != shift.length) {
             throw new QuantizationException("op '" + op.op() + "': bias of " + bias.length() + " values for "
                     + shift.length + " output channels");
