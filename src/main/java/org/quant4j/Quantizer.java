@@ -256,11 +256,13 @@ public final class Quantizer {
     }
 
     /**
-     * The best candidate of each choice, by the measured error of its consumers ({@link ConsumerReplay}: only this
-     * point and its consumers' weights quantized, on the calibration's held batches): the consumers' noise-to-signal
-     * ratio {@code sum over consumers of sum (y~ - y)^2 / sum y^2}, with y a consumer op's fp32 output and y~ its
-     * output from the candidate's fake-quantized values and dequantized weights. With bias correction the error is
-     * counted as the correction leaves it: each output channel's mean error removed. Ties go to the first candidate.
+     * The best candidate of each choice, by the measured error of the ops that read its point ({@link ConsumerReplay}:
+     * only this point and its consumers' weights quantized, on the calibration's held batches): the noise-to-signal
+     * ratios {@code sum (y~ - y)^2 / sum y^2} of each op's output summed, with y an op's fp32 output and y~ its output
+     * from the candidate's fake-quantized values (and, for a consumer, its dequantized weights). The ops are the
+     * point's quantizable consumers and its other readers (a residual add, say, which takes the quantized values as
+     * they are). With bias correction a consumer's error is counted as the correction leaves it: each output channel's
+     * mean error removed (an other reader has no bias to correct). Ties go to the first candidate.
      *
      * <p>Measured rather than modelled: a first-order model ({@code (w~ - w)^2 E[x_c^2] + w^2 E[(x~_c - x_c)^2]} per
      * weight) leaves out the correlations between channels, among them the coherent error that a non-zero input mean
@@ -269,25 +271,33 @@ public final class Quantizer {
      */
     private static List<ConsumerReplay.Trial> choose(Calibration calibration, List<Choice> choices,
             boolean biasCorrected) {
-        Map<ConsumerReplay.Trial, Map<QuantizableOp, OutputError>> errors = new java.util.IdentityHashMap<>();
+        Map<ConsumerReplay.Trial, Map<String, OutputError>> errors = new java.util.IdentityHashMap<>();
         List<ConsumerReplay.Trial> trials = new ArrayList<>();
         for (Choice choice : choices) {
             for (ConsumerReplay.Trial candidate : choice.candidates()) {
-                Map<QuantizableOp, OutputError> perConsumer = new LinkedHashMap<>();
-                candidate.consumers().forEach(op -> perConsumer.put(op, new OutputError(op.activationAxis())));
-                errors.put(candidate, perConsumer);
+                Map<String, OutputError> measured = new LinkedHashMap<>();
+                candidate.consumers().forEach(op -> measured.put(op.output(), new OutputError(op.activationAxis())));
+                errors.put(candidate, measured);
                 trials.add(candidate);
             }
         }
-        ConsumerReplay.run(calibration, trials, (trial, reference, quantized) -> errors.get(trial)
-                .forEach((op, error) -> error.add(reference.get(op.output()), quantized.get(op.output()))));
+        ConsumerReplay.run(calibration, trials, (trial, reference, quantized) -> {
+            Map<String, OutputError> measured = errors.get(trial);
+            reference.forEach((variable, y) -> measured
+                    .computeIfAbsent(variable, v -> new OutputError(Math.min(1, y.rank() - 1)))
+                    .add(y, quantized.get(variable)));
+        });
         List<ConsumerReplay.Trial> best = new ArrayList<>();
         for (Choice choice : choices) {
             ConsumerReplay.Trial chosen = null;
             double least = Double.POSITIVE_INFINITY;
             for (ConsumerReplay.Trial candidate : choice.candidates()) {
-                double error = errors.get(candidate).values().stream()
-                        .mapToDouble(e -> e.noiseToSignal(biasCorrected)).sum();
+                java.util.Set<String> consumerOutputs = new java.util.HashSet<>();
+                candidate.consumers().forEach(op -> consumerOutputs.add(op.output()));
+                double error = 0;
+                for (Map.Entry<String, OutputError> e : errors.get(candidate).entrySet()) {
+                    error += e.getValue().noiseToSignal(biasCorrected && consumerOutputs.contains(e.getKey()));
+                }
                 if (chosen == null || error < least) {
                     chosen = candidate;
                     least = error;
