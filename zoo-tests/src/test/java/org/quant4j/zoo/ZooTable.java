@@ -66,9 +66,10 @@ final class ZooTable {
         }
     }
 
-    /** E.g. "12.3x (362 / 29.4 ms, batch 1)". */
+    /** E.g. "12.3x (362 / 29.4 ms, batch 1)"; "0.14x (...)" where int8 is slower. */
     private static String speedup(ZooCheck.Timing t) {
-        return String.format(Locale.ROOT, "%.1fx (%s / %s ms, batch %d)", t.speedup(), millis(t.dl4jMillis()),
+        String ratio = String.format(Locale.ROOT, t.speedup() >= 1 ? "%.1fx" : "%.2fx", t.speedup());
+        return String.format(Locale.ROOT, "%s (%s / %s ms, batch %d)", ratio, millis(t.dl4jMillis()),
                 millis(t.quantizedMillis()), t.batch());
     }
 
