@@ -8,8 +8,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -40,13 +43,26 @@ final class ZooCheck {
     private ZooCheck() {
     }
 
-    /** The measured figures of one model. */
     /** The least int8 output SQNR against fp32 a zoo model must reach (the zoo issue's criterion). */
     static final double MIN_SQNR_DB = 25;
 
+    /** Timed calls per side (after one warm-up call); their median is reported. */
+    static final int TIMED_CALLS = 3;
+
+    /** The measured figures of one model. */
     record Result(String model, long parameters, double fp32Error, double sqnrDb, double top1Agreement,
             long fp32Bytes, long quantizedBytes, int calibrationSamples, int evaluationSamples, String input,
-            String execution) {
+            String execution, Timing timing) {
+    }
+
+    /**
+     * Rough wall times of one {@code output} call on the first evaluation batch: DL4J fp32 and the quantized model
+     * (its int8 plan where it runs in int8). A reported measurement, never asserted: the JMH benchmarks measure speed.
+     */
+    record Timing(long batch, double dl4jMillis, double quantizedMillis) {
+        double speedup() {
+            return dl4jMillis / quantizedMillis;
+        }
     }
 
     /**
@@ -75,6 +91,9 @@ final class ZooCheck {
             expected.add(dl4j);
         }
         assertTrue(fp32Error < FP32_TOLERANCE, name + ": fp32 SameDiff output differs from DL4J by " + fp32Error);
+        // Timed now: the DL4J network's parameters are freed once quantized.
+        INDArray timed = evalBatches.get(0);
+        double dl4jMillis = medianMillis(() -> output(net, timed));
 
         // The fp32 references of the evaluation photos: the logits (the final layer before its activation) where there
         // is one, else the output: a softmax over random-weight logits saturates to one-hot, which would make the
@@ -128,20 +147,37 @@ final class ZooCheck {
             total += counts[1];
         }
         free(quantizedGraph);
+        Timing timing = new Timing(timed.size(0), dl4jMillis, medianMillis(() -> q.output(timed)));
         long qBytes = fileSize(name + ".q4j", q::save);
         Result r = new Result(name, parameters, fp32Error, sqnr.sqnrDb(),
                 total == 0 ? Double.NaN : (double) agree / total, fp32Bytes, qBytes, calibration, evaluation,
                 channels + "x" + height + "x" + width,
                 q.execution() == QuantizedModel.Execution.INT8 ? "int8 (oneDNN)"
-                        : "fake-quant (int8 runtime: " + q.int8Unavailable().replace('|', '/') + ")");
+                        : "fake-quant (int8 runtime: " + q.int8Unavailable().replace('|', '/') + ")", timing);
         System.out.printf("%s: fp32 match %.2e, W8A8 SQNR of " + logits + " %.2f dB, top-1 agreement %s, files %d -> %d bytes%n%s%n",
                 name, fp32Error, r.sqnrDb(), r.top1Agreement(), fp32Bytes, qBytes, q.report().sqnrTable());
+        System.out.printf(Locale.ROOT, "%s: output of a batch of %d, median of %d calls: DL4J fp32 %.1f ms, "
+                + "quantized %.1f ms (%.2fx)%n", name, timing.batch(), TIMED_CALLS, timing.dl4jMillis(),
+                timing.quantizedMillis(), timing.speedup());
         if (q.int8Network() != null) {
             System.out.printf("%s: int8 plan (%s), top-1 agreement with the fake-quant graph %d of %d%n", name,
                     q.int8Network().summary(evalBatches.get(0).shape()), planAgree, planTotal);
         }
         ZooTable.write(r);
         return r;
+    }
+
+    /** The median wall time in ms of {@link #TIMED_CALLS} calls of {@code call}, after one warm-up call. */
+    private static double medianMillis(Supplier<INDArray> call) {
+        call.get();
+        double[] millis = new double[TIMED_CALLS];
+        for (int i = 0; i < millis.length; i++) {
+            long start = System.nanoTime();
+            call.get();
+            millis[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(millis);
+        return millis[millis.length / 2];
     }
 
     /** Something that writes a file. */
@@ -210,7 +246,7 @@ final class ZooCheck {
 
     /** max |a - b| / max |a|. */
     static double relativeError(INDArray expected, INDArray actual) {
-        if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {
+        if (!Arrays.equals(expected.shape(), actual.shape())) {
             return Double.POSITIVE_INFINITY;
         }
         INDArray e = expected.castTo(DataType.DOUBLE);

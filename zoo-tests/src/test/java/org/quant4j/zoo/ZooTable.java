@@ -30,14 +30,16 @@ final class ZooTable {
         String top1 = Double.isNaN(r.top1Agreement()) ? "n/a (one-channel map)"
                 : String.format(Locale.ROOT, "%.1f%%", 100 * r.top1Agreement());
         writeRow(r.model(), String.format(Locale.ROOT,
-                "| %s | %s | %,d | yes | %.1e | %.2f dB | %s | %s / %s (%.1fx) | %s |",
-                r.model(), r.input(), r.parameters(), r.fp32Error(), r.sqnrDb(), top1, size(r.fp32Bytes()),
+                "| %s | %s | %,d | yes | %.1e | %.2f dB | %s | %s | %s / %s (%.1fx) | %s |",
+                r.model(), r.input(), r.parameters(), r.fp32Error(), r.sqnrDb(), top1,
+                r.execution().startsWith("int8") ? speedup(r.timing()) : "- (not int8)",
+                size(r.fp32Bytes()),
                 size(r.quantizedBytes()), (double) r.fp32Bytes() / r.quantizedBytes(), r.execution()));
     }
 
     static synchronized void writeUnbuildable(String model, String error) {
         writeRow(model, "| " + model + " | - | - | no: DL4J's own init() fails (" + error.replace('|', '/')
-                + ") | - | - | - | - | - |");
+                + ") | - | - | - | - | - | - |");
     }
 
     private static void writeRow(String model, String row) {
@@ -52,8 +54,9 @@ final class ZooTable {
             }
             StringBuilder table = new StringBuilder();
             table.append("| model | input | parameters | converted | fp32 max rel. error vs DL4J | W8A8 SQNR vs fp32 "
-                    + "(logits) | top-1 agreement | model file fp32 / quantized | runs as |\n");
-            table.append("|---|---|---:|---|---:|---:|---:|---|---|\n");
+                    + "(logits) | top-1 agreement | int8 speedup over DL4J fp32 (DL4J / int8 time per batch) "
+                    + "| model file fp32 / quantized | runs as |\n");
+            table.append("|---|---|---:|---|---:|---:|---:|---:|---|---|\n");
             for (Path p : rows) {
                 table.append(Files.readString(p, StandardCharsets.UTF_8));
             }
@@ -61,6 +64,18 @@ final class ZooTable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** E.g. "12.3x (362 / 29.4 ms, batch 1)"; "0.14x (...)" where int8 is slower. */
+    private static String speedup(ZooCheck.Timing t) {
+        String ratio = String.format(Locale.ROOT, t.speedup() >= 1 ? "%.1fx" : "%.2fx", t.speedup());
+        return String.format(Locale.ROOT, "%s (%s / %s ms, batch %d)", ratio, millis(t.dl4jMillis()),
+                millis(t.quantizedMillis()), t.batch());
+    }
+
+    /** Three significant digits (at least the integer part). */
+    private static String millis(double ms) {
+        return String.format(Locale.ROOT, ms >= 100 ? "%.0f" : ms >= 10 ? "%.1f" : "%.2f", ms);
     }
 
     private static String size(long bytes) {
