@@ -165,14 +165,13 @@ public final class Quantizer {
         }
 
         long start = System.nanoTime();
-        Quantized result = quantizeGraph(calibration, ops, options);
-        if (options.activationGranularity() == Granularity.PER_POINT && result.quantizations().stream()
-                .anyMatch(t -> t.kind() == TensorQuantization.Kind.ACTIVATION && t.scales().length == 1
-                        && calibration.statistics(t.tensor(), true).length > 1)) {
-            result = checkedAgainstPerChannel(calibration, ops, options, result);
+        List<TensorQuantization> quantizations = solveRanges(calibration, ops, options);
+        ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
+        for (int pass = 0; pass < options.sequentialPasses(); pass++) {
+            Calibration observed = calibration.observedOn(quantized);
+            quantizations = solveRanges(observed, ops, options);
+            quantized = rewrite(observed, ops, quantizations, options);
         }
-        List<TensorQuantization> quantizations = result.quantizations();
-        ModelGraph quantized = result.graph();
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 
         List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
@@ -183,51 +182,6 @@ public final class Quantizer {
                 calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
                 calibration.millis(), solveMillis, sqnr);
         return new QuantizedModel(quantized, options, quantizations, report);
-    }
-
-    /** A quantization of every point and weight, and the fake-quant graph made with it. */
-    private record Quantized(List<TensorQuantization> quantizations, ModelGraph graph) {
-    }
-
-    /** Solves the ranges and rewrites the graph (again on the quantized network's values, per sequential pass). */
-    private static Quantized quantizeGraph(Calibration calibration, List<QuantizableOp> ops,
-            QuantizationOptions options) {
-        List<TensorQuantization> quantizations = solveRanges(calibration, ops, options);
-        ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
-        for (int pass = 0; pass < options.sequentialPasses(); pass++) {
-            Calibration observed = calibration.observedOn(quantized);
-            quantizations = solveRanges(observed, ops, options);
-            quantized = rewrite(observed, ops, quantizations, options);
-        }
-        return new Quantized(quantizations, quantized);
-    }
-
-    /**
-     * The per-point quantization {@code perPoint} checked as a whole against per-channel scales at every point: each
-     * point's choice is measured with the rest of the network in fp32 ({@link #choose}), and errors that are small
-     * alone can add up, or be amplified by the layers after; so the network with the choices made is compared with
-     * the network with per-channel scales everywhere on the held calibration batches ({@link OutputDivergence}), and
-     * per-channel scales replace the choices only where they bring the outputs closer to fp32's by both measures:
-     * the KL divergence of the softmax predictions and the noise-to-signal ratio of the logits.
-     *
-     * <p>Why (docs/ACCURACY.md, changes 9 and 10): at W4A4 the choices alone did worse than per-channel scales
-     * everywhere on both Fashion-MNIST CNNs, at W4A8 better. Either measure alone misjudged a case on the calibration
-     * images: the logits' noise-to-signal ratio preferred per-channel scales for the MobileNet-style CNN at W4A8,
-     * which cost it top-1; the divergence alone preferred them for the zoo's VGG19 (random weights, saturated
-     * softmax) at W8A8, whose logits' SQNR fell from 25.9 to 21.1 dB.
-     */
-    private static Quantized checkedAgainstPerChannel(Calibration calibration, List<QuantizableOp> ops,
-            QuantizationOptions options, Quantized perPoint) {
-        QuantizationOptions o = options;
-        QuantizationOptions perChannelOptions = new QuantizationOptions(o.activationRangeMethod(),
-                o.weightRangeMethod(), o.activationBits(), o.weightBits(), Granularity.PER_CHANNEL,
-                o.weightGranularity(), o.calibrationBatches(), o.reportBatches(), o.keepFp32(), o.biasCorrection(),
-                o.sequentialPasses(), o.keepUnsupportedLayersFp32());
-        Quantized perChannel = quantizeGraph(calibration, ops, perChannelOptions);
-        ModelGraph fp32 = calibration.fp32Graph();
-        List<INDArray[]> held = calibration.heldBatches();
-        return OutputDivergence.of(fp32, perChannel.graph(), held).closerThan(
-                OutputDivergence.of(fp32, perPoint.graph(), held)) ? perChannel : perPoint;
     }
 
     /**
@@ -302,13 +256,11 @@ public final class Quantizer {
     }
 
     /**
-     * The best candidate of each choice, by the measured error of the ops that read its point ({@link ConsumerReplay}:
-     * only this point and its consumers' weights quantized, on the calibration's held batches): the noise-to-signal
-     * ratios {@code sum (y~ - y)^2 / sum y^2} of each op's output summed, with y an op's fp32 output and y~ its output
-     * from the candidate's fake-quantized values (and, for a consumer, its dequantized weights). The ops are the
-     * point's quantizable consumers and its other readers (a residual add, say, which takes the quantized values as
-     * they are). With bias correction a consumer's error is counted as the correction leaves it: each output channel's
-     * mean error removed (an other reader has no bias to correct). Ties go to the first candidate.
+     * The best candidate of each choice, by the measured error of its consumers ({@link ConsumerReplay}: only this
+     * point and its consumers' weights quantized, on the calibration's held batches): the consumers' noise-to-signal
+     * ratio {@code sum over consumers of sum (y~ - y)^2 / sum y^2}, with y a consumer op's fp32 output and y~ its
+     * output from the candidate's fake-quantized values and dequantized weights. With bias correction the error is
+     * counted as the correction leaves it: each output channel's mean error removed. Ties go to the first candidate.
      *
      * <p>Measured rather than modelled: a first-order model ({@code (w~ - w)^2 E[x_c^2] + w^2 E[(x~_c - x_c)^2]} per
      * weight) leaves out the correlations between channels, among them the coherent error that a non-zero input mean
@@ -317,33 +269,25 @@ public final class Quantizer {
      */
     private static List<ConsumerReplay.Trial> choose(Calibration calibration, List<Choice> choices,
             boolean biasCorrected) {
-        Map<ConsumerReplay.Trial, Map<String, OutputError>> errors = new java.util.IdentityHashMap<>();
+        Map<ConsumerReplay.Trial, Map<QuantizableOp, OutputError>> errors = new java.util.IdentityHashMap<>();
         List<ConsumerReplay.Trial> trials = new ArrayList<>();
         for (Choice choice : choices) {
             for (ConsumerReplay.Trial candidate : choice.candidates()) {
-                Map<String, OutputError> measured = new LinkedHashMap<>();
-                candidate.consumers().forEach(op -> measured.put(op.output(), new OutputError(op.activationAxis())));
-                errors.put(candidate, measured);
+                Map<QuantizableOp, OutputError> perConsumer = new LinkedHashMap<>();
+                candidate.consumers().forEach(op -> perConsumer.put(op, new OutputError(op.activationAxis())));
+                errors.put(candidate, perConsumer);
                 trials.add(candidate);
             }
         }
-        ConsumerReplay.run(calibration, trials, (trial, reference, quantized) -> {
-            Map<String, OutputError> measured = errors.get(trial);
-            reference.forEach((variable, y) -> measured
-                    .computeIfAbsent(variable, v -> new OutputError(Math.min(1, y.rank() - 1)))
-                    .add(y, quantized.get(variable)));
-        });
+        ConsumerReplay.run(calibration, trials, (trial, reference, quantized) -> errors.get(trial)
+                .forEach((op, error) -> error.add(reference.get(op.output()), quantized.get(op.output()))));
         List<ConsumerReplay.Trial> best = new ArrayList<>();
         for (Choice choice : choices) {
             ConsumerReplay.Trial chosen = null;
             double least = Double.POSITIVE_INFINITY;
             for (ConsumerReplay.Trial candidate : choice.candidates()) {
-                java.util.Set<String> consumerOutputs = new java.util.HashSet<>();
-                candidate.consumers().forEach(op -> consumerOutputs.add(op.output()));
-                double error = 0;
-                for (Map.Entry<String, OutputError> e : errors.get(candidate).entrySet()) {
-                    error += e.getValue().noiseToSignal(biasCorrected && consumerOutputs.contains(e.getKey()));
-                }
+                double error = errors.get(candidate).values().stream()
+                        .mapToDouble(e -> e.noiseToSignal(biasCorrected)).sum();
                 if (chosen == null || error < least) {
                     chosen = candidate;
                     least = error;

@@ -1,12 +1,10 @@
 package org.quant4j.graph;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
@@ -14,28 +12,22 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizationException;
 
 /**
- * Runs the ops that read one quantization point on their own, fed with any values for the point and any weights: what
- * it takes to measure a quantization of one point without running the network up to it again.
+ * Runs the quantizable ops that read one quantization point on their own, fed with any values for the point and
+ * any weights: what it takes to measure a quantization of one point without running the network up to it again.
  *
  * <p>It is a copy of the fp32 graph in which every op that reads a point tensor reads a placeholder
  * ({@code <tensor>#probe}) instead, and every quantizable op reads its weight from a placeholder
  * ({@code <weight>#probe}). Asking for a consumer's output then runs only the ops between the point and the consumer
- * (a flatten, say) and the consumer itself, with the bias and every other constant of the graph. A point is also read
- * by ops without weights that take its quantized values as they are (a residual add, say): its
- * {@linkplain #otherReaders other readers}, which run the same way, their other inputs computed from the fp32 values
- * of the points they come from.
+ * (a flatten, say) and the consumer itself, with the bias and every other constant of the graph.
  *
  * <p>Safe for concurrent use (each run takes its own session, {@link GraphExecution}).
  */
 public final class ConsumerProbe {
 
     private final SameDiff sd;
-    private final List<String> points;
-    private final Map<String, List<String>> otherReaders = new HashMap<>();
 
-    private ConsumerProbe(SameDiff sd, List<String> points) {
+    private ConsumerProbe(SameDiff sd) {
         this.sd = sd;
-        this.points = points;
     }
 
     /**
@@ -46,72 +38,34 @@ public final class ConsumerProbe {
         if (ops.size() != points.size()) {
             throw new IllegalArgumentException(ops.size() + " ops but " + points.size() + " points");
         }
-        ConsumerProbe probe = new ConsumerProbe(fp32.graph().dup(), List.copyOf(new LinkedHashSet<>(points)));
-        SameDiff sd = probe.sd;
-        Map<String, Set<String>> consumerPaths = new HashMap<>(); // point -> ops from it to its consumers
-        for (int i = 0; i < ops.size(); i++) {
-            Set<String> path = consumerPaths.computeIfAbsent(points.get(i), p -> new HashSet<>());
-            path.addAll(opsBetween(fp32.graph(), points.get(i), ops.get(i)));
-        }
-        for (String point : probe.points) {
-            List<String> readers = readers(sd, point);
-            List<String> others = new ArrayList<>();
-            for (String reader : readers) {
-                if (!consumerPaths.get(point).contains(reader)) {
-                    others.add(sd.getOps().get(reader).getOutputsOfOp().get(0));
-                }
-            }
-            probe.otherReaders.put(point, List.copyOf(others));
-            redirect(sd, point, pointInput(point), readers);
+        SameDiff sd = fp32.graph().dup();
+        for (String point : new java.util.LinkedHashSet<>(points)) {
+            redirect(sd, point, pointInput(point), readers(sd, point));
         }
         for (QuantizableOp op : ops) {
             redirect(sd, op.weight(), weightInput(op.weight()), List.of(op.op()));
         }
-        return probe;
-    }
-
-    /** The point tensors, each once, in the order given. */
-    public List<String> points() {
-        return points;
+        return new ConsumerProbe(sd);
     }
 
     /**
-     * The outputs of the ops other than quantizable consumers that read {@code point} directly (a residual add, say;
-     * not the ops between the point and a consumer, such as a flatten before a dense layer).
+     * The outputs of {@code consumers} (by output variable) when the point they read holds {@code pointValue} and
+     * each consumer's weight is {@code weights.get(op.weight())}.
      */
-    public List<String> otherReaders(String point) {
-        List<String> others = otherReaders.get(point);
-        if (others == null) {
-            throw new IllegalArgumentException("'" + point + "' is not a point of the probe");
-        }
-        return others;
-    }
-
-    /**
-     * The values of {@code variables} when each point holds {@code pointValues.get(point)} and each quantizable op's
-     * weight is {@code weights.get(weight)}; a run reads only the points and weights its variables depend on.
-     */
-    public Map<String, INDArray> outputs(Map<String, INDArray> pointValues, Map<String, INDArray> weights,
-            List<String> variables) {
+    public Map<String, INDArray> outputs(String point, INDArray pointValue, Collection<QuantizableOp> consumers,
+            Map<String, INDArray> weights) {
         Map<String, INDArray> feed = new HashMap<>();
-        pointValues.forEach((point, value) -> feed.put(pointInput(point), value));
-        weights.forEach((weight, value) -> feed.put(weightInput(weight), value));
-        return GraphExecution.output(sd, feed, variables);
-    }
-
-    /** The ops that lead from {@code point} to {@code op}'s data input (transparent ops: a flatten, a max pooling). */
-    private static List<String> opsBetween(SameDiff sd, String point, QuantizableOp op) {
-        List<String> between = new ArrayList<>(List.of(op.op()));
-        String tensor = op.activation();
-        while (!tensor.equals(point)) {
-            String producer = sd.getVariables().get(tensor).getOutputOfOp();
-            if (producer == null) {
-                throw new QuantizationException("op '" + op.op() + "' does not read point '" + point + "'");
+        feed.put(pointInput(point), pointValue);
+        List<String> outputs = new ArrayList<>();
+        for (QuantizableOp op : consumers) {
+            INDArray w = weights.get(op.weight());
+            if (w == null) {
+                throw new IllegalArgumentException("no weight given for '" + op.weight() + "' of op '" + op.op() + "'");
             }
-            between.add(producer);
-            tensor = sd.getOps().get(producer).getInputsToOp().get(0);
+            feed.put(weightInput(op.weight()), w);
+            outputs.add(op.output());
         }
-        return between;
+        return GraphExecution.output(sd, feed, outputs);
     }
 
     private static String pointInput(String tensor) {
@@ -135,7 +89,7 @@ public final class ConsumerProbe {
         SDVariable original = sd.getVariable(from);
         SDVariable input = sd.hasVariable(placeholder) ? sd.getVariable(placeholder)
                 : sd.placeHolder(placeholder, original.dataType(), (long[]) null);
-        for (String name : new LinkedHashSet<>(opNames)) {
+        for (String name : new java.util.LinkedHashSet<>(opNames)) {
             SameDiffOp op = sd.getOps().get(name);
             List<String> inputs = op.getInputsToOp();
             for (int i = 0; i < inputs.size(); i++) {
