@@ -34,7 +34,9 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.quant4j.convert.UnsupportedLayerException;
+import org.quant4j.graph.ModelGraph;
 import org.quant4j.report.LayerSqnr;
 import org.quant4j.report.SqnrMeter;
 
@@ -178,6 +180,40 @@ class QuantizerTest {
         INDArray fake = perPoint.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0];
         assertTrue(int8.argMax(1).eq(fake.argMax(1)).castTo(DataType.INT32).sumNumber().intValue() >= 31,
                 "int8 and fake-quant top-1 agree on at least 31 of 32 inputs");
+    }
+
+    /**
+     * The per-point check on real networks: per-channel scales replace a quantization that is farther from fp32
+     * (here per-tensor scales everywhere at W4A4, as a stand-in for poor choices) when the held examples show it
+     * beyond chance, and not on four examples, which cannot show it; nor when the two are the same network.
+     */
+    @Test
+    void perPointCheckReplacesTheChoicesOnlyOnSignificantEvidence() {
+        MultiLayerNetwork net = TestNetworks.mobileNetStyle();
+        QuantizationOptions.Builder w4a4 = QuantizationOptions.builder().weightBits(4).activationBits(4);
+        Calibration calibration = Quantizer.calibrate(net,
+                TestNetworks.randomIterator(32, new long[] {32, 1, 28, 28}, 10, 2, 5), w4a4.build());
+        ModelGraph fp32 = calibration.fp32Graph();
+        ModelGraph perChannel = graphOf(fp32,
+                calibration.quantize(w4a4.activationGranularity(Granularity.PER_CHANNEL).build()));
+        ModelGraph perTensor = graphOf(fp32,
+                calibration.quantize(w4a4.activationGranularity(Granularity.PER_TENSOR).build()));
+        Nd4j.getRandom().setSeed(8);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 64, 1, 28, 28);
+        List<INDArray[]> many = List.<INDArray[]>of(new INDArray[] {x});
+        List<INDArray[]> four = List.<INDArray[]>of(new INDArray[] {x.get(NDArrayIndex.interval(0, 4))});
+        double[] channels = OutputDivergence.perExample(fp32, perChannel, many);
+        double[] tensor = OutputDivergence.perExample(fp32, perTensor, many);
+        assertTrue(java.util.Arrays.stream(channels).sum() < java.util.Arrays.stream(tensor).sum(),
+                "per-channel closer than per-tensor in total on 64 examples");
+        assertTrue(Quantizer.perChannelReplaces(fp32, perChannel, perTensor, many), "64 examples");
+        assertFalse(Quantizer.perChannelReplaces(fp32, perChannel, perTensor, four), "4 examples");
+        assertFalse(Quantizer.perChannelReplaces(fp32, perTensor, perChannel, many), "the other way round");
+        assertFalse(Quantizer.perChannelReplaces(fp32, perChannel, perChannel, many), "the same network");
+    }
+
+    private static ModelGraph graphOf(ModelGraph fp32, QuantizedModel q) {
+        return new ModelGraph(q.graph(), fp32.inputs(), fp32.outputs(), fp32.layerOutputs());
     }
 
     @Test

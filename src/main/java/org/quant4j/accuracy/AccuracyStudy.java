@@ -165,7 +165,7 @@ public final class AccuracyStudy {
         int passes = settings.methods().stream().mapToInt(m -> options(m).build().sequentialPasses()).max()
                 .orElse(0);
         QuantizationOptions calibrationOptions = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
-                .reportBatches(1).sequentialPasses(passes).build();
+                .sequentialPasses(passes).build();
         int total = settings.draws()
                 * (settings.methods().size() * settings.granularities().size() * settings.bits().size() + 1);
         long samples = 0;
