@@ -40,38 +40,52 @@ final class OutputDivergence {
     private OutputDivergence() {
     }
 
-    /** Each example's divergence of {@code quantized}'s outputs from {@code fp32}'s on {@code batches}, in order. */
-    static double[] perExample(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
+    /**
+     * Each example's divergence of every network of {@code quantized} from {@code fp32} on {@code batches}: one row
+     * per network, one column per example in order. The fp32 outputs are computed once per batch for all of them.
+     */
+    static double[][] perExample(ModelGraph fp32, List<ModelGraph> quantized, List<INDArray[]> batches) {
         int outputs = fp32.outputs().size();
+        boolean[] softmax = new boolean[outputs];
+        for (int i = 0; i < outputs; i++) {
+            softmax[i] = isSoftmax(fp32, fp32.outputs().get(i));
+        }
         int examples = 0;
         for (INDArray[] batch : batches) {
             examples += (int) batch[0].size(0);
         }
-        double[][] terms = new double[outputs][examples];
+        double[][][] terms = new double[quantized.size()][outputs][examples];
         double[] signal = new double[outputs];
         int first = 0;
         for (int b = 0; b < batches.size(); b++) {
             Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
             Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, fp32.outputs());
-            Map<String, INDArray> actual = GraphExecution.output(quantized.graph(), feed, fp32.outputs());
             for (int i = 0; i < outputs; i++) {
-                String output = fp32.outputs().get(i);
-                INDArray p = rows(reference.get(output).castTo(DataType.DOUBLE));
-                INDArray q = rows(actual.get(output).castTo(DataType.DOUBLE));
-                double[] byExample = isSoftmax(fp32, output) ? klRows(p, q) : squaredErrorRows(p, q);
-                System.arraycopy(byExample, 0, terms[i], first, byExample.length);
-                if (!isSoftmax(fp32, output)) {
+                INDArray p = rows(reference.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                if (!softmax[i]) {
                     signal[i] += p.mul(p).sumNumber().doubleValue();
+                }
+            }
+            for (int g = 0; g < quantized.size(); g++) {
+                Map<String, INDArray> actual = GraphExecution.output(quantized.get(g).graph(), feed, fp32.outputs());
+                for (int i = 0; i < outputs; i++) {
+                    String output = fp32.outputs().get(i);
+                    INDArray p = rows(reference.get(output).castTo(DataType.DOUBLE));
+                    INDArray q = rows(actual.get(output).castTo(DataType.DOUBLE));
+                    double[] byExample = softmax[i] ? klRows(p, q) : squaredErrorRows(p, q);
+                    System.arraycopy(byExample, 0, terms[g][i], first, byExample.length);
                 }
             }
             first += (int) batches.get(b)[0].size(0);
         }
-        double[] divergence = new double[examples];
-        for (int i = 0; i < outputs; i++) {
-            double scale = isSoftmax(fp32, fp32.outputs().get(i)) ? examples : Math.max(signal[i], Double.MIN_NORMAL);
-            for (int e = 0; e < examples; e++) {
-                divergence[e] += terms[i][e] / scale;
+        double[][] divergence = new double[quantized.size()][examples];
+        for (int g = 0; g < quantized.size(); g++) {
+            for (int i = 0; i < outputs; i++) {
+                double scale = softmax[i] ? examples : Math.max(signal[i], Double.MIN_NORMAL);
+                for (int e = 0; e < examples; e++) {
+                    divergence[g][e] += terms[g][i][e] / scale;
+                }
             }
         }
         return divergence;

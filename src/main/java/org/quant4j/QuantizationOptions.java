@@ -68,6 +68,13 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
                 sequentialPasses, keepUnsupportedLayersFp32);
     }
 
+    /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
+    QuantizationOptions withActivationGranularity(Granularity granularity) {
+        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
+                granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
+                sequentialPasses, keepUnsupportedLayersFp32);
+    }
+
     private static void checkBits(String what, int bits) {
         if (bits < 2 || bits > 8) {
             throw new IllegalArgumentException(what + " bits must be in 2..8, got " + bits);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.commons.math3.util.MathArrays;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -227,12 +228,8 @@ public final class Quantizer {
      */
     private static Quantized checkedAgainstPerChannel(Calibration calibration, List<QuantizableOp> ops,
             QuantizationOptions options, Quantized perPoint) {
-        QuantizationOptions o = options;
-        QuantizationOptions perChannelOptions = new QuantizationOptions(o.activationRangeMethod(),
-                o.weightRangeMethod(), o.activationBits(), o.weightBits(), Granularity.PER_CHANNEL,
-                o.weightGranularity(), o.calibrationBatches(), o.reportBatches(), o.keepFp32(), o.biasCorrection(),
-                o.sequentialPasses(), o.keepUnsupportedLayersFp32());
-        Quantized perChannel = quantizeGraph(calibration, ops, perChannelOptions);
+        Quantized perChannel = quantizeGraph(calibration, ops,
+                options.withActivationGranularity(Granularity.PER_CHANNEL));
         return perChannelReplaces(calibration.fp32Graph(), perChannel.graph(), perPoint.graph(),
                 calibration.heldBatches()) ? perChannel : perPoint;
     }
@@ -244,8 +241,9 @@ public final class Quantizer {
      */
     static boolean perChannelReplaces(ModelGraph fp32, ModelGraph perChannel, ModelGraph choices,
             List<INDArray[]> held) {
-        double[] channels = OutputDivergence.perExample(fp32, perChannel, held);
-        double[] chosen = OutputDivergence.perExample(fp32, choices, held);
+        double[][] divergences = OutputDivergence.perExample(fp32, List.of(perChannel, choices), held);
+        double[] channels = divergences[0];
+        double[] chosen = divergences[1];
         double p = OutputDivergence.pCloser(channels, chosen);
         boolean replace = p < OutputDivergence.SIGNIFICANCE;
         LOG.info("per-point check on {} held examples: divergence of the choices {}, of per-channel scales "
@@ -437,7 +435,7 @@ public final class Quantizer {
                         "calibration batch " + b + ": features");
                 INDArray y = GraphExecution.output(quantized.graph(), feed, List.of(op.output())).get(op.output());
                 double[] s = channelSums(y, op.activationAxis());
-                sum = sum == null ? s : add(sum, s);
+                sum = sum == null ? s : MathArrays.ebeAdd(sum, s);
                 perChannel += y.length() / s.length;
             }
             double[] reference = references.get(op);
@@ -468,7 +466,7 @@ public final class Quantizer {
                 Map<String, INDArray> y = GraphExecution.output(fp32.graph(), feed, names);
                 for (QuantizableOp op : group) {
                     double[] s = channelSums(y.get(op.output()), op.activationAxis());
-                    sums.merge(op, s, Quantizer::add);
+                    sums.merge(op, s, MathArrays::ebeAdd);
                 }
             }
         }
@@ -479,14 +477,6 @@ public final class Quantizer {
     private static double[] channelSums(INDArray y, int axis) {
         int[] others = java.util.stream.IntStream.range(0, y.rank()).filter(d -> d != axis).toArray();
         return y.castTo(DataType.DOUBLE).sum(others).toDoubleVector();
-    }
-
-    private static double[] add(double[] a, double[] b) {
-        double[] sum = a.clone();
-        for (int i = 0; i < sum.length; i++) {
-            sum[i] += b[i];
-        }
-        return sum;
     }
 
     /** The weight's output-channel axis, or -1 for one range per weight tensor. */

@@ -46,12 +46,14 @@ class OutputDivergenceTest {
         List<INDArray[]> batches = List.<INDArray[]>of(new INDArray[] {x.get(
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 10))}, new INDArray[] {x.get(
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(10, 16))});
-        assertArrayEquals(new double[16], OutputDivergence.perExample(fp32, fp32, batches), 1e-12);
         QuantizedModel w4a4Model = calibration.quantize(QuantizationOptions.builder().weightBits(4).activationBits(4)
                 .build());
-        double[] w8a8 = OutputDivergence.perExample(fp32,
-                graphOf(fp32, calibration.quantize(QuantizationOptions.defaults())), batches);
-        double[] w4a4 = OutputDivergence.perExample(fp32, graphOf(fp32, w4a4Model), batches);
+        double[][] divergences = OutputDivergence.perExample(fp32, List.of(fp32,
+                graphOf(fp32, calibration.quantize(QuantizationOptions.defaults())), graphOf(fp32, w4a4Model)),
+                batches);
+        assertArrayEquals(new double[16], divergences[0], 1e-12, "fp32 against itself");
+        double[] w8a8 = divergences[1];
+        double[] w4a4 = divergences[2];
         assertEquals(16, w4a4.length);
         double sum8 = Arrays.stream(w8a8).sum();
         double sum4 = Arrays.stream(w4a4).sum();
@@ -81,7 +83,8 @@ class OutputDivergenceTest {
         ModelGraph fp32 = calibration.fp32Graph();
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 20);
         QuantizedModel q = calibration.quantize(QuantizationOptions.builder().weightBits(4).activationBits(4).build());
-        double[] measured = OutputDivergence.perExample(fp32, graphOf(fp32, q), List.<INDArray[]>of(new INDArray[] {x}));
+        double[] measured = OutputDivergence.perExample(fp32, List.of(graphOf(fp32, q)),
+                List.<INDArray[]>of(new INDArray[] {x}))[0];
         String output = fp32.outputs().get(0);
         INDArray y = GraphExecution.output(fp32.graph(), Map.of(fp32.inputs().get(0).name(), x), List.of(output))
                 .get(output).castTo(DataType.DOUBLE);

@@ -202,8 +202,9 @@ class QuantizerTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 64, 1, 28, 28);
         List<INDArray[]> many = List.<INDArray[]>of(new INDArray[] {x});
         List<INDArray[]> four = List.<INDArray[]>of(new INDArray[] {x.get(NDArrayIndex.interval(0, 4))});
-        double[] channels = OutputDivergence.perExample(fp32, perChannel, many);
-        double[] tensor = OutputDivergence.perExample(fp32, perTensor, many);
+        double[][] divergences = OutputDivergence.perExample(fp32, List.of(perChannel, perTensor), many);
+        double[] channels = divergences[0];
+        double[] tensor = divergences[1];
         assertTrue(java.util.Arrays.stream(channels).sum() < java.util.Arrays.stream(tensor).sum(),
                 "per-channel closer than per-tensor in total on 64 examples");
         assertTrue(Quantizer.perChannelReplaces(fp32, perChannel, perTensor, many), "64 examples");
