@@ -149,6 +149,34 @@ public final class TestNetworks {
     }
 
     /**
+     * A residual block whose input is read again after the add: a conv-BN-ReLU stem, a basic block (two conv-BN,
+     * the second added to the stem, then ReLU), the block's output concatenated with the stem (a MergeVertex: the
+     * stem is read after the add), global average pooling, softmax. The int8 plan must then add into a copy of the
+     * stem, not into the stem's own buffer.
+     */
+    public static ComputationGraph residualReadAfterTheAdd() {
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(2031).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("image")
+                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        convBnRelu(b, "stem", "image", 12, 3, 2, true);
+        convBnRelu(b, "a1", "stem_relu", 12, 3, 1, true);
+        convBnRelu(b, "a2", "a1_relu", 12, 3, 1, false);
+        b.addVertex("a_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "stem_relu", "a2_bn");
+        b.addLayer("a_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "a_add");
+        b.addVertex("merge", new MergeVertex(), "a_relu", "stem_relu");
+        b.addLayer("mix", new ConvolutionLayer.Builder(1, 1).nOut(16).activation(Activation.RELU).build(), "merge");
+        b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "mix");
+        b.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                .activation(Activation.SOFTMAX).build(), "gap");
+        b.setOutputs("out");
+        ComputationGraph net = new ComputationGraph(b.build());
+        net.init();
+        return net;
+    }
+
+    /**
      * A SqueezeNet-style graph over 28x28x1, with the zoo SqueezeNet's op mix: convolutions whose activation is a
      * sigmoid (the zoo's layers keep DL4J's default) followed by a ReLU layer, fire modules (a 1x1 squeeze, then 1x1
      * and 3x3 expands concatenated by a MergeVertex), max pooling; a 1x1 ReLU convolution, global average pooling,

@@ -10,8 +10,10 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * One 2D convolution in integer arithmetic, through oneDNN: {@code u8|s8} activations in NHWC, {@code s8} weights
  * (reordered once into the kernel's own layout), {@code s32} accumulation, then
- * <pre>  dst[n, o, y, x] = saturate(rint(act(scale[o] * (acc[n, o, y, x] + bias[o]))))</pre>
- * into {@code u8}, {@code s8} or {@code f32} NHWC, with {@code acc = sum_{c, ky, kx} src * w}. The bias is in
+ * <pre>  dst[n, o, y, x] = saturate(rint(act(scale[o] * (acc[n, o, y, x] + bias[o]) + r[n, o, y, x])))</pre>
+ * into {@code u8}, {@code s8} or {@code f32} NHWC, with {@code acc = sum_{c, ky, kx} src * w}, and {@code r} zero
+ * or, for a kernel that adds to its destination (a residual add fused as oneDNN's sum post-op), the destination's
+ * content before the call. The bias is in
  * accumulator units (a real bias b becomes {@code b / s_w[o]}, the activation scales being folded into the weights'
  * scales); {@code act} is the identity or ReLU.
  * Created once per layer and input shape; {@link #execute} is thread-safe.
@@ -79,6 +81,13 @@ public final class Int8Conv2d implements AutoCloseable {
     private final Primitives.Weights weights;
     private final Primitives.Bias bias;
     private final PrimitiveRunner runner;
+    private final boolean addsToDestination;
+
+    /** A kernel that overwrites its destination. */
+    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
+            float[] outputScales, boolean relu) {
+        this(g, srcType, dstType, weights, bias, outputScales, false, relu);
+    }
 
     /**
      * @param g            the geometry
@@ -89,10 +98,12 @@ public final class Int8Conv2d implements AutoCloseable {
      *                     goihw layout)
      * @param bias         O biases in accumulator units, or null
      * @param outputScales one scale per output channel (or a single one)
-     * @param relu         whether ReLU follows the scaling
+     * @param addToDestination whether the destination's content before the call is added after the scaling and
+     *                     before the ReLU (oneDNN's sum post-op: a residual add; the destination must then hold it)
+     * @param relu         whether ReLU follows the scaling (and the addition)
      */
-    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias, float[] outputScales,
-            boolean relu) {
+    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
+            float[] outputScales, boolean addToDestination, boolean relu) {
         if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
         }
@@ -106,6 +117,7 @@ public final class Int8Conv2d implements AutoCloseable {
             throw new IllegalArgumentException("expected 1 or " + g.out() + " output scales, got " + outputScales.length);
         }
         this.g = g;
+        this.addsToDestination = addToDestination;
         this.srcType = srcType;
         this.dstType = dstType;
         var engine = Dnnl.engine();
@@ -118,7 +130,7 @@ public final class Int8Conv2d implements AutoCloseable {
         memory.desc anyWeights = new memory.desc(wDims, memory.data_type.s8, memory.format_tag.any);
         memory.desc biasDesc = new memory.desc(new long[] {g.out()}, memory.data_type.f32, memory.format_tag.x);
 
-        primitive_attr attr = Primitives.requantization(outputScales, relu);
+        primitive_attr attr = Primitives.requantization(outputScales, addToDestination, relu);
         long[] strides = {g.strideH(), g.strideW()};
         long[] dilates = {g.dilationH() - 1, g.dilationW() - 1};
         long[] padL = {g.padTop(), g.padLeft()};
@@ -163,7 +175,15 @@ public final class Int8Conv2d implements AutoCloseable {
         return pd.impl_info_str().getString();
     }
 
-    /** Runs the convolution from {@code src} (NHWC, source type) into {@code dst} (NHWC, destination type). */
+    /** Whether {@link #execute} adds the destination's previous content (a fused residual add). */
+    public boolean addsToDestination() {
+        return addsToDestination;
+    }
+
+    /**
+     * Runs the convolution from {@code src} (NHWC, source type) into {@code dst} (NHWC, destination type; for a
+     * kernel that {@linkplain #addsToDestination adds to its destination}, holding the values to add).
+     */
     public void execute(Pointer src, Pointer dst) {
         runner.execute(src, dst);
     }

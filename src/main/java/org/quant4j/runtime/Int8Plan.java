@@ -71,6 +71,19 @@ final class Int8Plan implements AutoCloseable {
 
         abstract void run(Object[] slots);
 
+        /**
+         * Runs the step; {@code mayConsume}: no later step nor the result reads the buffer of {@link #consumable},
+         * so the step may take it over (write into it) instead of copying it.
+         */
+        void run(Object[] slots, boolean mayConsume) {
+            run(slots);
+        }
+
+        /** The slot whose buffer this step would take over when allowed, or -1. */
+        int consumable() {
+            return -1;
+        }
+
         @Override
         public void close() {
         }
@@ -92,7 +105,10 @@ final class Int8Plan implements AutoCloseable {
     private final List<Value> outputs = new ArrayList<>();
     private int slots;
     private int[][] freeAfter;
+    /** For each step, whether it may take over the buffer of its {@link Step#consumable} slot. */
+    private boolean[] consumes;
     private int kernels;
+    private int fusedAdds;
     private int primitives;
     private final Map<String, Integer> islandOps = new LinkedHashMap<>();
 
@@ -138,7 +154,8 @@ final class Int8Plan implements AutoCloseable {
     /** "12 int8 kernels, 5 f32 primitives, 1 fp32 island op (softmax)". */
     String summary() {
         int islandCount = islandOps.values().stream().mapToInt(Integer::intValue).sum();
-        return kernels + " int8 kernels, " + primitives + " f32 primitives, " + islandCount + " fp32 island ops"
+        return kernels + " int8 kernels" + (fusedAdds == 0 ? "" : " (" + fusedAdds + " adding a residual)") + ", "
+                + primitives + " f32 primitives, " + islandCount + " fp32 island ops"
                 + (islandOps.isEmpty() ? "" : " " + islandOps);
     }
 
@@ -185,7 +202,7 @@ final class Int8Plan implements AutoCloseable {
             slots[values.get(graph.inputs().get(i).name()).slot()] = inputs[i];
         }
         for (int i = 0; i < steps.size(); i++) {
-            steps.get(i).run(slots);
+            steps.get(i).run(slots, free && consumes[i]);
             if (free) {
                 for (int s : freeAfter[i]) {
                     if (slots[s] instanceof Pointer p) {
@@ -225,6 +242,11 @@ final class Int8Plan implements AutoCloseable {
             }
         }
         freeAfter = free.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
+        consumes = new boolean[steps.size()];
+        for (int i = 0; i < steps.size(); i++) {
+            int c = steps.get(i).consumable();
+            consumes[i] = c >= 0 && last[c] == i;
+        }
     }
 
     // ---------------------------------------------------------------- building
@@ -379,16 +401,31 @@ final class Int8Plan implements AutoCloseable {
         return w != null && sd.hasVariable(w.tensor() + ":q") ? w : null;
     }
 
-    /** Where a kernel's result goes. */
-    private record Route(String tensor, TensorQuantization point, boolean relu, List<SameDiffOp> through) {
+    /**
+     * Where a kernel's result goes.
+     *
+     * @param tensor   the tensor the kernel's result is
+     * @param point    the quantization point whose levels it writes, or null (f32)
+     * @param relu     whether a ReLU is fused
+     * @param through  the ops absorbed into the kernel
+     * @param residual the other term of a residual add fused into the kernel (oneDNN's sum post-op), or null
+     */
+    private record Route(String tensor, TensorQuantization point, boolean relu, List<SameDiffOp> through,
+            String residual) {
+        Route(String tensor, TensorQuantization point, boolean relu, List<SameDiffOp> through) {
+            this(tensor, point, relu, through, null);
+        }
     }
 
     /**
      * Through identities and at most one ReLU, each tensor read by that op alone, to a quantization point read
-     * only by its quantize ops: the kernel writes the point's levels. Otherwise the op's own result in f32 (with a
-     * ReLU fused when the result's only reader is a plain ReLU).
+     * only by its quantize ops: the kernel writes the point's levels. Otherwise, for a convolution whose result
+     * only an add of two tensors of one shape reads, and whose other term is already computed, the sum in f32 (the
+     * add fused as oneDNN's sum post-op, and a plain ReLU reading the sum alone fused after it): a residual block's
+     * last convolution. Otherwise the op's own result in f32 (with a ReLU fused when the result's only reader is a
+     * plain ReLU).
      */
-    private Route route(SameDiffOp op) {
+    private Route route(SameDiffOp op, boolean mayAdd) {
         String tensor = op.getOutputsOfOp().get(0);
         boolean relu = false;
         List<SameDiffOp> through = new ArrayList<>();
@@ -412,10 +449,54 @@ final class Int8Plan implements AutoCloseable {
         }
         String out = op.getOutputsOfOp().get(0);
         SameDiffOp reader = onlyReader(out);
+        Route residual = mayAdd ? residualRoute(out, reader) : null;
+        if (residual != null) {
+            return residual;
+        }
         if (!graph.outputs().contains(out) && reader != null && reluSlope(reader) == 0f) {
             return new Route(reader.getOutputsOfOp().get(0), null, true, List.of(reader));
         }
         return new Route(out, null, false, List.of());
+    }
+
+    /**
+     * {@code out}, through identities each read by the next op alone, + an already computed tensor of its shape,
+     * through a plain ReLU reading the sum alone; or null.
+     */
+    private Route residualRoute(String result, SameDiffOp reader) {
+        String out = result;
+        SameDiffOp add = reader;
+        List<SameDiffOp> through = new ArrayList<>();
+        while (add != null && add.getOp() instanceof Identity && !graph.outputs().contains(out)) {
+            through.add(add);
+            out = add.getOutputsOfOp().get(0);
+            add = onlyReader(out);
+        }
+        if (graph.outputs().contains(out) || add == null || !(add.getOp() instanceof AddOp)
+                || add.getInputsToOp().size() != 2 || add.getOutputsOfOp().size() != 1) {
+            return null;
+        }
+        through.add(add);
+        List<String> terms = add.getInputsToOp();
+        String other = terms.get(0).equals(out) ? terms.get(1) : terms.get(0);
+        String sum = add.getOutputsOfOp().get(0);
+        Value term = values.get(other);
+        for (SameDiffOp p = producer(other); term == null && p != null && p.getOp() instanceof Identity;
+                p = producer(p.getInputsToOp().get(0))) {
+            other = p.getInputsToOp().get(0);
+            term = values.get(other);
+        }
+        long[] shape = shapes.get(out);
+        if (other.equals(out) || term == null || shape == null || !Arrays.equals(term.shape(), shape)
+                || !Arrays.equals(shapes.get(sum), shape) || term.flattenedFrom() != null) {
+            return null;
+        }
+        SameDiffOp next = onlyReader(sum);
+        if (!graph.outputs().contains(sum) && next != null && reluSlope(next) == 0f) {
+            through.add(next);
+            return new Route(next.getOutputsOfOp().get(0), null, true, through, other);
+        }
+        return new Route(sum, null, false, through, other);
     }
 
     /** A quantized convolution, depthwise convolution or dense layer reading levels: an int8 kernel. */
@@ -447,7 +528,11 @@ final class Int8Plan implements AutoCloseable {
         }
         long[] outShape = shapes.get(op.getOutputsOfOp().get(0));
         long outChannels = outShape[1];
-        Route route = route(op);
+        Route route = route(op, conv || depthwise);
+        Value residual = route.residual() == null ? null : require(route.residual(), Value.Kind.F32);
+        if (route.residual() != null && residual == null) {
+            route = route(op, false);
+        }
         ElementType dstType = route.point() == null ? ElementType.F32 : levelType(route.point());
         float[] bias = op.getInputsToOp().size() > 2 ? floats(sd.getVariable(op.getInputsToOp().get(2)).getArr())
                 : null;
@@ -480,7 +565,8 @@ final class Int8Plan implements AutoCloseable {
             if (levels == null) {
                 return false;
             }
-            Int8Conv2d k = new Int8Conv2d(g, x.type(), dstType, levels, biasAcc, outputScales, route.relu());
+            Int8Conv2d k = new Int8Conv2d(g, x.type(), dstType, levels, biasAcc, outputScales, residual != null,
+                    route.relu());
             kernel = k;
             dstBytes = k.dstBytes();
             execute = k::execute;
@@ -502,12 +588,34 @@ final class Int8Plan implements AutoCloseable {
             out = newValue(route.tensor(), Value.Kind.F32, ElementType.F32, outShape, null);
         }
         Value target = out;
-        steps.add(new Step(f.opName() + " " + op.getName() + " -> " + out, x.slot()) {
+        int[] reads = residual == null ? new int[] {x.slot()} : new int[] {x.slot(), residual.slot()};
+        String label = f.opName() + " " + op.getName() + (residual == null ? "" : " + " + residual) + " -> " + out;
+        steps.add(new Step(label, reads) {
             @Override
             void run(Object[] s) {
-                BytePointer dst = new BytePointer(dstBytes);
+                run(s, false);
+            }
+
+            /** With a residual: into its buffer when no one reads it later, else into a copy of it. */
+            @Override
+            void run(Object[] s, boolean mayConsume) {
+                Pointer dst;
+                if (residual == null) {
+                    dst = new BytePointer(dstBytes);
+                } else if (mayConsume) {
+                    dst = (Pointer) s[residual.slot()];
+                    s[residual.slot()] = null;
+                } else {
+                    dst = new BytePointer(dstBytes);
+                    Pointer.memcpy(dst, (Pointer) s[residual.slot()], dstBytes);
+                }
                 s[target.slot()] = dst;
                 execute.accept((Pointer) s[x.slot()], dst);
+            }
+
+            @Override
+            int consumable() {
+                return residual == null ? -1 : residual.slot();
             }
 
             @Override
@@ -520,6 +628,7 @@ final class Int8Plan implements AutoCloseable {
             }
         });
         kernels++;
+        fusedAdds += residual == null ? 0 : 1;
         return true;
     }
 

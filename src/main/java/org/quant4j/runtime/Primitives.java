@@ -27,11 +27,25 @@ final class Primitives {
 
     /** Output scales (per output channel, mask 1 << 1, or one for all) and an optional ReLU after them. */
     static primitive_attr requantization(float[] outputScales, boolean relu) {
+        return requantization(outputScales, false, relu);
+    }
+
+    /**
+     * Output scales, then optionally oneDNN's sum post-op (the destination's previous content added, scale 1: a
+     * residual add fused into the kernel), then an optional ReLU:
+     * {@code dst = act(scale[o] * (acc + bias[o]) + (sum ? dst_old : 0))}, all in f32 before the store.
+     */
+    static primitive_attr requantization(float[] outputScales, boolean sum, boolean relu) {
         primitive_attr attr = threadSafe();
         attr.set_output_scales(outputScales.length == 1 ? 0 : 1 << 1, outputScales);
-        if (relu) {
+        if (sum || relu) {
             post_ops ops = new post_ops();
-            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            if (sum) {
+                ops.append_sum(); // scale 1, no zero point, the destination's type
+            }
+            if (relu) {
+                ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            }
             attr.set_post_ops(ops);
         }
         return attr;

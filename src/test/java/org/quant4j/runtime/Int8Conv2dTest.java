@@ -113,6 +113,59 @@ class Int8Conv2dTest {
         }
     }
 
+    /**
+     * A residual add fused into the kernel (oneDNN's sum post-op), as the int8 plan runs a residual block's last
+     * convolution: {@code relu(scale (acc + bias) + r)}, with the destination holding {@code r} before the call,
+     * equals the same float arithmetic done here on the exact accumulator, element for element; also a plain
+     * convolution and depthwise one, with and without the ReLU.
+     */
+    @Test
+    void aResidualAddedToTheDestinationEqualsTheReference() {
+        Random random = new Random(7);
+        int limit = weightLimit();
+        Int8Conv2d.Geometry[] geometries = {
+            new Int8Conv2d.Geometry(2, 16, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new Int8Conv2d.Geometry(1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16),
+        };
+        for (Int8Conv2d.Geometry g : geometries) {
+            for (boolean relu : new boolean[] {false, true}) {
+                int[] w = random.ints((int) (g.out() * g.in() / g.groups() * 9), -limit, limit + 1).toArray();
+                int[] bias = random.ints((int) g.out(), -3000, 3000).toArray();
+                float[] fbias = new float[bias.length];
+                float[] scales = new float[(int) g.out()];
+                for (int o = 0; o < g.out(); o++) {
+                    fbias[o] = bias[o];
+                    scales[o] = 1e-3f * (1 + random.nextInt(50));
+                }
+                int[] src = random.ints((int) (g.batch() * g.in() * g.height() * g.width()), 0, 256).toArray();
+                long[] acc = reference(g, src, w, bias);
+                float[] residual = new float[acc.length];
+                for (int i = 0; i < residual.length; i++) {
+                    residual[i] = (float) random.nextGaussian() * 20f;
+                }
+                try (Int8Conv2d conv = new Int8Conv2d(g, ElementType.U8, ElementType.F32, bytes(w), fbias, scales,
+                        true, relu);
+                        BytePointer in = new BytePointer(conv.srcBytes());
+                        FloatPointer out = new FloatPointer(residual)) {
+                    assertTrue(conv.addsToDestination());
+                    in.put(bytes(src));
+                    conv.execute(in, out);
+                    float[] actual = new float[residual.length];
+                    out.get(actual);
+                    long negative = 0;
+                    for (int i = 0; i < acc.length; i++) {
+                        float expected = scales[(int) (i % g.out())] * (float) acc[i] + residual[i];
+                        negative += expected < 0 ? 1 : 0;
+                        expected = relu ? Math.max(expected, 0f) : expected;
+                        assertEquals(expected, actual[i], Math.ulp(expected) * 2,
+                                g + " relu " + relu + " element " + i + " (" + conv.implementation() + ")");
+                    }
+                    assertTrue(negative > acc.length / 10, "too few negative sums to tell the ReLU: " + negative);
+                }
+            }
+        }
+    }
+
     @Test
     void worstCaseFullRangeInputsAndWeightsDoNotSaturate() {
         // Every input at 255 and every weight at the largest magnitude the runtime uses on this CPU: the sums are

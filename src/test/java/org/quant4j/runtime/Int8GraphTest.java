@@ -173,9 +173,23 @@ class Int8GraphTest {
         QuantizedModel model = trainAndQuantize(TestNetworks.resNetStyle(), Dataset.MNIST);
         check("ResNet-style", model, Dataset.MNIST);
         String summary = model.int8Network().summary(new long[] {1, 784});
-        // 6 convolutions and 2 dense layers, all integer; islands: the input's reshape and the softmax
-        assertTrue(summary.startsWith("8 int8 kernels"), summary);
+        // 6 convolutions and 2 dense layers, all integer; both residual adds and the ReLUs after them fused into the
+        // convolution before each (oneDNN's sum post-op); islands: the input's reshape and the softmax
+        assertTrue(summary.startsWith("8 int8 kernels (2 adding a residual)"), summary);
         sameResultsFromEightThreads(model);
+    }
+
+    /**
+     * The residual add fused into a convolution writes into the residual's own buffer only when nothing reads it
+     * later: here the stem is concatenated with the block's output after the add, so the kernel adds into a copy
+     * (were it to add in place, the concatenation would read the sum as the stem, and the parity would fail).
+     */
+    @Test
+    void aResidualReadAfterTheAddIsAddedIntoACopy() {
+        QuantizedModel model = trainAndQuantize(TestNetworks.residualReadAfterTheAdd(), Dataset.MNIST);
+        check("residual read after the add", model, Dataset.MNIST);
+        String summary = model.int8Network().summary(new long[] {1, 784});
+        assertTrue(summary.startsWith("5 int8 kernels (1 adding a residual)"), summary);
     }
 
     @Test
