@@ -112,6 +112,30 @@ public final class Int8Network implements AutoCloseable {
         return plan(shapes(floats)).trace(floats);
     }
 
+    /**
+     * Where the time goes: each step of the plan for these inputs, in execution order, with its mean wall-clock
+     * time over {@code runs} calls (after one untimed call). A plain-timer profile for diagnosis, not a benchmark.
+     */
+    public List<StepTime> profile(int runs, INDArray... inputs) {
+        if (runs < 1) {
+            throw new IllegalArgumentException("runs must be at least 1, got " + runs);
+        }
+        INDArray[] floats = floats(inputs);
+        return plan(shapes(floats)).profile(floats, runs);
+    }
+
+    /**
+     * One step of a plan and its mean time.
+     *
+     * @param label  what it runs, e.g. {@code conv2d res2a_branch2c + res2a_branch1 -> ...}, {@code quantize x},
+     *               {@code island softmax out}
+     * @param kind   its first word: the op ({@code conv2d}, {@code maxpool2d}, {@code add}, ...), {@code quantize},
+     *               {@code convert} or {@code island}
+     * @param millis mean milliseconds per call
+     */
+    public record StepTime(String label, String kind, double millis) {
+    }
+
     /** What the plan for these input shapes runs: counts of int8 kernels, f32 primitives and fp32 islands. */
     public String summary(long[]... shapes) {
         return plan(shapes).summary();

@@ -197,12 +197,40 @@ final class Int8Plan implements AutoCloseable {
         }
     }
 
+    /** Each step's mean time over {@code runs} calls after one untimed call (see {@link Int8Network#profile}). */
+    List<Int8Network.StepTime> profile(INDArray[] inputs, int runs) {
+        long[] nanos = new long[steps.size()];
+        for (int r = 0; r <= runs; r++) {
+            Object[] slots = new Object[this.slots];
+            try {
+                execute(slots, inputs, true, r == 0 ? null : nanos);
+            } finally {
+                release(slots);
+            }
+        }
+        List<Int8Network.StepTime> times = new ArrayList<>();
+        for (int i = 0; i < steps.size(); i++) {
+            String label = steps.get(i).label;
+            times.add(new Int8Network.StepTime(label, label.split(" ", 2)[0], nanos[i] / 1e6 / runs));
+        }
+        return times;
+    }
+
     private void execute(Object[] slots, INDArray[] inputs, boolean free) {
+        execute(slots, inputs, free, null);
+    }
+
+    /** Runs the steps; {@code nanos}, when given, accumulates each step's wall-clock time. */
+    private void execute(Object[] slots, INDArray[] inputs, boolean free, long[] nanos) {
         for (int i = 0; i < inputs.length; i++) {
             slots[values.get(graph.inputs().get(i).name()).slot()] = inputs[i];
         }
         for (int i = 0; i < steps.size(); i++) {
+            long start = nanos == null ? 0 : System.nanoTime();
             steps.get(i).run(slots, free && consumes[i]);
+            if (nanos != null) {
+                nanos[i] += System.nanoTime() - start;
+            }
             if (free) {
                 for (int s : freeAfter[i]) {
                     if (slots[s] instanceof Pointer p) {
@@ -299,6 +327,25 @@ final class Int8Plan implements AutoCloseable {
             }
             c = new Value(name, kind, ElementType.F32, shape, null, null, slots++);
             Value target = c;
+            if (kind == Value.Kind.F32 && v.kind() == Value.Kind.LEVELS && v.flattenedFrom() == null) {
+                LevelConversion dequantize = LevelConversion.dequantize(v.elements(), v.scales(), v.type());
+                steps.add(new Step("dequantize " + v, v.slot()) {
+                    @Override
+                    void run(Object[] s) {
+                        BytePointer dst = new BytePointer(target.bytes());
+                        s[target.slot()] = dst;
+                        dequantize.execute((Pointer) s[v.slot()], dst);
+                    }
+
+                    @Override
+                    public void close() {
+                        dequantize.close();
+                    }
+                });
+                primitives++;
+                converted.put(key, c);
+                return c;
+            }
             steps.add(new Step("convert " + v + " to " + kind, v.slot()) {
                 @Override
                 void run(Object[] s) {
@@ -372,12 +419,18 @@ final class Int8Plan implements AutoCloseable {
         chain.forEach(op -> absorbed.add(op.getName()));
         Value levels = newValue(t + ":fq", Value.Kind.LEVELS, type, x.shape(), q.scales());
         points.put(t + ":fq", t + ":q");
-        long channels = levels.channels();
+        LevelConversion quantize = LevelConversion.quantize(x.elements(), q.scales(), q.grid());
         steps.add(new Step("quantize " + t, x.slot()) {
             @Override
             void run(Object[] s) {
-                s[levels.slot()] = Layouts.quantize((Pointer) s[x.slot()], x.elements(), q.scales(), channels,
-                        q.grid());
+                BytePointer dst = new BytePointer(levels.bytes());
+                s[levels.slot()] = dst;
+                quantize.execute((Pointer) s[x.slot()], dst);
+            }
+
+            @Override
+            public void close() {
+                quantize.close();
             }
         });
         primitives++;

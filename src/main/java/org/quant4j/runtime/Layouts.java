@@ -6,13 +6,12 @@ import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.quant4j.range.QuantGrid;
 
 /**
- * Conversions between the ways a plan holds values ({@link Value}), in plain Java so that they compute exactly what
- * the fake-quant graph computes: quantization {@code clamp(rint(x / s_c), qmin, qmax)} (a float division, round half
- * to even: the graph's {@code div}, {@code rint}, {@code clip_by_value}) and dequantization {@code q * s_c} (one float
- * product: the graph's {@code mul}), and layout changes (NHWC buffers, NCHW arrays) which move values unchanged.
+ * Conversions between the ways a plan holds values ({@link Value}) in plain Java, for what the plan's oneDNN steps do
+ * not cover (arrays in and out of fp32 islands, flattened levels, traces): dequantization {@code q * s_c} (one float
+ * product: the graph's {@code mul}, as {@link LevelConversion} computes it) and layout changes (NHWC buffers, NCHW
+ * arrays) which move values unchanged.
  */
 final class Layouts {
 
@@ -76,27 +75,6 @@ final class Layouts {
         }
         FloatPointer p = new FloatPointer(values.length);
         p.put(values);
-        return p;
-    }
-
-    /**
-     * Integer levels {@code clamp(rint(x / s_c), qmin, qmax)} of an f32 buffer ({@code src}, channel = index modulo
-     * {@code channels}).
-     */
-    static BytePointer quantize(Pointer src, long elements, float[] scales, long channels, QuantGrid grid) {
-        float[] x = new float[(int) elements];
-        new FloatPointer(src).get(x);
-        byte[] q = new byte[x.length];
-        int c = (int) channels;
-        int qmin = grid.qmin();
-        int qmax = grid.qmax();
-        for (int i = 0; i < x.length; i++) {
-            float scaled = x[i] / scales[c == 1 ? 0 : i % c];
-            float level = (float) Math.rint(scaled);
-            q[i] = (byte) (int) Math.max(qmin, Math.min(qmax, level));
-        }
-        BytePointer p = new BytePointer(q.length);
-        p.put(q);
         return p;
     }
 }

@@ -11,6 +11,7 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,6 +34,12 @@ import org.quant4j.runtime.Int8Conv2d;
  * quant4j's int8 kernel (u8 NHWC in and out, s8 weights, per-channel requantization) against oneDNN fp32 in its
  * best layout (source, weights and destination all {@code format_tag::any}, so the blocked layout oneDNN prefers;
  * no reorders inside the timed call). Compare the two scores as a ratio from one run.
+ *
+ * <p>{@link #pairedBlocks} times the two side by side: blocks of {@value #BLOCK} int8 calls and {@value #BLOCK}
+ * fp32 calls alternate, each block timed on its own, so that both kernels see the same state of the machine (on a
+ * shared VM the fp32 kernel's speed drifts between measurements minutes apart). Its secondary results, per
+ * iteration, are the nanoseconds the int8 and the fp32 blocks took and the calls of each; their ratio is the
+ * speed-up ({@code benchmarks/conv-layer-paired.sh} prints it).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,6 +48,9 @@ import org.quant4j.runtime.Int8Conv2d;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"-Xmx2g"})
 public class ConvLayerBenchmark {
+
+    /** Calls of each kernel per timed block of {@link #pairedBlocks}. */
+    static final int BLOCK = 8;
 
     @Param({"1", "8"})
     long batch;
@@ -122,6 +132,41 @@ public class ConvLayerBenchmark {
         fp32.execute(stream, new IntMemoryMap().put(dnnl.DNNL_ARG_SRC, fp32Src).put(dnnl.DNNL_ARG_WEIGHTS, fp32Weights)
                 .put(dnnl.DNNL_ARG_BIAS, fp32Bias).put(dnnl.DNNL_ARG_DST, fp32Dst));
         stream._wait();
+    }
+
+    /** Per iteration: the time the int8 and the fp32 blocks of {@link #pairedBlocks} took, and their calls. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class PairedTimes {
+        /** Nanoseconds of the int8 blocks, summed over the iteration. */
+        public long int8Nanos;
+        /** Nanoseconds of the fp32 blocks, summed over the iteration. */
+        public long fp32Nanos;
+        /** Calls of each kernel in the iteration. */
+        public long callsEach;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            int8Nanos = 0;
+            fp32Nanos = 0;
+            callsEach = 0;
+        }
+    }
+
+    @Benchmark
+    public void pairedBlocks(PairedTimes times) {
+        long start = System.nanoTime();
+        for (int i = 0; i < BLOCK; i++) {
+            int8Conv();
+        }
+        long middle = System.nanoTime();
+        for (int i = 0; i < BLOCK; i++) {
+            fp32ConvBestLayout();
+        }
+        long end = System.nanoTime();
+        times.int8Nanos += middle - start;
+        times.fp32Nanos += end - middle;
+        times.callsEach += BLOCK;
     }
 
     @TearDown(Level.Trial)

@@ -61,28 +61,45 @@ public class ZooInferenceBenchmark {
 
     @Setup
     public void setUp() {
-        ZooModel<?> zoo = switch (model) {
+        ZooModel<?> zoo = zooModel(model);
+        net = initialized(zoo);
+        int[] shape = zoo.metaData().getInputShape()[0];
+        quantized = quantized(net, shape);
+        fp32Graph = net instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
+                : Dl4jConverter.convert((ComputationGraph) net);
+        input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        quantized.outputs(QuantizedModel.Execution.INT8, input); // fails here, not in the benchmark, without int8
+    }
+
+    /** The zoo model of that name, 10 classes. */
+    static ZooModel<?> zooModel(String model) {
+        return switch (model) {
             case "LeNet" -> LeNet.builder().numClasses(10).build();
             case "SimpleCNN" -> SimpleCNN.builder().numClasses(10).build();
             case "SqueezeNet" -> SqueezeNet.builder().numClasses(10).build();
             case "ResNet50" -> ResNet50.builder().numClasses(10).build();
-            default -> throw new IllegalArgumentException(model);
+            default -> throw new IllegalArgumentException("unknown model '" + model
+                    + "' (LeNet, SimpleCNN, SqueezeNet or ResNet50)");
         };
-        net = zoo.init();
+    }
+
+    /** The network, its weights at He's scale. */
+    static Model initialized(ZooModel<?> zoo) {
+        Model net = zoo.init();
         heScale(net);
-        int[] shape = zoo.metaData().getInputShape()[0];
+        return net;
+    }
+
+    /** Quantized with the default options, calibrated on two batches of 4 uniform random inputs (seed 1). */
+    static QuantizedModel quantized(Model net, int[] shape) {
         Nd4j.getRandom().setSeed(1);
         List<DataSet> calibration = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, 4, shape[0], shape[1], shape[2]),
                     Nd4j.zeros(DataType.FLOAT, 4, 10)));
         }
-        quantized = net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, new ListDataSetIterator<>(calibration, 1))
+        return net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, new ListDataSetIterator<>(calibration, 1))
                 : Quantizer.quantize((ComputationGraph) net, new ListDataSetIterator<>(calibration, 1));
-        fp32Graph = net instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
-                : Dl4jConverter.convert((ComputationGraph) net);
-        input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
-        quantized.outputs(QuantizedModel.Execution.INT8, input); // fails here, not in the benchmark, without int8
     }
 
     /** As the zoo tests do: ResNet50's init() weights overflow float32; speed does not depend on the values. */

@@ -1,0 +1,61 @@
+package org.quant4j.benchmarks;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.deeplearning4j.zoo.ZooModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.QuantizedModel;
+import org.quant4j.runtime.Int8Network;
+
+/**
+ * Where the int8 plan of a zoo model spends its time, step by step: the model of {@link ZooInferenceBenchmark},
+ * quantized the same way, run {@code runs} times on one random batch; prints the time per kind of step (int8
+ * kernels, quantize steps, f32 primitives, islands) and the slowest steps. A plain-timer profile for finding the
+ * cost, not a benchmark: the speed goals are measured with JMH.
+ *
+ * <p>{@code java -cp benchmarks/target/benchmarks.jar org.quant4j.benchmarks.PlanProfile ResNet50 8 [runs]}
+ */
+public final class PlanProfile {
+
+    private PlanProfile() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: PlanProfile MODEL BATCH [RUNS]   (MODEL: LeNet, SimpleCNN, SqueezeNet, ResNet50)");
+            System.exit(2);
+        }
+        int batch = Integer.parseInt(args[1]);
+        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+        ZooModel<?> zoo = ZooInferenceBenchmark.zooModel(args[0]);
+        int[] shape = zoo.metaData().getInputShape()[0];
+        QuantizedModel q = ZooInferenceBenchmark.quantized(ZooInferenceBenchmark.initialized(zoo), shape);
+        INDArray input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        q.outputs(QuantizedModel.Execution.INT8, input); // compiles the plan, or says why it cannot
+        Int8Network int8 = q.int8Network();
+        System.out.println(args[0] + ", batch " + batch + ": " + int8.summary(input.shape()));
+        List<Int8Network.StepTime> steps = int8.profile(runs, input);
+        double total = steps.stream().mapToDouble(Int8Network.StepTime::millis).sum();
+        Map<String, double[]> byKind = new TreeMap<>();
+        for (Int8Network.StepTime s : steps) {
+            double[] k = byKind.computeIfAbsent(s.kind(), x -> new double[2]);
+            k[0] += s.millis();
+            k[1]++;
+        }
+        System.out.printf(Locale.ROOT, "%d steps, %.2f ms per call (mean of %d calls after one untimed)%n",
+                steps.size(), total, runs);
+        byKind.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
+                .forEach(e -> System.out.printf(Locale.ROOT, "  %-14s %4d steps %9.2f ms %5.1f %%%n", e.getKey(),
+                        (int) e.getValue()[1], e.getValue()[0], 100 * e.getValue()[0] / total));
+        List<Int8Network.StepTime> slowest = new ArrayList<>(steps);
+        slowest.sort((a, b) -> Double.compare(b.millis(), a.millis()));
+        System.out.println("slowest steps:");
+        slowest.stream().limit(15).forEach(s -> System.out.printf(Locale.ROOT, "  %8.3f ms  %s%n", s.millis(),
+                s.label()));
+    }
+}
