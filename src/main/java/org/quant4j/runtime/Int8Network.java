@@ -136,6 +136,11 @@ public final class Int8Network implements AutoCloseable {
     public record StepTime(String label, String kind, double millis) {
     }
 
+    /** The multiply-accumulates the int8 kernels of the plan for these input shapes do per call. */
+    public long int8Macs(long[]... shapes) {
+        return plan(shapes).int8Macs();
+    }
+
     /** What the plan for these input shapes runs: counts of int8 kernels, f32 primitives and fp32 islands. */
     public String summary(long[]... shapes) {
         return plan(shapes).summary();

@@ -109,6 +109,7 @@ final class Int8Plan implements AutoCloseable {
     private boolean[] consumes;
     private int kernels;
     private int fusedAdds;
+    private long macs;
     private int primitives;
     private final Map<String, Integer> islandOps = new LinkedHashMap<>();
 
@@ -149,6 +150,11 @@ final class Int8Plan implements AutoCloseable {
             u.initCause(e);
             throw u;
         }
+    }
+
+    /** Multiply-accumulates of the int8 kernels per call. */
+    long int8Macs() {
+        return macs;
     }
 
     /** "12 int8 kernels, 5 f32 primitives, 1 fp32 island op (softmax)". */
@@ -618,6 +624,8 @@ final class Int8Plan implements AutoCloseable {
             if (levels == null) {
                 return false;
             }
+            macs += g.batch() * g.out() * g.outHeight() * g.outWidth() * (g.in() / g.groups()) * g.kernelH()
+                    * g.kernelW();
             Int8Conv2d k = new Int8Conv2d(g, x.type(), dstType, levels, biasAcc, outputScales, residual != null,
                     route.relu());
             kernel = k;
@@ -626,6 +634,7 @@ final class Int8Plan implements AutoCloseable {
         } else {
             long features = x.shape()[1];
             byte[] levels = denseWeights(q, x, features, outChannels);
+            macs += x.shape()[0] * features * outChannels;
             Int8Dense k = new Int8Dense(x.shape()[0], features, outChannels, x.type(), dstType, levels, biasAcc,
                     outputScales, route.relu());
             kernel = k;

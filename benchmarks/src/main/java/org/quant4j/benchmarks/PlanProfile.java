@@ -14,13 +14,16 @@ import org.quant4j.runtime.Int8Network;
 
 /**
  * Where the int8 plan of a zoo model spends its time, step by step: the model of {@link ZooInferenceBenchmark},
- * quantized the same way, run {@code runs} times on one random batch; prints the time per kind of step (int8
+ * quantized the same way, run {@code runs} times (default 50, after 50 untimed) on one random batch; prints the time per kind of step (int8
  * kernels, quantize steps, f32 primitives, islands) and the slowest steps. A plain-timer profile for finding the
  * cost, not a benchmark: the speed goals are measured with JMH.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar org.quant4j.benchmarks.PlanProfile ResNet50 8 [runs]}
  */
 public final class PlanProfile {
+
+    /** Untimed calls before the profile. */
+    private static final int WARMUP = 50;
 
     private PlanProfile() {
     }
@@ -31,13 +34,18 @@ public final class PlanProfile {
             System.exit(2);
         }
         int batch = Integer.parseInt(args[1]);
-        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 50;
         ZooModel<?> zoo = ZooInferenceBenchmark.zooModel(args[0]);
         int[] shape = zoo.metaData().getInputShape()[0];
         QuantizedModel q = ZooInferenceBenchmark.quantized(ZooInferenceBenchmark.initialized(zoo), shape);
         INDArray input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
         q.outputs(QuantizedModel.Execution.INT8, input); // compiles the plan, or says why it cannot
         Int8Network int8 = q.int8Network();
+        // Warm-up: the first tens of calls are up to twice as slow (the native allocator reaching its working set,
+        // the JIT), as JMH's warm-up iterations also show.
+        for (int i = 0; i < WARMUP; i++) {
+            int8.outputs(input);
+        }
         System.out.println(args[0] + ", batch " + batch + ": " + int8.summary(input.shape()));
         List<Int8Network.StepTime> steps = int8.profile(runs, input);
         double total = steps.stream().mapToDouble(Int8Network.StepTime::millis).sum();
@@ -47,8 +55,12 @@ public final class PlanProfile {
             k[0] += s.millis();
             k[1]++;
         }
-        System.out.printf(Locale.ROOT, "%d steps, %.2f ms per call (mean of %d calls after one untimed)%n",
-                steps.size(), total, runs);
+        long macs = int8.int8Macs(input.shape());
+        System.out.printf(Locale.ROOT, "%d steps, %.2f ms per call (mean of %d calls after %d untimed); int8"
+                + " kernels: %.2f GMAC per call, %.0f GMAC/s over their own time%n", steps.size(), total, runs,
+                WARMUP + 1, macs / 1e9, macs / 1e6 / steps.stream().filter(s -> s.kind().equals("conv2d")
+                        || s.kind().equals("xw_plus_b") || s.kind().equals("matmul")
+                        || s.kind().equals("depthwise_conv2d")).mapToDouble(Int8Network.StepTime::millis).sum());
         byKind.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
                 .forEach(e -> System.out.printf(Locale.ROOT, "  %-14s %4d steps %9.2f ms %5.1f %%%n", e.getKey(),
                         (int) e.getValue()[1], e.getValue()[0], 100 * e.getValue()[0] / total));
