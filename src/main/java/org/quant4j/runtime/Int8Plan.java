@@ -352,6 +352,22 @@ final class Int8Plan implements AutoCloseable {
                 converted.put(key, c);
                 return c;
             }
+            if (kind == Value.Kind.F32 && v.kind() == Value.Kind.ND4J && shape.length == 4) {
+                NhwcReorder reorder = new NhwcReorder(shape);
+                steps.add(new Step("convert " + v + " to " + kind, v.slot()) {
+                    @Override
+                    void run(Object[] s) {
+                        s[target.slot()] = reorder.toNhwc((INDArray) s[v.slot()]);
+                    }
+
+                    @Override
+                    public void close() {
+                        reorder.close();
+                    }
+                });
+                converted.put(key, c);
+                return c;
+            }
             steps.add(new Step("convert " + v + " to " + kind, v.slot()) {
                 @Override
                 void run(Object[] s) {

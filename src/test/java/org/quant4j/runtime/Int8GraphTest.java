@@ -177,6 +177,27 @@ class Int8GraphTest {
         // convolution before each (oneDNN's sum post-op); islands: the input's reshape and the softmax
         assertTrue(summary.startsWith("8 int8 kernels (2 adding a residual)"), summary);
         sameResultsFromEightThreads(model);
+        profileAndWork(model);
+    }
+
+    /**
+     * The ResNet-style graph's int8 work counted by hand, per image: convolutions 28x28: stem 1->12 (3x3), a1 and
+     * a2 12->12; 14x14: b1 12->24 (3x3), b2 24->24, bproj 12->24 (1x1); dense 24->32 and 32->10. And its profile:
+     * one timed entry per step, the fused residual steps among them.
+     */
+    private static void profileAndWork(QuantizedModel model) {
+        long perImage = 28 * 28 * 12 * 9 + 2L * 28 * 28 * 12 * 12 * 9 + 14 * 14 * 24 * 12 * 9 + 14 * 14 * 24 * 24 * 9
+                + 14 * 14 * 24 * 12 + 24 * 32 + 32 * 10;
+        assertEquals(8 * perImage, model.int8Network().int8Macs(new long[] {8, 784}));
+        INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(8)).features();
+        List<Int8Network.StepTime> steps = model.int8Network().profile(3, x);
+        assertEquals(8, steps.stream().filter(s -> s.kind().equals("conv2d") || s.kind().equals("xw_plus_b")
+                || s.kind().equals("matmul")).count(), steps.toString());
+        assertEquals(2, steps.stream().filter(s -> s.kind().equals("conv2d") && s.label().contains(" + ")).count(),
+                steps.toString());
+        assertTrue(steps.stream().anyMatch(s -> s.kind().equals("quantize")), steps.toString());
+        assertTrue(steps.stream().allMatch(s -> s.millis() >= 0) && steps.stream().mapToDouble(
+                Int8Network.StepTime::millis).sum() > 0, steps.toString());
     }
 
     /**
