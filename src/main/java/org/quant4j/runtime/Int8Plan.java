@@ -19,6 +19,7 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.BaseReduceOp;
 import org.nd4j.linalg.api.ops.BaseScalarOp;
@@ -1021,7 +1022,77 @@ final class Int8Plan implements AutoCloseable {
     }
 
     /** Any other op: runs on its own through SameDiff (the islands graph), on arrays in the graph's layout. */
+    /**
+     * Islands run as the library op itself ({@code Nd4j.exec} of a custom op with the graph op's name and arguments,
+     * the same native code SameDiff runs) instead of a SameDiff call, which costs about 2 ms however small the op:
+     * the ops the zoo's plans keep as islands most, each checked against the fake-quant graph by the int8 tests
+     * (softmax and zero padding in ResNet-50, BatchNorm after a ReLU and LRN in {@code Int8GraphTest}).
+     */
+    private static final Set<String> DIRECT_ISLAND_OPS = Set.of("softmax", "pad", "batchnorm", "lrn");
+
+    /**
+     * An op with a custom-op kernel of its own, reading plan values and plain constants: one {@code Nd4j.exec} per
+     * call with the graph op's arguments. False (nothing planned) otherwise.
+     */
+    private boolean directIsland(SameDiffOp op) {
+        if (!(op.getOp() instanceof DynamicCustomOp custom) || !DIRECT_ISLAND_OPS.contains(custom.opName())
+                || op.getOutputsOfOp().size() != 1) {
+            return false;
+        }
+        List<String> in = op.getInputsToOp();
+        for (String name : in) {
+            if (!isConstant(sd, name) && (constantDerivedVariable(sd, name) || values.get(name) == null)) {
+                return false;
+            }
+            if (isConstant(sd, name) && sd.getVariable(name).getArr() == null) {
+                return false;
+            }
+        }
+        Object[] args = new Object[in.size()];
+        List<Integer> reads = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String name = in.get(i);
+            if (isConstant(sd, name)) {
+                args[i] = sd.getVariable(name).getArr();
+            } else {
+                Value v = require(name, Value.Kind.ND4J);
+                args[i] = v;
+                reads.add(v.slot());
+            }
+        }
+        String opName = custom.opName();
+        long[] iArgs = custom.iArgs();
+        double[] tArgs = custom.tArgs();
+        boolean[] bArgs = custom.bArgs();
+        DataType[] dArgs = custom.dArgs();
+        String name = op.getOutputsOfOp().get(0);
+        Value out = new Value(name, Value.Kind.ND4J, ElementType.F32, shapes.get(name), null, null, slots++);
+        values.put(name, out);
+        islandOps.merge(opName, 1, Integer::sum);
+        steps.add(new Step("island " + opName + " " + op.getName(), reads.stream().mapToInt(Integer::intValue)
+                .toArray()) {
+            @Override
+            void run(Object[] s) {
+                DynamicCustomOp call = DynamicCustomOp.builder(opName).build();
+                for (Object a : args) {
+                    call.addInputArgument(a instanceof Value v ? (INDArray) s[v.slot()] : (INDArray) a);
+                }
+                call.addIArgument(iArgs);
+                call.addTArgument(tArgs);
+                call.addBArgument(bArgs);
+                if (dArgs != null && dArgs.length > 0) {
+                    call.addDArgument(dArgs);
+                }
+                s[out.slot()] = Nd4j.exec(call)[0];
+            }
+        });
+        return true;
+    }
+
     private void island(SameDiffOp op) {
+        if (directIsland(op)) {
+            return;
+        }
         Map<String, Value> feed = new LinkedHashMap<>();
         for (String in : op.getInputsToOp()) {
             if (isConstant(sd, in) || constantDerivedVariable(sd, in)) {
@@ -1046,7 +1117,7 @@ final class Int8Plan implements AutoCloseable {
             islandGraph = islands.get();
         }
         SameDiff runIn = islandGraph;
-        steps.add(new Step("island " + type + " " + op.getName(),
+        steps.add(new Step("island " + type + " " + op.getName() + " via SameDiff",
                 feed.values().stream().mapToInt(Value::slot).toArray()) {
             @Override
             void run(Object[] s) {
