@@ -11,11 +11,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 
 /**
- * A rank-4 array in the graph's layout (NCHW) into an f32 NHWC buffer, through oneDNN's reorder: a copy (exact),
- * vectorized, straight from the array's memory, where a Java permute-and-copy took 3 to 5 ms for ResNet-50's input
- * batch of 8. Made once per plan step (one shape); {@link #toNhwc} is thread-safe.
+ * A rank-4 array in the graph's layout (NCHW) into an f32 NHWC buffer, straight from the array's memory (a copy,
+ * exact): through oneDNN's reorder for {@value #FEW_CHANNELS} channels or more; for fewer (a network's input image)
+ * by interleaving the channel planes in Java, as oneDNN's AVX-512 reorder to three innermost channels took 4.4 ms
+ * for ResNet-50's input batch of 8 (0.4 ms limited to AVX2). ND4J's permute and copy, used before, took 3 to 5 ms.
+ * Made once per plan step (one shape); {@link #toNhwc} is thread-safe.
  */
 final class NhwcReorder implements AutoCloseable {
+
+    /** Below this many channels the planes are interleaved in Java. */
+    static final int FEW_CHANNELS = 8;
+    /** Pixels per chunk of the Java interleave. */
+    private static final int CHUNK = 4096;
 
     private final long[] shape;
     private final reorder.primitive_desc pd;
@@ -27,6 +34,12 @@ final class NhwcReorder implements AutoCloseable {
             throw new IllegalArgumentException("expected an NCHW shape, got " + Arrays.toString(shape));
         }
         this.shape = shape.clone();
+        if (shape[1] < FEW_CHANNELS) {
+            pd = null;
+            primitive = null;
+            runner = null;
+            return;
+        }
         memory.desc src = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
         memory.desc dst = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nhwc);
         pd = new reorder.primitive_desc(Dnnl.engine(), src, Dnnl.engine(), dst, Primitives.threadSafe(), false);
@@ -45,14 +58,44 @@ final class NhwcReorder implements AutoCloseable {
                 && Shape.hasDefaultStridesForShape(array);
         INDArray source = dense ? array : array.castTo(DataType.FLOAT).dup('c');
         FloatPointer dst = new FloatPointer(array.length());
-        runner.execute(source.data().addressPointer(), dst);
+        if (runner == null) {
+            interleave(new FloatPointer(source.data().addressPointer()), dst);
+        } else {
+            runner.execute(source.data().addressPointer(), dst);
+        }
         return dst;
+    }
+
+    /** Each image's C planes of H x W values into H x W pixels of C values, a chunk of pixels at a time. */
+    private void interleave(FloatPointer nchw, FloatPointer nhwc) {
+        int c = (int) shape[1];
+        long pixels = shape[2] * shape[3];
+        float[] planes = new float[c * CHUNK];
+        float[] out = new float[c * CHUNK];
+        FloatPointer src = new FloatPointer(nchw);
+        FloatPointer dst = new FloatPointer(nhwc);
+        for (long n = 0; n < shape[0]; n++) {
+            for (long start = 0; start < pixels; start += CHUNK) {
+                int len = (int) Math.min(CHUNK, pixels - start);
+                for (int ch = 0; ch < c; ch++) {
+                    src.position((n * c + ch) * pixels + start).get(planes, ch * len, len);
+                }
+                for (int p = 0; p < len; p++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        out[p * c + ch] = planes[ch * len + p];
+                    }
+                }
+                dst.position((n * pixels + start) * c).put(out, 0, len * c);
+            }
+        }
     }
 
     @Override
     public void close() {
-        runner.close();
-        primitive.close();
-        pd.close();
+        if (runner != null) {
+            runner.close();
+            primitive.close();
+            pd.close();
+        }
     }
 }
