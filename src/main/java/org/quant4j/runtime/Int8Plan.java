@@ -1026,9 +1026,10 @@ final class Int8Plan implements AutoCloseable {
      * Islands run as the library op itself ({@code Nd4j.exec} of a custom op with the graph op's name and arguments,
      * the same native code SameDiff runs) instead of a SameDiff call, which costs about 2 ms however small the op:
      * the ops the zoo's plans keep as islands most, each checked against the fake-quant graph by the int8 tests
-     * (softmax and zero padding in ResNet-50, BatchNorm after a ReLU and LRN in {@code Int8GraphTest}).
+     * (softmax and zero padding in ResNet-50, BatchNorm after a ReLU and LRN in {@code Int8GraphTest}, average
+     * pooling in {@code RandomNetworkPropertiesTest} and the zoo SimpleCNN).
      */
-    private static final Set<String> DIRECT_ISLAND_OPS = Set.of("softmax", "pad", "batchnorm", "lrn");
+    private static final Set<String> DIRECT_ISLAND_OPS = Set.of("softmax", "pad", "batchnorm", "lrn", "avgpool2d");
 
     /**
      * An op with a custom-op kernel of its own, reading plan values and plain constants: one {@code Nd4j.exec} per
