@@ -335,21 +335,8 @@ final class Int8Plan implements AutoCloseable {
             c = new Value(name, kind, ElementType.F32, shape, null, null, slots++);
             Value target = c;
             if (kind == Value.Kind.F32 && v.kind() == Value.Kind.LEVELS && v.flattenedFrom() == null) {
-                LevelConversion dequantize = LevelConversion.dequantize(v.elements(), v.scales(), v.type());
-                steps.add(new Step("dequantize " + v, v.slot()) {
-                    @Override
-                    void run(Object[] s) {
-                        BytePointer dst = new BytePointer(target.bytes());
-                        s[target.slot()] = dst;
-                        dequantize.execute((Pointer) s[v.slot()], dst);
-                    }
-
-                    @Override
-                    public void close() {
-                        dequantize.close();
-                    }
-                });
-                primitives++;
+                levelConversion("dequantize " + v, LevelConversion.dequantize(v.elements(), v.scales(), v.type()),
+                        v, target);
                 converted.put(key, c);
                 return c;
             }
@@ -442,22 +429,26 @@ final class Int8Plan implements AutoCloseable {
         chain.forEach(op -> absorbed.add(op.getName()));
         Value levels = newValue(t + ":fq", Value.Kind.LEVELS, type, x.shape(), q.scales());
         points.put(t + ":fq", t + ":q");
-        LevelConversion quantize = LevelConversion.quantize(x.elements(), q.scales(), q.grid());
-        steps.add(new Step("quantize " + t, x.slot()) {
+        levelConversion("quantize " + t, LevelConversion.quantize(x.elements(), q.scales(), q.grid()), x, levels);
+        return true;
+    }
+
+    /** A step converting {@code src} into a new buffer for {@code dst} (levels from f32 values, or back). */
+    private void levelConversion(String label, LevelConversion conversion, Value src, Value dst) {
+        steps.add(new Step(label, src.slot()) {
             @Override
             void run(Object[] s) {
-                BytePointer dst = new BytePointer(levels.bytes());
-                s[levels.slot()] = dst;
-                quantize.execute((Pointer) s[x.slot()], dst);
+                BytePointer buffer = new BytePointer(dst.bytes());
+                s[dst.slot()] = buffer;
+                conversion.execute((Pointer) s[src.slot()], buffer);
             }
 
             @Override
             public void close() {
-                quantize.close();
+                conversion.close();
             }
         });
         primitives++;
-        return true;
     }
 
     // ---- integer kernels
@@ -1021,7 +1012,6 @@ final class Int8Plan implements AutoCloseable {
         return variable + "#in";
     }
 
-    /** Any other op: runs on its own through SameDiff (the islands graph), on arrays in the graph's layout. */
     /**
      * Islands run as the library op itself ({@code Nd4j.exec} of a custom op with the graph op's name and arguments,
      * the same native code SameDiff runs) instead of a SameDiff call, which costs about 2 ms however small the op:
@@ -1090,6 +1080,10 @@ final class Int8Plan implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Any other op, on arrays in the graph's layout: as the library op itself where {@link #directIsland} can, else
+     * on its own through SameDiff (the islands graph).
+     */
     private void island(SameDiffOp op) {
         if (directIsland(op)) {
             return;
