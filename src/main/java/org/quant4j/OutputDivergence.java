@@ -61,19 +61,18 @@ final class OutputDivergence {
             Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
             Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, fp32.outputs());
+            INDArray[] p = new INDArray[outputs];
             for (int i = 0; i < outputs; i++) {
-                INDArray p = rows(reference.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                p[i] = rows(reference.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
                 if (!softmax[i]) {
-                    signal[i] += p.mul(p).sumNumber().doubleValue();
+                    signal[i] += p[i].mul(p[i]).sumNumber().doubleValue();
                 }
             }
             for (int g = 0; g < quantized.size(); g++) {
                 Map<String, INDArray> actual = GraphExecution.output(quantized.get(g).graph(), feed, fp32.outputs());
                 for (int i = 0; i < outputs; i++) {
-                    String output = fp32.outputs().get(i);
-                    INDArray p = rows(reference.get(output).castTo(DataType.DOUBLE));
-                    INDArray q = rows(actual.get(output).castTo(DataType.DOUBLE));
-                    double[] byExample = softmax[i] ? klRows(p, q) : squaredErrorRows(p, q);
+                    INDArray q = rows(actual.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                    double[] byExample = softmax[i] ? klRows(p[i], q) : squaredErrorRows(p[i], q);
                     System.arraycopy(byExample, 0, terms[g][i], first, byExample.length);
                 }
             }
