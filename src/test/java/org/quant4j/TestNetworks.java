@@ -105,6 +105,24 @@ public final class TestNetworks {
         return net;
     }
 
+    /** A graph over 28x28x1 images (flat input "image"), Adam at 3e-3. */
+    private static ComputationGraphConfiguration.GraphBuilder mnistGraph(long seed, WeightInit init) {
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed).weightInit(init).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("image")
+                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+    }
+
+    /** A basic residual block {@code <name>_relu}: two 3x3 conv-BN, the second added to {@code input}, then ReLU. */
+    private static void basicBlock(ComputationGraphConfiguration.GraphBuilder b, String name, String input,
+            int channels) {
+        convBnRelu(b, name + "1", input, channels, 3, 1, true);
+        convBnRelu(b, name + "2", name + "1_relu", channels, 3, 1, false);
+        b.addVertex(name + "_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), input, name + "2_bn");
+        b.addLayer(name + "_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), name + "_add");
+    }
+
     /** conv-BN (identity activation, so that the BatchNorm folds) then ReLU as its own layer. */
     private static ComputationGraphConfiguration.GraphBuilder convBnRelu(ComputationGraphConfiguration.GraphBuilder b,
             String name, String input, int out, int kernel, int stride, boolean relu) {
@@ -123,16 +141,9 @@ public final class TestNetworks {
      * global average pooling, a dense ReLU layer and a softmax output.
      */
     public static ComputationGraph resNetStyle() {
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .seed(2024).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
-                .graphBuilder()
-                .addInputs("image")
-                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        ComputationGraphConfiguration.GraphBuilder b = mnistGraph(2024, WeightInit.RELU);
         convBnRelu(b, "stem", "image", 12, 3, 1, true);
-        convBnRelu(b, "a1", "stem_relu", 12, 3, 1, true);
-        convBnRelu(b, "a2", "a1_relu", 12, 3, 1, false);
-        b.addVertex("a_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "stem_relu", "a2_bn");
-        b.addLayer("a_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "a_add");
+        basicBlock(b, "a", "stem_relu", 12);
         convBnRelu(b, "b1", "a_relu", 24, 3, 2, true);
         convBnRelu(b, "b2", "b1_relu", 24, 3, 1, false);
         convBnRelu(b, "bproj", "a_relu", 24, 1, 2, false);
@@ -155,16 +166,9 @@ public final class TestNetworks {
      * stem, not into the stem's own buffer.
      */
     public static ComputationGraph residualReadAfterTheAdd() {
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .seed(2031).weightInit(WeightInit.RELU).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
-                .graphBuilder()
-                .addInputs("image")
-                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        ComputationGraphConfiguration.GraphBuilder b = mnistGraph(2031, WeightInit.RELU);
         convBnRelu(b, "stem", "image", 12, 3, 2, true);
-        convBnRelu(b, "a1", "stem_relu", 12, 3, 1, true);
-        convBnRelu(b, "a2", "a1_relu", 12, 3, 1, false);
-        b.addVertex("a_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "stem_relu", "a2_bn");
-        b.addLayer("a_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "a_add");
+        basicBlock(b, "a", "stem_relu", 12);
         b.addVertex("merge", new MergeVertex(), "a_relu", "stem_relu");
         b.addLayer("mix", new ConvolutionLayer.Builder(1, 1).nOut(16).activation(Activation.RELU).build(), "merge");
         b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "mix");
@@ -183,11 +187,7 @@ public final class TestNetworks {
      * softmax.
      */
     public static ComputationGraph squeezeNetStyle() {
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .seed(2027).weightInit(WeightInit.XAVIER).updater(new Adam(3e-3)).dataType(DataType.FLOAT)
-                .graphBuilder()
-                .addInputs("image")
-                .setInputTypes(InputType.convolutionalFlat(28, 28, 1));
+        ComputationGraphConfiguration.GraphBuilder b = mnistGraph(2027, WeightInit.XAVIER);
         b.addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.SIGMOID).build(), "image");
         b.addLayer("stem_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "stem");
         b.addLayer("pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
