@@ -95,7 +95,8 @@ final class LevelConversion implements AutoCloseable {
     /**
      * Levels ({@code U8} or {@code S8}) to their f32 values {@code q * s_c}: oneDNN's reorder with the scales as
      * output scales (its binary primitive has no fast kernel from 8-bit integers to f32 in this version: on ResNet-50
-     * at batch 8, 141 ms for the 12 dequantize steps against 1 to 12 ms with the reorder, measured).
+     * at batch 8, 141 ms for the 12 dequantize steps against 1 to 12 ms with the reorder, in {@code PlanProfile}
+     * runs of a temporary build that dequantized with {@code binary_mul}).
      */
     static LevelConversion dequantize(long elements, float[] scales, ElementType levels) {
         if (levels == ElementType.F32) {
