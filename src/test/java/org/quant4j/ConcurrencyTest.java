@@ -19,7 +19,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.QuantizedModel.Execution;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 
 /**
  * One QuantizedModel serving 8 threads x 1,000 calls gives, bit for bit, the single-threaded results, in integer

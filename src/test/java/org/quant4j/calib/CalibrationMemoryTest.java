@@ -17,7 +17,7 @@ import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;
 import org.quant4j.data.LabeledImages;
 import org.quant4j.data.Split;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;

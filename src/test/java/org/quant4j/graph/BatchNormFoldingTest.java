@@ -66,9 +66,9 @@ class BatchNormFoldingTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.EnumSource(value = org.quant4j.accuracy.ReferenceNetwork.class,
+    @org.junit.jupiter.params.provider.EnumSource(value = org.quant4j.reference.ReferenceNetwork.class,
             names = {"RESNET_FASHION", "MOBILENET_FASHION"})
-    void foldsIntoConvolutionsWithoutBiasAndDepthwiseConvolutions(org.quant4j.accuracy.ReferenceNetwork ref) {
+    void foldsIntoConvolutionsWithoutBiasAndDepthwiseConvolutions(org.quant4j.reference.ReferenceNetwork ref) {
         Object conf = ref.configuration();
         INDArray x = Nd4j.rand(DataType.FLOAT, 4, 1, 28, 28);
         INDArray expected;

@@ -13,7 +13,7 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
-import org.quant4j.accuracy.ReferenceNetwork;
+import org.quant4j.reference.ReferenceNetwork;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;

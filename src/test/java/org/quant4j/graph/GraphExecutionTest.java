@@ -28,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
 import org.quant4j.TestNetworks;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 
 /**
  * {@link GraphExecution} closes intermediate arrays during and after a run: every value it returns equals, bit for

@@ -21,7 +21,7 @@ import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;
 import org.quant4j.data.Split;
 import org.quant4j.data.Subset;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 
 /**
  * The int8 runtime against the fake-quant graph on the 10,000 Fashion-MNIST test images, with the demo's CNN

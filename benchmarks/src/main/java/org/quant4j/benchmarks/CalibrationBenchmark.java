@@ -21,7 +21,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.convert.Dl4jConverter;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;

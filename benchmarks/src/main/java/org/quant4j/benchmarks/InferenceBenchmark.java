@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
-import org.quant4j.demo.FashionCnn;
+import org.quant4j.reference.FashionCnn;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.nd4j.linalg.dataset.DataSet;
 

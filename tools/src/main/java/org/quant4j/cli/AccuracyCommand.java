@@ -1,0 +1,137 @@
+package org.quant4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.quant4j.Granularity;
+import org.quant4j.accuracy.AccuracyStudy;
+import org.quant4j.reference.ReferenceNetwork;
+import org.quant4j.io.AtomicFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code quant4j accuracy}: the accuracy study over the reference networks. */
+@Command(name = "accuracy", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "The accuracy study: for each reference network (trained by 'quant4j train'), calibrate on "
+                + "training images and measure top-1 on the 10,000 test images in fp32, for every range method x "
+                + "per-channel/per-tensor x W8A8/W8A4/W4A8/W4A4 (fake-quant), and on the int8 runtime. Prints a "
+                + "markdown table; writes accuracy.md and accuracy.json.")
+final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
+
+    @Option(names = "--networks", split = ",", defaultValue = "all", paramLabel = "NAME",
+            description = "all, or a comma-separated list of: mlp-mnist, lenet-mnist, resnet-fashion, "
+                    + "mobilenet-fashion (default: ${DEFAULT-VALUE}).")
+    List<String> networks;
+
+    @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
+            description = "Where the trained networks are (default: ${DEFAULT-VALUE}).")
+    Path models;
+
+    @Option(names = "--methods", split = ",", paramLabel = "METHOD",
+            description = "Range methods; a suffix +bc or +nobc turns bias correction on or off (default: on below 8 bits), +seq or +seqN sequential calibration "
+                    + "(1 or N passes on the quantized network), A/W crosses an activation and a weight method "
+                    + "(default: patent, patent+nobc, minmax, percentile-99.99, entropy, mse, aciq).")
+    List<String> methods;
+
+    @Option(names = "--granularities", split = ",", defaultValue = "per-point,per-channel,per-tensor",
+            paramLabel = "G", description = "Activation granularities: per-point (per-channel or per-tensor, chosen"
+            + " per activation point; with per-channel weights), per-channel, per-tensor"
+            + " (default: ${DEFAULT-VALUE}).")
+    List<String> granularities;
+
+    @Option(names = "--bits", split = ",", defaultValue = "W8A8,W8A4,W4A8,W4A4", paramLabel = "WxAy",
+            description = "Weight and activation bit widths, 2..8 each (default: ${DEFAULT-VALUE}).")
+    List<String> bits;
+
+    @Option(names = "--calibration-images", defaultValue = "" + AccuracyStudy.CALIBRATION_IMAGES, paramLabel = "N",
+            description = "Training images to calibrate on, drawn with --seed (default: ${DEFAULT-VALUE}).")
+    int calibrationImages;
+
+    @Option(names = "--calibration-seed", defaultValue = "" + AccuracyStudy.SEED, paramLabel = "SEED",
+            description = "Seed of the draw of calibration images (default: ${DEFAULT-VALUE}).")
+    long calibrationSeed;
+
+    @Option(names = "--calibration-draws", defaultValue = "1", paramLabel = "N",
+            description = "Independent draws of calibration images (seeds SEED, SEED+1, ...); the tables give the "
+                    + "mean top-1 over the draws (default: ${DEFAULT-VALUE}).")
+    int draws;
+
+    @Option(names = "--test-images", defaultValue = "10000", paramLabel = "N",
+            description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
+    int testImages;
+
+    @Option(names = "--batch-size", defaultValue = "500", description = "Evaluation batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--out", defaultValue = "target/accuracy", paramLabel = "DIR",
+            description = "Where accuracy.md and accuracy.json go (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
+                "--calibration-images must be in 1..60000, got " + calibrationImages);
+        check(testImages >= 1 && testImages <= 10_000, this, "--test-images must be in 1..10000, got " + testImages);
+        check(draws >= 1, this, "--calibration-draws must be at least 1, got " + draws);
+        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        List<ReferenceNetwork> nets = new ArrayList<>();
+        for (String n : networks) {
+            try {
+                if (n.equals("all")) {
+                    nets.addAll(List.of(ReferenceNetwork.values()));
+                } else {
+                    nets.add(ReferenceNetwork.byId(n));
+                }
+            } catch (IllegalArgumentException e) {
+                throw usage("--networks: " + e.getMessage());
+            }
+        }
+        List<String> ms = methods == null ? AccuracyStudy.METHODS : methods;
+        for (String m : ms) {
+            try {
+                AccuracyStudy.options(m).build();
+            } catch (IllegalArgumentException e) {
+                throw usage("--methods: " + e.getMessage());
+            }
+        }
+        List<Granularity> gs = new ArrayList<>();
+        for (String g : granularities) {
+            try {
+                gs.add(Granularity.parse(g));
+            } catch (IllegalArgumentException e) {
+                throw usage("--granularities: " + e.getMessage());
+            }
+        }
+        List<int[]> bitWidths = new ArrayList<>();
+        for (String b : bits) {
+            Matcher m = Pattern.compile("W([2-8])A([2-8])").matcher(b.toUpperCase(Locale.ROOT));
+            check(m.matches(), this, "--bits: '" + b + "' is not WxAy with x and y in 2..8");
+            bitWidths.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+        }
+        AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
+                calibrationSeed, draws, ms, gs, bitWidths, testImages, batchSize);
+        long start = System.nanoTime();
+        List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
+        for (ReferenceNetwork net : nets) {
+            AccuracyStudy.NetworkResult r = AccuracyStudy.run(net, settings, datasets(), main.out, main.progress);
+            results.add(r);
+            main.out.println();
+            main.out.print(AccuracyStudy.markdown(List.of(r)));
+            // Written after every network, so that a long study leaves what it measured.
+            AtomicFiles.write(out.resolve("accuracy.md"),
+                    AccuracyStudy.markdown(results).getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(out.resolve("accuracy.json"),
+                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
+        }
+        main.out.printf("accuracy study: %.1f min%n", (System.nanoTime() - start) / 60e9);
+        main.out.println("wrote " + out.resolve("accuracy.md") + " and " + out.resolve("accuracy.json"));
+        return Main.OK;
+    }
+}

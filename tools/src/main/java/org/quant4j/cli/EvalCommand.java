@@ -1,0 +1,106 @@
+package org.quant4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.QuantizedModel;
+import org.quant4j.data.Dataset;
+import org.quant4j.data.LabeledImages;
+import org.quant4j.data.Split;
+import org.quant4j.data.Subset;
+import org.quant4j.report.html.ReportBuilder;
+import org.quant4j.report.html.ReportData;
+import org.quant4j.report.html.ReportFiles;
+import org.quant4j.report.SqnrMeter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code quant4j eval MODEL Q4J}: top-1 accuracy of fp32 and quantized on a data set's test split. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Accuracy of the fp32 network and of its quantized model on the test split of a data set, "
+                + "their top-1 agreement and the output SQNR.")
+final class EvalCommand extends CommonOptions implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
+    String model;
+
+    @Parameters(index = "1", paramLabel = "Q4J", description = "The quantized model (.q4j).")
+    Path quantized;
+
+    @Option(names = "--data", defaultValue = "mnist", paramLabel = "DATA",
+            description = "Test data: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+    String data;
+
+    @Option(names = "--images", defaultValue = "10000", paramLabel = "N",
+            description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
+    int images;
+
+    @Option(names = "--batch-size", defaultValue = "250", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "Add the accuracy to the report in DIR (written anew from Q4J when DIR has none).")
+    Path report;
+
+    @Override
+    public Integer call() throws Exception {
+        check(images >= 1 && images <= 10_000, this, "--images must be in 1..10000, got " + images);
+        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        Dataset dataset = dataset("--data", data);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed);
+        QuantizedModel q = QuantizedModel.load(existing(quantized).toFile());
+        LabeledImages test = datasets().load(dataset, Split.TEST, Subset.first(images));
+        ReportData.Accuracy a = measure(fp32, q, test, batchSize, main.progress);
+        main.out.printf(Locale.ROOT, "%-36s %12s %12s%n", "", "fp32 (DL4J)", "quantized");
+        main.out.printf(Locale.ROOT, "%-36s %11.2f%% %11.2f%%%n",
+                String.format(Locale.ROOT, "top-1 accuracy, %,d test images", a.images()), 100 * a.fp32(),
+                100 * a.quantized());
+        main.out.printf(Locale.ROOT, "%-36s %12s %11.2f%%%n", "top-1 agreement with fp32", "", 100 * a.agreement());
+        main.out.printf(Locale.ROOT, "%-36s %12s %9.2f dB%n", "output SQNR vs fp32", "", a.outputSqnrDb());
+        if (report != null) {
+            ReportData r = Files.isRegularFile(report.resolve(ReportFiles.JSON)) ? ReportFiles.read(report)
+                    : ReportBuilder.build(quantized.getFileName().toString(), q, null, null);
+            main.out.println("report: " + ReportFiles.write(report, r.withAccuracy(a)));
+        }
+        return Main.OK;
+    }
+
+    static Path existing(Path file) throws java.nio.file.NoSuchFileException {
+        if (!Files.isRegularFile(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such quantized model file");
+        }
+        return file;
+    }
+
+    /** Both models over the test images, one progress step per batch. */
+    static ReportData.Accuracy measure(Fp32Model fp32, QuantizedModel q, LabeledImages test, int batchSize,
+            Progress progress) {
+        Evaluation e32 = new Evaluation();
+        Evaluation eq = new Evaluation();
+        SqnrMeter sqnr = new SqnrMeter();
+        long agree = 0;
+        DataSetIterator it = test.iterator(batchSize);
+        try (ProgressBar bar = progress.start("evaluation", QuantizeCommand.batches(test.size(), batchSize),
+                "batches")) {
+            while (it.hasNext()) {
+                var batch = it.next();
+                INDArray reference = fp32.output(batch.getFeatures());
+                INDArray actual = q.output(batch.getFeatures());
+                e32.eval(batch.getLabels(), reference);
+                eq.eval(batch.getLabels(), actual);
+                sqnr.add(reference, actual);
+                agree += reference.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().longValue();
+                bar.step();
+            }
+        }
+        return new ReportData.Accuracy(test.dataset().directoryName(), test.size(), e32.accuracy(), eq.accuracy(),
+                agree / (double) test.size(), sqnr.sqnrDb());
+    }
+}
