@@ -1,159 +1,25 @@
 package org.quant4j;
 
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calib.ChannelStatistics;
-import org.quant4j.calib.TensorObserver;
-import org.quant4j.graph.ConsumerProbe;
-import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
-import org.quant4j.graph.QuantizableOp;
-import org.quant4j.graph.QuantizationPoints;
+import org.quant4j.quantize.ObservedNetwork;
+import org.quant4j.quantize.QuantizationPipeline;
 
 /**
  * What calibration learned about a network: per-channel statistics of every quantization point, observed once on
- * the calibration data (made by {@code Quantizer.calibrate}). {@link #quantize} turns them into a quantized model
+ * the calibration data (made by {@link Quantizer#calibrate}). {@link #quantize} turns them into a quantized model
  * for any range method, bit widths and granularity, so a comparison of methods reads the data once.
  *
  * <p>Points are always observed per channel; a per-tensor range is solved from the channels' statistics merged
- * ({@link TensorObserver#merged()}: counts, extremes and moments exactly; histograms re-binned onto the common
- * range). A tensor read along different channel axes by different ops is observed per tensor only.
- *
- * <p>Not thread-safe; the statistics are not changed by {@link #quantize}.
+ * (counts, extremes and moments exactly; histograms re-binned onto the common range). Not thread-safe; the
+ * statistics are not changed by {@link #quantize}.
  */
 public final class Calibration {
 
-    private final ModelGraph fp32;
-    private final List<QuantizableOp> ops;
-    private final Map<QuantizableOp, QuantizationPoints.Point> points;
-    private final Map<String, TensorObserver> observers;
-    private final Map<String, String> axisConflicts;
-    private final List<INDArray[]> heldBatches;
-    private final int reportBatches;
-    private final List<INDArray[]> allBatches;
-    private final int batches;
-    private final long samples;
-    private final long millis;
-    private ConsumerProbe probe;
+    private final ObservedNetwork observed;
 
-    private Calibration(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
-            Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
-            List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
-            long millis) {
-        this.fp32 = fp32;
-        this.ops = List.copyOf(ops);
-        this.points = points;
-        this.observers = observers;
-        this.axisConflicts = axisConflicts;
-        this.heldBatches = List.copyOf(heldBatches);
-        this.reportBatches = Math.min(reportBatches, heldBatches.size());
-        this.allBatches = List.copyOf(allBatches);
-        this.batches = batches;
-        this.samples = samples;
-        this.millis = millis;
-    }
-
-    /**
-     * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
-     * {@code keepBatches} for the SQNR report (and at least the first for the per-point granularity choice), and every
-     * batch when {@code keepAll} (for sequential calibration, {@link #observedOn}).
-     */
-    static Calibration observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
-            int keepBatches, boolean keepAll) {
-        Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
-        Map<String, Integer> axes = new LinkedHashMap<>();
-        Map<String, String> conflicts = new LinkedHashMap<>();
-        for (QuantizableOp op : ops) {
-            QuantizationPoints.Point point = QuantizationPoints.of(fp32.graph(), op);
-            points.put(op, point);
-            Integer existing = axes.putIfAbsent(point.tensor(), point.axis());
-            if (existing != null && existing != point.axis()) {
-                conflicts.put(point.tensor(), "tensor '" + point.tensor() + "' is read with channel axis " + existing
-                        + " and " + point.axis() + " by different ops");
-            }
-        }
-        Map<String, TensorObserver> observers = new LinkedHashMap<>();
-        axes.forEach((tensor, axis) -> observers.put(tensor,
-                new TensorObserver(tensor, conflicts.containsKey(tensor) ? -1 : axis)));
-
-        long start = System.nanoTime();
-        List<INDArray[]> kept = new ArrayList<>();
-        List<INDArray[]> all = new ArrayList<>();
-        int batchCount = 0;
-        long samples = 0;
-        while (batchCount < maxBatches && data.hasNext()) {
-            INDArray[] features = data.next();
-            for (int i = 0; i < features.length; i++) {
-                String bad = Quantizer.nonFinite(features[i]);
-                if (bad != null) {
-                    throw new QuantizationException("calibration batch " + batchCount + ": features " + i
-                            + " (network input '" + fp32.inputs().get(i).name() + "') hold " + bad
-                            + "; calibration data must be finite");
-                }
-            }
-            observeBatch(fp32, features, "calibration batch " + batchCount, observers);
-            if (kept.size() < Math.max(1, keepBatches)) {
-                kept.add(features);
-            }
-            if (keepAll) {
-                all.add(features);
-            }
-            samples += features[0].size(0);
-            batchCount++;
-        }
-        if (batchCount == 0) {
-            throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
-        }
-        long millis = (System.nanoTime() - start) / 1_000_000;
-        return new Calibration(fp32, ops, points, observers, conflicts, kept, keepBatches, all, batchCount,
-                samples, millis);
-    }
-
-    /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers. */
-    private static void observeBatch(ModelGraph graph, INDArray[] features, String what,
-            Map<String, TensorObserver> observers) {
-        Map<String, INDArray> feed = QuantizedModel.feed(graph.inputs(), features, what + ": features");
-        Set<String> wanted = new LinkedHashSet<>(observers.keySet());
-        List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
-        Map<String, INDArray> values = new LinkedHashMap<>(feed);
-        if (!computed.isEmpty()) {
-            values.putAll(GraphExecution.output(graph.graph(), feed, computed));
-        }
-        for (TensorObserver observer : observers.values()) {
-            observer.observe(values.get(observer.tensor()));
-        }
-    }
-
-    /**
-     * Sequential calibration: the same points observed again, on {@code quantized} (the fp32 graph rewritten with
-     * fake-quant ops, whose point tensors keep their names and now carry the errors of every quantizer before
-     * them), over the calibration batches kept when calibrating.
-     *
-     * @throws QuantizationException when the calibration did not keep its batches (it was made with
-     *                               {@code sequentialPasses} 0)
-     */
-    Calibration observedOn(ModelGraph quantized) {
-        if (allBatches.isEmpty()) {
-            throw new QuantizationException("sequential calibration needs the calibration batches, which this "
-                    + "calibration did not keep: calibrate with options whose sequentialPasses is at least 1");
-        }
-        long start = System.nanoTime();
-        Map<String, TensorObserver> again = new LinkedHashMap<>();
-        observers.forEach((tensor, o) -> again.put(tensor, new TensorObserver(tensor, o.axis())));
-        for (int b = 0; b < allBatches.size(); b++) {
-            observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again);
-        }
-        long millis = (System.nanoTime() - start) / 1_000_000;
-        Calibration observed = new Calibration(fp32, ops, points, again, axisConflicts, heldBatches,
-                reportBatches, allBatches, batches, samples, this.millis + millis);
-        observed.probe = probe;
-        return observed;
+    Calibration(ObservedNetwork observed) {
+        this.observed = observed;
     }
 
     /**
@@ -161,80 +27,36 @@ public final class Calibration {
      * calibration batches were fixed when calibrating (sequential passes re-run the kept ones).
      */
     public QuantizedModel quantize(QuantizationOptions options) {
-        return Quantizer.quantize(this, options);
+        return QuantizedModel.of(QuantizationPipeline.quantize(observed, options));
     }
 
     /** The statistics of a point: one per channel, or the channels merged into one when not {@code perChannel}. */
     public ChannelStatistics[] statistics(String tensor, boolean perChannel) {
-        TensorObserver observer = observers.get(tensor);
-        if (perChannel && axisConflicts.containsKey(tensor)) {
-            throw new QuantizationException(axisConflicts.get(tensor));
-        }
-        if (perChannel || observer.axis() < 0) {
-            return observer.channels();
-        }
-        return new ChannelStatistics[] {observer.merged()};
+        return observed.statistics(tensor, perChannel);
     }
 
     /** Whether {@code tensor} is a quantization point observed here. */
     public boolean observes(String tensor) {
-        return observers.containsKey(tensor);
+        return observed.observes(tensor);
     }
 
     /** The fp32 graph calibrated (BatchNorms folded). */
     public ModelGraph fp32Graph() {
-        return fp32;
-    }
-
-    int axis(String tensor) {
-        return observers.get(tensor).axis();
-    }
-
-    int rank(String tensor) {
-        return observers.get(tensor).rank();
-    }
-
-    List<QuantizableOp> ops() {
-        return ops;
-    }
-
-    QuantizationPoints.Point point(QuantizableOp op) {
-        return points.get(op);
-    }
-
-    /** The first calibration batches, on which the per-layer SQNR is reported. */
-    List<INDArray[]> reportBatches() {
-        return heldBatches.subList(0, reportBatches);
-    }
-
-    /**
-     * The first calibration batches (at least one), on which the per-point granularity choice and bias correction
-     * are measured.
-     */
-    List<INDArray[]> heldBatches() {
-        return heldBatches;
-    }
-
-    /** The quantizable ops of the fp32 graph, runnable on their own from their points (made on first need). */
-    synchronized ConsumerProbe probe() {
-        if (probe == null) {
-            probe = ConsumerProbe.of(fp32, ops, ops.stream().map(op -> points.get(op).tensor()).toList());
-        }
-        return probe;
+        return observed.fp32Graph();
     }
 
     /** Batches read. */
     public int batches() {
-        return batches;
+        return observed.batches();
     }
 
     /** Examples read. */
     public long samples() {
-        return samples;
+        return observed.samples();
     }
 
     /** Time spent observing, in milliseconds. */
     public long millis() {
-        return millis;
+        return observed.millis();
     }
 }

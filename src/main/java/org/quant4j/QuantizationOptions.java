@@ -2,26 +2,28 @@ package org.quant4j;
 
 import java.util.LinkedHashSet;
 import java.util.Set;
-import org.quant4j.range.RangeMethods;
+import org.quant4j.range.RangeSolver;
 
 /**
  * The options of {@link Quantizer#quantize}: which range method, how many bits, per channel or per tensor, how
- * much calibration data, which layers stay in fp32. Immutable; build with {@link #builder()}.
+ * much calibration data, which layers stay in fp32. Immutable plain data; build with {@link #builder()}. What depends
+ * on the machine (the weight bits its int8 kernels take exactly) is decided when {@code quantize} runs
+ * ({@link #resolved}), and a quantized model's {@code options()} are the resolved ones.
  *
- * @param activationRangeMethod the range solver for activations (see {@link RangeMethods#names()})
- * @param weightRangeMethod     the range solver for weights (per output channel, symmetric)
+ * @param activationRangeMethod the range method for activations ({@link RangeMethod})
+ * @param weightRangeMethod     the range method for weights (per output channel, symmetric)
  * @param activationBits        bits of activations, 2..8
- * @param weightBits            bits of weights, 2..8 (default 8, or 7 where the CPU lacks VNNI: see
- *                              {@link org.quant4j.runtime.Dnnl#safeWeightBits()})
+ * @param weightBits            bits of weights, 2..8, or {@link #AUTO_WEIGHT_BITS} (the default): 8, or 7 where the
+ *                              CPU's int8 kernels would saturate 8-bit products (no VNNI), decided when quantizing
  * @param activationGranularity per-point (default: per-channel or per-tensor, chosen per activation point),
  *                              per-channel or per-tensor activation ranges
  * @param weightGranularity     per-output-channel (default) or per-tensor weight ranges
  * @param calibrationBatches    at most this many batches are read from the calibration data
  * @param reportBatches         the first this-many calibration batches also measure the per-layer SQNR
  * @param keepFp32              layers (by DL4J layer name, or SameDiff op name) left in fp32
- * @param biasCorrection        subtract each layer's output shift, measured on calibration batches, from its bias
- *                              ({@link org.quant4j.graph.BiasCorrection}); by default on when weights or
- *                              activations have fewer than 8 bits
+ * @param biasCorrection        subtract each layer's output shift, measured on calibration batches, from its bias;
+ *                              null (the default): on when weights or activations have fewer than 8 bits, decided
+ *                              when quantizing
  * @param sequentialPasses      how many times the activations are observed again on the quantized network and
  *                              their ranges solved anew (0: ranges from the fp32 network alone); see
  *                              {@link Calibration#quantize}
@@ -29,22 +31,27 @@ import org.quant4j.range.RangeMethods;
  *                              is quantized in parts: the unsupported layers run in DL4J, in fp32, between the
  *                              quantized parts (default off: such a network is refused, naming the layer)
  */
-public record QuantizationOptions(String activationRangeMethod, String weightRangeMethod, int activationBits,
-        int weightBits, Granularity activationGranularity, Granularity weightGranularity, int calibrationBatches,
-        int reportBatches, Set<String> keepFp32, boolean biasCorrection, int sequentialPasses,
+public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
+        int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
+        int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
         boolean keepUnsupportedLayersFp32) {
 
     /**
-     * The default range method: the patent method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
+     * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
      * accuracy, and at 4 bits the best or close to the best of the methods compared.
      */
-    public static final String DEFAULT_METHOD = "patent";
+    public static final RangeMethod DEFAULT_METHOD = RangeMethod.FITTED_PDF;
+
+    /** Weight bits decided when quantizing: 8, or 7 where the CPU's int8 kernels would saturate 8-bit products. */
+    public static final int AUTO_WEIGHT_BITS = 0;
 
     public QuantizationOptions {
-        RangeMethods.byName(activationRangeMethod);
-        RangeMethods.byName(weightRangeMethod);
+        java.util.Objects.requireNonNull(activationRangeMethod, "activationRangeMethod");
+        java.util.Objects.requireNonNull(weightRangeMethod, "weightRangeMethod");
         checkBits("activation", activationBits);
-        checkBits("weight", weightBits);
+        if (weightBits != AUTO_WEIGHT_BITS) {
+            checkBits("weight", weightBits);
+        }
         if (weightGranularity == Granularity.PER_POINT) {
             throw new IllegalArgumentException("per-point granularity is for activations; weights are per-channel or"
                     + " per-tensor");
@@ -61,15 +68,28 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         keepFp32 = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(keepFp32)); // sorted: a stable order in saved files
     }
 
+    /**
+     * These options with what was left to the machine decided: {@link #AUTO_WEIGHT_BITS} becomes {@code
+     * machineWeightBits} (the most the CPU's int8 kernels take exactly), a default bias correction on when weights or
+     * activations then have fewer than 8 bits.
+     */
+    public QuantizationOptions resolved(int machineWeightBits) {
+        int bits = weightBits == AUTO_WEIGHT_BITS ? machineWeightBits : weightBits;
+        boolean correct = biasCorrection != null ? biasCorrection : Math.min(bits, activationBits) < 8;
+        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
+                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
+                sequentialPasses, keepUnsupportedLayersFp32);
+    }
+
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
-    QuantizationOptions withKeepFp32(Set<String> layers) {
+    public QuantizationOptions withKeepFp32(Set<String> layers) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
-    QuantizationOptions withActivationGranularity(Granularity granularity) {
+    public QuantizationOptions withActivationGranularity(Granularity granularity) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32);
@@ -83,7 +103,8 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
 
     /**
      * The defaults: 8-bit activations, 8-bit weights (7-bit on CPUs without VNNI, where 8-bit int8 kernels would
-     * saturate), per-point activations and per-channel weights, the patent method's ranges, 32 calibration batches.
+     * saturate; decided when quantizing), per-point activations and per-channel weights, the fitted-PDF method's
+     * ranges, 32 calibration batches.
      */
     public static QuantizationOptions defaults() {
         return builder().build();
@@ -95,10 +116,10 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
 
     /** Builds {@link QuantizationOptions}; every setter validates on {@link #build()}. */
     public static final class Builder {
-        private String activationRangeMethod = DEFAULT_METHOD;
-        private String weightRangeMethod = DEFAULT_METHOD;
+        private RangeMethod activationRangeMethod = DEFAULT_METHOD;
+        private RangeMethod weightRangeMethod = DEFAULT_METHOD;
         private int activationBits = 8;
-        private int weightBits = org.quant4j.runtime.Dnnl.safeWeightBits();
+        private int weightBits = AUTO_WEIGHT_BITS;
         private Granularity activationGranularity = Granularity.PER_POINT;
         private Granularity weightGranularity = Granularity.PER_CHANNEL;
         private int calibrationBatches = 32;
@@ -112,20 +133,38 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         }
 
         /** The range method of activations and weights alike. */
+        public Builder rangeMethod(RangeMethod method) {
+            this.activationRangeMethod = method;
+            this.weightRangeMethod = method;
+            return this;
+        }
+
+        /** The range method of activations and weights alike, by name ({@link RangeMethod#named}). */
         public Builder rangeMethod(String name) {
-            this.activationRangeMethod = name;
-            this.weightRangeMethod = name;
+            return rangeMethod(RangeMethod.named(name));
+        }
+
+        /** A user's own solver for activations and weights alike ({@link RangeMethod#of}). */
+        public Builder rangeSolver(RangeSolver solver) {
+            return rangeMethod(RangeMethod.of(solver));
+        }
+
+        public Builder activationRangeMethod(RangeMethod method) {
+            this.activationRangeMethod = method;
             return this;
         }
 
         public Builder activationRangeMethod(String name) {
-            this.activationRangeMethod = name;
+            return activationRangeMethod(RangeMethod.named(name));
+        }
+
+        public Builder weightRangeMethod(RangeMethod method) {
+            this.weightRangeMethod = method;
             return this;
         }
 
         public Builder weightRangeMethod(String name) {
-            this.weightRangeMethod = name;
-            return this;
+            return weightRangeMethod(RangeMethod.named(name));
         }
 
         public Builder activationBits(int bits) {
@@ -133,6 +172,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
             return this;
         }
 
+        /** Weight bits, 2..8; {@link #AUTO_WEIGHT_BITS} (the default) decides them when quantizing. */
         public Builder weightBits(int bits) {
             this.weightBits = bits;
             return this;
@@ -220,8 +260,7 @@ public record QuantizationOptions(String activationRangeMethod, String weightRan
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
-                    biasCorrection != null ? biasCorrection : Math.min(weightBits, activationBits) < 8,
-                    sequentialPasses, keepUnsupportedLayersFp32);
+                    biasCorrection, sequentialPasses, keepUnsupportedLayersFp32);
         }
     }
 }

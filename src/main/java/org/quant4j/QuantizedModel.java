@@ -28,11 +28,14 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.quant4j.convert.Dl4jLayers;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
+import org.quant4j.quantize.QuantizedNetwork;
 import org.quant4j.report.QuantizationReport;
 import org.quant4j.runtime.Int8Network;
 
@@ -134,17 +137,18 @@ public final class QuantizedModel {
         this.report = report;
     }
 
-    /**
-     * A model quantized in parts ({@link QuantizationOptions#keepUnsupportedLayersFp32}): {@code parts} in network
-     * order, each a {@link QuantizedModel} or {@link Dl4jLayers}, each reading the previous one's output.
-     */
-    static QuantizedModel inParts(List<Object> parts, TensorSpec input, QuantizationOptions options,
-            List<TensorQuantization> quantizations, QuantizationReport report) {
-        List<Step> steps = new ArrayList<>();
-        for (Object part : parts) {
-            steps.add(part instanceof QuantizedModel q ? new Step(q, null) : new Step(null, (Dl4jLayers) part));
+    /** The model of what the pipeline made: one graph, or parts (quantized graphs and DL4J layers kept in fp32). */
+    static QuantizedModel of(QuantizedNetwork network) {
+        if (network instanceof QuantizedNetwork.Whole whole) {
+            return new QuantizedModel(whole.graph(), whole.options(), whole.quantizations(), whole.report());
         }
-        return new QuantizedModel(steps, input, options, quantizations, report);
+        QuantizedNetwork.InParts inParts = (QuantizedNetwork.InParts) network;
+        List<Step> steps = new ArrayList<>();
+        for (Object part : inParts.parts()) {
+            steps.add(part instanceof QuantizedNetwork.Whole q ? new Step(of(q), null) : new Step(null, (Dl4jLayers) part));
+        }
+        return new QuantizedModel(steps, inParts.input(), inParts.options(), inParts.quantizations(),
+                inParts.report());
     }
 
     /**
@@ -155,12 +159,13 @@ public final class QuantizedModel {
         if (steps == null) {
             return List.of();
         }
-        return steps.stream().filter(s -> s.fp32() != null).flatMap(s -> s.fp32().layers().stream()).toList();
+        return steps.stream().filter(s -> s.fp32() != null).flatMap(s -> s.fp32().layers().stream())
+                .map(l -> new Fp32Layer(l.index(), l.name(), l.type())).toList();
     }
 
     /** The output of a model in parts: each step in turn, quantized parts by {@code execution} (null: their default). */
     private INDArray[] runSteps(Execution execution, INDArray[] inputs) {
-        INDArray x = feed(List.of(stepsInput), inputs, "input").get(stepsInput.name());
+        INDArray x = InputFeed.of(List.of(stepsInput), inputs, "input").get(stepsInput.name());
         long miniBatch = x.size(0);
         for (Step step : steps) {
             x = step.run(x, miniBatch, execution);
@@ -182,7 +187,7 @@ public final class QuantizedModel {
         if (steps != null) {
             return runSteps(null, inputs);
         }
-        Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
+        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
         INDArray[] ordered = ordered(feed);
         Int8Network network = int8(ordered);
         if (network != null) {
@@ -201,7 +206,7 @@ public final class QuantizedModel {
         if (steps != null) {
             return runSteps(execution, inputs);
         }
-        Map<String, INDArray> feed = feed(graph.inputs(), inputs, "input");
+        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
         if (execution == Execution.FAKE_QUANT) {
             return simulate(feed);
         }
@@ -294,29 +299,6 @@ public final class QuantizedModel {
             evaluation.eval(batch.getLabels(), output(batch.getFeatures()));
         }
         return evaluation;
-    }
-
-    /** Checks that {@code arrays} fit {@code specs}; returns the placeholder feed. */
-    static Map<String, INDArray> feed(List<TensorSpec> specs, INDArray[] arrays, String what) {
-        if (arrays.length != specs.size()) {
-            throw new QuantizationException("the network has " + specs.size() + " input(s) " + specs
-                    + " but " + arrays.length + " " + what + " array(s) were given");
-        }
-        Map<String, INDArray> feed = new HashMap<>();
-        for (int i = 0; i < arrays.length; i++) {
-            TensorSpec spec = specs.get(i);
-            if (arrays[i] == null) {
-                throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
-            }
-            INDArray value = spec.adapt(arrays[i]);
-            if (value == null) {
-                throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
-                        + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
-                        + " (-1: any size)");
-            }
-            feed.put(spec.name(), value);
-        }
-        return feed;
     }
 
     public List<String> outputNames() {

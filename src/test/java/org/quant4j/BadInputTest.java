@@ -36,6 +36,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.quant4j.quantize.FiniteValues;
 
 /**
  * Bad and extreme inputs: each gives a clear error (what is wrong, and where) or a documented safe result, and
@@ -57,7 +58,7 @@ class BadInputTest {
     }
 
     private static void assertFinite(INDArray out, String what) {
-        assertEquals(null, Quantizer.nonFinite(out), what + " holds non-finite values");
+        assertEquals(null, FiniteValues.nonFinite(out), what + " holds non-finite values");
     }
 
     /** A small LeNet-style CNN on 3x8x8 images with the int8 runtime's layer types. */

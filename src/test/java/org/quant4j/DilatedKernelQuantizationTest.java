@@ -26,7 +26,7 @@ import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
 import org.quant4j.range.RangeMethods;
-import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.quantize.CalibrationStatistics;
 import org.quant4j.report.LayerSqnr;
 
 /**
@@ -87,7 +87,7 @@ class DilatedKernelQuantizationTest {
         MultiLayerNetwork net = net(2);
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(32, IMAGE, 4, 4, 13),
                 QuantizationOptions.builder().rangeMethod("patent").weightBits(4).build());
-        CalibrationStatistics statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q,
+        CalibrationStatistics statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q.quantizations(),
                 FeatureBatches.of(TestNetworks.randomIterator(32, IMAGE, 4, 4, 13)), q.report().calibrationBatches());
         TensorQuantization t = weight(q);
         ChannelStatistics[] channels = statistics.of(t.tensor());

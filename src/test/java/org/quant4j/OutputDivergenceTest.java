@@ -22,6 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.quantize.OutputDivergence;
 
 /** The divergence the per-point granularity checks its choices with, and its significance test. */
 class OutputDivergenceTest {

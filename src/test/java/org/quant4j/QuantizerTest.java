@@ -39,6 +39,8 @@ import org.quant4j.convert.UnsupportedLayerException;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.report.LayerSqnr;
 import org.quant4j.report.SqnrMeter;
+import org.quant4j.quantize.PerChannelCheck;
+import org.quant4j.quantize.OutputDivergence;
 
 class QuantizerTest {
 
@@ -207,10 +209,10 @@ class QuantizerTest {
         double[] tensor = divergences[1];
         assertTrue(java.util.Arrays.stream(channels).sum() < java.util.Arrays.stream(tensor).sum(),
                 "per-channel closer than per-tensor in total on 64 examples");
-        assertTrue(Quantizer.perChannelReplaces(fp32, perChannel, perTensor, many), "64 examples");
-        assertFalse(Quantizer.perChannelReplaces(fp32, perChannel, perTensor, four), "4 examples");
-        assertFalse(Quantizer.perChannelReplaces(fp32, perTensor, perChannel, many), "the other way round");
-        assertFalse(Quantizer.perChannelReplaces(fp32, perChannel, perChannel, many), "the same network");
+        assertTrue(PerChannelCheck.perChannelReplaces(fp32, perChannel, perTensor, many), "64 examples");
+        assertFalse(PerChannelCheck.perChannelReplaces(fp32, perChannel, perTensor, four), "4 examples");
+        assertFalse(PerChannelCheck.perChannelReplaces(fp32, perTensor, perChannel, many), "the other way round");
+        assertFalse(PerChannelCheck.perChannelReplaces(fp32, perChannel, perChannel, many), "the same network");
     }
 
     private static ModelGraph graphOf(ModelGraph fp32, QuantizedModel q) {

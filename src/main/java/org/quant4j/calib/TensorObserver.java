@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizationException;
+import org.quant4j.nd4j.NativeArrays;
 
 /**
  * Streams the values of one tensor, batch after batch, into one {@link ChannelStatistics} per channel. Nothing of
@@ -49,8 +50,8 @@ public final class TensorObserver {
         INDArray contiguous = typed.dup('c');
         float[] data = contiguous.data().asFloat();
         // Copies made here are freed now rather than by the garbage collector (native memory it does not see).
-        org.quant4j.graph.NativeArrays.release(contiguous, value);
-        org.quant4j.graph.NativeArrays.release(typed, value, channelMajor);
+        NativeArrays.release(contiguous, value);
+        NativeArrays.release(typed, value, channelMajor);
         int perChannel = data.length / channels.length;
         for (int c = 0; c < channels.length; c++) {
             channels[c].accept(data, c * perChannel, (c + 1) * perChannel);

@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.QuantizationException;
+import org.quant4j.nd4j.NativeArrays;
 
 /**
  * Rewrites an fp32 graph into its fake-quant (simulated integer) form, in place, using only standard SameDiff ops,

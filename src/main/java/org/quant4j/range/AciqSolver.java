@@ -3,6 +3,7 @@ package org.quant4j.range;
 import org.apache.commons.math3.distribution.LaplaceDistribution;
 import org.apache.commons.math3.distribution.NormalDistribution;
 import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.range.pdf.ClipError;
 
 /**
  * ACIQ (Banner, Nahshan, Soudry 2019, "Post training 4-bit quantization of convolutional networks for
@@ -41,7 +42,7 @@ public final class AciqSolver implements RangeSolver {
     @Override
     public ClipRange solve(ChannelStatistics channel, QuantGrid grid) {
         if (channel.count() < 2 || !(channel.variance() > 0)) {
-            return PatentRangeSolver.toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
+            return FittedPdfRangeSolver.toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
         }
         boolean oneSided = channel.min() >= 0 || channel.max() <= 0;
         double std;
@@ -68,6 +69,6 @@ public final class AciqSolver implements RangeSolver {
         double hi = oneSided ? (channel.max() <= 0 ? 0 : a) : center + a;
         lo = Math.max(lo, channel.min());
         hi = Math.min(hi, channel.max());
-        return PatentRangeSolver.toGrid(ClipRange.covering(Math.min(lo, hi), Math.max(lo, hi)), grid);
+        return FittedPdfRangeSolver.toGrid(ClipRange.covering(Math.min(lo, hi), Math.max(lo, hi)), grid);
     }
 }

@@ -53,7 +53,7 @@ public final class EntropySolver implements RangeSolver {
                 : Math.max(0, channel.max());
         int levels = grid.qmax() + 1; // 2^(M-1) signed, 2^M unsigned
         if (nbins <= levels) {
-            return PatentRangeSolver.toGrid(ClipRange.covering(-observed, observed), grid);
+            return FittedPdfRangeSolver.toGrid(ClipRange.covering(-observed, observed), grid);
         }
         double threshold = Math.min(bestBins(counts, nbins, levels) * width, observed);
         return grid.signed() ? ClipRange.symmetric(threshold) : new ClipRange(0, threshold);

@@ -37,7 +37,7 @@ public final class MseSolver implements RangeSolver {
         HistogramError errors = new HistogramError(h);
         double top = grid.signed() ? Math.max(Math.abs(channel.min()), Math.abs(channel.max())) : channel.max();
         if (!(top > 0)) {
-            return PatentRangeSolver.toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
+            return FittedPdfRangeSolver.toGrid(ClipRange.covering(channel.min(), channel.max()), grid);
         }
         double best = top;
         double bestE = Double.POSITIVE_INFINITY;

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.range.pdf.PdfFamily;
 import org.quant4j.range.pdf.Samples;
+import org.quant4j.range.pdf.ClipError;
 
 class BaselineSolversTest {
 
@@ -166,8 +167,8 @@ class BaselineSolversTest {
             ChannelStatistics s = stats(data);
             for (int bits : new int[] {4, 8}) {
                 QuantGrid grid = new QuantGrid(bits, data == v);
-                PatentRangeSolver.Result chosen = new PatentRangeSolver().solveDetailed(s, grid);
-                PatentRangeSolver.Result likely = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
+                FittedPdfRangeSolver.Result chosen = new FittedPdfRangeSolver().solveDetailed(s, grid);
+                FittedPdfRangeSolver.Result likely = FittedPdfRangeSolver.maximumLikelihood().solveDetailed(s, grid);
                 double eChosen = MseSolver.expectedError(s.histogram(), top(chosen.range(), grid), grid);
                 double eLikely = MseSolver.expectedError(s.histogram(), top(likely.range(), grid), grid);
                 System.out.printf("selection M=%d %s: range error %.4g (%s offset %.2f) vs likelihood %.4g (%s)%n",
@@ -193,8 +194,8 @@ class BaselineSolversTest {
     void patentSolverDetails() {
         float[] v = Samples.draw(PdfFamily.LAPLACE, 0, 1.0, 100_000, 10);
         ChannelStatistics s = stats(v);
-        PatentRangeSolver solver = PatentRangeSolver.maximumLikelihood();
-        PatentRangeSolver.Result r = solver.solveDetailed(s, new QuantGrid(8, true));
+        FittedPdfRangeSolver solver = FittedPdfRangeSolver.maximumLikelihood();
+        FittedPdfRangeSolver.Result r = solver.solveDetailed(s, new QuantGrid(8, true));
         assertEquals(PdfFamily.LAPLACE, r.fit().family());
         assertEquals(Math.max(r.first(), r.second()), r.corrected(), 0.0);
         assertEquals(12, r.points().size()); // 4 moment points, 3 quantiles per side, 2 extremes
@@ -203,12 +204,12 @@ class BaselineSolversTest {
         assertEquals(9.9 / Math.sqrt(2), r.first(), 0.2);
         // A constant channel has no PDF: the solver falls back to the observed range.
         ChannelStatistics constant = stats(new float[] {3f, 3f, 3f});
-        PatentRangeSolver.Result c = solver.solveDetailed(constant, new QuantGrid(8, true));
+        FittedPdfRangeSolver.Result c = solver.solveDetailed(constant, new QuantGrid(8, true));
         assertNull(c.fit());
         assertEquals(ClipRange.symmetric(3), c.range());
         // Where the first range is narrower than the second, the second is used (claim 7): 4-bit Gaussian.
         float[] g = Samples.draw(PdfFamily.GAUSSIAN, 0, 1.0, 100_000, 11);
-        PatentRangeSolver.Result rg = solver.solveDetailed(stats(g), new QuantGrid(4, true));
+        FittedPdfRangeSolver.Result rg = solver.solveDetailed(stats(g), new QuantGrid(4, true));
         assertTrue(rg.second() > rg.first(), "second " + rg.second() + " first " + rg.first());
         assertEquals(rg.second(), rg.range().hi() / stats(g).std(), 0.02);
     }

@@ -16,7 +16,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.range.ClipRange;
-import org.quant4j.range.PatentRangeSolver;
+import org.quant4j.range.FittedPdfRangeSolver;
 import org.quant4j.range.QuantGrid;
 import org.quant4j.range.RangeMethods;
 import org.quant4j.range.RangeSolver;
@@ -45,7 +45,7 @@ public class SolverBenchmark {
     private ChannelStatistics[] channels;
     private ChannelStatistics[] few;
     private ChannelStatistics[] twoThousand;
-    private final PatentRangeSolver patent = new PatentRangeSolver();
+    private final FittedPdfRangeSolver patent = new FittedPdfRangeSolver();
     private RangeSolver solver;
     private final QuantGrid grid = new QuantGrid(8, true);
 
@@ -98,7 +98,7 @@ public class SolverBenchmark {
     /** The patent method's exact evaluation (the oracle), 200 channels, one thread. */
     @Benchmark
     public ClipRange[] patentExact200() {
-        PatentRangeSolver exact = PatentRangeSolver.exact();
+        FittedPdfRangeSolver exact = FittedPdfRangeSolver.exact();
         ClipRange[] out = new ClipRange[few.length];
         for (int i = 0; i < few.length; i++) {
             out[i] = exact.solve(few[i], grid);
@@ -120,7 +120,7 @@ public class SolverBenchmark {
     /** The tabulated patent solver, 200 channels, one thread. */
     @Benchmark
     public ClipRange[] patentTabulated200() {
-        PatentRangeSolver fast = new PatentRangeSolver();
+        FittedPdfRangeSolver fast = new FittedPdfRangeSolver();
         ClipRange[] out = new ClipRange[few.length];
         for (int i = 0; i < few.length; i++) {
             out[i] = fast.solve(few[i], grid);

@@ -2,7 +2,7 @@ package org.quant4j.range.pdf;
 
 /**
  * A distribution, symmetric about 0 here, whose clipping moment {@code C(a) = integral_a^inf (x - a)^2 p(x) dx}
- * has a closed form; {@link org.quant4j.range.ClipError} uses it instead of quadrature.
+ * has a closed form; {@link org.quant4j.range.pdf.ClipError} uses it instead of quadrature.
  */
 public interface ClosedFormClipping {
 

@@ -6,8 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.commons.math3.analysis.interpolation.SplineInterpolator;
 import org.apache.commons.math3.analysis.polynomials.PolynomialSplineFunction;
 import org.apache.commons.math3.distribution.RealDistribution;
-import org.quant4j.range.ClipError;
-import org.quant4j.range.ClipError.NoiseWeight;
+import org.quant4j.range.pdf.ClipError.NoiseWeight;
 
 /**
  * What the patent method needs of each family, computed once for the unit member and reused for every channel

@@ -59,7 +59,7 @@ import org.quant4j.range.pdf.PdfFit.Side;
  * histogram bin, as above) and 8 dot products; only the members with a spread other than 1 (the Super Cauchy, a
  * widened bounded family) evaluate their cdf at the edges. It picks the same family as {@link #fit} on the
  * families' samples; where two families are nearly tied it may pick the other one (measured in
- * {@code PatentRangeSolverTest#tabulatedMatchesExact}).
+ * {@code FittedPdfRangeSolverTest#tabulatedMatchesExact}).
  */
 public final class PdfFitter {
 

@@ -9,8 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.CumulativeCounts;
 import org.quant4j.calib.Histogram;
-import org.quant4j.range.ClipError;
-import org.quant4j.range.ClipError.NoiseWeight;
+import org.quant4j.range.pdf.ClipError.NoiseWeight;
 
 class FamilyTablesTest {
 

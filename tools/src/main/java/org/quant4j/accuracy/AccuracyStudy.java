@@ -203,7 +203,8 @@ public final class AccuracyStudy {
                 try {
                     int[] predicted = predict(test, settings.batchSize(),
                             f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
-                    rows.add(row(net, o.activationRangeMethod(), o, draw, "int8", q, predicted, labels, fp32, t));
+                    rows.add(row(net, o.activationRangeMethod().name(), q.options(), draw, "int8", q, predicted, labels,
+                            fp32, t));
                 } catch (org.quant4j.QuantizationException e) {
                     log.printf("%s: no int8 runtime (%s)%n", net.id(), e.getMessage());
                 }
@@ -212,7 +213,7 @@ public final class AccuracyStudy {
         }
         log.printf(Locale.ROOT, "%s: %d configurations in %.0f s%n", net.id(), rows.size(), seconds(start));
         return new NetworkResult(net.id(), net.dataset().directoryName(), (int) samples, labels.length,
-                QuantizationOptions.defaults().activationRangeMethod(), rows);
+                QuantizationOptions.defaults().activationRangeMethod().name(), rows);
     }
 
     /** The images a network is calibrated on (training split) and tested on (test split). */

@@ -3,6 +3,7 @@ package org.quant4j.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.quant4j.QuantizationOptions;
+import org.quant4j.range.RangeMethods;
 import org.quant4j.demo.Demo;
 import org.quant4j.demo.FashionCnnTraining;
 import picocli.CommandLine.Command;
@@ -33,7 +34,7 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
             description = "Activation bits and weight bits, 2..8 (default: 8; weights at most 7 on CPUs without VNNI).")
     int bits;
 
-    @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, description = "Range method (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = RangeMethods.FITTED_PDF, description = "Range method (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Override
@@ -41,7 +42,7 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
         check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
                 "--calibration-images must be in 1..60000, got " + calibrationImages);
         QuantizationOptions options = QuantizeCommand.options(this, method,
-                Math.min(bits, org.quant4j.runtime.Dnnl.safeWeightBits()), bits,
+                bits == 8 ? QuantizationOptions.AUTO_WEIGHT_BITS : bits, bits,
                 QuantizationOptions.defaults().activationGranularity().label(),
                 java.util.List.of()).build();
         new Demo(calibrationImages, options, output, report).run(datasets(),

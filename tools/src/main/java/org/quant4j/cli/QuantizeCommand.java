@@ -46,7 +46,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "64", description = "Calibration batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--method", defaultValue = QuantizationOptions.DEFAULT_METHOD, paramLabel = "METHOD",
+    @Option(names = "--method", defaultValue = RangeMethods.FITTED_PDF, paramLabel = "METHOD",
             description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
                     + "| patent-ml | patent-lg | patent-folded (default: ${DEFAULT-VALUE}).")
     String method;
@@ -92,7 +92,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         check(sequentialPasses >= 0, this, "--sequential-passes must be at least 0, got " + sequentialPasses);
         QuantizationOptions.Builder builder = options(this, method,
-                weightBits != null ? weightBits : org.quant4j.runtime.Dnnl.safeWeightBits(), activationBits, granularity,
+                weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
                 keepFp32).sequentialPasses(sequentialPasses);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
@@ -136,10 +136,14 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         return (dot > 0 ? name.substring(0, dot) : name.toLowerCase(Locale.ROOT)) + ".q4j";
     }
 
-    /** The quantization options' builder, or a usage error naming the bad one. */
+    /**
+     * The quantization options' builder, or a usage error naming the bad one; weight bits {@link
+     * QuantizationOptions#AUTO_WEIGHT_BITS} leave them to the machine.
+     */
     static QuantizationOptions.Builder options(CommonOptions c, String method, int weightBits, int activationBits,
             String granularity, List<String> keepFp32) {
-        check(weightBits >= 2 && weightBits <= 8, c, "--weight-bits must be in 2..8, got " + weightBits);
+        check(weightBits == QuantizationOptions.AUTO_WEIGHT_BITS || weightBits >= 2 && weightBits <= 8, c,
+                "--weight-bits must be in 2..8, got " + weightBits);
         check(activationBits >= 2 && activationBits <= 8, c, "--activation-bits must be in 2..8, got " + activationBits);
         try {
             RangeMethods.byName(method);

@@ -6,7 +6,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.quant4j.QuantizedModel;
 import org.quant4j.calib.FeatureBatches;
-import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.quantize.CalibrationStatistics;
 import org.quant4j.report.html.ReportBuilder;
 import org.quant4j.report.html.ReportData;
 import org.quant4j.report.html.ReportFiles;
@@ -27,7 +27,7 @@ final class Reports {
         if (fp32 != null && calibration != null) {
             try (ProgressBar bar = progress.start("report statistics", Math.min(batches,
                     q.report().calibrationBatches()), "batches")) {
-                statistics = CalibrationStatistics.collect(fp32.graph(), q,
+                statistics = CalibrationStatistics.collect(fp32.graph(), q.quantizations(),
                         FeatureBatches.of(new CountingIterator(calibration, bar)), q.report().calibrationBatches());
             }
         }

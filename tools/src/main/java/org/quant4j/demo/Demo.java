@@ -22,7 +22,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.quant4j.calib.FeatureBatches;
 import org.quant4j.cli.Progress;
 import org.quant4j.convert.Dl4jConverter;
-import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.quantize.CalibrationStatistics;
 import org.quant4j.report.html.ReportBuilder;
 import org.quant4j.report.html.ReportData;
 import org.quant4j.report.html.ReportFiles;
@@ -95,7 +95,7 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         if (reportDir != null) {
             CalibrationStatistics statistics;
             try (ProgressBar b = progress.start("report statistics", (calibrationImages + 63) / 64, "batches")) {
-                statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q,
+                statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q.quantizations(),
                         FeatureBatches.of(progress.counting(calibration.iterator(64), b)), q.report().calibrationBatches());
             }
             ReportData report = ReportBuilder.build("the demo's Fashion-MNIST CNN", q, statistics, null)
@@ -120,7 +120,7 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         out.printf(Locale.ROOT, "%-36s %12s %10.2f s%n", "whole demo", "", (System.nanoTime() - start) / 1e9);
         out.println();
         if (q.execution() == QuantizedModel.Execution.INT8) {
-            out.println("The quantized model ran in integer arithmetic (oneDNN int8 kernels, W" + options.weightBits()
+            out.println("The quantized model ran in integer arithmetic (oneDNN int8 kernels, W" + q.options().weightBits()
                     + "A" + options.activationBits() + "). Timings are one pass; benchmarks/ measures speed.");
         } else {
             out.println("The quantized model ran as its fake-quant SameDiff graph (simulated int8): "

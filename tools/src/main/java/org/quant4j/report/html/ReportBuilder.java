@@ -14,13 +14,13 @@ import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.Histogram;
 import org.quant4j.graph.TensorQuantization;
-import org.quant4j.range.PatentRangeSolver;
+import org.quant4j.range.FittedPdfRangeSolver;
 import org.quant4j.range.RangeMethods;
 import org.quant4j.range.pdf.PdfFit;
 import org.quant4j.range.pdf.PdfFitter;
 import org.quant4j.report.LayerSqnr;
 import org.quant4j.report.QuantizationReport;
-import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.quantize.CalibrationStatistics;
 
 /**
  * Builds {@link ReportData} from a quantized model and, when available, the calibration statistics it was made
@@ -83,7 +83,7 @@ public final class ReportBuilder {
 
         List<ReportData.ChannelRanges> ranges = new ArrayList<>();
         List<ReportData.ChannelView> channels = new ArrayList<>();
-        PatentRangeSolver patent = RangeMethods.byName(report.activationMethod()) instanceof PatentRangeSolver p
+        FittedPdfRangeSolver patent = RangeMethods.byName(report.activationMethod()) instanceof FittedPdfRangeSolver p
                 ? p : null;
         for (TensorQuantization t : inputsOfLayer.getOrDefault(chosen, List.of())) {
             ChannelStatistics[] stats = statistics == null ? null : statistics.of(t.tensor());
@@ -258,7 +258,7 @@ public final class ReportBuilder {
      * methods) and, for the patent method, its first, second and corrected ranges.
      */
     private static ReportData.ChannelView view(TensorQuantization t, int channel, String why, ChannelStatistics s,
-            PatentRangeSolver patent) {
+            FittedPdfRangeSolver patent) {
         Histogram h = s.histogram();
         int first = h.firstNonEmpty();
         int last = h.lastNonEmpty();
@@ -271,7 +271,7 @@ public final class ReportBuilder {
         double low = h.edge(first);
         double width = h.binWidth() * factor;
 
-        PatentRangeSolver.Result solved = patent == null ? null : patent.solveDetailed(s, t.grid());
+        FittedPdfRangeSolver.Result solved = patent == null ? null : patent.solveDetailed(s, t.grid());
         PdfFit fit = solved != null && solved.fit() != null ? solved.fit() : new PdfFitter().fit(s);
         long zerosLeftOut = 0;
         if (fit.side().oneSided() && fit.zeroFraction() > 0) {
@@ -292,7 +292,7 @@ public final class ReportBuilder {
         Double secondRange = null;
         Double correctedRange = null;
         if (solved != null) {
-            PatentRangeSolver.Result r = solved;
+            FittedPdfRangeSolver.Result r = solved;
             if (r.fit() != null) {
                 firstRange = r.fit().toChannel(r.first());
                 secondRange = r.fit().toChannel(r.second());

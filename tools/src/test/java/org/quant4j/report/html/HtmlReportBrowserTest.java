@@ -29,7 +29,7 @@ import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
 import org.quant4j.range.RangeMethods;
-import org.quant4j.report.CalibrationStatistics;
+import org.quant4j.quantize.CalibrationStatistics;
 
 /**
  * The HTML report of a small CNN quantized with the patent method: its embedded charts decode to PNGs of the expected
@@ -50,7 +50,7 @@ class HtmlReportBrowserTest {
         net = TestNetworks.cnn(); // flat 784 inputs, conv, BN, pool, dense
         QuantizationOptions options = QuantizationOptions.builder().rangeMethod("patent").build();
         q = Quantizer.quantize(net, TestNetworks.randomIterator(16, 784, 10, 3, 5L), options);
-        statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q,
+        statistics = CalibrationStatistics.collect(Dl4jConverter.convert(net), q.quantizations(),
                 FeatureBatches.of(TestNetworks.randomIterator(16, 784, 10, 3, 5L)),
                 q.report().calibrationBatches());
         data = ReportBuilder.build("test CNN", q, statistics, null)

@@ -6,14 +6,15 @@ import java.util.function.DoubleUnaryOperator;
 import org.apache.commons.math3.distribution.RealDistribution;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.CumulativeCounts;
-import org.quant4j.range.ClipError.NoiseWeight;
+import org.quant4j.range.pdf.ClipError.NoiseWeight;
 import org.quant4j.range.pdf.FamilyTables;
 import org.quant4j.range.pdf.PdfFamily;
 import org.quant4j.range.pdf.PdfFit;
 import org.quant4j.range.pdf.PdfFitter;
+import org.quant4j.range.pdf.ClipError;
 
 /**
- * The range method of US11481608B2 (name "patent"): fit a PDF, take the error/noise-optimal clip (first range),
+ * The fitted-PDF range method of US11481608B2 (name "fitted-pdf", alias "patent"): fit a PDF, take the error/noise-optimal clip (first range),
  * the SQNR-weighted critical point of statistical points (second range), keep the wider of the two (claim 7), map
  * back to channel units, never wider than observed.
  *
@@ -53,7 +54,7 @@ import org.quant4j.range.pdf.PdfFitter;
  * so as a clip value it acts as the extreme (it matters for weights: mean + 4 std lies beyond all of 128
  * light-tailed weights).
  *
- * <p>Measured ({@code PatentRangeSolverTest#pointSetComparison}: 200,000 samples, signed grid, M = 4 and 8, the
+ * <p>Measured ({@code FittedPdfRangeSolverTest#pointSetComparison}: 200,000 samples, signed grid, M = 4 and 8, the
  * eight families plus two misfits): sample MSE of the corrected range relative to the first range alone.
  * <pre>
  *   data                            M   moments+quantiles+extremes   moments only   quantiles+extremes
@@ -75,7 +76,7 @@ import org.quant4j.range.pdf.PdfFitter;
  * critical point is about 2.8 std whatever the data); the default is the set that does, at a third of the cost of
  * quantiles and extremes alone. Real channels are misfits more often than not (docs/ACCURACY.md).
  */
-public final class PatentRangeSolver implements RangeSolver {
+public final class FittedPdfRangeSolver implements RangeSolver {
 
     /** Which statistical points make the second range. */
     public enum PointSet {
@@ -157,20 +158,20 @@ public final class PatentRangeSolver implements RangeSolver {
     private final Selection selection;
 
     /**
-     * The default (name "patent"): all eight families with rectified members, noise on unclipped values, moments +
+     * The default (name "fitted-pdf"): all eight families with rectified members, noise on unclipped values, moments +
      * quantiles + extremes, tabulated, the member chosen by {@link Selection#RANGE_ERROR}.
      */
-    public PatentRangeSolver() {
-        this("patent", new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
+    public FittedPdfRangeSolver() {
+        this(RangeMethods.FITTED_PDF, new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
                 Evaluation.TABULATED, Selection.RANGE_ERROR);
     }
 
     /**
-     * The default choices with the member of largest likelihood (name "patent-ml"): the method's chain of fit,
+     * The default choices with the member of largest likelihood (name "fitted-pdf-ml"): the method's chain of fit,
      * first range, second range and correction for one member, as the tests check it against known laws.
      */
-    public static PatentRangeSolver maximumLikelihood() {
-        return new PatentRangeSolver("patent-ml", new PdfFitter(), NoiseWeight.INSIDE_ONLY,
+    public static FittedPdfRangeSolver maximumLikelihood() {
+        return new FittedPdfRangeSolver(RangeMethods.FITTED_PDF + "-ml", new PdfFitter(), NoiseWeight.INSIDE_ONLY,
                 PointSet.MOMENTS_QUANTILES_EXTREMES, Evaluation.TABULATED, Selection.LIKELIHOOD);
     }
 
@@ -178,29 +179,29 @@ public final class PatentRangeSolver implements RangeSolver {
      * {@link #maximumLikelihood()} evaluated exactly per channel (the oracle of the tabulated path; 100 to 500 times
      * slower).
      */
-    public static PatentRangeSolver exact() {
-        return new PatentRangeSolver(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
+    public static FittedPdfRangeSolver exact() {
+        return new FittedPdfRangeSolver(new PdfFitter(), NoiseWeight.INSIDE_ONLY, PointSet.MOMENTS_QUANTILES_EXTREMES,
                 Evaluation.EXACT);
     }
 
     /** Exact evaluation with the given choices, members chosen by likelihood. */
-    public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet) {
+    public FittedPdfRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet) {
         this(fitter, weight, pointSet, Evaluation.EXACT);
     }
 
     /** The given choices, members chosen by likelihood. */
-    public PatentRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet, Evaluation evaluation) {
-        this("patent-ml", fitter, weight, pointSet, evaluation);
+    public FittedPdfRangeSolver(PdfFitter fitter, NoiseWeight weight, PointSet pointSet, Evaluation evaluation) {
+        this(RangeMethods.FITTED_PDF + "-ml", fitter, weight, pointSet, evaluation);
     }
 
     /** A variant under its own name (see {@link RangeMethods}), members chosen by likelihood. */
-    public PatentRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
+    public FittedPdfRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
             Evaluation evaluation) {
         this(name, fitter, weight, pointSet, evaluation, Selection.LIKELIHOOD);
     }
 
     /** A variant under its own name with every choice given. */
-    public PatentRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
+    public FittedPdfRangeSolver(String name, PdfFitter fitter, NoiseWeight weight, PointSet pointSet,
             Evaluation evaluation, Selection selection) {
         this.selection = selection;
         this.name = name;

@@ -1,4 +1,4 @@
-package org.quant4j.range;
+package org.quant4j.range.pdf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -9,8 +9,7 @@ import org.apache.commons.math3.distribution.RealDistribution;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.quant4j.range.ClipError.NoiseWeight;
-import org.quant4j.range.pdf.PdfFamily;
+import org.quant4j.range.pdf.ClipError.NoiseWeight;
 
 class ClipErrorTest {
 

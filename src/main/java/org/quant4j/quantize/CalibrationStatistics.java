@@ -1,14 +1,12 @@
-package org.quant4j.report;
+package org.quant4j.quantize;
 
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.quant4j.Calibration;
+import java.util.List;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
-import org.quant4j.Quantizer;
-import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
@@ -28,17 +26,17 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
     }
 
     /**
-     * Observes the activation tensors of {@code model} on at most {@code maxBatches} batches (run through the fp32
-     * graph) and reads its weights from the fp32 graph.
+     * Observes the activation tensors of {@code quantizations} (a quantized model's) on at most {@code maxBatches}
+     * batches (run through the fp32 graph {@code converted}) and reads its weights from the fp32 graph.
      */
-    public static CalibrationStatistics collect(ModelGraph converted, QuantizedModel model,
+    public static CalibrationStatistics collect(ModelGraph converted, List<TensorQuantization> quantizations,
             Iterator<INDArray[]> batches, int maxBatches) {
         // As the quantizer does: BatchNorms folded into convolutions, activation scales folded into weights.
-        Calibration calibration = Quantizer.calibrate(converted, batches,
+        ObservedNetwork calibration = QuantizationPipeline.calibrate(converted, batches,
                 QuantizationOptions.builder().calibrationBatches(maxBatches).reportBatches(0).build());
         ModelGraph fp32 = calibration.fp32Graph();
         Map<String, ChannelStatistics[]> result = new LinkedHashMap<>();
-        for (TensorQuantization t : model.quantizations()) {
+        for (TensorQuantization t : quantizations) {
             if (t.kind() == TensorQuantization.Kind.ACTIVATION) {
                 if (!calibration.observes(t.tensor())) {
                     throw new QuantizationException("the fp32 network has no quantization point '" + t.tensor()
@@ -51,7 +49,7 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
                     throw new QuantizationException("the fp32 network has no weight '" + t.tensor()
                             + "' that the quantized model quantizes: is it the network the model was made from?");
                 }
-                result.put(t.tensor(), Quantizer.weightStatistics(fp32, t));
+                result.put(t.tensor(), RangeSetting.weightStatistics(fp32, t));
             }
         }
         return new CalibrationStatistics(result);

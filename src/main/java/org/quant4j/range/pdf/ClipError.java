@@ -1,4 +1,4 @@
-package org.quant4j.range;
+package org.quant4j.range.pdf;
 
 import java.util.function.DoubleUnaryOperator;
 import org.apache.commons.math3.analysis.integration.IterativeLegendreGaussIntegrator;
@@ -12,10 +12,6 @@ import org.apache.commons.math3.optim.univariate.BrentOptimizer;
 import org.apache.commons.math3.optim.univariate.SearchInterval;
 import org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction;
 import org.apache.commons.math3.special.Erf;
-import org.quant4j.range.pdf.ClosedFormClipping;
-import org.quant4j.range.pdf.RaisedCosineDistribution;
-import org.quant4j.range.pdf.SuperCauchyDistribution;
-import org.quant4j.range.pdf.WignerSemicircleDistribution;
 
 /**
  * The error of clipping a PDF at {@code ±a} and quantizing the rest uniformly: the criterion of the first range

@@ -1,4 +1,4 @@
-package org.quant4j;
+package org.quant4j.quantize;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.TestNetworks;
+import org.quant4j.calib.FeatureBatches;
+import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.ConsumerProbe;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
@@ -29,9 +33,9 @@ class ConsumerProbeTest {
         MultiLayerNetwork net = TestNetworks.mobileNetStyle();
         QuantizationOptions options = QuantizationOptions.builder().weightBits(4).activationBits(4)
                 .biasCorrection(false).build();
-        Calibration calibration = Quantizer.calibrate(net,
-                TestNetworks.randomIterator(16, new long[] {1, 28, 28}, 10, 2, 5), options);
-        QuantizedModel q = calibration.quantize(options);
+        ObservedNetwork calibration = QuantizationPipeline.calibrate(Dl4jConverter.convert(net),
+                FeatureBatches.of(TestNetworks.randomIterator(16, new long[] {1, 28, 28}, 10, 2, 5)), options);
+        QuantizedNetwork.Whole q = QuantizationPipeline.quantize(calibration, options);
         ModelGraph fp32 = calibration.fp32Graph();
         List<QuantizableOp> ops = calibration.ops();
         List<String> points = ops.stream().map(op -> calibration.point(op).tensor()).toList();
@@ -42,7 +46,7 @@ class ConsumerProbeTest {
                 .toList());
         ops.forEach(op -> wanted.add(op.output()));
         Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, wanted);
-        Map<String, INDArray> quantized = GraphExecution.output(q.graph(), feed, wanted);
+        Map<String, INDArray> quantized = GraphExecution.output(q.graph().graph(), feed, wanted);
         int checked = 0;
         for (int i = 0; i < ops.size(); i++) {
             QuantizableOp op = ops.get(i);
@@ -70,7 +74,7 @@ class ConsumerProbeTest {
         assertTrue(checked >= 5, "ops checked: " + checked);
     }
 
-    private static TensorQuantization find(QuantizedModel q, TensorQuantization.Kind kind, String tensor) {
+    private static TensorQuantization find(QuantizedNetwork q, TensorQuantization.Kind kind, String tensor) {
         return q.quantizations().stream().filter(t -> t.kind() == kind && t.tensor().equals(tensor)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + kind + " quantization of '" + tensor + "'"));
     }

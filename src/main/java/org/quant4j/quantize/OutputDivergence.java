@@ -1,4 +1,4 @@
-package org.quant4j;
+package org.quant4j.quantize;
 
 import java.util.Arrays;
 import java.util.List;
@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.InputFeed;
 
 /**
  * How far a quantized network's predictions lie from the fp32 network's, example by example: the measure by which
@@ -23,10 +24,10 @@ import org.quant4j.graph.ModelGraph;
  * ratio, {@code sum_j (y~_j - y_j)^2 / sum_all y^2}. An example's measure is the sum over the outputs, so the measures
  * of all examples add up to the mean KL divergence plus the noise-to-signal ratio.
  */
-final class OutputDivergence {
+public final class OutputDivergence {
 
     /** One-sided significance level of {@link #significantlyCloser}. */
-    static final double SIGNIFICANCE = 0.05;
+    public static final double SIGNIFICANCE = 0.05;
 
     /** Up to this many differing examples {@link #pCloser} enumerates every sign vector. */
     static final int EXACT_UP_TO = 16;
@@ -44,7 +45,7 @@ final class OutputDivergence {
      * Each example's divergence of every network of {@code quantized} from {@code fp32} on {@code batches}: one row
      * per network, one column per example in order. The fp32 outputs are computed once per batch for all of them.
      */
-    static double[][] perExample(ModelGraph fp32, List<ModelGraph> quantized, List<INDArray[]> batches) {
+    public static double[][] perExample(ModelGraph fp32, List<ModelGraph> quantized, List<INDArray[]> batches) {
         int outputs = fp32.outputs().size();
         boolean[] softmax = new boolean[outputs];
         for (int i = 0; i < outputs; i++) {
@@ -58,7 +59,7 @@ final class OutputDivergence {
         double[] signal = new double[outputs];
         int first = 0;
         for (int b = 0; b < batches.size(); b++) {
-            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
+            Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
             Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, fp32.outputs());
             INDArray[] p = new INDArray[outputs];
@@ -95,7 +96,7 @@ final class OutputDivergence {
      * sign-flip test, {@code 2^-examples} (every difference in the candidate's favour), is below {@link
      * #SIGNIFICANCE}. False below five examples.
      */
-    static boolean canReject(int examples) {
+    public static boolean canReject(int examples) {
         return Math.pow(0.5, examples) < SIGNIFICANCE;
     }
 
@@ -103,7 +104,7 @@ final class OutputDivergence {
      * Whether the examples' divergences {@code candidate} sum to less than {@code incumbent}'s (the same examples, in
      * the same order) beyond chance: {@link #pCloser} below {@link #SIGNIFICANCE}.
      */
-    static boolean significantlyCloser(double[] candidate, double[] incumbent) {
+    public static boolean significantlyCloser(double[] candidate, double[] incumbent) {
         return pCloser(candidate, incumbent) < SIGNIFICANCE;
     }
 
@@ -120,7 +121,7 @@ final class OutputDivergence {
      * of the sum, and then the evidence is as weak as those few examples. With fewer than five differing examples it
      * can never reject at 5 % ({@code 2^-4 > 0.05}).
      */
-    static double pCloser(double[] candidate, double[] incumbent) {
+    public static double pCloser(double[] candidate, double[] incumbent) {
         if (candidate.length != incumbent.length) {
             throw new IllegalArgumentException("paired divergences of " + candidate.length + " and "
                     + incumbent.length + " examples");
@@ -169,7 +170,7 @@ final class OutputDivergence {
     }
 
     /** {@code sum_k p_k (ln p_k - ln q_k)} of each row. */
-    static double[] klRows(INDArray p, INDArray q) {
+    public static double[] klRows(INDArray p, INDArray q) {
         INDArray lnP = Transforms.log(Transforms.max(p, FLOOR, true), false);
         INDArray lnQ = Transforms.log(Transforms.max(q, FLOOR, true), false);
         return p.mul(lnP.sub(lnQ)).sum(1).toDoubleVector();

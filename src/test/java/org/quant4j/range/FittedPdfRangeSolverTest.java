@@ -14,8 +14,9 @@ import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.range.pdf.FamilyTables;
 import org.quant4j.range.pdf.PdfFamily;
 import org.quant4j.range.pdf.Samples;
+import org.quant4j.range.pdf.ClipError;
 
-class PatentRangeSolverTest {
+class FittedPdfRangeSolverTest {
 
     /**
      * Mean squared error of quantize-dequantize of the samples at clip a, on the grid E(a) models: levels
@@ -114,7 +115,7 @@ class PatentRangeSolverTest {
         }
         ChannelStatistics s = Samples.statistics(v);
         QuantGrid grid = new QuantGrid(bits, !oneSided);
-        PatentRangeSolver.Result r = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
+        FittedPdfRangeSolver.Result r = FittedPdfRangeSolver.maximumLikelihood().solveDetailed(s, grid);
         double first = r.firstInChannelUnits() + (oneSided ? 0 : r.fit().location());
         double[] bf = bruteForce(v, first, r.stepPerClip(), oneSided);
         double err = (first - bf[0]) / bf[0];
@@ -183,8 +184,8 @@ class PatentRangeSolverTest {
         }
         ChannelStatistics s = Samples.statistics(v);
         QuantGrid grid = new QuantGrid(bits, false);
-        PatentRangeSolver.Result r = PatentRangeSolver.maximumLikelihood().solveDetailed(s, grid);
-        PatentRangeSolver.Result folded = ((PatentRangeSolver) RangeMethods.byName("patent-folded"))
+        FittedPdfRangeSolver.Result r = FittedPdfRangeSolver.maximumLikelihood().solveDetailed(s, grid);
+        FittedPdfRangeSolver.Result folded = ((FittedPdfRangeSolver) RangeMethods.byName("patent-folded"))
                 .solveDetailed(s, grid);
         double first = r.firstInChannelUnits();
         double firstFolded = folded.firstInChannelUnits();
@@ -209,11 +210,11 @@ class PatentRangeSolverTest {
      * Compares the point sets of the second range: for each family (two-sided, std 1.5, 200,000 samples) at
      * M = 4 and 8, plus two misfits (a Gaussian with a 1 % component 6 times wider, and with 0.2 % 20 times
      * wider), the sample MSE of the corrected range relative to the sample MSE of the first range alone.
-     * Numbers are printed (and quoted in {@link PatentRangeSolver}'s doc).
+     * Numbers are printed (and quoted in {@link FittedPdfRangeSolver}'s doc).
      */
     @org.junit.jupiter.api.Test
     void pointSetComparison() {
-        PatentRangeSolver.PointSet[] sets = PatentRangeSolver.PointSet.values();
+        FittedPdfRangeSolver.PointSet[] sets = FittedPdfRangeSolver.PointSet.values();
         double[] worst = new double[sets.length];
         double[] sum = new double[sets.length];
         int cases = 0;
@@ -244,9 +245,9 @@ class PatentRangeSolverTest {
                 StringBuilder line = new StringBuilder(String.format("points %-18s M=%d", name, bits));
                 double base = Double.NaN;
                 for (int k = 0; k < sets.length; k++) {
-                    PatentRangeSolver solver = new PatentRangeSolver(new org.quant4j.range.pdf.PdfFitter(),
+                    FittedPdfRangeSolver solver = new FittedPdfRangeSolver(new org.quant4j.range.pdf.PdfFitter(),
                             ClipError.NoiseWeight.INSIDE_ONLY, sets[k]);
-                    PatentRangeSolver.Result r = solver.solveDetailed(s, grid);
+                    FittedPdfRangeSolver.Result r = solver.solveDetailed(s, grid);
                     double firstA = Math.min(r.firstInChannelUnits() + Math.abs(r.fit().location()),
                             Math.max(-s.min(), s.max()));
                     if (k == 0) {
@@ -289,8 +290,8 @@ class PatentRangeSolverTest {
      */
     @org.junit.jupiter.api.Test
     void tabulatedMatchesExact() {
-        PatentRangeSolver fast = PatentRangeSolver.maximumLikelihood();
-        PatentRangeSolver exact = PatentRangeSolver.exact();
+        FittedPdfRangeSolver fast = FittedPdfRangeSolver.maximumLikelihood();
+        FittedPdfRangeSolver exact = FittedPdfRangeSolver.exact();
         int cases = 0;
         int sameFamily = 0;
         double worstSame = 0;
@@ -322,8 +323,8 @@ class PatentRangeSolverTest {
                     ChannelStatistics s = Samples.statistics(x);
                     for (int bits : new int[] {4, 8}) {
                         QuantGrid grid = new QuantGrid(bits, !relu);
-                        PatentRangeSolver.Result a = exact.solveDetailed(s, grid);
-                        PatentRangeSolver.Result b = fast.solveDetailed(s, grid);
+                        FittedPdfRangeSolver.Result a = exact.solveDetailed(s, grid);
+                        FittedPdfRangeSolver.Result b = fast.solveDetailed(s, grid);
                         double rel = Math.abs(b.range().magnitude() / a.range().magnitude() - 1);
                         cases++;
                         worstAny = Math.max(worstAny, rel);
@@ -460,7 +461,7 @@ class PatentRangeSolverTest {
             }
             ChannelStatistics s = Samples.statistics(v);
             for (int bits : new int[] {4, 8}) {
-                for (PatentRangeSolver solver : List.of(new PatentRangeSolver(), PatentRangeSolver.maximumLikelihood())) {
+                for (FittedPdfRangeSolver solver : List.of(new FittedPdfRangeSolver(), FittedPdfRangeSolver.maximumLikelihood())) {
                     ClipRange r = solver.solve(s, new QuantGrid(bits, false));
                     assertTrue(r.hi() > 0 && r.hi() <= s.max() + 1e-9, positives + " positives, " + bits + " bits: "
                             + r + " (max " + s.max() + ")");

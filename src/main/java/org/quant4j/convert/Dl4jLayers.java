@@ -1,4 +1,4 @@
-package org.quant4j;
+package org.quant4j.convert;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,11 +9,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.quant4j.convert.Dl4jConverter;
 
 /**
  * Consecutive layers of a MultiLayerNetwork that the converter does not support, run in DL4J in fp32 between the
- * quantized parts of a model ({@link QuantizationOptions#keepUnsupportedLayersFp32}).
+ * quantized parts of a model ({@code QuantizationOptions.keepUnsupportedLayersFp32}).
  *
  * <p>Each layer is instantiated from a clone of its configuration over a copy of its parameters, as DL4J does when
  * it loads a network, so the user's network is neither kept nor changed. A call runs, per layer, its input
@@ -21,13 +20,17 @@ import org.quant4j.convert.Dl4jConverter;
  * back out of the batch) and then the layer's inference forward pass ({@code activate(x, false)}), without
  * workspaces. Calls are serialized: DL4J layers keep their input between calls.
  */
-final class Dl4jLayers {
+public final class Dl4jLayers {
 
-    private final List<QuantizedModel.Fp32Layer> described;
+    /** A layer by its index in the network, its name and its type. */
+    public record Layer(int index, String name, String type) {
+    }
+
+    private final List<Layer> described;
     private final List<org.deeplearning4j.nn.api.Layer> layers;
     private final List<InputPreProcessor> preprocessors;
 
-    private Dl4jLayers(List<QuantizedModel.Fp32Layer> described, List<org.deeplearning4j.nn.api.Layer> layers,
+    private Dl4jLayers(List<Layer> described, List<org.deeplearning4j.nn.api.Layer> layers,
             List<InputPreProcessor> preprocessors) {
         this.described = List.copyOf(described);
         this.layers = layers;
@@ -35,10 +38,10 @@ final class Dl4jLayers {
     }
 
     /** Copies of the layers {@code from} (inclusive) to {@code to} (exclusive) of {@code net}. */
-    static Dl4jLayers copyOf(MultiLayerNetwork net, int from, int to) {
+    public static Dl4jLayers copyOf(MultiLayerNetwork net, int from, int to) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
-        List<QuantizedModel.Fp32Layer> described = new ArrayList<>();
+        List<Layer> described = new ArrayList<>();
         List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
         List<InputPreProcessor> preprocessors = new ArrayList<>();
         for (int i = from; i < to; i++) {
@@ -48,7 +51,7 @@ final class Dl4jLayers {
             layers.add(layerConf.getLayer().instantiate(layerConf, List.of(), i, params, false, dataType));
             InputPreProcessor preprocessor = conf.getInputPreProcess(i);
             preprocessors.add(preprocessor == null ? null : preprocessor.clone());
-            described.add(new QuantizedModel.Fp32Layer(i, Dl4jConverter.layerName(layerConf.getLayer(), i),
+            described.add(new Layer(i, Dl4jConverter.layerName(layerConf.getLayer(), i),
                     layerConf.getLayer().getClass().getSimpleName()));
         }
         return new Dl4jLayers(described, layers, preprocessors);
@@ -60,7 +63,7 @@ final class Dl4jLayers {
      *
      * @param miniBatch the batch size of the network input {@code x} derives from
      */
-    synchronized INDArray output(INDArray x, long miniBatch) {
+    public synchronized INDArray output(INDArray x, long miniBatch) {
         LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
         INDArray value = x.dup();
         for (int i = 0; i < layers.size(); i++) {
@@ -76,7 +79,7 @@ final class Dl4jLayers {
     }
 
     /** The layers, by index in the network, name and type. */
-    List<QuantizedModel.Fp32Layer> layers() {
+    public List<Layer> layers() {
         return described;
     }
 }

@@ -1,4 +1,4 @@
-package org.quant4j;
+package org.quant4j.quantize;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -11,7 +11,10 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationOptions;
 import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.convert.Dl4jLayers;
 import org.quant4j.convert.LayerConverters;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
@@ -19,6 +22,7 @@ import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
 import org.quant4j.report.LayerSqnr;
 import org.quant4j.report.QuantizationReport;
+import org.quant4j.runtime.Dnnl;
 
 /**
  * Quantizes a MultiLayerNetwork that holds layers the converter does not support, for
@@ -31,13 +35,13 @@ import org.quant4j.report.QuantizationReport;
  * among the layers kept in fp32. The calibration batches, and each boundary's values for them, are held in memory
  * while quantizing.
  */
-final class PartwiseQuantizer {
+public final class PartwiseQuantization {
 
-    private PartwiseQuantizer() {
+    private PartwiseQuantization() {
     }
 
     /** Whether {@code net} has a layer the converter does not support. */
-    static boolean hasUnsupportedLayers(MultiLayerNetwork net) {
+    public static boolean hasUnsupportedLayers(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         for (int i = 0; i < conf.getConfs().size(); i++) {
             if (!LayerConverters.supports(conf.getConf(i).getLayer())) {
@@ -47,7 +51,9 @@ final class PartwiseQuantizer {
         return false;
     }
 
-    static QuantizedModel quantize(MultiLayerNetwork net, Iterator<INDArray[]> data, QuantizationOptions options) {
+    public static QuantizedNetwork.InParts quantize(MultiLayerNetwork net, Iterator<INDArray[]> data,
+            QuantizationOptions requested) {
+        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int layers = conf.getConfs().size();
         List<INDArray> batches = new ArrayList<>();
@@ -57,7 +63,7 @@ final class PartwiseQuantizer {
                 throw new QuantizationException("calibration batch " + batches.size() + " has " + features.length
                         + " feature arrays; a MultiLayerNetwork takes one");
             }
-            String bad = Quantizer.nonFinite(features[0]);
+            String bad = FiniteValues.nonFinite(features[0]);
             if (bad != null) {
                 throw new QuantizationException("calibration batch " + batches.size() + ": features hold " + bad
                         + "; calibration data must be finite");
@@ -90,8 +96,8 @@ final class PartwiseQuantizer {
                 unmatched.removeAll(kept);
                 QuantizationOptions partOptions = options.withKeepFp32(kept);
                 List<INDArray[]> feed = batches.stream().map(b -> new INDArray[] {b}).toList();
-                Calibration calibration = Quantizer.calibrate(graph, feed.iterator(), partOptions);
-                QuantizedModel part = calibration.quantize(partOptions);
+                ObservedNetwork calibration = QuantizationPipeline.calibrate(graph, feed.iterator(), partOptions);
+                QuantizedNetwork.Whole part = QuantizationPipeline.quantize(calibration, partOptions);
                 parts.add(part);
                 quantizations.addAll(part.quantizations());
                 reports.add(part.report());
@@ -120,7 +126,7 @@ final class PartwiseQuantizer {
         if (!unmatched.isEmpty()) {
             throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched);
         }
-        return QuantizedModel.inParts(parts, input, options, quantizations, joined(reports, fp32Names, options,
+        return new QuantizedNetwork.InParts(parts, input, options, quantizations, joined(reports, fp32Names, options,
                 miniBatches));
     }
 
@@ -173,7 +179,7 @@ final class PartwiseQuantizer {
         long samples = java.util.Arrays.stream(miniBatches).sum();
         String granularity = String.join("; ", granularities) + "; layers kept in fp32 (DL4J): "
                 + String.join(", ", fp32Layers);
-        return new QuantizationReport(options.activationRangeMethod(), options.weightRangeMethod(),
+        return new QuantizationReport(options.activationRangeMethod().name(), options.weightRangeMethod().name(),
                 options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, quantized,
                 kept, calibrationMillis, solveMillis, sqnr);
     }

@@ -1,4 +1,4 @@
-package org.quant4j;
+package org.quant4j.quantize;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,6 +10,7 @@ import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.TensorQuantization;
+import org.quant4j.graph.InputFeed;
 
 /**
  * Replays quantizations of single points on the calibration's held batches: for each {@link Trial}, the consumers of
@@ -36,7 +37,7 @@ final class ConsumerReplay {
         void accept(Trial trial, Map<String, INDArray> reference, Map<String, INDArray> quantized);
     }
 
-    static void run(Calibration calibration, List<Trial> trials, Outputs sink) {
+    static void run(ObservedNetwork calibration, List<Trial> trials, Outputs sink) {
         if (trials.isEmpty()) {
             return;
         }
@@ -44,7 +45,7 @@ final class ConsumerReplay {
         ConsumerProbe probe = calibration.probe();
         List<INDArray[]> batches = calibration.heldBatches();
         for (int b = 0; b < batches.size(); b++) {
-            Map<String, INDArray> feed = QuantizedModel.feed(fp32.inputs(), batches.get(b),
+            Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
             List<String> computed = trials.stream().map(Trial::tensor).distinct()
                     .filter(t -> !feed.containsKey(t)).toList();

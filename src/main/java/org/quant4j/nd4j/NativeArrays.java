@@ -1,4 +1,4 @@
-package org.quant4j.graph;
+package org.quant4j.nd4j;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 

@@ -1,0 +1,43 @@
+package org.quant4j.graph;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.QuantizationException;
+
+/** The placeholder feed of a graph from arrays given for its inputs, checked against the inputs' specs. */
+public final class InputFeed {
+
+    private InputFeed() {
+    }
+
+    /**
+     * Checks that {@code arrays} fit {@code specs} (as many, none null, each shape accepted by {@link
+     * TensorSpec#adapt}); returns the feed by placeholder name.
+     *
+     * @param what what the arrays are, for the error message ("features", "calibration batch 3: features")
+     */
+    public static Map<String, INDArray> of(List<TensorSpec> specs, INDArray[] arrays, String what) {
+        if (arrays.length != specs.size()) {
+            throw new QuantizationException("the network has " + specs.size() + " input(s) " + specs
+                    + " but " + arrays.length + " " + what + " array(s) were given");
+        }
+        Map<String, INDArray> feed = new HashMap<>();
+        for (int i = 0; i < arrays.length; i++) {
+            TensorSpec spec = specs.get(i);
+            if (arrays[i] == null) {
+                throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
+            }
+            INDArray value = spec.adapt(arrays[i]);
+            if (value == null) {
+                throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
+                        + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
+                        + " (-1: any size)");
+            }
+            feed.put(spec.name(), value);
+        }
+        return feed;
+    }
+}

@@ -1,0 +1,166 @@
+package org.quant4j.quantize;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.Granularity;
+import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.graph.BatchNormFolding;
+import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.InputFeed;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.QuantizableOps;
+import org.quant4j.graph.TensorQuantization;
+import org.quant4j.report.LayerSqnr;
+import org.quant4j.report.QuantizationReport;
+import org.quant4j.report.SqnrMeter;
+import org.quant4j.runtime.Dnnl;
+
+/**
+ * The quantization pipeline on a converted graph: fold BatchNorms and observe the quantization points on the
+ * calibration data ({@link #calibrate}); then solve a range per channel with the chosen range method
+ * ({@link RangeSetting}, with the per-point granularity choice of {@link PointChoice}), check the choices as a whole
+ * ({@link PerChannelCheck}), rewrite a copy of the graph with fake-quant ops, correct biases
+ * ({@link MeasuredBiasCorrection}) and measure every layer's SQNR against fp32 ({@link #quantize}).
+ */
+public final class QuantizationPipeline {
+
+    private QuantizationPipeline() {
+    }
+
+    /** ObservedNetwork of a converted graph (public for the report, which replays the calibration). */
+    public static ObservedNetwork calibrate(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        FiniteValues.requireFiniteParameters(converted.graph());
+        ModelGraph fp32 = BatchNormFolding.fold(converted);
+        List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
+        return ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches(),
+                options.sequentialPasses() > 0);
+    }
+
+    /**
+     * Quantizes with the statistics of {@code calibration}: solve ranges, quantize weights, rewrite, measure. The
+     * options are first {@linkplain QuantizationOptions#resolved resolved} for this machine's int8 kernels.
+     */
+    public static QuantizedNetwork.Whole quantize(ObservedNetwork calibration, QuantizationOptions requested) {
+        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
+        ModelGraph fp32 = calibration.fp32Graph();
+        List<QuantizableOp> all = calibration.ops();
+        List<QuantizableOp> ops = new ArrayList<>();
+        List<String> kept = new ArrayList<>();
+        Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
+        for (QuantizableOp op : all) {
+            String layer = layerOf(op.output());
+            if (options.keepFp32().contains(op.output()) || options.keepFp32().contains(layer)) {
+                kept.add(op.output());
+                unmatched.remove(op.output());
+                unmatched.remove(layer);
+            } else {
+                ops.add(op);
+            }
+        }
+        if (!unmatched.isEmpty()) {
+            TreeSet<String> known = new TreeSet<>();
+            all.forEach(op -> known.add(layerOf(op.output())));
+            throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched
+                    + " (quantizable layers: " + known + ")");
+        }
+
+        long start = System.nanoTime();
+        Quantized result = quantizeGraph(calibration, ops, options);
+        int held = calibration.heldBatches().stream().mapToInt(b -> (int) b[0].size(0)).sum();
+        if (options.activationGranularity() == Granularity.PER_POINT && OutputDivergence.canReject(held)
+                && result.quantizations().stream().anyMatch(t -> t.kind() == TensorQuantization.Kind.ACTIVATION
+                        && t.scales().length == 1 && calibration.statistics(t.tensor(), true).length > 1)) {
+            result = PerChannelCheck.checked(calibration, ops, options, result);
+        }
+        List<TensorQuantization> quantizations = result.quantizations();
+        ModelGraph quantized = result.graph();
+        long solveMillis = (System.nanoTime() - start) / 1_000_000;
+
+        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
+        String granularity = describe(options.activationGranularity(), quantizations) + " activations, "
+                + options.weightGranularity().label() + " weights";
+        QuantizationReport report = new QuantizationReport(options.activationRangeMethod().name(),
+                options.weightRangeMethod().name(),
+                options.activationBits(), options.weightBits(), granularity, calibration.batches(),
+                calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
+                calibration.millis(), solveMillis, sqnr);
+        return new QuantizedNetwork.Whole(quantized, options, quantizations, report);
+    }
+
+    /** A quantization of every point and weight, and the fake-quant graph made with it. */
+    record Quantized(List<TensorQuantization> quantizations, ModelGraph graph) {
+    }
+
+    /** Solves the ranges and rewrites the graph (again on the quantized network's values, per sequential pass). */
+    static Quantized quantizeGraph(ObservedNetwork calibration, List<QuantizableOp> ops,
+            QuantizationOptions options) {
+        List<TensorQuantization> quantizations = RangeSetting.solveRanges(calibration, ops, options);
+        ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
+        for (int pass = 0; pass < options.sequentialPasses(); pass++) {
+            ObservedNetwork observed = calibration.observedOn(quantized);
+            quantizations = RangeSetting.solveRanges(observed, ops, options);
+            quantized = rewrite(observed, ops, quantizations, options);
+        }
+        return new Quantized(quantizations, quantized);
+    }
+
+    /** A copy of the fp32 graph rewritten with fake-quant ops, then bias-corrected when asked. */
+    private static ModelGraph rewrite(ObservedNetwork calibration, List<QuantizableOp> ops,
+            List<TensorQuantization> quantizations, QuantizationOptions options) {
+        ModelGraph fp32 = calibration.fp32Graph();
+        ModelGraph quantized = fp32.copy();
+        FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        if (options.biasCorrection()) {
+            MeasuredBiasCorrection.apply(calibration, ops, quantized);
+        }
+        return quantized;
+    }
+
+    /** The activation granularity; per-point with how many points chose per-channel scales. */
+    private static String describe(Granularity g, List<TensorQuantization> quantizations) {
+        if (g != Granularity.PER_POINT) {
+            return g.label();
+        }
+        List<TensorQuantization> points = quantizations.stream()
+                .filter(t -> t.kind() == TensorQuantization.Kind.ACTIVATION).toList();
+        long perChannel = points.stream().filter(t -> t.scales().length > 1).count();
+        return "per-point (" + perChannel + " of " + points.size() + " points per-channel)";
+    }
+
+    /** DL4J-converted ops output {@code <layer>/<part>}; the layer is the part before the first slash. */
+    private static String layerOf(String variable) {
+        int slash = variable.indexOf('/');
+        return slash < 0 ? variable : variable.substring(0, slash);
+    }
+
+    /** Per-layer SQNR of the quantized graph against fp32 on the given batches. */
+    private static List<LayerSqnr> measureSqnr(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
+        List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
+        Map<String, SqnrMeter> meters = new LinkedHashMap<>();
+        variables.forEach(v -> meters.put(v, new SqnrMeter()));
+        for (INDArray[] features : batches) {
+            Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), features, "features");
+            Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, variables);
+            Map<String, INDArray> actual = GraphExecution.output(quantized.graph(), feed, variables);
+            for (String v : variables) {
+                meters.get(v).add(reference.get(v), actual.get(v));
+            }
+        }
+        List<LayerSqnr> result = new ArrayList<>();
+        for (ModelGraph.LayerOutput layer : fp32.layerOutputs()) {
+            double db = batches.isEmpty() ? Double.NaN : meters.get(layer.variable()).sqnrDb();
+            result.add(new LayerSqnr(layer.layer(), layer.type(), layer.variable(), db));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,184 @@
+package org.quant4j.quantize;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.Granularity;
+import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.calib.ChannelStatistics;
+import org.quant4j.calib.TensorObserver;
+import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.KernelTaps;
+import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.TensorQuantization;
+import org.quant4j.nd4j.NativeArrays;
+import org.quant4j.range.ClipRange;
+import org.quant4j.range.QuantGrid;
+import org.quant4j.range.RangeSolver;
+
+/**
+ * Range setting: the clip range of every channel of every activation point and weight, solved from the calibration's
+ * statistics by the options' range methods, and each activation's scales folded into the weights that read it.
+ */
+public final class RangeSetting {
+
+    private RangeSetting() {
+    }
+
+    /**
+     * The ranges of every activation point and weight of {@code ops} from the statistics of {@code calibration}:
+     * activations first (their scales fold into the weights), then each weight per output channel or per tensor.
+     * With {@link Granularity#PER_POINT}, each point with several channels gets per-channel and per-tensor
+     * candidates (each with its consumers' weights solved for it), and {@link PointChoice#choose} keeps the better.
+     */
+    static List<TensorQuantization> solveRanges(ObservedNetwork calibration, List<QuantizableOp> ops,
+            QuantizationOptions options) {
+        ModelGraph fp32 = calibration.fp32Graph();
+        boolean perChannel = options.activationGranularity() != Granularity.PER_TENSOR;
+        boolean choose = options.activationGranularity() == Granularity.PER_POINT;
+        Map<String, TensorQuantization> activations = new LinkedHashMap<>();
+        List<PointChoice.Choice> choices = new ArrayList<>();
+        RangeSolver activationSolver = options.activationRangeMethod().solver();
+        for (QuantizableOp op : ops) {
+            String tensor = calibration.point(op).tensor();
+            if (!activations.containsKey(tensor)) {
+                List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(tensor).getInputsForOp());
+                TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor),
+                        calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
+                        activationSolver, options.activationBits(), readers);
+                if (choose && chosen.scales().length > 1) {
+                    TensorQuantization perTensor = solveActivation(tensor, calibration.rank(tensor),
+                            calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
+                            readers);
+                    List<QuantizableOp> consumers = ops.stream()
+                            .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
+                    choices.add(new PointChoice.Choice(tensor, List.of(candidate(fp32, consumers, chosen, options),
+                            candidate(fp32, consumers, perTensor, options))));
+                }
+                activations.put(tensor, chosen);
+            }
+        }
+        Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
+        for (ConsumerReplay.Trial best : PointChoice.choose(calibration, choices, options.biasCorrection())) {
+            activations.put(best.activation().tensor(), best.activation());
+            weights.putAll(best.weights());
+        }
+        List<TensorQuantization> quantizations = new ArrayList<>(activations.values());
+        RangeSolver weightSolver = options.weightRangeMethod().solver();
+        Map<String, QuantizableOp> weightOwners = new LinkedHashMap<>();
+        for (QuantizableOp op : ops) {
+            QuantizableOp previous = weightOwners.putIfAbsent(op.weight(), op);
+            if (previous != null) {
+                throw new QuantizationException("weight '" + op.weight() + "' is shared by ops '" + previous.op()
+                        + "' and '" + op.op() + "'; shared weights are not supported yet");
+            }
+        }
+        for (QuantizableOp op : ops) {
+            TensorQuantization input = activations.get(calibration.point(op).tensor());
+            quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32, op, input,
+                    weightAxis(op, options), weightSolver, options.weightBits())));
+        }
+        return quantizations;
+    }
+
+    static ConsumerReplay.Trial candidate(ModelGraph fp32, List<QuantizableOp> consumers,
+            TensorQuantization activation, QuantizationOptions options) {
+        RangeSolver weightSolver = options.weightRangeMethod().solver();
+        Map<String, TensorQuantization> weights = new LinkedHashMap<>();
+        for (QuantizableOp op : consumers) {
+            weights.put(op.weight(), solveWeight(fp32, op, activation, weightAxis(op, options), weightSolver,
+                    options.weightBits()));
+        }
+        return new ConsumerReplay.Trial(activation.tensor(), consumers, activation, weights);
+    }
+
+    /** The weight's output-channel axis, or -1 for one range per weight tensor. */
+    private static int weightAxis(QuantizableOp op, QuantizationOptions options) {
+        return options.weightGranularity() == Granularity.PER_CHANNEL ? op.weightAxis() : -1;
+    }
+
+    /**
+     * An activation's grid is unsigned when every observed value of every channel is non-negative (e.g. after
+     * ReLU), signed otherwise.
+     */
+    private static TensorQuantization solveActivation(String tensor, int rank, ChannelStatistics[] channels,
+            int axis, RangeSolver solver, int bits, List<String> consumers) {
+        boolean signed = false;
+        for (ChannelStatistics c : channels) {
+            signed |= c.min() < 0;
+        }
+        QuantGrid grid = new QuantGrid(bits, signed);
+        Solved solved = solve(channels, solver, grid);
+        return TensorQuantization.activation(tensor, rank, axis, grid, solved.scales, solved.lo, solved.hi,
+                consumers);
+    }
+
+    /**
+     * Weights: the input activation's scales folded in ({@code W' = W * s_x} per input channel, expanded when the
+     * op reads a flattened tensor: feature f of a flattened [N, C, H, W] belongs to channel f / (H W)), then a
+     * symmetric signed grid, one range per output channel (or per tensor), solved from {@link #weightStatistics}.
+     */
+    private static TensorQuantization solveWeight(ModelGraph fp32, QuantizableOp op, TensorQuantization input,
+            int axis, RangeSolver solver, int bits) {
+        INDArray w = fp32.graph().getVariable(op.weight()).getArr();
+        long inputSize = w.size(op.weightInputAxis());
+        int channels = input.scales().length;
+        if (inputSize % channels != 0) {
+            throw new QuantizationException("op '" + op.op() + "' reads " + inputSize + " input channels from '"
+                    + input.tensor() + "', which has " + channels + " quantization channels");
+        }
+        long perChannel = inputSize / channels;
+        float[] inputScales = new float[(int) inputSize];
+        for (int i = 0; i < inputSize; i++) {
+            inputScales[i] = input.scales()[(int) (i / perChannel)];
+        }
+        TensorQuantization folding = new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(),
+                axis, new QuantGrid(bits, true), new float[] {1f}, new double[] {0}, new double[] {0}, List.of(op.op()),
+                input.tensor(), op.weightInputAxis(), inputScales);
+        Solved solved = solve(weightStatistics(fp32, folding), solver, folding.grid());
+        return new TensorQuantization(op.weight(), TensorQuantization.Kind.WEIGHT, w.rank(), axis, folding.grid(),
+                solved.scales, solved.lo, solved.hi, List.of(op.op()), input.tensor(), op.weightInputAxis(), inputScales);
+    }
+
+    /**
+     * The statistics per channel ({@code t}'s axis) of the weight {@code t} of {@code fp32}, with {@code t}'s input
+     * scales folded in: what its range is solved from. A weight that holds structural zeros (a dilated kernel spelled
+     * out undilated, {@link ModelGraph#kernelTaps}) is observed on its taps only: the zeros between them are no part
+     * of the trained weights, and would distort a range method that fits a distribution to them (they are exact on
+     * any symmetric grid, whatever the range).
+     */
+    public static ChannelStatistics[] weightStatistics(ModelGraph fp32, TensorQuantization t) {
+        var variable = fp32.graph().getVariable(t.tensor());
+        if (variable == null || variable.getArr() == null) {
+            throw new QuantizationException("the fp32 graph has no weight '" + t.tensor() + "'");
+        }
+        INDArray folded = FakeQuantRewriter.foldInputScales(variable.getArr(), t);
+        KernelTaps taps = fp32.kernelTaps().get(t.tensor());
+        TensorObserver observer = new TensorObserver(t.tensor(), t.axis());
+        observer.observe(taps == null ? folded : taps.of(folded));
+        NativeArrays.release(folded, variable.getArr()); // weight-sized: freed now, not by the GC
+        return observer.channels();
+    }
+
+    private record Solved(float[] scales, double[] lo, double[] hi) {
+    }
+
+    private static Solved solve(ChannelStatistics[] channels, RangeSolver solver, QuantGrid grid) {
+        int n = channels.length;
+        float[] scales = new float[n];
+        double[] lo = new double[n];
+        double[] hi = new double[n];
+        ClipRange[] ranges = solver.solveAll(channels, grid);
+        for (int c = 0; c < n; c++) {
+            ClipRange range = ranges[c];
+            scales[c] = (float) grid.scale(range);
+            lo[c] = range.lo();
+            hi[c] = range.hi();
+        }
+        return new Solved(scales, lo, hi);
+    }
+}
