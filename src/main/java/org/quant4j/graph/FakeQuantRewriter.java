@@ -57,7 +57,8 @@ public final class FakeQuantRewriter {
             if (t.kind() != TensorQuantization.Kind.WEIGHT) {
                 continue;
             }
-            for (String name : List.of(t.tensor() + ":dqi", t.tensor() + ":dq")) {
+            for (String name : List.of(PointNames.dequantizedUnfolded(t.tensor()),
+                    PointNames.dequantized(t.tensor()))) {
                 if (sd.hasVariable(name) && sd.getVariables().get(name).getOutputOfOp() != null) {
                     names.add(name);
                     break;
@@ -77,11 +78,12 @@ public final class FakeQuantRewriter {
 
     private static void rewriteActivation(SameDiff sd, TensorQuantization t) {
         SDVariable x = sd.getVariable(t.tensor());
-        SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, x.dataType()));
-        SDVariable scaled = sd.math.div(t.tensor() + ":scaled", x, scale);
+        SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, x.dataType()));
+        SDVariable scaled = sd.math.div(PointNames.scaled(t.tensor()), x, scale);
         SDVariable rounded = new Rint(sd, scaled, false).outputVariable();
-        SDVariable clipped = sd.math.clipByValue(t.tensor() + ":q", rounded, t.grid().qmin(), t.grid().qmax());
-        SDVariable dequantized = sd.math.mul(t.tensor() + ":fq", clipped, scale);
+        SDVariable clipped = sd.math.clipByValue(PointNames.levels(t.tensor()), rounded, t.grid().qmin(),
+                t.grid().qmax());
+        SDVariable dequantized = sd.math.mul(PointNames.fakeQuant(t.tensor()), clipped, scale);
         replaceInput(sd, t.tensor(), dequantized, t.consumers());
     }
 
@@ -93,13 +95,14 @@ public final class FakeQuantRewriter {
         }
         DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
         INDArray q = quantizeWeights(foldInputScales(values, t), t).castTo(intType);
-        SDVariable stored = sd.constant(t.tensor() + ":q", q);
-        SDVariable scale = sd.constant(t.tensor() + ":scale", scaleArray(t, values.dataType()));
-        SDVariable dequantized = sd.math.mul(t.tensor() + ":dq", stored.castTo(values.dataType()), scale);
+        SDVariable stored = sd.constant(PointNames.levels(t.tensor()), q);
+        SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, values.dataType()));
+        SDVariable dequantized = sd.math.mul(PointNames.dequantized(t.tensor()), stored.castTo(values.dataType()),
+                scale);
         if (t.inputAxis() >= 0) {
-            SDVariable inputScale = sd.constant(t.tensor() + ":inscale",
+            SDVariable inputScale = sd.constant(PointNames.inputScale(t.tensor()),
                     Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));
-            dequantized = sd.math.div(t.tensor() + ":dqi", dequantized, inputScale);
+            dequantized = sd.math.div(PointNames.dequantizedUnfolded(t.tensor()), dequantized, inputScale);
         }
         replaceInput(sd, t.tensor(), dequantized, t.consumers());
         if (sd.getVariables().get(t.tensor()).getInputsForOp() == null

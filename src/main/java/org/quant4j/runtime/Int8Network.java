@@ -13,6 +13,7 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.PointNames;
 import org.quant4j.graph.TensorQuantization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -185,17 +186,17 @@ public final class Int8Network implements AutoCloseable {
             Map<String, SDVariable> placeholders = new LinkedHashMap<>();
             for (SameDiffOp op : new ArrayList<>(sd.getOps().values())) {
                 List<String> in = op.getInputsToOp();
-                if (in == null || Int8Plan.constantDerived(sd, op)) {
+                if (in == null || PlanGraph.constantDerived(sd, op)) {
                     continue;
                 }
                 for (int i = 0; i < in.size(); i++) {
                     String v = in.get(i);
-                    if (Int8Plan.isConstant(sd, v) || Int8Plan.constantDerivedVariable(sd, v)) {
+                    if (PlanGraph.isConstant(sd, v) || PlanGraph.constantDerivedVariable(sd, v)) {
                         continue;
                     }
                     SDVariable var = sd.getVariable(v);
                     SDVariable ph = placeholders.computeIfAbsent(v,
-                            k -> sd.placeHolder(Int8Plan.islandInput(k), var.dataType(), (long[]) null));
+                            k -> sd.placeHolder(PointNames.islandInput(k), var.dataType(), (long[]) null));
                     sd.replaceArgFor(i, ph, op.getOp());
                 }
             }

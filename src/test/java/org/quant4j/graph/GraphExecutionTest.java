@@ -146,12 +146,13 @@ class GraphExecutionTest {
                 continue;
             }
             weights++;
-            String dq = t.tensor() + (t.inputAxis() >= 0 ? ":dqi" : ":dq");
+            String dq = t.inputAxis() >= 0 ? PointNames.dequantizedUnfolded(t.tensor())
+                    : PointNames.dequantized(t.tensor());
             assertEquals(VariableType.CONSTANT, execution.getVariable(dq).getVariableType(), dq);
             assertEquals(DataType.FLOAT, execution.getVariable(dq).getArr().dataType(), dq);
-            assertFalse(execution.hasVariable(t.tensor() + ":q"), t.tensor() + ":q");
+            assertFalse(execution.hasVariable(PointNames.levels(t.tensor())), PointNames.levels(t.tensor()));
             // the saved form keeps its INT8 levels and dequantization
-            assertEquals(DataType.INT8, saved.getVariable(t.tensor() + ":q").getArr().dataType());
+            assertEquals(DataType.INT8, saved.getVariable(PointNames.levels(t.tensor())).getArr().dataType());
             assertNotNull(saved.getVariables().get(dq).getOutputOfOp(), dq);
         }
         assertTrue(weights > 0);

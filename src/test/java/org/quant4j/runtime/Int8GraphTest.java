@@ -32,6 +32,7 @@ import org.quant4j.data.Datasets;
 import org.quant4j.data.Split;
 import org.quant4j.data.Subset;
 import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.PointNames;
 
 /**
  * Whole networks in the int8 plan against their fake-quant graphs on real images: a ResNet-style graph (residual
@@ -107,7 +108,7 @@ class Int8GraphTest {
      */
     static Levels levels(QuantizedModel model, INDArray x) {
         Map<String, INDArray> trace = model.int8Network().trace(x);
-        List<String> points = trace.keySet().stream().filter(k -> k.endsWith(":q")).toList();
+        List<String> points = trace.keySet().stream().filter(PointNames::isLevels).toList();
         assertTrue(points.size() >= 3, "quantization points traced: " + points);
         String input = model.inputs().get(0).name();
         INDArray adapted = model.inputs().get(0).adapt(x);
@@ -116,7 +117,7 @@ class Int8GraphTest {
         Map<String, INDArray> feed = new HashMap<>();
         feed.put(input, adapted);
         for (String q : points) {
-            String fq = q.substring(0, q.length() - 2) + ":fq";
+            String fq = PointNames.fakeQuant(PointNames.tensorOf(q));
             SDVariable plan = local.placeHolder(fq + "#plan", DataType.FLOAT, (long[]) null);
             for (String reader : new ArrayList<>(local.getVariables().get(fq).getInputsForOp())) {
                 SameDiffOp op = local.getOps().get(reader);

@@ -1,0 +1,23 @@
+package org.quant4j.runtime;
+
+/**
+ * A value into another way of holding it, in Java ({@link Layouts}): into an f32 buffer (flattened levels, arrays
+ * not of rank 4) or into an ND4J array (for islands and outputs).
+ */
+final class ConvertStep extends PlanStep {
+
+    private final Value src;
+    private final Value dst;
+
+    ConvertStep(Value src, Value dst) {
+        super("convert " + src + " to " + dst.kind(), src.slot());
+        this.src = src;
+        this.dst = dst;
+    }
+
+    @Override
+    void run(Object[] s) {
+        s[dst.slot()] = dst.kind() == Value.Kind.F32 ? Layouts.toF32(src, s[src.slot()])
+                : Layouts.toArray(src, s[src.slot()]);
+    }
+}

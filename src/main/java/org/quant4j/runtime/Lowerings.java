@@ -1,0 +1,26 @@
+package org.quant4j.runtime;
+
+import java.util.List;
+
+/**
+ * The registry of op lowerings, in the order the planner asks them: integer kernels first (a quantized op reading
+ * levels), then quantize steps, aliases, f32 primitives, and fp32 islands last (the last takes any op). Adding an op
+ * family is one {@link OpLowering} class and one line here, before the islands.
+ */
+final class Lowerings {
+
+    /** Every lowering, in the order the planner tries them. */
+    static final List<OpLowering> ALL = List.of(
+            new ConvolutionLowering(), // conv2d, depthwise_conv2d on levels: int8 kernels (residual add fused)
+            new DenseLowering(), // xw_plus_b, matmul on levels: int8 kernels
+            new QuantizeLowering(), // a point's :scaled/rint/:q/:fq ops: one quantize step
+            new AliasLowering(), // identity, a flatten of levels: no step
+            new PoolingLowering(), // max pooling, global average/max pooling
+            new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add
+            new ConcatenationLowering(), // concat
+            new LibraryIslandLowering(), // softmax, pad, batchnorm, lrn, avgpool2d: the library op itself
+            new SameDiffIslandLowering()); // anything else: the op alone through SameDiff
+
+    private Lowerings() {
+    }
+}

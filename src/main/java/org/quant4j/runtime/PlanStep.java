@@ -1,0 +1,37 @@
+package org.quant4j.runtime;
+
+/**
+ * One step of an {@link Int8Plan}: reads slots, writes slots. Slots hold a call's buffers (JavaCPP pointers) or
+ * arrays, one per {@link Value}; the plan frees a buffer after the last step reading it.
+ */
+abstract class PlanStep implements AutoCloseable {
+
+    /** What the step runs, e.g. {@code conv2d c1 -> ...}: its first word is the profile's kind. */
+    final String label;
+    /** The slots the step reads. */
+    final int[] reads;
+
+    PlanStep(String label, int... reads) {
+        this.label = label;
+        this.reads = reads;
+    }
+
+    abstract void run(Object[] slots);
+
+    /**
+     * Runs the step; {@code mayConsume}: no later step nor the result reads the buffer of {@link #consumable},
+     * so the step may take it over (write into it) instead of copying it.
+     */
+    void run(Object[] slots, boolean mayConsume) {
+        run(slots);
+    }
+
+    /** The slot whose buffer this step would take over when allowed, or -1. */
+    int consumable() {
+        return -1;
+    }
+
+    @Override
+    public void close() {
+    }
+}
