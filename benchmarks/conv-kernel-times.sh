@@ -6,7 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 jar="$here/target/benchmarks.jar"
-[ -f "$jar" ] || { echo "build first: mvn -DskipTests install && mvn -f benchmarks/pom.xml package" >&2; exit 1; }
+[ -f "$jar" ] || { echo "build first: mvn -DskipTests package -pl benchmarks -am" >&2; exit 1; }
 out="$(mktemp -d)"
 ONEDNN_MAX_CPU_ISA="${1:-AVX2}" ONEDNN_VERBOSE=1 java -jar "$jar" ConvLayerBenchmark -f 1 -wi 2 -i 3 -w 2 -r 2 \
     > "$out/run.log" 2>&1

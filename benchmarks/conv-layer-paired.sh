@@ -9,7 +9,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 jar="$here/target/benchmarks.jar"
-[ -f "$jar" ] || { echo "build first: mvn -DskipTests install && mvn -f benchmarks/pom.xml package" >&2; exit 1; }
+[ -f "$jar" ] || { echo "build first: mvn -DskipTests package -pl benchmarks -am" >&2; exit 1; }
 out="$(mktemp -d)"
 json="${2:-$out/paired.json}"
 ONEDNN_MAX_CPU_ISA="${1:-AVX2}" java -jar "$jar" 'ConvLayerBenchmark.pairedBlocks' -f 4 -wi 3 -i 10 -w 2 -r 2 \

@@ -14,8 +14,8 @@ import org.nd4j.linalg.api.shape.Shape;
  * A rank-4 array in the graph's layout (NCHW) into an f32 NHWC buffer, straight from the array's memory (a copy,
  * exact): through oneDNN's reorder for {@value #FEW_CHANNELS} channels or more; for fewer (a network's input image)
  * by interleaving the channel planes in Java, as oneDNN's AVX-512 reorder to three innermost channels took 4.4 ms
- * for ResNet-50's input batch of 8 (0.4 ms limited to AVX2; {@code PlanProfile} at commit 4e1053e). ND4J's permute
- * and copy, used before, took 3 to 5 ms (at commit 0ef40e1).
+ * for ResNet-50's input batch of 8 (0.4 ms limited to AVX2; {@code PlanProfile}, docs/PERFORMANCE.md). ND4J's
+ * permute and copy took 3 to 5 ms.
  * Made once per plan step (one shape); {@link #toNhwc} is thread-safe.
  */
 final class NhwcReorder implements AutoCloseable {

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The README's zoo table: each zoo IT writes its model's row to {@code target/zoo-table/<NN>-<model>.md}, and every
- * write regenerates {@code target/zoo-table.md} from the rows present, in the zoo's order. Models DL4J itself
+ * The zoo table (docs/ZOO.md): each zoo IT writes its model's row to {@code zoo-tests/target/zoo-table/<NN>-<model>.md},
+ * and every write regenerates {@code zoo-tests/target/zoo-table.md} from the rows present, in the zoo's order. Models DL4J itself
  * cannot build write a row saying so.
  */
 final class ZooTable {
