@@ -431,9 +431,11 @@ class QuantizerTest {
         assertTrue(e.getMessage().contains("9"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> QuantizationOptions.builder().rangeMethod("magic").build());
         assertTrue(e.getMessage().contains("magic") && e.getMessage().contains("minmax"), e.getMessage());
-        assertArrayEquals(new int[] {2, org.quant4j.runtime.Dnnl.safeWeightBits()},
+        assertArrayEquals(new int[] {2, QuantizationOptions.AUTO_WEIGHT_BITS},
                 new int[] {QuantizationOptions.builder().activationBits(2).build()
                 .activationBits(), QuantizationOptions.defaults().weightBits()});
+        e = assertThrows(IllegalArgumentException.class, () -> QuantizationOptions.builder().weightBits(1).build());
+        assertTrue(e.getMessage().contains("1"), e.getMessage());
         assertFalse(QuantizationOptions.defaults().keepFp32().iterator().hasNext());
         e = assertThrows(IllegalArgumentException.class,
                 () -> QuantizationOptions.builder().weightGranularity(Granularity.PER_POINT).build());

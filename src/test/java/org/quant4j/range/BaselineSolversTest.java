@@ -217,7 +217,7 @@ class BaselineSolversTest {
     @Test
     void rangeMethodsByName() {
         assertEquals(java.util.List.of("minmax", "percentile-99.99", "percentile-99.999", "entropy", "mse", "aciq",
-                "patent", "patent-ml", "patent-lg", "patent-folded"), RangeMethods.names());
+                "fitted-pdf", "fitted-pdf-ml", "fitted-pdf-lg", "fitted-pdf-folded"), RangeMethods.names());
         for (String n : RangeMethods.names()) {
             assertEquals(n, RangeMethods.byName(n).name());
         }

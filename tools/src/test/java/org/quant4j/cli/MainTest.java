@@ -62,7 +62,7 @@ class MainTest {
         assertTrue(Files.isRegularFile(q4j));
         QuantizedModel q = QuantizedModel.load(q4j.toFile());
         assertEquals(6, q.options().weightBits());
-        assertEquals("patent", q.options().activationRangeMethod());
+        assertEquals(org.quant4j.RangeMethod.FITTED_PDF, q.options().activationRangeMethod());
         assertEquals(96, q.report().calibrationSamples());
         assertTrue(quantized.out().contains("SQNR (dB)"), quantized.out());
         assertTrue(quantized.err().contains("calibration: 100% (3/3 batches)"), quantized.err());

@@ -83,8 +83,8 @@ public final class ReportBuilder {
 
         List<ReportData.ChannelRanges> ranges = new ArrayList<>();
         List<ReportData.ChannelView> channels = new ArrayList<>();
-        FittedPdfRangeSolver patent = RangeMethods.byName(report.activationMethod()) instanceof FittedPdfRangeSolver p
-                ? p : null;
+        FittedPdfRangeSolver patent = RangeMethods.names().contains(RangeMethods.canonical(report.activationMethod()))
+                && RangeMethods.byName(report.activationMethod()) instanceof FittedPdfRangeSolver p ? p : null;
         for (TensorQuantization t : inputsOfLayer.getOrDefault(chosen, List.of())) {
             ChannelStatistics[] stats = statistics == null ? null : statistics.of(t.tensor());
             ranges.add(ranges(t, stats));
