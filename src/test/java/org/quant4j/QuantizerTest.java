@@ -445,13 +445,14 @@ class QuantizerTest {
         assertEquals(Granularity.PER_POINT, Granularity.parse("Per_Point"));
         e = assertThrows(IllegalArgumentException.class, () -> Granularity.parse("per-layer"));
         assertTrue(e.getMessage().contains("per-layer") && e.getMessage().contains("per-tensor"), e.getMessage());
-        // bias correction: on below 8 bits unless set
-        assertFalse(QuantizationOptions.builder().weightBits(8).activationBits(8).build().biasCorrection());
-        assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(4).build().biasCorrection());
-        assertTrue(QuantizationOptions.builder().weightBits(4).activationBits(8).build().biasCorrection());
-        assertFalse(QuantizationOptions.builder().weightBits(4).biasCorrection(false).build().biasCorrection());
-        assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(8).biasCorrection(true).build()
+        // bias correction: on below 8 bits unless set (decided when quantizing: resolved)
+        assertFalse(QuantizationOptions.builder().weightBits(8).activationBits(8).build().resolved(8).biasCorrection());
+        assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(4).build().resolved(8).biasCorrection());
+        assertTrue(QuantizationOptions.builder().weightBits(4).activationBits(8).build().resolved(8).biasCorrection());
+        assertFalse(QuantizationOptions.builder().weightBits(4).biasCorrection(false).build().resolved(8)
                 .biasCorrection());
+        assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(8).biasCorrection(true).build()
+                .resolved(8).biasCorrection());
     }
 
 }

@@ -26,7 +26,8 @@ import org.quant4j.reference.ReferenceNetwork;
 class AccuracyStudyTest {
 
     private static final Datasets DATA = Datasets.fromEnvironment();
-    private static final Path MODELS = Path.of("models");
+    /** The committed trained networks: the repository's models/ (the tools pom names it; tests run in tools/). */
+    private static final Path MODELS = Path.of(System.getProperty("quant4j.models", "models"));
 
     private static Set<ByteBuffer> images(INDArray features) {
         Set<ByteBuffer> keys = new HashSet<>();
