@@ -2,7 +2,6 @@ package org.quant4j.calib;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,7 +45,7 @@ class CalibrationMemoryTest {
 
     @Test
     void observerMemoryIndependentOfImageCount() throws Exception {
-        assumeTrue(ProcessMemory.residentSetKnown(), "JavaCPP cannot read the resident set on this platform");
+        ProcessMemory.assumeMemoryTestJvm();
         LabeledImages train = Datasets.fromEnvironment().load(Dataset.FASHION_MNIST, Split.TRAIN);
         assertEquals(60_000, train.size());
         Nd4j.getRandom().setSeed(7);

@@ -1,5 +1,7 @@
 package org.quant4j.memory;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -69,9 +71,15 @@ public final class ProcessMemory {
         return used;
     }
 
-    /** Whether the resident set can be read on this platform (JavaCPP gives 0 where it cannot). */
-    public static boolean residentSetKnown() {
-        return Pointer.physicalBytes() > 0;
+    /**
+     * Skips the calling test unless it runs where its readings are the model's: in the build's memory-tests execution
+     * (which sets {@code quant4j.memoryTestJvm}: a fresh JVM per class, a fixed heap), on a platform where JavaCPP
+     * reads the resident set.
+     */
+    public static void assumeMemoryTestJvm() {
+        assumeTrue(Boolean.getBoolean("quant4j.memoryTestJvm"), "memory tests measure only in a JVM of their own:"
+                + " mvn verify (execution memory-tests), or -Dtest=... with mvn verify");
+        assumeTrue(Pointer.physicalBytes() > 0, "JavaCPP cannot read the resident set on this platform");
     }
 
     private static void sleep() {

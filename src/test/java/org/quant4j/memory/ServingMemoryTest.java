@@ -2,7 +2,6 @@ package org.quant4j.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +49,7 @@ class ServingMemoryTest {
 
     @BeforeAll
     static void quantize() {
-        assumeTrue(ProcessMemory.residentSetKnown(), "JavaCPP cannot read the resident set on this platform");
+        ProcessMemory.assumeMemoryTestJvm();
         pool = Executors.newFixedThreadPool(THREADS);
         net = new MultiLayerNetwork(FashionCnn.configuration());
         net.init();
