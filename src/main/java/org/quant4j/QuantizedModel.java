@@ -3,17 +3,17 @@ package org.quant4j;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -35,6 +35,8 @@ import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
+import org.quant4j.io.AtomicFiles;
+import org.quant4j.io.NonClosing;
 import org.quant4j.quantize.QuantizedNetwork;
 import org.quant4j.report.QuantizationReport;
 import org.quant4j.runtime.Int8Network;
@@ -43,10 +45,11 @@ import org.quant4j.runtime.Int8Network;
  * A quantized network: the fake-quant SameDiff graph (integer weights, simulated integer activations), the
  * quantization parameters of every tensor and the report of how it was made.
  *
- * <p>File format ({@link #save}): a zip holding {@code quant4j.json} (format name and version, inputs, outputs,
- * options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as FlatBuffers, weights
- * stored as INT8). Saving is atomic: a temporary file beside the target is renamed over it; when saving fails, no
- * file is left at the target (an existing one is left as it was) nor beside it.
+ * <p>File format ({@link #save(OutputStream)}, {@link #load(InputStream)}; {@link #save(File)} and
+ * {@link #load(File)} write and read the same bytes): a zip holding {@code quant4j.json} (format name and version,
+ * inputs, outputs, options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as
+ * FlatBuffers, weights stored as INT8). Saving to a file is atomic: a temporary file beside the target is renamed
+ * over it; when saving fails, no file is left at the target (an existing one is left as it was) nor beside it.
  *
  * <p>Determinism: the same model, calibration data and options give byte-identical files, in any run, process
  * and time zone: zip entries carry a fixed time, the JSON's properties are in declaration order and its maps and
@@ -347,42 +350,56 @@ public final class QuantizedModel {
             List<TensorQuantization> quantizations, QuantizationReport report) {
     }
 
-    /** Saves atomically: a temporary file next to {@code file} is written, then renamed over it. */
+    /**
+     * Saves to {@code file} atomically ({@link AtomicFiles}): the model is written to a new file beside it, forced to
+     * disk and renamed over it; when saving fails, the file is left as it was (absent, or the old model) and nothing
+     * is left beside it. The file gets the permissions of any new file of this process (the umask applies). Its bytes
+     * are those {@link #save(OutputStream)} writes.
+     *
+     * @throws NoSuchFileException   when the directory to save into does not exist
+     * @throws QuantizationException when the model runs in parts ({@code keepUnsupportedLayersFp32}); nothing written
+     */
     public void save(File file) throws IOException {
-        if (steps != null) {
-            throw new QuantizationException("cannot save " + file + ": this model keeps " + fp32Layers()
-                    + " in DL4J (fp32) between quantized graphs (keepUnsupportedLayersFp32), and the quant4j file"
-                    + " format holds one graph; such a model is used in memory only (nothing was written)");
-        }
+        requireOneGraph("cannot save " + file);
         Path target = file.toPath().toAbsolutePath();
         Path dir = target.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new NoSuchFileException(target.toString(), null, "the directory to save into does not exist");
         }
-        Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(temp); ZipOutputStream zip = new ZipOutputStream(out)) {
-                zip.putNextEntry(entry(METADATA_ENTRY));
-                zip.write(JSON.writeValueAsBytes(new Metadata(FORMAT, FORMAT_VERSION, graph.inputs(), graph.outputs(),
-                        graph.layerOutputs(), options, quantizations, report.withoutTimings())));
-                zip.closeEntry();
-                zip.putNextEntry(entry(GRAPH_ENTRY));
-                ByteBuffer fb;
-                synchronized (this) {
-                    fb = graph.graph().asFlatBuffers(true);
-                }
-                byte[] bytes = new byte[fb.remaining()];
-                fb.get(bytes);
-                zip.write(bytes);
-                zip.closeEntry();
-            }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
+        AtomicFiles.writeStream(target, out -> save(out));
+    }
+
+    /**
+     * Writes the model to {@code out} in the quant4j file format (a zip, see the class comment): the same bytes as
+     * {@link #save(File)}, for any model, process and time. {@code out} is flushed, not closed: the caller closes it.
+     *
+     * @throws QuantizationException when the model runs in parts ({@code keepUnsupportedLayersFp32}); nothing written
+     */
+    public void save(OutputStream out) throws IOException {
+        requireOneGraph("cannot save it");
+        byte[] metadata = JSON.writeValueAsBytes(new Metadata(FORMAT, FORMAT_VERSION, graph.inputs(), graph.outputs(),
+                graph.layerOutputs(), options, quantizations, report.withoutTimings()));
+        ByteBuffer fb;
+        synchronized (this) {
+            fb = graph.graph().asFlatBuffers(true);
+        }
+        byte[] graphBytes = new byte[fb.remaining()];
+        fb.get(graphBytes);
+        try (ZipOutputStream zip = new ZipOutputStream(NonClosing.output(out))) {
+            zip.putNextEntry(entry(METADATA_ENTRY));
+            zip.write(metadata);
+            zip.closeEntry();
+            zip.putNextEntry(entry(GRAPH_ENTRY));
+            zip.write(graphBytes);
+            zip.closeEntry();
+        }
+    }
+
+    private void requireOneGraph(String what) {
+        if (steps != null) {
+            throw new QuantizationException(what + ": this model keeps " + fp32Layers()
+                    + " in DL4J (fp32) between quantized graphs (keepUnsupportedLayersFp32), and the quant4j file"
+                    + " format holds one graph; such a model is used in memory only (nothing was written)");
         }
     }
 
@@ -393,42 +410,77 @@ public final class QuantizedModel {
     }
 
     /**
-     * Loads a model written by {@link #save}.
+     * Loads a model written by {@link #save(File)}.
      *
-     * @throws IOException           when the file cannot be read
-     * @throws QuantizationException when it is not a quant4j model, is damaged, or comes from a newer version
+     * @throws IOException           when the file cannot be read ({@link NoSuchFileException} when it does not exist)
+     * @throws QuantizationException when it is not a quant4j model, is damaged or truncated, or comes from a newer
+     *                               version; the message names the file and what is wrong
      */
     public static QuantizedModel load(File file) throws IOException {
+        try (InputStream in = Files.newInputStream(file.toPath())) {
+            return load(in, file.toString());
+        }
+    }
+
+    /**
+     * Loads a model written by {@link #save(OutputStream)} (or {@link #save(File)}) from {@code in}, which is read as
+     * far as the model goes and not closed: the caller closes it.
+     *
+     * @throws IOException           when the stream cannot be read
+     * @throws QuantizationException when the stream does not hold a quant4j model, holds a damaged or truncated one,
+     *                               or one from a newer version; the message says which
+     */
+    public static QuantizedModel load(InputStream in) throws IOException {
+        return load(in, "the stream");
+    }
+
+    /** Loads from {@code in}, naming {@code source} (a file's path, "the stream") in every error. */
+    private static QuantizedModel load(InputStream in, String source) throws IOException {
         byte[] metadataBytes = null;
         byte[] graphBytes = null;
-        try (InputStream in = Files.newInputStream(file.toPath()); ZipInputStream zip = new ZipInputStream(in)) {
+        BufferedInputStream buffered = new BufferedInputStream(NonClosing.input(in));
+        requireZip(buffered, source);
+        int entries = 0;
+        try (ZipInputStream zip = new ZipInputStream(buffered)) {
             ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
+                entries++;
                 if (entry.getName().equals(METADATA_ENTRY)) {
                     metadataBytes = readAll(zip);
                 } else if (entry.getName().equals(GRAPH_ENTRY)) {
                     graphBytes = readAll(zip);
                 }
             }
-        } catch (ZipException | java.io.EOFException e) {
-            throw new QuantizationException(file + " is not a readable quant4j model (damaged or not a zip file: "
+        } catch (EOFException e) {
+            throw new QuantizationException(source + " is not a readable quant4j model: it ends in the middle of"
+                    + " an entry (truncated: " + e.getMessage() + ")", e);
+        } catch (ZipException e) {
+            throw new QuantizationException(source + " is not a readable quant4j model (damaged or not a zip file: "
                     + e.getMessage() + ")", e);
         }
-        if (metadataBytes == null || graphBytes == null) {
-            throw new QuantizationException(file + " is not a quant4j model: it lacks "
-                    + (metadataBytes == null ? METADATA_ENTRY : GRAPH_ENTRY));
+        if (entries == 0) {
+            // It begins with a zip entry's signature (requireZip), and ZipInputStream ends quietly at a short header.
+            throw new QuantizationException(source + " is not a readable quant4j model: it ends inside the header of"
+                    + " its first entry (truncated)");
+        }
+        if (metadataBytes == null) {
+            throw new QuantizationException(source + " is not a quant4j model: it lacks " + METADATA_ENTRY);
+        }
+        if (graphBytes == null) {
+            throw new QuantizationException(source + " is not a complete quant4j model: it lacks " + GRAPH_ENTRY
+                    + " (truncated, or not written by quant4j)");
         }
         Metadata metadata;
         try {
             metadata = JSON.readValue(metadataBytes, Metadata.class);
         } catch (IOException e) {
-            throw new QuantizationException(file + ": its " + METADATA_ENTRY + " is damaged: " + e.getMessage(), e);
+            throw new QuantizationException(source + ": its " + METADATA_ENTRY + " is damaged: " + e.getMessage(), e);
         }
         if (!FORMAT.equals(metadata.format())) {
-            throw new QuantizationException(file + " is not a quant4j model (format '" + metadata.format() + "')");
+            throw new QuantizationException(source + " is not a quant4j model (format '" + metadata.format() + "')");
         }
         if (metadata.version() > FORMAT_VERSION) {
-            throw new QuantizationException(file + " was written in format version " + metadata.version()
+            throw new QuantizationException(source + " was written in format version " + metadata.version()
                     + " by a newer quant4j; this version reads up to " + FORMAT_VERSION);
         }
         SameDiff sd;
@@ -437,10 +489,34 @@ public final class QuantizedModel {
             buffer.put(graphBytes).flip();
             sd = SameDiff.fromFlatBuffers(buffer);
         } catch (IOException | RuntimeException e) {
-            throw new QuantizationException(file + ": its graph (" + GRAPH_ENTRY + ") is damaged: " + e.getMessage(), e);
+            throw new QuantizationException(source + ": its graph (" + GRAPH_ENTRY + ") is damaged: " + e.getMessage(),
+                    e);
         }
         return new QuantizedModel(new ModelGraph(sd, metadata.inputs(), metadata.outputs(), metadata.layerOutputs()),
                 metadata.options(), metadata.quantizations(), metadata.report());
+    }
+
+    /** Fails unless {@code in} begins as a zip file does (a local file header); leaves {@code in} where it was. */
+    private static void requireZip(BufferedInputStream in, String source) throws IOException {
+        in.mark(4);
+        byte[] head = in.readNBytes(4);
+        in.reset();
+        byte[] magic = {'P', 'K', 3, 4};
+        if (head.length == 0) {
+            throw new QuantizationException(source + " is not a quant4j model: it is empty");
+        }
+        if (head.length < magic.length && Arrays.equals(head, Arrays.copyOf(magic, head.length))) {
+            throw new QuantizationException(source + " is not a readable quant4j model: it ends after " + head.length
+                    + " bytes (truncated)");
+        }
+        if (!Arrays.equals(head, magic)) {
+            StringBuilder hex = new StringBuilder();
+            for (byte b : head) {
+                hex.append(String.format(" %02x", b));
+            }
+            throw new QuantizationException(source + " is not a quant4j model: a model is a zip file, beginning"
+                    + " with the bytes 50 4b 03 04 ('PK'), and this begins with" + hex);
+        }
     }
 
     private static byte[] readAll(InputStream in) throws IOException {

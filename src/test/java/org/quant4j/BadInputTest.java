@@ -27,6 +27,7 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
@@ -145,6 +146,7 @@ class BadInputTest {
     }
 
     @Test
+    @Tag("slow")
     void allZeroConstantAndSingleSpikeChannelsQuantizeToFiniteOutputs() {
         MultiLayerNetwork net = smallCnn(WeightInit.XAVIER);
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 3, 8, 8);

@@ -22,6 +22,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -74,6 +75,7 @@ class QuantizerTest {
     }
 
     @Test
+    @Tag("slow")
     void oneCalibrationGivesWhatQuantizeGivesForEveryOption() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizationOptions base = QuantizationOptions.builder().calibrationBatches(3).build();
@@ -101,6 +103,7 @@ class QuantizerTest {
     }
 
     @Test
+    @Tag("slow")
     void sequentialCalibrationSolvesRangesOnTheQuantizedNetwork() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizationOptions.Builder w4a4 = QuantizationOptions.builder().calibrationBatches(3).rangeMethod("minmax")
@@ -143,6 +146,7 @@ class QuantizerTest {
      * fake-quant graph does.
      */
     @Test
+    @Tag("slow")
     void granularityPerPointChoosesPerChannelOrPerTensorScalesAndRunsInInt8() {
         MultiLayerNetwork net = TestNetworks.mobileNetStyle();
         QuantizationOptions.Builder w4a4 = QuantizationOptions.builder().calibrationBatches(4).weightBits(4)

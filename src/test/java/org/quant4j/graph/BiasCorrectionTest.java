@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.Calibration;
@@ -42,6 +43,7 @@ class BiasCorrectionTest {
      * included, where padding makes most positions borders).
      */
     @Test
+    @Tag("slow")
     void removesTheMeanShiftOfFourBitQuantization() {
         MultiLayerNetwork net = new MultiLayerNetwork((MultiLayerConfiguration) ReferenceNetwork.MOBILENET_FASHION
                 .configuration());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.commons.math3.distribution.RealDistribution;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -100,6 +101,7 @@ class FittedPdfRangeSolverTest {
 
     @ParameterizedTest(name = "{0} M={1} oneSided={2}")
     @MethodSource("cases")
+    @Tag("slow")
     void firstRangeMatchesBruteForceOnSamples(PdfFamily family, int bits, boolean oneSided) {
         // Enough samples to resolve the tail past the true optimum (at least 200 expected), within 0.4M..4M.
         RealDistribution truth = family.create(0, 1.5);
@@ -170,6 +172,7 @@ class FittedPdfRangeSolverTest {
      */
     @ParameterizedTest(name = "{0} mean={1}std M={2}")
     @MethodSource("rectifiedCases")
+    @Tag("slow")
     void rectifiedChannelsFirstRangeMatchesTheOptimum(PdfFamily family, double meanInStd, int bits) {
         double std = 1.5;
         double mean = meanInStd * std;

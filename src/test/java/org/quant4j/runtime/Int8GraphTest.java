@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -42,6 +43,7 @@ import org.quant4j.graph.PointNames;
  * without VNNI), and compared on 1,000 test images: top-1 agreement, and every quantization point's integer levels
  * step by step ({@link Int8Network#trace}).
  */
+@Tag("slow")
 class Int8GraphTest {
 
     private static final int IMAGES = 1_000;

@@ -7,6 +7,7 @@ import java.io.File;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,6 +28,7 @@ import org.quant4j.reference.FashionCnn;
  * The int8 runtime against the fake-quant graph on the 10,000 Fashion-MNIST test images, with the demo's CNN
  * (conv-BN-ReLU-pool twice, dense, dropout, softmax) trained briefly here.
  */
+@Tag("slow")
 class Int8RuntimeTest {
 
     private static MultiLayerNetwork net;

@@ -90,8 +90,8 @@ public final class ReferenceTraining {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double accuracy = testAccuracy(model, data.evaluationSet(net.dataset()));
-        Path file = AtomicFiles.write(dir.resolve(net.fileName()),
-                f -> ModelSerializer.writeModel(model, f.toFile(), false));
+        Path file = AtomicFiles.writeStream(dir.resolve(net.fileName()),
+                out -> ModelSerializer.writeModel(model, out, false));
         log.printf(Locale.ROOT, "%s: trained in %.0f s, fp32 top-1 %.2f%% on the 10,000 test images; saved %s "
                 + "(%,d bytes)%n", net.id(), seconds, 100 * accuracy, file, Files.size(file));
         return new Trained(model, accuracy, seconds, file);

@@ -2,7 +2,6 @@ package org.quant4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -125,8 +124,7 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
             main.out.println();
             main.out.print(AccuracyStudy.markdown(List.of(r)));
             // Written after every network, so that a long study leaves what it measured.
-            AtomicFiles.write(out.resolve("accuracy.md"),
-                    AccuracyStudy.markdown(results).getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.writeString(out.resolve("accuracy.md"), AccuracyStudy.markdown(results));
             AtomicFiles.write(out.resolve("accuracy.json"),
                     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }

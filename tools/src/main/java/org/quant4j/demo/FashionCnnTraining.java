@@ -1,6 +1,6 @@
 package org.quant4j.demo;
 
-import java.io.File;
+import java.io.OutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -61,19 +61,25 @@ public final class FashionCnnTraining {
             log.printf("Trained epoch %d/%d on 60,000 Fashion-MNIST images in %.1f s (score %.4f)%n", epoch, FashionCnn.EPOCHS,
                     (System.nanoTime() - start) / 1e9, net.score());
         }
-        AtomicFiles.write(file, f -> ModelSerializer.writeModel(net, f.toFile(), false));
+        AtomicFiles.writeStream(file, out -> ModelSerializer.writeModel(net, out, false));
         log.println("Saved the trained network to " + file);
         return net;
     }
 
     /** The size in bytes of the network saved as a DL4J model file without updater state. */
     public static long modelFileBytes(MultiLayerNetwork net) throws IOException {
-        File temp = File.createTempFile("quant4j-fp32", ".zip");
-        try {
-            ModelSerializer.writeModel(net, temp, false);
-            return temp.length();
-        } finally {
-            Files.deleteIfExists(temp.toPath());
-        }
+        long[] bytes = {0};
+        ModelSerializer.writeModel(net, new OutputStream() {
+            @Override
+            public void write(int b) {
+                bytes[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                bytes[0] += len;
+            }
+        }, false);
+        return bytes[0];
     }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -23,6 +24,7 @@ import org.quant4j.data.Split;
 import org.quant4j.reference.ReferenceNetwork;
 
 /** The accuracy study on the committed reference networks and the real data sets. */
+@Tag("slow")
 class AccuracyStudyTest {
 
     private static final Datasets DATA = Datasets.fromEnvironment();

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -118,6 +119,7 @@ class MainTest {
     }
 
     @Test
+    @Tag("slow")
     void quantizesAComputationGraphFileAndAZooModel() throws IOException {
         Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph.zip"));
         Run r = run("quantize", graph.toString(), "-o", dir.resolve("graph.q4j").toString(),
@@ -132,6 +134,7 @@ class MainTest {
     }
 
     @Test
+    @Tag("slow")
     void quantizeTakesBiasCorrectionAndSequentialPasses() throws IOException {
         Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-bc.zip"));
         Run plain = run("quantize", graph.toString(), "-o", dir.resolve("plain.q4j").toString(),

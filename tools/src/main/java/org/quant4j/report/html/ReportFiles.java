@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.quant4j.QuantizationException;
+import org.quant4j.io.AtomicFiles;
 
 /** A report directory: {@code report.json} (the data) and {@code index.html} (the page). */
 public final class ReportFiles {
@@ -22,13 +22,15 @@ public final class ReportFiles {
     private ReportFiles() {
     }
 
-    /** Writes both files into {@code dir} (created when missing); returns the HTML file. */
+    /**
+     * Writes both files into {@code dir} (created when missing), each atomically ({@link AtomicFiles}: a reader sees
+     * the old file or the new one, and a failed write leaves the old one); returns the HTML file.
+     */
     public static Path write(Path dir, ReportData data) throws IOException {
-        Files.createDirectories(dir);
-        Files.write(dir.resolve(JSON), MAPPER.writeValueAsBytes(data));
-        Path html = dir.resolve(HTML);
-        Files.writeString(html, HtmlReport.render(data), StandardCharsets.UTF_8);
-        return html;
+        byte[] json = MAPPER.writeValueAsBytes(data);
+        String page = HtmlReport.render(data);
+        AtomicFiles.write(dir.resolve(JSON), json);
+        return AtomicFiles.writeString(dir.resolve(HTML), page);
     }
 
     /** Reads the report in {@code dir}. */

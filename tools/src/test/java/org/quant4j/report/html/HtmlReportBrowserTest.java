@@ -97,6 +97,23 @@ class HtmlReportBrowserTest {
     }
 
     @Test
+    void rewritingAReportLeavesTwoWholeFilesWithPlainPermissions() throws IOException {
+        Path out = dir.resolve("rewritten");
+        ReportFiles.write(out, data);
+        ReportFiles.write(out, data.withAccuracy(new ReportData.Accuracy("mnist", 100, 0.9, 0.8, 0.9, 20.0)));
+        assertEquals(0.8, ReportFiles.read(out).accuracy().quantized());
+        try (java.util.stream.Stream<Path> files = Files.list(out)) {
+            assertEquals(List.of(ReportFiles.HTML, ReportFiles.JSON),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary file left");
+        }
+        assumeTrue(Files.getFileStore(out).supportsFileAttributeView(
+                java.nio.file.attribute.PosixFileAttributeView.class), "not POSIX");
+        var plain = Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain")));
+        assertEquals(plain, Files.getPosixFilePermissions(out.resolve(ReportFiles.JSON)));
+        assertEquals(plain, Files.getPosixFilePermissions(out.resolve(ReportFiles.HTML)));
+    }
+
+    @Test
     void embeddedChartsAreNonBlankAndOfTheExpectedSize() throws IOException {
         String html = HtmlReport.render(data);
         List<byte[]> images = HtmlReport.embeddedImages(html);
