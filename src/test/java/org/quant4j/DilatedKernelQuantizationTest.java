@@ -12,7 +12,6 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -57,7 +56,6 @@ class DilatedKernelQuantizationTest {
 
     @ParameterizedTest(name = "{0} weights, W{1}")
     @CsvSource({"gaussian, 4", "laplace, 8", "laplace, 4"})
-    @Tag("slow")
     void dilatedKernelIsRangedOnItsTapsAsItsUndilatedTwin(String distribution, int bits) {
         MultiLayerNetwork dilated = net(2);
         if (distribution.equals("laplace")) { // trained weights are heavier-tailed than DL4J's Gaussian init

@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Tag;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -104,7 +103,6 @@ class RandomNetworkPropertiesTest {
     }
 
     @Property(tries = 20, seed = "20261126")
-    @Tag("slow")
     void randomNetworksConvertQuantizeAndAgree(@ForAll @Size(max = 4) List<Kind> kinds,
             @ForAll @IntRange(min = 1, max = 3) int channels, @ForAll @IntRange(min = 4, max = 10) int size,
             @ForAll boolean dense, @ForAll boolean int8Friendly, @ForAll long seed) {
