@@ -1,6 +1,7 @@
 package org.quant4j;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.base.DescribedPredicate;
@@ -8,6 +9,8 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.EvaluationResult;
 import com.tngtech.archunit.library.dependencies.SliceAssignment;
 import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import java.net.URISyntaxException;
@@ -76,23 +79,27 @@ class ArchitectureTest {
 
     @Test
     void packagesAreFreeOfCycles() {
-        slices().assignedFrom(LAYERS).should().beFreeOfCycles().check(LIBRARY);
+        assertHolds(slices().assignedFrom(LAYERS).should().beFreeOfCycles());
     }
 
     @Test
     void onlyTheApiUsesItsEntryPoints() {
         DescribedPredicate<JavaClass> entryPoint = DescribedPredicate.describe("an API entry point",
                 c -> ENTRY_POINTS.contains(topLevel(c).getName()));
-        noClasses().that().resideOutsideOfPackage("org.quant4j")
-                .should().dependOnClassesThat(entryPoint)
-                .check(LIBRARY);
+        assertHolds(noClasses().that().resideOutsideOfPackage("org.quant4j")
+                .should().dependOnClassesThat(entryPoint));
     }
 
     @Test
     void theLibraryKnowsNothingOfItsTools() {
-        noClasses().should().dependOnClassesThat().resideInAnyPackage("org.quant4j.cli..", "org.quant4j.demo..",
-                "org.quant4j.accuracy..", "org.quant4j.data..", "org.quant4j.reference..", "picocli..",
-                "me.tongfei..", "org.knowm..", "org.deeplearning4j.zoo..")
-                .check(LIBRARY);
+        assertHolds(noClasses().should().dependOnClassesThat().resideInAnyPackage("org.quant4j.cli..",
+                "org.quant4j.demo..", "org.quant4j.accuracy..", "org.quant4j.data..", "org.quant4j.reference..",
+                "picocli..", "me.tongfei..", "org.knowm..", "org.deeplearning4j.zoo.."));
+    }
+
+    /** The rule holds on the library's classes; else the failure lists every violating dependency. */
+    private static void assertHolds(ArchRule rule) {
+        EvaluationResult result = rule.evaluate(LIBRARY);
+        assertFalse(result.hasViolation(), () -> String.join("\n", result.getFailureReport().getDetails()));
     }
 }
