@@ -4,10 +4,17 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizationException;
 
-/** The placeholder feed of a graph from arrays given for its inputs, checked against the inputs' specs. */
+/**
+ * The placeholder feed of a graph from arrays given for its inputs, checked against the inputs' specs: the one
+ * boundary that {@code output} and calibration data cross. An array with no examples (a zero-length dimension) is
+ * refused with the input named (libnd4j's kernels crash the JVM on empty arrays); integer and boolean arrays (raw
+ * pixel bytes, for example) are cast to FLOAT, as DL4J casts its inputs to the network's type (libnd4j's integer
+ * division by a scale crashes the JVM).
+ */
 public final class InputFeed {
 
     private InputFeed() {
@@ -30,7 +37,13 @@ public final class InputFeed {
             if (arrays[i] == null) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
             }
-            INDArray value = spec.adapt(arrays[i]);
+            if (arrays[i].isEmpty() || arrays[i].length() == 0) {
+                throw new QuantizationException(what + " " + i + " for network input '" + spec.name()
+                        + "' holds no values (shape " + Arrays.toString(arrays[i].shape())
+                        + "): give at least one example");
+            }
+            INDArray value = spec.adapt(arrays[i].dataType().isFPType() ? arrays[i]
+                    : arrays[i].castTo(DataType.FLOAT));
             if (value == null) {
                 throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
                         + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
