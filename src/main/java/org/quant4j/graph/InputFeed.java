@@ -37,7 +37,7 @@ public final class InputFeed {
             if (arrays[i] == null) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
             }
-            if (arrays[i].isEmpty() || arrays[i].length() == 0) {
+            if (arrays[i].length() == 0) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name()
                         + "' holds no values (shape " + Arrays.toString(arrays[i].shape())
                         + "): give at least one example");
