@@ -22,6 +22,7 @@ import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.NonFiniteRows;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
 import org.quant4j.io.AtomicFiles;
@@ -96,6 +97,7 @@ public final class QuantizedModel {
     private final QuantizationReport report;
     private Int8Network int8;
     private String int8Unavailable;
+    private int maxPlans = Int8Network.DEFAULT_MAX_PLANS;
     /** The graph that {@link #simulate} runs: {@code graph}'s with the weights dequantized once (built at first use). */
     private SameDiff executionGraph;
 
@@ -149,10 +151,13 @@ public final class QuantizedModel {
     private INDArray[] runSteps(Execution execution, INDArray[] inputs) {
         INDArray x = InputFeed.of(List.of(stepsInput), inputs, "input").get(stepsInput.name());
         long miniBatch = x.size(0);
+        long[] nonFinite = NonFiniteRows.of(new INDArray[] {x});
         for (Step step : steps) {
             x = step.run(x, miniBatch, execution);
         }
-        return new INDArray[] {x};
+        INDArray[] result = {x};
+        NonFiniteRows.poison(result, nonFinite, miniBatch);
+        return result;
     }
 
     /**
@@ -164,23 +169,30 @@ public final class QuantizedModel {
         return outputs(inputs)[0];
     }
 
-    /** All outputs for the given inputs, in the order of {@link #outputNames()}. */
+    /**
+     * All outputs for the given inputs, in the order of {@link #outputNames()}.
+     *
+     * <p>The inputs are checked first ({@link InputFeed}): their number, rank and every size the network fixes;
+     * integer arrays are cast to FLOAT, views copied; an empty batch is refused. An example holding a NaN or an
+     * infinite value gets NaN in every output, as in DL4J. A batch of N examples gives N output rows, or an error
+     * naming the input's shape (an image size the network cannot take).
+     *
+     * <p>Integer execution runs a plan per set of input shapes (at most {@link #maxPlans()} kept); when the plan
+     * for a shape cannot be built, calls with that shape run the fake-quant graph, a warning is logged once, and
+     * {@link #int8Fallbacks()} gives the shape and the reason; other shapes keep integer execution.
+     */
     public INDArray[] outputs(INDArray... inputs) {
         if (steps != null) {
             return runSteps(null, inputs);
         }
         Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
         INDArray[] ordered = ordered(feed);
+        INDArray[] result = null;
         Int8Network network = int8(ordered);
         if (network != null) {
-            try {
-                return network.outputs(ordered);
-            } catch (Int8Network.UnsupportedInt8Exception e) {
-                LOG.warn("integer execution unavailable for input shape {}: {}; running the fake-quant graph",
-                        java.util.Arrays.toString(inputs[0].shape()), e.getMessage());
-            }
+            result = int8Outputs(network, ordered, false);
         }
-        return simulate(feed);
+        return checked(ordered, result != null ? result : simulate(feed));
     }
 
     /** The outputs computed by {@code execution}; INT8 fails when the network has no integer execution here. */
@@ -189,15 +201,68 @@ public final class QuantizedModel {
             return runSteps(execution, inputs);
         }
         Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        if (execution == Execution.FAKE_QUANT) {
-            return simulate(feed);
-        }
         INDArray[] ordered = ordered(feed);
+        if (execution == Execution.FAKE_QUANT) {
+            return checked(ordered, simulate(feed));
+        }
         Int8Network network = int8(ordered);
         if (network == null) {
             throw new QuantizationException("this model has no integer execution here: " + int8Unavailable);
         }
-        return network.outputs(ordered);
+        return checked(ordered, int8Outputs(network, ordered, true));
+    }
+
+    /**
+     * The integer plan's outputs, or null when this shape falls back to the fake-quant graph (or, when
+     * {@code required}, a {@link QuantizationException} saying why).
+     */
+    private INDArray[] int8Outputs(Int8Network network, INDArray[] ordered, boolean required) {
+        try {
+            return network.outputs(ordered);
+        } catch (Int8Network.PlanFailedException e) {
+            if (required) {
+                throw new QuantizationException("no integer execution for input shapes " + shapesText(ordered)
+                        + ": " + e.getMessage(), e);
+            }
+            if (e.firstTime()) {
+                LOG.warn("integer execution unavailable for input shapes {}: {}; running the fake-quant graph for"
+                        + " them (int8Fallbacks() lists such shapes)", shapesText(ordered), e.getMessage());
+            }
+            return null;
+        } catch (Int8Network.UnsupportedInt8Exception e) {
+            synchronized (this) {
+                int8Unavailable = e.getMessage();
+            }
+            if (required) {
+                throw new QuantizationException("this model has no integer execution here: " + e.getMessage(), e);
+            }
+            LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * {@code outputs} after the checks every call makes: a batch of N examples gives N rows in every output (a
+     * different count means the input's size does not fit the network, e.g. an image size that a flatten maps to
+     * another number of rows), and the examples with a non-finite input value get NaN outputs.
+     */
+    private INDArray[] checked(INDArray[] inputs, INDArray[] outputs) {
+        long batch = inputs[0].size(0);
+        List<String> names = graph.outputs();
+        for (int i = 0; i < outputs.length; i++) {
+            if (outputs[i] != null && outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
+                throw new QuantizationException("input of shape(s) " + shapesText(inputs) + " does not fit the"
+                        + " network (inputs " + graph.inputs() + "): output '" + names.get(i) + "' has "
+                        + outputs[i].size(0) + " rows for a batch of " + batch + " examples; check the sizes that"
+                        + " the network was trained for (image height and width)");
+            }
+        }
+        NonFiniteRows.poison(outputs, NonFiniteRows.of(inputs), batch);
+        return outputs;
+    }
+
+    private static String shapesText(INDArray[] arrays) {
+        return Arrays.stream(arrays).map(a -> Arrays.toString(a.shape())).toList().toString();
     }
 
     /** The fed inputs in the graph's input order. */
@@ -258,16 +323,57 @@ public final class QuantizedModel {
     }
 
     private synchronized Int8Network int8(INDArray[] inputs) {
-        if (int8 == null && int8Unavailable == null) {
+        if (int8Unavailable != null) {
+            return null;
+        }
+        if (int8 == null) {
             try {
                 int8 = Int8Network.compile(graph, quantizations,
                         Arrays.stream(inputs).map(INDArray::shape).toArray(long[][]::new));
+                int8.maxPlans(maxPlans);
             } catch (Int8Network.UnsupportedInt8Exception | IllegalStateException e) {
                 int8Unavailable = e.getMessage();
                 LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());
             }
         }
         return int8;
+    }
+
+    /**
+     * Sets how many integer plans (one per set of input shapes: a batch size, an image size) this model keeps, at
+     * least 1, default {@value Int8Network#DEFAULT_MAX_PLANS}. A call with a new shape beyond them evicts the least
+     * recently used plan and releases its native memory; a server that sees many batch sizes bounds its memory so.
+     * For a model in parts, every quantized part keeps as many.
+     */
+    public synchronized void maxPlans(int plans) {
+        if (plans < 1) {
+            throw new IllegalArgumentException("maxPlans must be at least 1, got " + plans);
+        }
+        maxPlans = plans;
+        if (int8 != null) {
+            int8.maxPlans(plans);
+        }
+        if (steps != null) {
+            steps.stream().filter(s -> s.quantized() != null).forEach(s -> s.quantized().maxPlans(plans));
+        }
+    }
+
+    /** How many integer plans this model keeps at most (see {@link #maxPlans(int)}). */
+    public synchronized int maxPlans() {
+        return maxPlans;
+    }
+
+    /**
+     * The input shapes (among the most recent {@link #maxPlans()}) for which integer execution fell back to the
+     * fake-quant graph, each with the reason; empty when none did (or integer execution is off altogether: see
+     * {@link #int8Unavailable()}).
+     */
+    public synchronized List<Int8Network.Fallback> int8Fallbacks() {
+        if (steps != null) {
+            return steps.stream().filter(s -> s.quantized() != null)
+                    .flatMap(s -> s.quantized().int8Fallbacks().stream()).toList();
+        }
+        return int8 == null ? List.of() : int8.fallbacks();
     }
 
     /** Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set. */

@@ -2,14 +2,16 @@ package org.quant4j.calib;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+import org.quant4j.QuantizationException;
 
 /**
  * The feature arrays of calibration data, one array per network input and batch, from a DL4J
- * {@link DataSetIterator} or {@link MultiDataSetIterator} (reset first when it can be). Labels are ignored.
+ * {@link DataSetIterator} or {@link MultiDataSetIterator} (reset first when it can be). Labels (and their masks) are
+ * ignored; a features mask that masks values out is refused.
  */
 public final class FeatureBatches {
 
@@ -21,7 +23,10 @@ public final class FeatureBatches {
         if (data.resetSupported()) {
             data.reset();
         }
-        return mapped(data, batch -> new INDArray[] {batch.getFeatures()});
+        return mapped(data, (batch, index) -> {
+            requireNoMask(batch.getFeaturesMaskArray(), index, 0);
+            return new INDArray[] {batch.getFeatures()};
+        });
     }
 
     /** Batches of a network's features, one array per input. */
@@ -29,11 +34,31 @@ public final class FeatureBatches {
         if (data.resetSupported()) {
             data.reset();
         }
-        return mapped(data, batch -> batch.getFeatures());
+        return mapped(data, (batch, index) -> {
+            INDArray[] masks = batch.getFeaturesMaskArrays();
+            for (int i = 0; masks != null && i < masks.length; i++) {
+                requireNoMask(masks[i], index, i);
+            }
+            return batch.getFeatures();
+        });
     }
 
-    private static <T> Iterator<INDArray[]> mapped(Iterator<T> source, Function<T, INDArray[]> features) {
+    /**
+     * Refuses a features mask that masks anything out: calibration observes every value of a batch, and would take
+     * padded time steps for data. A mask of ones only (nothing masked) is accepted.
+     */
+    private static void requireNoMask(INDArray mask, int batch, int input) {
+        if (mask != null && mask.length() > 0 && mask.minNumber().doubleValue() < 1) {
+            throw new QuantizationException("calibration batch " + batch + ": features " + input + " carry a mask "
+                    + java.util.Arrays.toString(mask.shape()) + " that masks values out; quant4j does not apply masks"
+                    + " in calibration yet, so give calibration batches without padding (or cut the padded steps)");
+        }
+    }
+
+    private static <T> Iterator<INDArray[]> mapped(Iterator<T> source, BiFunction<T, Integer, INDArray[]> features) {
         return new Iterator<>() {
+            private int index;
+
             @Override
             public boolean hasNext() {
                 return source.hasNext();
@@ -44,7 +69,7 @@ public final class FeatureBatches {
                 if (!source.hasNext()) {
                     throw new NoSuchElementException();
                 }
-                return features.apply(source.next());
+                return features.apply(source.next(), index++);
             }
         };
     }

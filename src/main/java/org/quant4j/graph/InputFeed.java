@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.quant4j.QuantizationException;
 
 /**
@@ -13,7 +14,7 @@ import org.quant4j.QuantizationException;
  * boundary that {@code output} and calibration data cross. An array with no examples (a zero-length dimension) is
  * refused with the input named (libnd4j's kernels crash the JVM on empty arrays); integer and boolean arrays (raw
  * pixel bytes, for example) are cast to FLOAT, as DL4J casts its inputs to the network's type (libnd4j's integer
- * division by a scale crashes the JVM).
+ * division by a scale crashes the JVM); views, F-order and strided arrays are copied to dense C order.
  */
 public final class InputFeed {
 
@@ -42,8 +43,8 @@ public final class InputFeed {
                         + "' holds no values (shape " + Arrays.toString(arrays[i].shape())
                         + "): give at least one example");
             }
-            INDArray value = spec.adapt(arrays[i].dataType().isFPType() ? arrays[i]
-                    : arrays[i].castTo(DataType.FLOAT));
+            INDArray value = spec.adapt(dense(arrays[i].dataType().isFPType() ? arrays[i]
+                    : arrays[i].castTo(DataType.FLOAT)));
             if (value == null) {
                 throw new QuantizationException(what + " of shape " + Arrays.toString(arrays[i].shape())
                         + " does not fit network input '" + spec.name() + "' of shape " + spec.shapeText()
@@ -52,5 +53,15 @@ public final class InputFeed {
             feed.put(spec.name(), value);
         }
         return feed;
+    }
+
+    /**
+     * {@code array} itself when it owns a dense C-order buffer, else a copy that does: a view (a slice, a sub-batch)
+     * or an F-order or strided array is copied once, so that every kernel reads plain row-major memory.
+     */
+    static INDArray dense(INDArray array) {
+        boolean plain = !array.isView() && array.ordering() == 'c'
+                && Shape.hasDefaultStridesForShape(array) && array.offset() == 0;
+        return plain ? array : array.dup('c');
     }
 }

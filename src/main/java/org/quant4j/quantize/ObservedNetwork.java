@@ -32,6 +32,8 @@ import org.quant4j.graph.QuantizationPoints;
  */
 public final class ObservedNetwork {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObservedNetwork.class);
+
     private final ModelGraph fp32;
     private final List<QuantizableOp> ops;
     private final Map<QuantizableOp, QuantizationPoints.Point> points;
@@ -42,13 +44,14 @@ public final class ObservedNetwork {
     private final List<INDArray[]> allBatches;
     private final int batches;
     private final long samples;
+    private final boolean cutOff;
     private final long millis;
     private ConsumerProbe probe;
 
     private ObservedNetwork(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
             List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
-            long millis) {
+            boolean cutOff, long millis) {
         this.fp32 = fp32;
         this.ops = List.copyOf(ops);
         this.points = points;
@@ -59,6 +62,7 @@ public final class ObservedNetwork {
         this.allBatches = List.copyOf(allBatches);
         this.batches = batches;
         this.samples = samples;
+        this.cutOff = cutOff;
         this.millis = millis;
     }
 
@@ -101,11 +105,13 @@ public final class ObservedNetwork {
                 }
             }
             observeBatch(fp32, features, "calibration batch " + batchCount, observers);
+            // Copies: an iterator may hand out the same buffers again, refilled, for its next batch.
+            INDArray[] copy = kept.size() < Math.max(1, keepBatches) || keepAll ? copies(features) : null;
             if (kept.size() < Math.max(1, keepBatches)) {
-                kept.add(features);
+                kept.add(copy);
             }
             if (keepAll) {
-                all.add(features);
+                all.add(copy);
             }
             samples += features[0].size(0);
             batchCount++;
@@ -113,9 +119,14 @@ public final class ObservedNetwork {
         if (batchCount == 0) {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
+        boolean cutOff = data.hasNext();
+        if (cutOff) {
+            LOG.info("calibration read the first {} batches ({} examples), the calibrationBatches limit; the rest of"
+                    + " the calibration data was not read", batchCount, samples);
+        }
         long millis = (System.nanoTime() - start) / 1_000_000;
         return new ObservedNetwork(fp32, ops, points, observers, conflicts, kept, keepBatches, all, batchCount,
-                samples, millis);
+                samples, cutOff, millis);
     }
 
     /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers. */
@@ -154,7 +165,7 @@ public final class ObservedNetwork {
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, again, axisConflicts, heldBatches,
-                reportBatches, allBatches, batches, samples, this.millis + millis);
+                reportBatches, allBatches, batches, samples, cutOff, this.millis + millis);
         observed.probe = probe;
         return observed;
     }
@@ -224,6 +235,20 @@ public final class ObservedNetwork {
     }
 
     /** Examples read. */
+    /** Whether the calibration data had more batches than the calibration read (the calibrationBatches limit). */
+    public boolean cutOff() {
+        return cutOff;
+    }
+
+    /** Dense copies of a batch's arrays. */
+    private static INDArray[] copies(INDArray[] features) {
+        INDArray[] copy = new INDArray[features.length];
+        for (int i = 0; i < features.length; i++) {
+            copy[i] = features[i] == null ? null : features[i].dup('c');
+        }
+        return copy;
+    }
+
     public long samples() {
         return samples;
     }

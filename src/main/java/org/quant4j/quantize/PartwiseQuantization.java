@@ -68,8 +68,11 @@ public final class PartwiseQuantization {
                 throw new QuantizationException("calibration batch " + batches.size() + ": features hold " + bad
                         + "; calibration data must be finite");
             }
-            batches.add(features[0]);
+            // a copy: an iterator may hand out the same buffer again, refilled, for its next batch
+            batches.add(features[0].dataType().isFPType() ? features[0].dup('c')
+                    : features[0].castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT));
         }
+        boolean cutOff = data.hasNext();
         if (batches.isEmpty()) {
             throw new QuantizationException("the calibration data is empty: its iterator gave no batch");
         }
@@ -127,7 +130,7 @@ public final class PartwiseQuantization {
             throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched);
         }
         return new QuantizedNetwork.InParts(parts, input, options, quantizations, joined(reports, fp32Names, options,
-                miniBatches));
+                miniBatches, cutOff));
     }
 
     /**
@@ -160,7 +163,7 @@ public final class PartwiseQuantization {
 
     /** One report for the parts: their ops and per-layer SQNR in network order, the DL4J layers kept fp32. */
     private static QuantizationReport joined(List<QuantizationReport> reports, List<String> fp32Layers,
-            QuantizationOptions options, long[] miniBatches) {
+            QuantizationOptions options, long[] miniBatches, boolean cutOff) {
         List<String> quantized = new ArrayList<>();
         List<String> kept = new ArrayList<>();
         List<LayerSqnr> sqnr = new ArrayList<>();
@@ -180,7 +183,7 @@ public final class PartwiseQuantization {
         String granularity = String.join("; ", granularities) + "; layers kept in fp32 (DL4J): "
                 + String.join(", ", fp32Layers);
         return new QuantizationReport(options.activationRangeMethod().name(), options.weightRangeMethod().name(),
-                options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, quantized,
+                options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, cutOff, quantized,
                 kept, calibrationMillis, solveMillis, sqnr);
     }
 }

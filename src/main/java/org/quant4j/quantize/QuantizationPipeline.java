@@ -92,7 +92,7 @@ public final class QuantizationPipeline {
         QuantizationReport report = new QuantizationReport(options.activationRangeMethod().name(),
                 options.weightRangeMethod().name(),
                 options.activationBits(), options.weightBits(), granularity, calibration.batches(),
-                calibration.samples(), ops.stream().map(QuantizableOp::output).toList(), kept,
+                calibration.samples(), calibration.cutOff(), ops.stream().map(QuantizableOp::output).toList(), kept,
                 calibration.millis(), solveMillis, sqnr);
         return new QuantizedNetwork.Whole(quantized, options, quantizations, report);
     }

@@ -16,6 +16,8 @@ import java.util.Locale;
  * @param granularity        e.g. "per-channel activations, per-channel weights"
  * @param calibrationBatches batches read for calibration
  * @param calibrationSamples samples (rows of the first input) read for calibration
+ * @param calibrationCutOff  whether the calibration data held more batches than were read (the
+ *                           {@code calibrationBatches} limit cut it off)
  * @param quantizedOps       the ops running quantized
  * @param keptFp32Ops        the quantizable ops left in fp32
  * @param calibrationMillis  time spent observing activations; -1 when not known (a model loaded from a file: files
@@ -24,7 +26,8 @@ import java.util.Locale;
  * @param layers             per-layer SQNR, in graph order, measured on the first calibration batches
  */
 public record QuantizationReport(String activationMethod, String weightMethod, int activationBits, int weightBits,
-        String granularity, int calibrationBatches, long calibrationSamples, List<String> quantizedOps,
+        String granularity, int calibrationBatches, long calibrationSamples, boolean calibrationCutOff,
+        List<String> quantizedOps,
         List<String> keptFp32Ops, long calibrationMillis, long solveMillis, List<LayerSqnr> layers) {
 
     public QuantizationReport {
@@ -36,7 +39,7 @@ public record QuantizationReport(String activationMethod, String weightMethod, i
     /** This report without the measured timings (both -1): what {@code QuantizedModel.save} stores. */
     public QuantizationReport withoutTimings() {
         return new QuantizationReport(activationMethod, weightMethod, activationBits, weightBits, granularity,
-                calibrationBatches, calibrationSamples, quantizedOps, keptFp32Ops, -1, -1, layers);
+                calibrationBatches, calibrationSamples, calibrationCutOff, quantizedOps, keptFp32Ops, -1, -1, layers);
     }
 
     /** "in 12 ms, solve 3 ms", or a note that the timings are not known (a loaded model). */

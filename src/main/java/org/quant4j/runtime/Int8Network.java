@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
@@ -43,17 +42,22 @@ import org.slf4j.LoggerFactory;
  * another order, {@code s_w (acc + b / s_w)} for {@code conv(q_x s_x, q_w s_w / s_x) + b}): levels may differ by one
  * step where a value falls within rounding of a level's edge.
  *
- * <p>Plans (kernels with weights reordered once) are built once per input shape and shared by all threads; each call
- * allocates its own buffers and oneDNN scratchpads, so {@link #outputs} is thread-safe.
+ * <p>Plans (kernels with weights reordered once) are built once per input shape and shared by all threads, at most
+ * {@link #maxPlans()} of them (least recently used evicted, see {@link PlanCache}); each call allocates its own
+ * buffers and oneDNN scratchpads, so {@link #outputs} is thread-safe. A shape whose plan cannot be built throws
+ * {@link PlanFailedException} (its caller runs the fake-quant graph) and leaves other shapes' plans alone.
  */
 public final class Int8Network implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Int8Network.class);
 
+    /** The plans kept per network unless set otherwise ({@link #maxPlans(int)}). */
+    public static final int DEFAULT_MAX_PLANS = PlanCache.DEFAULT_CAPACITY;
+
     private final ModelGraph graph;
     private final Map<String, TensorQuantization> activations = new HashMap<>();
     private final Map<String, TensorQuantization> weights = new HashMap<>();
-    private final Map<List<List<Long>>, Int8Plan> plans = new ConcurrentHashMap<>();
+    private final PlanCache<Int8Plan> plans = new PlanCache<>();
     private SameDiff islands;
 
     private Int8Network(ModelGraph graph, List<TensorQuantization> quantizations) {
@@ -63,10 +67,36 @@ public final class Int8Network implements AutoCloseable {
         }
     }
 
-    /** What the integer runtime cannot run, and why. */
-    public static final class UnsupportedInt8Exception extends RuntimeException {
+    /** What the integer runtime cannot run, and why: the network as a whole (for every input shape). */
+    public static class UnsupportedInt8Exception extends RuntimeException {
         public UnsupportedInt8Exception(String message) {
             super(message);
+        }
+    }
+
+    /**
+     * The plan for one set of input shapes could not be built (a kernel oneDNN cannot make for these sizes, a layout
+     * not foreseen): calls with these shapes run the fake-quant graph; other shapes keep their int8 plans.
+     */
+    public static final class PlanFailedException extends UnsupportedInt8Exception {
+        private final boolean firstTime;
+
+        PlanFailedException(String message, boolean firstTime) {
+            super(message);
+            this.firstTime = firstTime;
+        }
+
+        /** Whether this call tried to build the plan (false: the failure was remembered from an earlier call). */
+        public boolean firstTime() {
+            return firstTime;
+        }
+    }
+
+    /** An input shape whose plan could not be built, and why. */
+    public record Fallback(List<long[]> shapes, String reason) {
+        @Override
+        public String toString() {
+            return shapes.stream().map(Arrays::toString).toList() + ": " + reason;
         }
     }
 
@@ -87,8 +117,11 @@ public final class Int8Network implements AutoCloseable {
                     + sampleShapes.length + " shapes given");
         }
         Int8Network network = new Int8Network(graph, quantizations);
-        Int8Plan plan = network.plan(sampleShapes);
-        LOG.info("int8 plan for {}: {}", Arrays.deepToString(sampleShapes), plan.summary());
+        try (PlanCache<Int8Plan>.Lease lease = network.plan(sampleShapes)) {
+            LOG.info("int8 plan for {}: {}", Arrays.deepToString(sampleShapes), lease.plan().summary());
+        } catch (PlanFailedException e) {
+            // this shape runs the fake-quant graph; the network is still compiled for others
+        }
         return network;
     }
 
@@ -100,7 +133,9 @@ public final class Int8Network implements AutoCloseable {
     /** The network's outputs (in the graph's output order) for its inputs (in the graph's input order). */
     public INDArray[] outputs(INDArray... inputs) {
         INDArray[] floats = floats(inputs);
-        return plan(shapes(floats)).run(floats);
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes(floats))) {
+            return lease.plan().run(floats);
+        }
     }
 
     /**
@@ -110,7 +145,9 @@ public final class Int8Network implements AutoCloseable {
      */
     public Map<String, INDArray> trace(INDArray... inputs) {
         INDArray[] floats = floats(inputs);
-        return plan(shapes(floats)).trace(floats);
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes(floats))) {
+            return lease.plan().trace(floats);
+        }
     }
 
     /**
@@ -122,7 +159,9 @@ public final class Int8Network implements AutoCloseable {
             throw new IllegalArgumentException("runs must be at least 1, got " + runs);
         }
         INDArray[] floats = floats(inputs);
-        return plan(shapes(floats)).profile(floats, runs);
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes(floats))) {
+            return lease.plan().profile(floats, runs);
+        }
     }
 
     /**
@@ -139,12 +178,16 @@ public final class Int8Network implements AutoCloseable {
 
     /** The multiply-accumulates the int8 kernels of the plan for these input shapes do per call. */
     public long int8Macs(long[]... shapes) {
-        return plan(shapes).int8Macs();
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes)) {
+            return lease.plan().int8Macs();
+        }
     }
 
     /** What the plan for these input shapes runs: counts of int8 kernels, f32 primitives and fp32 islands. */
     public String summary(long[]... shapes) {
-        return plan(shapes).summary();
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes)) {
+            return lease.plan().summary();
+        }
     }
 
     private static INDArray[] floats(INDArray[] inputs) {
@@ -163,16 +206,40 @@ public final class Int8Network implements AutoCloseable {
         return shapes;
     }
 
-    private Int8Plan plan(long[]... shapes) {
+    /**
+     * How many plans (one per set of input shapes) are kept at most; the least recently used is evicted, and its
+     * native memory released, when a call needs one more. Default {@value PlanCache#DEFAULT_CAPACITY}.
+     */
+    public void maxPlans(int plans) {
+        this.plans.capacity(plans);
+    }
+
+    /** The most plans kept (see {@link #maxPlans(int)}). */
+    public int maxPlans() {
+        return plans.capacity();
+    }
+
+    /** The plans held now. */
+    public int cachedPlans() {
+        return plans.size();
+    }
+
+    /** How many plans were built in all, evicted ones included. */
+    public long plansBuilt() {
+        return plans.built();
+    }
+
+    /** The input shapes (among those the cache remembers) whose plan could not be built, with the reason. */
+    public List<Fallback> fallbacks() {
+        return plans.failures();
+    }
+
+    private PlanCache<Int8Plan>.Lease plan(long[]... shapes) {
         if (shapes.length != graph.inputs().size()) {
             throw new IllegalArgumentException("the network has " + graph.inputs().size() + " inputs, "
                     + shapes.length + " given");
         }
-        List<List<Long>> key = new ArrayList<>();
-        for (long[] shape : shapes) {
-            key.add(Arrays.stream(shape).boxed().toList());
-        }
-        return plans.computeIfAbsent(key, k -> new Int8Plan(graph, activations, weights, this::islands, shapes));
+        return plans.acquire(shapes, s -> new Int8Plan(graph, activations, weights, this::islands, s));
     }
 
     /**
@@ -207,7 +274,6 @@ public final class Int8Network implements AutoCloseable {
 
     @Override
     public void close() {
-        plans.values().forEach(Int8Plan::close);
-        plans.clear();
+        plans.close();
     }
 }

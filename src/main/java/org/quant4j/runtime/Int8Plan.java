@@ -49,8 +49,9 @@ final class Int8Plan implements AutoCloseable {
         } catch (RuntimeException e) {
             // a kernel oneDNN cannot make, a layout not foreseen: the model still runs, as its fake-quant graph
             plan.close();
-            Int8Network.UnsupportedInt8Exception u = new Int8Network.UnsupportedInt8Exception(
-                    "the int8 plan could not be built: " + e);
+            Int8Network.UnsupportedInt8Exception u = new Int8Network.PlanFailedException(
+                    "the int8 plan for input shapes " + Arrays.deepToString(inputShapes) + " could not be built: " + e,
+                    true);
             u.initCause(e);
             throw u;
         }

@@ -1,0 +1,62 @@
+package org.quant4j.graph;
+
+import java.util.stream.IntStream;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+
+/**
+ * The examples of a batch whose input holds a NaN or an infinite value, and their outputs set to NaN: what DL4J's
+ * fp32 network gives for them (a NaN spreads through every layer of its example), where an integer kernel would
+ * clamp it to a level and answer with a finite, confident, meaningless output.
+ *
+ * <p>Cost: one sum per input (finite for an all-finite batch, whatever the values: a sum that overflows only
+ * triggers the exact check), and a per-example count only when that sum is not finite.
+ */
+public final class NonFiniteRows {
+
+    private NonFiniteRows() {
+    }
+
+    /** The indices (along dimension 0) of the examples with a non-finite value in any input; empty when none. */
+    public static long[] of(INDArray[] inputs) {
+        boolean[] bad = null;
+        for (INDArray x : inputs) {
+            if (!x.dataType().isFPType() || x.rank() == 0 || Double.isFinite(x.sumNumber().doubleValue())) {
+                continue;
+            }
+            int[] perExample = IntStream.range(1, x.rank()).toArray();
+            INDArray counts = perExample.length == 0
+                    ? Nd4j.getExecutioner().exec(new MatchCondition(x.reshape(x.length(), 1), Conditions.notFinite(), 1))
+                    : Nd4j.getExecutioner().exec(new MatchCondition(x, Conditions.notFinite(), perExample));
+            if (bad == null) {
+                bad = new boolean[(int) x.size(0)];
+            }
+            for (int r = 0; r < bad.length && r < counts.length(); r++) {
+                bad[r] |= counts.getLong(r) > 0;
+            }
+        }
+        if (bad == null) {
+            return new long[0];
+        }
+        boolean[] flags = bad;
+        return IntStream.range(0, flags.length).filter(r -> flags[r]).asLongStream().toArray();
+    }
+
+    /** Sets the given examples of every output whose first dimension is the batch ({@code batch} rows) to NaN. */
+    public static void poison(INDArray[] outputs, long[] rows, long batch) {
+        if (rows.length == 0) {
+            return;
+        }
+        for (INDArray out : outputs) {
+            if (out == null || out.rank() == 0 || out.size(0) != batch || !out.dataType().isFPType()) {
+                continue;
+            }
+            for (long r : rows) {
+                out.get(NDArrayIndex.point(r)).assign(Double.NaN);
+            }
+        }
+    }
+}
