@@ -50,7 +50,8 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
     List<String> bits;
 
     @Option(names = "--calibration-images", defaultValue = "" + AccuracyStudy.CALIBRATION_IMAGES, paramLabel = "N",
-            description = "Training images to calibrate on, drawn with --seed (default: ${DEFAULT-VALUE}).")
+            description = "Training images to calibrate on, drawn with --calibration-seed, 1.."
+                    + OptionBounds.TRAINING_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
 
     @Option(names = "--calibration-seed", defaultValue = "" + AccuracyStudy.SEED, paramLabel = "SEED",
@@ -59,14 +60,16 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--calibration-draws", defaultValue = "1", paramLabel = "N",
             description = "Independent draws of calibration images (seeds SEED, SEED+1, ...); the tables give the "
-                    + "mean top-1 over the draws (default: ${DEFAULT-VALUE}).")
+                    + "mean top-1 over the draws, 1.." + OptionBounds.MAX_CALIBRATION_DRAWS
+                    + " (default: ${DEFAULT-VALUE}).")
     int draws;
 
     @Option(names = "--test-images", defaultValue = "10000", paramLabel = "N",
             description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
     int testImages;
 
-    @Option(names = "--batch-size", defaultValue = "500", description = "Evaluation batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "500", paramLabel = "N",
+            description = "Evaluation batch size, 1.." + OptionBounds.TEST_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--out", defaultValue = "target/accuracy", paramLabel = "DIR",
@@ -75,11 +78,12 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
-                "--calibration-images must be in 1..60000, got " + calibrationImages);
-        check(testImages >= 1 && testImages <= 10_000, this, "--test-images must be in 1..10000, got " + testImages);
-        check(draws >= 1, this, "--calibration-draws must be at least 1, got " + draws);
-        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        requireInRange("--calibration-draws", draws, 1, OptionBounds.MAX_CALIBRATION_DRAWS);
+        requireInRange("--test-images", testImages, 1, OptionBounds.TEST_IMAGES);
+        requireInRange("--batch-size", batchSize, 1, OptionBounds.TEST_IMAGES);
+        requireDirectoryOrAbsent("--models", models);
+        requireDirectoryOrAbsent("--out", out);
         List<ReferenceNetwork> nets = new ArrayList<>();
         for (String n : networks) {
             try {
@@ -94,11 +98,17 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         }
         List<String> ms = methods == null ? AccuracyStudy.METHODS : methods;
         for (String m : ms) {
+            int passes;
             try {
-                AccuracyStudy.options(m).build();
+                passes = AccuracyStudy.options(m).build().sequentialPasses();
+            } catch (NumberFormatException e) {
+                throw usage("--methods: '" + m + "': the N of +seqN must be in 0.."
+                        + OptionBounds.MAX_SEQUENTIAL_PASSES);
             } catch (IllegalArgumentException e) {
                 throw usage("--methods: " + e.getMessage());
             }
+            check(passes <= OptionBounds.MAX_SEQUENTIAL_PASSES, this, "--methods: '" + m + "': the N of +seqN must be"
+                    + " in 0.." + OptionBounds.MAX_SEQUENTIAL_PASSES + ", got " + passes);
         }
         List<Granularity> gs = new ArrayList<>();
         for (String g : granularities) {

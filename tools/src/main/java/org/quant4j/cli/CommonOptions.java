@@ -1,5 +1,6 @@
 package org.quant4j.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;
@@ -18,13 +19,19 @@ abstract class CommonOptions {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "Data set cache (default: $QUANT4J_DATA, -Dquant4j.data.dir, or ~/.quant4j/datasets).")
     Path dataDir;
 
     @Option(names = "--seed", defaultValue = "42",
             description = "Seed of the random weights of a zoo model (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    /** Checked when parsed, so a file given as the cache is a usage error before any work. */
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Data set cache (default: $QUANT4J_DATA, -Dquant4j.data.dir, or ~/.quant4j/datasets).")
+    void dataDir(Path dir) {
+        requireDirectoryOrAbsent("--data-dir", dir);
+        dataDir = dir;
+    }
 
     Datasets datasets() {
         return dataDir == null ? Datasets.fromEnvironment() : Datasets.at(dataDir);
@@ -47,5 +54,21 @@ abstract class CommonOptions {
         if (!ok) {
             throw c.usage(message);
         }
+    }
+
+    /** A usage error "OPTION must be in MIN..MAX, got VALUE" unless {@code min <= value <= max}. */
+    void requireInRange(String option, long value, long min, long max) {
+        check(value >= min && value <= max, this, option + " must be in " + min + ".." + max + ", got " + value);
+    }
+
+    /** A usage error unless {@code dir} is a directory or does not exist yet (it is then created). */
+    void requireDirectoryOrAbsent(String option, Path dir) {
+        check(!Files.exists(dir) || Files.isDirectory(dir), this,
+                option + " must be a directory, got " + dir + ", which is a file");
+    }
+
+    /** A usage error when {@code file} is an existing directory. */
+    void requireFileOrAbsent(String option, Path file) {
+        check(!Files.isDirectory(file), this, option + " must be a file, got " + file + ", which is a directory");
     }
 }

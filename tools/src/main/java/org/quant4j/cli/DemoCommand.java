@@ -15,11 +15,12 @@ import picocli.CommandLine.Option;
                 + "SQNR, and write the report (the worst layers and why, with charts).")
 final class DemoCommand extends CommonOptions implements Callable<Integer> {
 
-    @Option(names = "--calibration-images", defaultValue = "512",
-            description = "Training images used for calibration (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
+            description = "Training images used for calibration, 1.." + OptionBounds.TRAINING_IMAGES
+                    + " (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
 
-    @Option(names = "--output", defaultValue = "quant4j-demo.q4j",
+    @Option(names = "--output", defaultValue = "quant4j-demo.q4j", paramLabel = "FILE",
             description = "Where to write the quantized model (default: ${DEFAULT-VALUE}).")
     Path output;
 
@@ -27,10 +28,10 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
             description = "Where to write the report (default: ${DEFAULT-VALUE}).")
     Path report;
 
-    @Option(names = "--model", description = "The trained network's file (default: the model cache).")
+    @Option(names = "--model", paramLabel = "FILE", description = "The trained network's file (default: the model cache).")
     Path model;
 
-    @Option(names = "--bits", defaultValue = "8",
+    @Option(names = "--bits", defaultValue = "8", paramLabel = "BITS",
             description = "Activation bits and weight bits, 2..8 (default: 8; weights at most 7 on CPUs without VNNI).")
     int bits;
 
@@ -39,8 +40,13 @@ final class DemoCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
-                "--calibration-images must be in 1..60000, got " + calibrationImages);
+        requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        requireInRange("--bits", bits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
+        requireFileOrAbsent("--output", output);
+        requireDirectoryOrAbsent("--report", report);
+        if (model != null) {
+            requireFileOrAbsent("--model", model);
+        }
         QuantizationOptions options = QuantizeCommand.options(this, method,
                 bits == 8 ? QuantizationOptions.AUTO_WEIGHT_BITS : bits, bits,
                 QuantizationOptions.defaults().activationGranularity().label(),

@@ -31,7 +31,7 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
     String model;
 
-    @Parameters(index = "1", paramLabel = "Q4J", description = "The quantized model (.q4j).")
+    @Parameters(index = "1", paramLabel = "Q4J", description = "A quantized model (.q4j) of MODEL.")
     Path quantized;
 
     @Option(names = "--data", defaultValue = "mnist", paramLabel = "DATA",
@@ -39,10 +39,11 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     String data;
 
     @Option(names = "--images", defaultValue = "10000", paramLabel = "N",
-            description = "The first N test images, 1..10000 (default: ${DEFAULT-VALUE}).")
+            description = "The first N test images, 1.." + OptionBounds.TEST_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int images;
 
-    @Option(names = "--batch-size", defaultValue = "250", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "250", paramLabel = "N",
+            description = "Batch size, 1.." + OptionBounds.TEST_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--report", paramLabel = "DIR",
@@ -51,19 +52,24 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(images >= 1 && images <= 10_000, this, "--images must be in 1..10000, got " + images);
-        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        requireInRange("--images", images, 1, OptionBounds.TEST_IMAGES);
+        requireInRange("--batch-size", batchSize, 1, OptionBounds.TEST_IMAGES);
+        if (report != null) {
+            requireDirectoryOrAbsent("--report", report);
+        }
         Dataset dataset = dataset("--data", data);
         Fp32Model fp32 = Fp32Model.resolve(model, seed);
         QuantizedModel q = QuantizedModel.load(existing(quantized).toFile());
         LabeledImages test = datasets().load(dataset, Split.TEST, Subset.first(images));
+        ModelMatch.require(this, fp32, q, quantized, test.iterator(Math.min(2, images)).next().getFeatures());
         ReportData.Accuracy a = measure(fp32, q, test, batchSize, main.progress);
         main.out.printf(Locale.ROOT, "%-36s %12s %12s%n", "", "fp32 (DL4J)", "quantized");
         main.out.printf(Locale.ROOT, "%-36s %11.2f%% %11.2f%%%n",
                 String.format(Locale.ROOT, "top-1 accuracy, %,d test images", a.images()), 100 * a.fp32(),
                 100 * a.quantized());
         main.out.printf(Locale.ROOT, "%-36s %12s %11.2f%%%n", "top-1 agreement with fp32", "", 100 * a.agreement());
-        main.out.printf(Locale.ROOT, "%-36s %12s %9.2f dB%n", "output SQNR vs fp32", "", a.outputSqnrDb());
+        main.out.printf(Locale.ROOT, "%-36s %12s %12s%n", "output SQNR vs fp32", "",
+                ResultChecks.sqnrText(a.outputSqnrDb()));
         if (report != null) {
             ReportData r = Files.isRegularFile(report.resolve(ReportFiles.JSON)) ? ReportFiles.read(report)
                     : ReportBuilder.build(quantized.getFileName().toString(), q, null, null);
@@ -79,13 +85,17 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
         return file;
     }
 
-    /** Both models over the test images, one progress step per batch. */
+    /**
+     * Both models over the test images, one progress step per batch; an error (exit code 1) when a model gives a NaN
+     * or infinite output, or a result is not a number, so that no meaningless accuracy is printed.
+     */
     static ReportData.Accuracy measure(Fp32Model fp32, QuantizedModel q, LabeledImages test, int batchSize,
             Progress progress) {
         Evaluation e32 = new Evaluation();
         Evaluation eq = new Evaluation();
         SqnrMeter sqnr = new SqnrMeter();
         long agree = 0;
+        long first = 0;
         DataSetIterator it = test.iterator(batchSize);
         try (ProgressBar bar = progress.start("evaluation", QuantizeCommand.batches(test.size(), batchSize),
                 "batches")) {
@@ -93,6 +103,9 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
                 var batch = it.next();
                 INDArray reference = fp32.output(batch.getFeatures());
                 INDArray actual = q.output(batch.getFeatures());
+                requireFinite(reference, "the fp32 network " + fp32.name(), first, batch.numExamples());
+                requireFinite(actual, "the quantized model", first, batch.numExamples());
+                first += batch.numExamples();
                 e32.eval(batch.getLabels(), reference);
                 eq.eval(batch.getLabels(), actual);
                 sqnr.add(reference, actual);
@@ -100,7 +113,17 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
                 bar.step();
             }
         }
-        return new ReportData.Accuracy(test.dataset().directoryName(), test.size(), e32.accuracy(), eq.accuracy(),
-                agree / (double) test.size(), sqnr.sqnrDb());
+        return new ReportData.Accuracy(test.dataset().directoryName(), test.size(),
+                ResultChecks.finite("the fp32 network's accuracy", e32.accuracy()),
+                ResultChecks.finite("the quantized model's accuracy", eq.accuracy()),
+                ResultChecks.finite("the top-1 agreement", agree / (double) test.size()),
+                ResultChecks.sqnr("the output SQNR", sqnr.sqnrDb()));
+    }
+
+    private static void requireFinite(INDArray output, String model, long firstImage, int images) {
+        if (output.isNaN().any() || output.isInfinite().any()) {
+            throw new IllegalStateException(model + " gives NaN or infinite outputs on test images " + firstImage
+                    + ".." + (firstImage + images - 1) + ": no accuracy to report");
+        }
     }
 }

@@ -6,12 +6,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -25,6 +31,7 @@ import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.graph.TensorSpec;
 
 /**
  * The fp32 network named on the command line: a DL4J model file (ModelSerializer zip of a MultiLayerNetwork or a
@@ -122,6 +129,54 @@ record Fp32Model(String name, Model network) {
     ModelGraph graph() {
         return network instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
                 : Dl4jConverter.convert((ComputationGraph) network);
+    }
+
+    /** How many arrays the network takes: one for a MultiLayerNetwork, the graph's inputs for a ComputationGraph. */
+    int inputCount() {
+        return network instanceof MultiLayerNetwork ? 1
+                : ((ComputationGraph) network).getConfiguration().getNetworkInputs().size();
+    }
+
+    /** How many arrays the network outputs: one for a MultiLayerNetwork, the graph's outputs for a ComputationGraph. */
+    int outputCount() {
+        return network instanceof MultiLayerNetwork ? 1
+                : ((ComputationGraph) network).getConfiguration().getNetworkOutputs().size();
+    }
+
+    /**
+     * The input a MultiLayerNetwork declares through its first layer (as the quantizer records it), or empty: for a
+     * ComputationGraph, or when the first layer does not tell.
+     */
+    Optional<TensorSpec> declaredInput() {
+        if (!(network instanceof MultiLayerNetwork m)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Dl4jConverter.inputSpec(m));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Each layer's name, as the quantizer names it ({@link Dl4jConverter#layerName}; a graph's vertex name), and its
+     * type: the DL4J layer's class, or for a graph vertex that is not a layer the vertex's class.
+     */
+    Map<String, String> layerTypes() {
+        Map<String, String> types = new LinkedHashMap<>();
+        if (network instanceof MultiLayerNetwork m) {
+            List<NeuralNetConfiguration> confs = m.getLayerWiseConfigurations().getConfs();
+            for (int i = 0; i < confs.size(); i++) {
+                Layer layer = confs.get(i).getLayer();
+                types.put(Dl4jConverter.layerName(layer, i), layer.getClass().getSimpleName());
+            }
+        } else {
+            ((ComputationGraph) network).getConfiguration().getVertices().forEach((name, vertex) ->
+                    types.put(name, vertex instanceof LayerVertex lv
+                            ? lv.getLayerConf().getLayer().getClass().getSimpleName()
+                            : vertex.getClass().getSimpleName()));
+        }
+        return types;
     }
 
     String kind() {

@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code quant4j} command. Exit codes: 0 done; 1 the work failed (a missing or unreadable file, unknown data,
- * a model that does not convert: one line says why, {@code --verbose} adds the stack trace); 2 bad usage (an
- * unknown option, a value out of range: one line says which, {@code --help} says more).
+ * a model that does not convert, a result that is not a number: one line says why, {@code --verbose} adds the
+ * stack trace); 2 bad usage (an unknown option, a value outside its {@link OptionBounds bounds}, a quantized model
+ * of another network ({@link ModelMatch}): one line says which, {@code --help} says more).
  */
 @Command(name = "quant4j", mixinStandardHelpOptions = true, version = "quant4j 0.1.0",
         description = "Post-training quantization of Deeplearning4j networks.",

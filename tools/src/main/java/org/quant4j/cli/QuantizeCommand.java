@@ -36,14 +36,16 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     String calibration;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
-            description = "Training images used for calibration, 1..60000 (default: ${DEFAULT-VALUE}).")
+            description = "Training images used for calibration, 1.." + OptionBounds.TRAINING_IMAGES
+                    + " (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
 
     @Option(names = "--calibration-seed", defaultValue = "7", paramLabel = "SEED", hidden = true,
             description = "Seed of the random choice of calibration images (default: ${DEFAULT-VALUE}).")
     long calibrationSeed;
 
-    @Option(names = "--batch-size", defaultValue = "64", description = "Calibration batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "64", paramLabel = "N",
+            description = "Calibration batch size, 1.." + OptionBounds.TRAINING_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--method", defaultValue = RangeMethods.FITTED_PDF, paramLabel = "METHOD",
@@ -59,7 +61,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--sequential-passes", defaultValue = "0", paramLabel = "N",
             description = "Observe the activations N more times on the quantized network and solve their ranges "
-                    + "anew (default: ${DEFAULT-VALUE}).")
+                    + "anew, 0.." + OptionBounds.MAX_SEQUENTIAL_PASSES + " (default: ${DEFAULT-VALUE}).")
     int sequentialPasses;
 
     @Option(names = "--weight-bits", paramLabel = "BITS",
@@ -90,15 +92,22 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(sequentialPasses >= 0, this, "--sequential-passes must be at least 0, got " + sequentialPasses);
+        requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
+        requireInRange("--sequential-passes", sequentialPasses, 0, OptionBounds.MAX_SEQUENTIAL_PASSES);
+        if (weightBits != null) { // checked here: options() reads 0 as "decided by the machine"
+            requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
+        }
+        Path file = output != null ? output : Path.of(defaultName(model));
+        requireFileOrAbsent("--output", file);
+        if (report != null) {
+            requireDirectoryOrAbsent("--report", report);
+        }
         QuantizationOptions.Builder builder = options(this, method,
                 weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
                 keepFp32).sequentialPasses(sequentialPasses);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
-        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
-                "--calibration-images must be in 1..60000, got " + calibrationImages);
-        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
         Dataset data = dataset("--calibration", calibration);
 
         Fp32Model fp32 = Fp32Model.resolve(model, seed);
@@ -109,7 +118,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             q = fp32.quantize(new CountingIterator(images.iterator(batchSize), bar), options);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        Path file = output != null ? output : Path.of(defaultName(model));
+        requireNoNanSqnr(q);
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         q.save(file.toFile());
@@ -125,8 +134,19 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         return Main.OK;
     }
 
+    /**
+     * An error (exit code 1) when a layer's SQNR is NaN: the network's values on the calibration images are not all
+     * numbers, and its quantized model is not worth saving. (+Infinity, "exact", is a result.)
+     */
+    private static void requireNoNanSqnr(QuantizedModel q) {
+        q.report().layers().stream().filter(l -> Double.isNaN(l.sqnrDb())).findFirst().ifPresent(l -> {
+            throw new IllegalStateException("the SQNR of layer '" + l.layer() + "' came out NaN: the network's "
+                    + "values on the calibration images are not all numbers; nothing saved");
+        });
+    }
+
     static long batches(int images, int batchSize) {
-        return (images + batchSize - 1) / batchSize;
+        return ((long) images + batchSize - 1) / batchSize;
     }
 
     /** MODEL's file name without extension, plus .q4j; a zoo name in lower case. */
@@ -142,9 +162,10 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
      */
     static QuantizationOptions.Builder options(CommonOptions c, String method, int weightBits, int activationBits,
             String granularity, List<String> keepFp32) {
-        check(weightBits == QuantizationOptions.AUTO_WEIGHT_BITS || weightBits >= 2 && weightBits <= 8, c,
-                "--weight-bits must be in 2..8, got " + weightBits);
-        check(activationBits >= 2 && activationBits <= 8, c, "--activation-bits must be in 2..8, got " + activationBits);
+        if (weightBits != QuantizationOptions.AUTO_WEIGHT_BITS) {
+            c.requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
+        }
+        c.requireInRange("--activation-bits", activationBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         try {
             RangeMethods.byName(method);
         } catch (RuntimeException e) {

@@ -43,7 +43,8 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
     String calibration;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
-            description = "Training images the statistics come from, 1..60000 (default: ${DEFAULT-VALUE}).")
+            description = "Training images the statistics come from, 1.." + OptionBounds.TRAINING_IMAGES
+                    + " (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
 
     @Option(names = "--calibration-seed", defaultValue = "42", paramLabel = "SEED",
@@ -60,9 +61,8 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(bits >= 2 && bits <= 8, this, "--bits must be in 2..8, got " + bits);
-        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
-                "--calibration-images must be in 1..60000, got " + calibrationImages);
+        requireInRange("--bits", bits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
+        requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
         List<RangeSolver> solvers = new ArrayList<>();
         for (String m : methods) {
             try {
@@ -104,6 +104,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
                     double top = grid.signed() ? ranges[c].magnitude() : ranges[c].hi();
                     errors[k] += top > 0 ? MseSolver.expectedError(channels[c].histogram(), top, grid) : 0;
                 }
+                ResultChecks.finite("the expected error of " + methods.get(k) + " at point " + t.tensor(), errors[k]);
                 totals[k] += errors[k];
             }
             main.out.println(row(t.tensor(), channels.length, grid, errors));

@@ -31,13 +31,15 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
     String calibration;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
-            description = "Calibration images, as given to quantize (default: ${DEFAULT-VALUE}).")
+            description = "Calibration images, as given to quantize, 1.." + OptionBounds.TRAINING_IMAGES
+                    + " (default: ${DEFAULT-VALUE}).")
     int calibrationImages;
 
     @Option(names = "--calibration-seed", defaultValue = "7", hidden = true, description = "As given to quantize.")
     long calibrationSeed;
 
-    @Option(names = "--batch-size", defaultValue = "64", description = "As given to quantize (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "64", paramLabel = "N",
+            description = "As given to quantize, 1.." + OptionBounds.TRAINING_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--layer", paramLabel = "LAYER",
@@ -46,9 +48,9 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        check(calibrationImages >= 1 && calibrationImages <= 60_000, this,
-                "--calibration-images must be in 1..60000, got " + calibrationImages);
-        check(batchSize >= 1, this, "--batch-size must be at least 1, got " + batchSize);
+        requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
+        requireDirectoryOrAbsent("--output", output);
         var dataset = dataset("--calibration", calibration);
         QuantizedModel q = QuantizedModel.load(EvalCommand.existing(quantized).toFile());
         Fp32Model fp32 = null;
@@ -56,6 +58,8 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
         if (model != null) {
             fp32 = Fp32Model.resolve(model, seed);
             images = datasets().calibrationSet(dataset, calibrationImages, calibrationSeed);
+            ModelMatch.require(this, fp32, q, quantized, images.iterator(Math.min(2, calibrationImages)).next()
+                    .getFeatures());
         }
         Path html = Reports.write(output, fp32 != null ? fp32.name() : quantized.getFileName().toString(), fp32, q,
                 images == null ? null : images.iterator(batchSize), layer, main.progress,

@@ -26,6 +26,7 @@ final class TrainCommand extends CommonOptions implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        requireDirectoryOrAbsent("--out", out);
         List<ReferenceNetwork> nets = new ArrayList<>();
         for (String name : names) {
             if (name.equals("all")) {

@@ -21,6 +21,7 @@ import org.quant4j.report.SqnrMeter;
 import me.tongfei.progressbar.ProgressBar;
 import org.quant4j.calib.FeatureBatches;
 import org.quant4j.cli.Progress;
+import org.quant4j.cli.ResultChecks;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.quantize.CalibrationStatistics;
 import org.quant4j.report.html.ReportBuilder;
@@ -89,8 +90,10 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         long fp32Bytes = FashionCnnTraining.modelFileBytes(net);
         long qBytes = new File(output.toString()).length();
 
-        Result result = new Result(fp32.accuracy(), quantized.accuracy(), agree / (double) total, sqnr.sqnrDb(),
-                fp32Bytes, qBytes, q);
+        Result result = new Result(ResultChecks.finite("the fp32 network's accuracy", fp32.accuracy()),
+                ResultChecks.finite("the quantized model's accuracy", quantized.accuracy()),
+                ResultChecks.finite("the top-1 agreement", agree / (double) total),
+                ResultChecks.sqnr("the output SQNR", sqnr.sqnrDb()), fp32Bytes, qBytes, q);
         Path html = null;
         if (reportDir != null) {
             CalibrationStatistics statistics;
@@ -112,7 +115,8 @@ public record Demo(int calibrationImages, QuantizationOptions options, Path outp
         out.printf(Locale.ROOT, "%-36s %11.2f%% %11.2f%%%n", "top-1 accuracy, 10,000 test images",
                 100 * result.fp32Accuracy(), 100 * result.quantizedAccuracy());
         out.printf(Locale.ROOT, "%-36s %12s %11.2f%%%n", "top-1 agreement with fp32", "", 100 * result.topOneAgreement());
-        out.printf(Locale.ROOT, "%-36s %12s %9.2f dB%n", "output SQNR vs fp32 (test set)", "", result.outputSqnrDb());
+        out.printf(Locale.ROOT, "%-36s %12s %12s%n", "output SQNR vs fp32 (test set)", "",
+                ResultChecks.sqnrText(result.outputSqnrDb()));
         out.printf(Locale.ROOT, "%-36s %9.1f kB %9.1f kB%n", "model file", fp32Bytes / 1024.0, qBytes / 1024.0);
         out.printf(Locale.ROOT, "%-36s %10.2f s %10.2f s%n", "inference, 10,000 images (one pass)", fp32Seconds,
                 quantizedSeconds);

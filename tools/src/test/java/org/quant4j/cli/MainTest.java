@@ -149,7 +149,7 @@ class MainTest {
                 Files.readAllBytes(dir.resolve("bc.q4j"))));
         Run bad = run("quantize", graph.toString(), "--sequential-passes", "-1");
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("--sequential-passes must be at least 0"), bad.err());
+        assertTrue(bad.err().contains("--sequential-passes must be in 0..10, got -1"), bad.err());
         Run bits = run("accuracy", "--bits", "W9A4");
         assertEquals(2, bits.code());
         assertTrue(bits.err().contains("--bits: 'W9A4'"), bits.err());
