@@ -15,6 +15,16 @@ final class ConvertStep extends PlanStep {
         this.dst = dst;
     }
 
+    /** Whether this step makes a new ND4J array (which the plan may release once no step reads it). */
+    boolean makesArray() {
+        return dst.kind() == Value.Kind.ND4J && src.kind() != Value.Kind.ND4J;
+    }
+
+    /** The slot written. */
+    int target() {
+        return dst.slot();
+    }
+
     @Override
     void run(Object[] s) {
         s[dst.slot()] = dst.kind() == Value.Kind.F32 ? Layouts.toF32(src, s[src.slot()])

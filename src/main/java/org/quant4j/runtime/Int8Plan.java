@@ -37,6 +37,12 @@ final class Int8Plan implements AutoCloseable {
     private int[][] freeAfter;
     /** For each step, whether it may take over the buffer of its {@link PlanStep#consumable} slot. */
     private boolean[] consumes;
+    /**
+     * For each slot, whether it holds an ND4J array the plan made ({@link ConvertStep#makesArray}), released as soon
+     * as no later step reads it: ND4J frees arrays only when the garbage collector finds them, and a call's arrays
+     * would pile up between collections (hundreds of MB for large batches).
+     */
+    private boolean[] madeArray;
 
     Int8Plan(ModelGraph graph, Map<String, TensorQuantization> activations, Map<String, TensorQuantization> weights,
             Supplier<SameDiff> islands, long[][] inputShapes) {
@@ -67,6 +73,12 @@ final class Int8Plan implements AutoCloseable {
         primitives = plan.primitives;
         islandOps = plan.islandOps;
         lastUses();
+        madeArray = new boolean[slots];
+        for (PlanStep step : steps) {
+            if (step instanceof ConvertStep c && c.makesArray()) {
+                madeArray[c.target()] = true;
+            }
+        }
     }
 
     /** Multiply-accumulates of the int8 kernels per call. */
@@ -152,6 +164,8 @@ final class Int8Plan implements AutoCloseable {
                 for (int s : freeAfter[i]) {
                     if (slots[s] instanceof Pointer p) {
                         p.close();
+                    } else if (madeArray[s] && slots[s] instanceof INDArray a && a.closeable()) {
+                        a.close();
                     }
                     slots[s] = null;
                 }

@@ -54,13 +54,19 @@ final class Layouts {
         long[] s = v.shape();
         if (v.flattenedFrom() != null) {
             long[] f = v.flattenedFrom();
-            return Nd4j.create(values, new long[] {f[0], f[2], f[3], f[1]}, 'c').permute(0, 3, 1, 2).dup('c')
-                    .reshape('c', s);
+            return nchw(values, f).reshape('c', s);
         }
         if (s.length == 4) {
-            return Nd4j.create(values, new long[] {s[0], s[2], s[3], s[1]}, 'c').permute(0, 3, 1, 2).dup('c');
+            return nchw(values, s);
         }
         return Nd4j.create(values, s, 'c');
+    }
+
+    /** NHWC values of an NCHW {@code shape} as a dense NCHW array; the NHWC copy is released at once. */
+    private static INDArray nchw(float[] values, long[] shape) {
+        try (INDArray nhwc = Nd4j.create(values, new long[] {shape[0], shape[2], shape[3], shape[1]}, 'c')) {
+            return nhwc.permute(0, 3, 1, 2).dup('c');
+        }
     }
 
     /**
