@@ -271,7 +271,15 @@ public final class QuantizedModel {
     }
 
     private INDArray[] simulate(Map<String, INDArray> feed) {
-        Map<String, INDArray> out = GraphExecution.output(executionGraph(), feed, graph.outputs());
+        Map<String, INDArray> out;
+        try {
+            out = GraphExecution.output(executionGraph(), feed, graph.outputs());
+        } catch (QuantizationException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new QuantizationException("the network cannot compute its outputs for input shape(s) "
+                    + shapesText(ordered(feed)) + " (network inputs " + graph.inputs() + "): " + e.getMessage(), e);
+        }
         return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
     }
 

@@ -90,6 +90,17 @@ class ServingBoundaryTest {
     }
 
     @Test
+    void anImageSmallerThanTheKernelsIsRefusedNotACrash() {
+        for (long[] size : new long[][] {{2, 4}, {4, 4}, {9, 9}}) {
+            INDArray x = images(5, 3, size[0], size[1]).castTo(DataType.UINT16).dup('f');
+            for (Execution execution : executions()) {
+                assertThrows(QuantizationException.class, () -> model.outputs(execution, x),
+                        execution + " " + java.util.Arrays.toString(size));
+            }
+        }
+    }
+
+    @Test
     void anExampleHoldingNaNOrInfinityGetsNaNOutputs() {
         INDArray clean = images(2, 6, 28, 28);
         INDArray dirty = clean.dup();

@@ -24,6 +24,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.QuantizationException;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.Op;
 import org.nd4j.linalg.api.ops.OpContext;
@@ -190,9 +191,11 @@ public final class GraphExecution {
                 Set<String> allReqVariables, Map<String, SDValue> otherPlaceHolders) {
             // The inputs' arrays, read before the op runs (identity ops return them as their outputs).
             List<INDArray> inputs = new ArrayList<>();
-            if (freeDuringRun && opInputs != null) {
+            if (opInputs != null) {
                 for (AbstractSession.VarId id : opInputs) {
-                    inputs.add(getTensorFromOutputs(id));
+                    INDArray input = getTensorFromOutputs(id);
+                    requireValues(opPair.getFirst(), id.getVariable(), input);
+                    inputs.add(input);
                 }
             }
             ExecutionResult result = super.getOutputs(opPair, outputFrameIter, opInputs, allIterInputs,
@@ -235,6 +238,18 @@ public final class GraphExecution {
                 }
             }
             return result;
+        }
+
+        /**
+         * Refuses to run an op on an array with no values: libnd4j's kernels crash the JVM on them, and one appears
+         * when an input is too small for the network (an image smaller than a convolution's kernel).
+         */
+        private static void requireValues(SameDiffOp op, String variable, INDArray array) {
+            if (array != null && array.dataType().isFPType() && array.length() == 0) {
+                throw new QuantizationException("op '" + op.getName() + "' (" + op.getOp().opName() + ") would read '"
+                        + variable + "' of shape " + java.util.Arrays.toString(array.shape()) + ", which holds no"
+                        + " values: the input is too small for the network (check the image height and width)");
+            }
         }
 
         private static INDArray tensorAt(ExecutionResult result, int i) {
