@@ -443,6 +443,11 @@ public final class QuantizedModel {
      * is left beside it. The file gets the permissions of any new file of this process (the umask applies). Its bytes
      * are those {@link #save(OutputStream)} writes.
      *
+     * <p>A {@code file} that is a symbolic link is followed: the file it finally names is replaced (atomically, the
+     * same way) and the link stays a link ({@code model.q4j -> v3.q4j}: {@code v3.q4j} gets the model). A dangling
+     * link creates the file it names, in a directory that must exist. Any legal file name saves, up to 255 bytes:
+     * the temporary file's name is shortened to fit.
+     *
      * @throws NoSuchFileException   when the directory to save into does not exist
      * @throws QuantizationException when the model runs in parts ({@code keepUnsupportedLayersFp32}); nothing written
      */

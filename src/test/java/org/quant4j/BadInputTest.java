@@ -251,12 +251,13 @@ class BadInputTest {
         Path dl4j = tmp.resolve("dl4j.zip");
         ModelSerializer.writeModel(smallCnn(WeightInit.XAVIER), dl4j.toFile(), false);
         e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(dl4j.toFile()));
-        assertTrue(e.getMessage().contains("dl4j.zip") && e.getMessage().contains("lacks quant4j.json"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("dl4j.zip is not a quant4j model")
+                && e.getMessage().contains("'configuration.json'"), e.getMessage());
 
         // Right metadata, damaged graph; and metadata that is not JSON.
         Path badGraph = tmp.resolve("badgraph.q4j");
-        writeZip(badGraph, "{\"format\":\"quant4j-model\",\"version\":1}", new byte[] {1, 2, 3});
+        writeZip(badGraph, new String(readEntry(bytes, "quant4j.json"), java.nio.charset.StandardCharsets.UTF_8),
+                new byte[] {1, 2, 3});
         e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(badGraph.toFile()));
         assertTrue(e.getMessage().contains("badgraph.q4j") && e.getMessage().contains("graph.fb"), e.getMessage());
         Path badJson = tmp.resolve("badjson.q4j");

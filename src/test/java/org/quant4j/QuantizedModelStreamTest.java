@@ -80,6 +80,21 @@ class QuantizedModelStreamTest {
     }
 
     @Test
+    void savingThroughASymbolicLinkReplacesTheFileItNames() throws IOException {
+        Path v3 = Files.writeString(tmp.resolve("v3.q4j"), "an older model");
+        Path link = Files.createSymbolicLink(tmp.resolve("model.q4j"), v3.getFileName());
+        model.save(link.toFile());
+        assertTrue(Files.isSymbolicLink(link), "the link is still a link");
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        model.save(expected);
+        assertArrayEquals(expected.toByteArray(), Files.readAllBytes(v3));
+        assertEquals(model.quantizations(), QuantizedModel.load(link.toFile()).quantizations());
+        try (java.util.stream.Stream<Path> files = Files.list(tmp)) {
+            assertEquals(List.of("model.q4j", "v3.q4j"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
     void aTruncatedStreamIsAClearError() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         model.save(out);
@@ -111,7 +126,8 @@ class QuantizedModelStreamTest {
         ModelSerializer.writeModel(TestNetworks.cnn(), dl4j, false);
         e = assertThrows(QuantizationException.class,
                 () -> QuantizedModel.load(new ByteArrayInputStream(dl4j.toByteArray())));
-        assertEquals("the stream is not a quant4j model: it lacks quant4j.json", e.getMessage());
+        assertEquals("the stream is not a quant4j model: it holds an entry 'configuration.json', and a model holds"
+                + " only quant4j.json and graph.fb", e.getMessage());
     }
 
     /** An output stream that records whether it was closed and how many bytes it took. */

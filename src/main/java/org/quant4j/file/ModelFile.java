@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -33,6 +33,29 @@ import org.quant4j.report.QuantizationReport;
  * SameDiff graph as FlatBuffers, weights stored as INT8). Byte-identical for the same model in any run, process and
  * time zone: the zip entries carry a fixed time, the JSON's properties are in declaration order and its maps and sets
  * sorted.
+ *
+ * <p>Reading trusts nothing in the file (a model may come from anywhere):
+ * <ul>
+ * <li><b>Entries.</b> Exactly {@code quant4j.json} and {@code graph.fb}, in either order, each once: any other entry,
+ * or one of them twice, is refused. (The zip's central directory is not read: the entries are read as they come.)</li>
+ * <li><b>Sizes.</b> The entries are inflated through a counting cap, whatever sizes their headers claim (they are
+ * never asked): {@code quant4j.json} to at most {@link #MAX_METADATA_BYTES} (64 MiB: the metadata holds a few numbers
+ * per channel, 14 kB for the 10-class CNN of the tests and, estimated from its channel counts, about 2 MB for VGG-16,
+ * so the cap leaves a margin of thirty); {@code graph.fb} to at most {@link #MAX_GRAPH_BYTES} (2 GiB less 8 bytes:
+ * the largest Java array, and the most one FlatBuffers buffer addresses, which SameDiff reads the graph from). Past
+ * {@link #RATIO_FREE_BYTES} (64 MiB) an entry may inflate to at most {@link #MAX_RATIO} (100) times the compressed
+ * bytes read for it so far: int8 weights compress a few times (the test CNN's graph 2.7 times), and only a zip bomb
+ * (deflate reaches 1,032 times) or a graph of mostly zeros crosses it. So a small file is refused after at most
+ * 64 MiB inflated per entry, instead of exhausting memory, and more is read only from a file of at least 1/100 of
+ * it. (A graph that compresses more than 100 times past its first 64 MiB, e.g. one of hundreds of MB of all-zero
+ * weights, is refused too: no trained network is one.) The checks on the graph's FlatBuffers before SameDiff reads
+ * them ({@link GraphBufferCheck}) keep what reading it allocates within a few times its size.</li>
+ * <li><b>Content.</b> The metadata is checked on its own and against the graph ({@link ModelConsistency}: names,
+ * scales, bits, channel counts, the graph's own scale constants), so that a hand-edited or damaged file is refused
+ * with the inconsistency named, before it can run.</li>
+ * </ul>
+ * Every refusal is a {@link QuantizationException} naming the source (the file's path, or "the stream"), the entry
+ * and what is wrong (for a size, the limit).
  */
 public final class ModelFile {
 
@@ -41,8 +64,17 @@ public final class ModelFile {
     /** The newest format version this code writes and reads. */
     public static final int FORMAT_VERSION = 1;
 
-    private static final String METADATA_ENTRY = "quant4j.json";
-    private static final String GRAPH_ENTRY = "graph.fb";
+    /** The most bytes {@code quant4j.json} may inflate to: 64 MiB. */
+    public static final long MAX_METADATA_BYTES = 64L << 20;
+    /** The most bytes {@code graph.fb} may inflate to: the largest Java array, 2 GiB less 8 bytes. */
+    public static final long MAX_GRAPH_BYTES = Integer.MAX_VALUE - 8;
+    /** Up to this many inflated bytes an entry is read whatever its compression ratio: 64 MiB. */
+    public static final long RATIO_FREE_BYTES = 64L << 20;
+    /** Past {@link #RATIO_FREE_BYTES}, the most an entry's inflated bytes may be, as a multiple of its compressed. */
+    public static final int MAX_RATIO = 100;
+
+    static final String METADATA_ENTRY = "quant4j.json";
+    static final String GRAPH_ENTRY = "graph.fb";
     /** The time of every zip entry, fixed so that saved files are byte-identical (DOS time: no time zone). */
     private static final LocalDateTime ENTRY_TIME = LocalDateTime.of(2000, 1, 1, 0, 0);
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -95,15 +127,31 @@ public final class ModelFile {
         byte[] graphBytes = null;
         BufferedInputStream buffered = new BufferedInputStream(NonClosing.input(in));
         requireZip(buffered, source);
+        CountingInput compressed = new CountingInput(buffered);
         int entries = 0;
-        try (ZipInputStream zip = new ZipInputStream(buffered)) {
+        try (ZipInputStream zip = new ZipInputStream(compressed)) {
             ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
                 entries++;
-                if (entry.getName().equals(METADATA_ENTRY)) {
-                    metadataBytes = readAll(zip);
-                } else if (entry.getName().equals(GRAPH_ENTRY)) {
-                    graphBytes = readAll(zip);
+                String name = entry.getName();
+                long limit;
+                if (name.equals(METADATA_ENTRY)) {
+                    limit = MAX_METADATA_BYTES;
+                } else if (name.equals(GRAPH_ENTRY)) {
+                    limit = MAX_GRAPH_BYTES;
+                } else {
+                    throw new QuantizationException(source + " is not a quant4j model: it holds an entry '" + name
+                            + "', and a model holds only " + METADATA_ENTRY + " and " + GRAPH_ENTRY);
+                }
+                if (name.equals(METADATA_ENTRY) ? metadataBytes != null : graphBytes != null) {
+                    throw new QuantizationException(source + " is not a readable quant4j model: it holds the entry "
+                            + name + " twice");
+                }
+                byte[] bytes = new BoundedEntry(zip, compressed, source, name, limit).readAllBytes();
+                if (name.equals(METADATA_ENTRY)) {
+                    metadataBytes = bytes;
+                } else {
+                    graphBytes = bytes;
                 }
             }
         } catch (EOFException e) {
@@ -112,6 +160,10 @@ public final class ModelFile {
         } catch (ZipException e) {
             throw new QuantizationException(source + " is not a readable quant4j model (damaged or not a zip file: "
                     + e.getMessage() + ")", e);
+        } catch (IllegalArgumentException e) {
+            // ZipInputStream's refusal of an entry name that is not valid UTF-8 (where the entry says it is).
+            throw new QuantizationException(source + " is not a readable quant4j model (damaged: an entry's name "
+                    + "cannot be decoded: " + e.getMessage() + ")", e);
         }
         if (entries == 0) {
             // It begins with a zip entry's signature (requireZip), and ZipInputStream ends quietly at a short header.
@@ -131,22 +183,32 @@ public final class ModelFile {
         } catch (IOException e) {
             throw new QuantizationException(source + ": its " + METADATA_ENTRY + " is damaged: " + e.getMessage(), e);
         }
+        if (metadata == null) {
+            throw new QuantizationException(source + ": its " + METADATA_ENTRY + " is damaged: it holds null");
+        }
         if (!FORMAT.equals(metadata.format())) {
             throw new QuantizationException(source + " is not a quant4j model (format '" + metadata.format() + "')");
+        }
+        if (metadata.version() < 1) {
+            throw new QuantizationException(source + ": its " + METADATA_ENTRY + " is damaged: format version "
+                    + metadata.version() + " (versions begin at 1)");
         }
         if (metadata.version() > FORMAT_VERSION) {
             throw new QuantizationException(source + " was written in format version " + metadata.version()
                     + " by a newer quant4j; this version reads up to " + FORMAT_VERSION);
         }
+        ModelConsistency.requireValid(metadata, source);
         SameDiff sd;
         try {
             ByteBuffer buffer = ByteBuffer.allocateDirect(graphBytes.length);
             buffer.put(graphBytes).flip();
+            GraphBufferCheck.check(buffer);
             sd = SameDiff.fromFlatBuffers(buffer);
         } catch (IOException | RuntimeException e) {
             throw new QuantizationException(source + ": its graph (" + GRAPH_ENTRY + ") is damaged: " + e.getMessage(),
                     e);
         }
+        ModelConsistency.requireMatches(metadata, sd, source);
         return new QuantizedNetwork.Whole(new ModelGraph(sd, metadata.inputs(), metadata.outputs(),
                 metadata.layerOutputs()), metadata.options(), metadata.quantizations(), metadata.report());
     }
@@ -174,9 +236,93 @@ public final class ModelFile {
         }
     }
 
-    private static byte[] readAll(InputStream in) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return out.toByteArray();
+    /** Counts the bytes read through it: the compressed bytes the zip reader has taken. */
+    private static final class CountingInput extends FilterInputStream {
+        private long count;
+
+        CountingInput(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            count += b < 0 ? 0 : 1;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            count += Math.max(n, 0);
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(n);
+            count += skipped;
+            return skipped;
+        }
+    }
+
+    /**
+     * One entry's inflated bytes, refused (a {@link QuantizationException} naming the source, the entry and the
+     * limit) as soon as they pass the entry's limit or, past {@link #RATIO_FREE_BYTES}, {@link #MAX_RATIO} times the
+     * compressed bytes read since the entry began (counted by {@code compressed}, a little ahead of the inflater).
+     */
+    private static final class BoundedEntry extends FilterInputStream {
+        private final CountingInput compressed;
+        private final long compressedStart;
+        private final String source;
+        private final String entry;
+        private final long limit;
+        private long inflated;
+
+        BoundedEntry(InputStream entryStream, CountingInput compressed, String source, String entry, long limit) {
+            super(entryStream);
+            this.compressed = compressed;
+            this.compressedStart = compressed.count;
+            this.source = source;
+            this.entry = entry;
+            this.limit = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                counted(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                counted(n);
+            }
+            return n;
+        }
+
+        private void counted(int n) {
+            inflated += n;
+            if (inflated > limit) {
+                throw new QuantizationException(source + " is not a readable quant4j model: its entry " + entry
+                        + " inflates to more than " + bytes(limit) + ", the most a model's " + entry + " may hold");
+            }
+            long packed = Math.max(1, compressed.count - compressedStart);
+            if (inflated > RATIO_FREE_BYTES && inflated > MAX_RATIO * packed) {
+                throw new QuantizationException(source + " is not a readable quant4j model: its entry " + entry
+                        + " inflates to more than " + MAX_RATIO + " times its compressed size (" + inflated
+                        + " bytes from " + packed + "), which past " + bytes(RATIO_FREE_BYTES)
+                        + " no model does (a zip bomb, or a damaged file)");
+            }
+        }
+
+        private static String bytes(long n) {
+            return n % (1L << 20) == 0 ? (n >> 20) + " MiB" : n + " bytes";
+        }
     }
 }
