@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,14 +16,13 @@ import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.quant4j.convert.Dl4jLayers;
 import org.quant4j.file.ModelFile;
-import org.quant4j.graph.FakeQuantRewriter;
-import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.NonFiniteRows;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.graph.TensorSpec;
 import org.quant4j.io.AtomicFiles;
+import org.quant4j.quantize.GraphRunner;
 import org.quant4j.quantize.QuantizedNetwork;
 import org.quant4j.report.QuantizationReport;
 import org.quant4j.runtime.Int8Network;
@@ -54,8 +51,6 @@ public final class QuantizedModel {
     public static final String FORMAT = ModelFile.FORMAT;
     /** The newest format version this code writes and reads. */
     public static final int FORMAT_VERSION = ModelFile.FORMAT_VERSION;
-
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuantizedModel.class);
 
     /** How a quantized model computes its outputs. */
     public enum Execution {
@@ -95,11 +90,9 @@ public final class QuantizedModel {
     private final QuantizationOptions options;
     private final List<TensorQuantization> quantizations;
     private final QuantizationReport report;
-    private Int8Network int8;
-    private String int8Unavailable;
+    /** Runs the graph (int8 plans, the fake-quant graph); null for a model in parts. */
+    private final GraphRunner runner;
     private int maxPlans = Int8Network.DEFAULT_MAX_PLANS;
-    /** The graph that {@link #simulate} runs: {@code graph}'s with the weights dequantized once (built at first use). */
-    private SameDiff executionGraph;
 
     QuantizedModel(ModelGraph graph, QuantizationOptions options, List<TensorQuantization> quantizations,
             QuantizationReport report) {
@@ -109,6 +102,7 @@ public final class QuantizedModel {
         this.options = options;
         this.quantizations = List.copyOf(quantizations);
         this.report = report;
+        this.runner = new GraphRunner(graph, this.quantizations);
     }
 
     private QuantizedModel(List<Step> steps, TensorSpec input, QuantizationOptions options,
@@ -119,6 +113,7 @@ public final class QuantizedModel {
         this.options = options;
         this.quantizations = List.copyOf(quantizations);
         this.report = report;
+        this.runner = null;
     }
 
     /** The model of what the pipeline made: one graph, or parts (quantized graphs and DL4J layers kept in fp32). */
@@ -182,17 +177,7 @@ public final class QuantizedModel {
      * {@link #int8Fallbacks()} gives the shape and the reason; other shapes keep integer execution.
      */
     public INDArray[] outputs(INDArray... inputs) {
-        if (steps != null) {
-            return runSteps(null, inputs);
-        }
-        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        INDArray[] ordered = ordered(feed);
-        INDArray[] result = null;
-        Int8Network network = int8(ordered);
-        if (network != null) {
-            result = int8Outputs(network, ordered, false);
-        }
-        return checked(ordered, result != null ? result : simulate(feed));
+        return steps != null ? runSteps(null, inputs) : runner.outputs(inputs);
     }
 
     /** The outputs computed by {@code execution}; INT8 fails when the network has no integer execution here. */
@@ -200,98 +185,7 @@ public final class QuantizedModel {
         if (steps != null) {
             return runSteps(execution, inputs);
         }
-        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        INDArray[] ordered = ordered(feed);
-        if (execution == Execution.FAKE_QUANT) {
-            return checked(ordered, simulate(feed));
-        }
-        Int8Network network = int8(ordered);
-        if (network == null) {
-            throw new QuantizationException("this model has no integer execution here: " + int8Unavailable);
-        }
-        return checked(ordered, int8Outputs(network, ordered, true));
-    }
-
-    /**
-     * The integer plan's outputs, or null when this shape falls back to the fake-quant graph (or, when
-     * {@code required}, a {@link QuantizationException} saying why).
-     */
-    private INDArray[] int8Outputs(Int8Network network, INDArray[] ordered, boolean required) {
-        try {
-            return network.outputs(ordered);
-        } catch (Int8Network.PlanFailedException e) {
-            if (required) {
-                throw new QuantizationException("no integer execution for input shapes " + shapesText(ordered)
-                        + ": " + e.getMessage(), e);
-            }
-            if (e.firstTime()) {
-                LOG.warn("integer execution unavailable for input shapes {}: {}; running the fake-quant graph for"
-                        + " them (int8Fallbacks() lists such shapes)", shapesText(ordered), e.getMessage());
-            }
-            return null;
-        } catch (Int8Network.UnsupportedInt8Exception e) {
-            synchronized (this) {
-                int8Unavailable = e.getMessage();
-            }
-            if (required) {
-                throw new QuantizationException("this model has no integer execution here: " + e.getMessage(), e);
-            }
-            LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());
-            return null;
-        }
-    }
-
-    /**
-     * {@code outputs} after the checks every call makes: a batch of N examples gives N rows in every output (a
-     * different count means the input's size does not fit the network, e.g. an image size that a flatten maps to
-     * another number of rows), and the examples with a non-finite input value get NaN outputs.
-     */
-    private INDArray[] checked(INDArray[] inputs, INDArray[] outputs) {
-        long batch = inputs[0].size(0);
-        List<String> names = graph.outputs();
-        for (int i = 0; i < outputs.length; i++) {
-            if (outputs[i] != null && outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
-                throw new QuantizationException("input of shape(s) " + shapesText(inputs) + " does not fit the"
-                        + " network (inputs " + graph.inputs() + "): output '" + names.get(i) + "' has "
-                        + outputs[i].size(0) + " rows for a batch of " + batch + " examples; check the sizes that"
-                        + " the network was trained for (image height and width)");
-            }
-        }
-        NonFiniteRows.poison(outputs, NonFiniteRows.of(inputs), batch);
-        return outputs;
-    }
-
-    private static String shapesText(INDArray[] arrays) {
-        return Arrays.stream(arrays).map(a -> Arrays.toString(a.shape())).toList().toString();
-    }
-
-    /** The fed inputs in the graph's input order. */
-    private INDArray[] ordered(Map<String, INDArray> feed) {
-        return graph.inputs().stream().map(spec -> feed.get(spec.name())).toArray(INDArray[]::new);
-    }
-
-    private INDArray[] simulate(Map<String, INDArray> feed) {
-        Map<String, INDArray> out;
-        try {
-            out = GraphExecution.output(executionGraph(), feed, graph.outputs());
-        } catch (QuantizationException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new QuantizationException("the network cannot compute its outputs for input shape(s) "
-                    + shapesText(ordered(feed)) + " (network inputs " + graph.inputs() + "): " + e.getMessage(), e);
-        }
-        return graph.outputs().stream().map(out::get).toArray(INDArray[]::new);
-    }
-
-    /**
-     * The fake-quant graph as it runs: the weights' INT8 levels dequantized once into fp32 constants (the same values
-     * the saved graph computes per call), so that a call runs only the activations' quantization and the layers.
-     */
-    private synchronized SameDiff executionGraph() {
-        if (executionGraph == null) {
-            executionGraph = FakeQuantRewriter.withDequantizedWeights(graph.graph(), quantizations);
-        }
-        return executionGraph;
+        return execution == Execution.FAKE_QUANT ? runner.fakeQuantOutputs(inputs) : runner.int8Outputs(inputs);
     }
 
     /**
@@ -303,7 +197,7 @@ public final class QuantizedModel {
             return steps.stream().anyMatch(s -> s.quantized() != null
                     && s.quantized().execution() == Execution.FAKE_QUANT) ? Execution.FAKE_QUANT : Execution.INT8;
         }
-        return int8Unavailable == null ? Execution.INT8 : Execution.FAKE_QUANT;
+        return runner.int8Unavailable() == null ? Execution.INT8 : Execution.FAKE_QUANT;
     }
 
     /**
@@ -312,7 +206,7 @@ public final class QuantizedModel {
      * quantized part.
      */
     public synchronized Int8Network int8Network() {
-        return int8;
+        return runner == null ? null : runner.int8Network();
     }
 
     /** Why integer execution is not used, or null (for a model in parts: each quantized part's reason). */
@@ -327,24 +221,7 @@ public final class QuantizedModel {
             }
             return reasons.isEmpty() ? null : String.join("; ", reasons);
         }
-        return int8Unavailable;
-    }
-
-    private synchronized Int8Network int8(INDArray[] inputs) {
-        if (int8Unavailable != null) {
-            return null;
-        }
-        if (int8 == null) {
-            try {
-                int8 = Int8Network.compile(graph, quantizations,
-                        Arrays.stream(inputs).map(INDArray::shape).toArray(long[][]::new));
-                int8.maxPlans(maxPlans);
-            } catch (Int8Network.UnsupportedInt8Exception | IllegalStateException e) {
-                int8Unavailable = e.getMessage();
-                LOG.warn("integer execution unavailable ({}); running the fake-quant graph", e.getMessage());
-            }
-        }
-        return int8;
+        return runner.int8Unavailable();
     }
 
     /**
@@ -358,10 +235,9 @@ public final class QuantizedModel {
             throw new IllegalArgumentException("maxPlans must be at least 1, got " + plans);
         }
         maxPlans = plans;
-        if (int8 != null) {
-            int8.maxPlans(plans);
-        }
-        if (steps != null) {
+        if (runner != null) {
+            runner.maxPlans(plans);
+        } else {
             steps.stream().filter(s -> s.quantized() != null).forEach(s -> s.quantized().maxPlans(plans));
         }
     }
@@ -381,7 +257,7 @@ public final class QuantizedModel {
             return steps.stream().filter(s -> s.quantized() != null)
                     .flatMap(s -> s.quantized().int8Fallbacks().stream()).toList();
         }
-        return int8 == null ? List.of() : int8.fallbacks();
+        return runner.fallbacks();
     }
 
     /** Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set. */
