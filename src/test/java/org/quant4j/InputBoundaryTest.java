@@ -56,6 +56,14 @@ class InputBoundaryTest {
     }
 
     @Test
+    void textIsRefusedNamingTheInputAndItsType() {
+        QuantizedModel q = Quantizer.quantize(TestNetworks.cnn(), TestNetworks.randomIterator(16, 784, 10, 2, 5L));
+        INDArray text = Nd4j.create(List.of("a", "b"), 2);
+        QuantizationException e = assertThrows(QuantizationException.class, () -> q.output(text));
+        assertTrue(e.getMessage().contains("UTF8") && e.getMessage().contains("network input"), e.getMessage());
+    }
+
+    @Test
     void anEmptyCalibrationBatchIsRefusedNamingTheBatch() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizationException e = assertThrows(QuantizationException.class,

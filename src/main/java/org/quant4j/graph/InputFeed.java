@@ -38,6 +38,12 @@ public final class InputFeed {
             if (arrays[i] == null) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is null");
             }
+            DataType type = arrays[i].dataType();
+            if (!type.isNumerical() && type != DataType.BOOL) {
+                throw new QuantizationException(what + " " + i + " for network input '" + spec.name() + "' is of type "
+                        + type + " (shape " + Arrays.toString(arrays[i].shape()) + "): give numbers (any floating"
+                        + " point or integer type)");
+            }
             if (arrays[i].length() == 0) {
                 throw new QuantizationException(what + " " + i + " for network input '" + spec.name()
                         + "' holds no values (shape " + Arrays.toString(arrays[i].shape())
