@@ -164,13 +164,24 @@ final class Int8Plan implements AutoCloseable {
                 for (int s : freeAfter[i]) {
                     if (slots[s] instanceof Pointer p) {
                         p.close();
-                    } else if (madeArray[s] && slots[s] instanceof INDArray a && a.closeable()) {
+                    } else if (madeArray[s] && slots[s] instanceof INDArray a && a.closeable()
+                            && !sharedByAnotherSlot(slots, s, a)) {
                         a.close();
                     }
                     slots[s] = null;
                 }
             }
         }
+    }
+
+    /** Whether another slot holds {@code array} or a view of its buffer (an island that returned its input). */
+    private static boolean sharedByAnotherSlot(Object[] slots, int slot, INDArray array) {
+        for (int i = 0; i < slots.length; i++) {
+            if (i != slot && slots[i] instanceof INDArray other && (other == array || other.data() == array.data())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void release(Object[] slots) {
