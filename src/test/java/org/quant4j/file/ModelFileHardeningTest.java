@@ -11,6 +11,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +25,12 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.graph.FlatGraph;
+import org.nd4j.graph.FlatVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.options.ArrayOptionsHelper;
+import org.nd4j.linalg.api.shape.options.ArrayType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
@@ -139,6 +145,40 @@ class ModelFileHardeningTest {
                         new Entry("graph.fb", graph, true))))) {
             assertEquals(expected, QuantizedModel.load(new ByteArrayInputStream(variant)).output(x));
         }
+    }
+
+    @Test
+    void aGraphArrayWhoseShapeInformationLiesIsRefusedBeforeSameDiffReadsIt() {
+        // fc1/W:q is INT8 [288, 24]: shape information [rank 2, 288, 24, strides 24, 1, flags, ews 1, order 'c'].
+        // A stride past the data crashed the JVM in libnd4j (SIGSEGV in an INT8 assign, found by the fuzz properties);
+        // a huge rank made the reader allocate an array of 2 rank + 4 longs (OutOfMemoryError).
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 3, 1 << 20)), "the stream: its graph (graph.fb) is"
+                + " damaged: variable", "(fc1/W:q) has the stride 1048576 along axis 0 of its shape [288, 24] ('c'"
+                + " order: 24)");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 0, 1 << 30)), "(fc1/W:q) has shape information of"
+                + " rank 1073741824");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 1, 289)), "(fc1/W:q) has the shape [289, 24] of BYTE"
+                + " (6936 bytes) but 6912 bytes of data");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 7, 'x')), "(fc1/W:q) has the order 120");
+        // The flags of an empty array over data that is not: SameDiff would make the weights zeros.
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 5, ArrayOptionsHelper.setOptionBit(
+                ArrayOptionsHelper.setOptionBit(0L, DataType.BYTE), ArrayType.EMPTY))), "(fc1/W:q) has the flags");
+    }
+
+    /** The model's file with value {@code index} of the shape information of {@code variable}'s array replaced. */
+    private static byte[] withGraphArrayValue(String variable, int index, long value) {
+        byte[] changed = graph.clone();
+        ByteBuffer bytes = ByteBuffer.wrap(changed).order(ByteOrder.LITTLE_ENDIAN);
+        FlatGraph g = FlatGraph.getRootAsFlatGraph(bytes);
+        for (int i = 0; i < g.variablesLength(); i++) {
+            FlatVariable v = g.variables(i);
+            if (v.name().equals(variable)) {
+                ByteBuffer shape = v.ndarray().shapeAsByteBuffer();
+                bytes.putLong(shape.position() + Long.BYTES * index, value);
+                return ModelZips.zip(List.of(new Entry("quant4j.json", metadata), new Entry("graph.fb", changed)));
+            }
+        }
+        throw new AssertionError("no variable " + variable);
     }
 
     /** A hand edit of the metadata and the words its refusal must hold. */
