@@ -1,6 +1,7 @@
 package org.quant4j.file;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.function.IntFunction;
 import org.nd4j.autodiff.samediff.serde.FlatBuffersMapper;
 import org.nd4j.graph.FlatArray;
@@ -158,10 +159,13 @@ final class GraphBufferCheck {
         long[] shape = new long[r];
         for (int i = 0; i < r; i++) {
             shape[i] = a.shape(1 + i);
-            if (shape[i] < 0) {
+            if (shape[i] < 0 || shape[i] > capacity) {
                 throw damaged(what + " has size " + shape[i] + " in its shape");
             }
-            elements = Math.multiplyExact(elements, shape[i]);
+            elements *= shape[i]; // at most capacity^2: no overflow
+            if (elements > capacity) {
+                throw damaged(what + " has a shape of more than " + capacity + " elements");
+            }
         }
         claim((2 * rank + 4) * Long.BYTES, what);
         // The reader builds the array over its data with these strides and order: strides reaching past the data
@@ -178,7 +182,7 @@ final class GraphBufferCheck {
                 // ND4J gives an axis of size 1, never stepped along, the stride 1 or the dense one.
                 if (given != stride && !(shape[i] == 1 && given == 1)) {
                     throw damaged(what + " has the stride " + given + " along axis " + i + " of its"
-                            + " shape " + java.util.Arrays.toString(shape) + " ('" + (char) order + "' order: "
+                            + " shape " + Arrays.toString(shape) + " ('" + (char) order + "' order: "
                             + stride + ")");
                 }
                 stride *= shape[i];
@@ -194,10 +198,9 @@ final class GraphBufferCheck {
         if (type.isNumerical() || type == DataType.BOOL) {
             long expected = Math.multiplyExact(elements, (long) type.width());
             if (bytes != expected) {
-                throw damaged(what + " has the shape " + java.util.Arrays.toString(shape) + " of " + type
-                        + " (" + expected + " bytes) but " + bytes + " bytes of data");
+                throw damaged(what + " has the shape " + Arrays.toString(shape) + " of " + type + " (" + expected
+                        + " bytes) but " + bytes + " bytes of data");
             }
-            claim(expected, what);
         }
     }
 

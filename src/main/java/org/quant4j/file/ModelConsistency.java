@@ -38,8 +38,8 @@ import org.quant4j.report.QuantizationReport;
  * quantizations, report;</li>
  * <li>the options are resolved, as a quantized model's are: weight bits 2..8 (not {@code AUTO_WEIGHT_BITS}), bias
  * correction decided;</li>
- * <li>each tensor is quantized at most once; its levels have the bits the options give its kind (2..8, what the
- * options and the int8 kernels support); weights are on the signed grid;</li>
+ * <li>each tensor is quantized at most once, its rank 0 to 32 (ND4J's); its levels have the bits the options give
+ * its kind (2..8, what the options and the int8 kernels support); weights are on the signed grid;</li>
  * <li>scales: one for a per-tensor quantization (axis -1), one or more per channel otherwise; every scale, and every
  * input scale of a weight, finite and greater than 0. The format has no zero points: every grid's zero point is 0
  * ({@link QuantGrid}), so there is none to check;</li>
@@ -178,6 +178,10 @@ final class ModelConsistency {
     private static void requireValid(Check check, TensorQuantization t, QuantizationOptions options) {
         if (t.kind() == null || t.grid() == null || t.inputScales() == null) {
             throw check.fail("the quantization of '" + t.tensor() + "' lacks its kind, grid or input scales");
+        }
+        if (t.rank() < 0 || t.rank() > GraphBufferCheck.MAX_RANK) {
+            // Before anything sizes an array by it (the scales' broadcast shape has rank() sizes).
+            throw check.fail(name(t) + " has rank " + t.rank() + " (0 to " + GraphBufferCheck.MAX_RANK + ")");
         }
         int bits = t.grid().bits();
         if (bits < 2 || bits > 8) {

@@ -212,6 +212,8 @@ class ModelFileHardeningTest {
                         "'conv2/W' (weights) has 7 scales but 8 channels along axis 0 in the graph"),
                 new Edit("an input scale changed", m -> ((ArrayNode) quantization(m, "conv2/W").get("inputScales"))
                         .set(0, 1.0), "'conv2/W' (weights) has 1.0 for channel 0 but the graph's 'conv2/W:inscale'"),
+                new Edit("a huge rank", m -> quantization(m, "relu1").put("rank", Integer.MAX_VALUE),
+                        "'relu1' (activation) has rank 2147483647 (0 to 32)"),
                 new Edit("9 bits", m -> grid(m, "relu1").put("bits", 9),
                         "'relu1' (activation) has 9-bit levels; quant4j supports 2..8 bits"),
                 new Edit("4 bits under 8-bit options", m -> grid(m, "relu1").put("bits", 4),
