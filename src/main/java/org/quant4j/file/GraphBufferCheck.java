@@ -28,10 +28,10 @@ import org.nd4j.linalg.api.shape.options.ArrayType;
  * values that follow), describes a dense array (the strides of its 'c' or 'f' order; the flags of its data type),
  * and its data holds exactly the elements of its shape (numeric types);</li>
  * <li>a property's shape has at most 3 sizes, none negative, whose product is at most the buffer's length;</li>
- * <li>everything the reader allocates from it (vectors, strings, arrays' data and shapes, properties' nested
- * arrays) adds up to at most {@value #MAX_EXPANSION} times the buffer's length: a buffer laid out as a tree, as
- * SameDiff writes one, adds up to less than its length; only lengths that point many times at the same bytes exceed
- * it.</li>
+ * <li>everything the reader allocates from it (vectors, strings at two bytes a character, arrays' data and shapes,
+ * properties' nested arrays) adds up to at most {@value #MAX_EXPANSION} times the buffer's length: a buffer laid out
+ * as a tree, as SameDiff writes one, adds up to about its length (the test CNN's: less than 1.5 times,
+ * {@code ModelFileHardeningTest}); only lengths that point many times at the same bytes exceed it.</li>
  * </ul>
  * Offsets out of the buffer need no check here: FlatBuffers' accessors throw on them.
  */
@@ -51,9 +51,14 @@ final class GraphBufferCheck {
         this.budget = (long) MAX_EXPANSION * capacity;
     }
 
-    /** Checks the FlatBuffers graph in {@code buffer} (its position and limit unchanged). */
-    static void check(ByteBuffer buffer) {
-        new GraphBufferCheck(buffer).graph(FlatGraph.getRootAsFlatGraph(buffer.duplicate()));
+    /**
+     * Checks the FlatBuffers graph in {@code buffer} (its position and limit unchanged); returns the bytes the reader
+     * will allocate from it, as counted here.
+     */
+    static long check(ByteBuffer buffer) {
+        GraphBufferCheck check = new GraphBufferCheck(buffer);
+        check.graph(FlatGraph.getRootAsFlatGraph(buffer.duplicate()));
+        return check.claimed;
     }
 
     private void graph(FlatGraph g) {

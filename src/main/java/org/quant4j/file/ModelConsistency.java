@@ -50,8 +50,8 @@ import org.quant4j.report.QuantizationReport;
  * <p>Against the graph ({@link #requireMatches}):
  * <ul>
  * <li>every op reads and writes variables that the graph holds;</li>
- * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output and layer output is a
- * variable of the graph;</li>
+ * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output is computed by an op
+ * of the graph (not a placeholder or a constant); every layer output is a variable of the graph;</li>
  * <li>every floating-point constant is finite (quantization refuses non-finite weights, so one here is damage);</li>
  * <li>an activation {@code t} is a variable of the graph, and so are its {@code t:scale} constant, of the shape and
  * values of its scales (so the count of per-channel scales is the graph's channel count), its levels {@code t:q},
@@ -252,6 +252,10 @@ final class ModelConsistency {
         for (String output : m.outputs()) {
             if (!sd.hasVariable(output)) {
                 throw check.fail("output '" + output + "' is not a variable of the graph");
+            }
+            if (sd.getVariables().get(output).getOutputOfOp() == null) {
+                throw check.fail("output '" + output + "' is not computed by the graph (it is a "
+                        + sd.getVariable(output).getVariableType().name().toLowerCase(java.util.Locale.ROOT) + ")");
             }
         }
         for (ModelGraph.LayerOutput l : m.layerOutputs()) {

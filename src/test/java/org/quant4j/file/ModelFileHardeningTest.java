@@ -165,6 +165,13 @@ class ModelFileHardeningTest {
                 ArrayOptionsHelper.setOptionBit(0L, DataType.BYTE), ArrayType.EMPTY))), "(fc1/W:q) has the flags");
     }
 
+    @Test
+    void whatAWrittenGraphAsksOfTheReaderIsWithinItsBudget() {
+        long claimed = GraphBufferCheck.check(ByteBuffer.wrap(graph));
+        assertTrue(claimed > graph.length / 2 && claimed < 1.5 * graph.length, claimed + " bytes for a graph of "
+                + graph.length + " (the budget: " + GraphBufferCheck.MAX_EXPANSION + " times)");
+    }
+
     /** The model's file with value {@code index} of the shape information of {@code variable}'s array replaced. */
     private static byte[] withGraphArrayValue(String variable, int index, long value) {
         byte[] changed = graph.clone();
@@ -190,6 +197,8 @@ class ModelFileHardeningTest {
         List<Edit> edits = List.of(
                 new Edit("an output renamed", m -> ((ArrayNode) m.get("outputs")).set(0, "nope"),
                         "output 'nope' is not a variable of the graph"),
+                new Edit("an output made a constant", m -> ((ArrayNode) m.get("outputs")).set(0, "fc1/W:q"),
+                        "output 'fc1/W:q' is not computed by the graph (it is a constant)"),
                 new Edit("an input renamed", m -> input(m).put("name", "pixels"),
                         "input 'pixels' is not a placeholder of the graph"),
                 new Edit("an input's shape changed", m -> ((ArrayNode) input(m).get("shape")).set(1, 785),
