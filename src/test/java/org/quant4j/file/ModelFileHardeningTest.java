@@ -82,10 +82,10 @@ class ModelFileHardeningTest {
 
     @Test
     void aZipBombOfAGraphIsRefusedAfter64MiB() {
-        // 1.5 GiB of zeros deflate to about 1.5 MB; read whole, with the heap's copies, they would exhaust -Xmx4g.
+        // 1.5 GiB of zeros deflate to 7 MB at the fastest level (1.6 MB at the default one).
         byte[] bomb = ModelZips.zipWithFill(List.of(new Entry("quant4j.json", metadata), new Entry("graph.fb", graph)),
                 1, 1536L << 20, (byte) 0);
-        assertTrue(bomb.length < 4 << 20, "the bomb is small: " + bomb.length);
+        assertTrue(bomb.length < 8 << 20, "the bomb is small: " + bomb.length);
         QuantizationException e = refused(bomb);
         assertMentions(e, "the stream is not a readable quant4j model: its entry graph.fb inflates to more than 100"
                 + " times its compressed size", "past 64 MiB");
