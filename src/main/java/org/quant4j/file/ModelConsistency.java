@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -255,7 +256,7 @@ final class ModelConsistency {
             }
             if (sd.getVariables().get(output).getOutputOfOp() == null) {
                 throw check.fail("output '" + output + "' is not computed by the graph (it is a "
-                        + sd.getVariable(output).getVariableType().name().toLowerCase(java.util.Locale.ROOT) + ")");
+                        + sd.getVariable(output).getVariableType().name().toLowerCase(Locale.ROOT) + ")");
             }
         }
         for (ModelGraph.LayerOutput l : m.layerOutputs()) {
