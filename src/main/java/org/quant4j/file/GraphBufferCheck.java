@@ -1,6 +1,7 @@
 package org.quant4j.file;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.function.IntFunction;
 import org.nd4j.autodiff.samediff.serde.FlatBuffersMapper;
 import org.nd4j.graph.FlatArray;
@@ -10,6 +11,8 @@ import org.nd4j.graph.FlatProperties;
 import org.nd4j.graph.FlatVariable;
 import org.nd4j.graph.UpdaterState;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.shape.options.ArrayOptionsHelper;
+import org.nd4j.linalg.api.shape.options.ArrayType;
 
 /**
  * A model's {@code graph.fb} checked before SameDiff reads it. SameDiff's FlatBuffers reader (M2.1) trusts every
@@ -22,12 +25,13 @@ import org.nd4j.linalg.api.buffer.DataType;
  * <li>every vector lies within the buffer: vectors of scalars exactly; vectors of strings and tables, whose elements
  * are 4-byte offsets, hold at most a quarter of the buffer's bytes;</li>
  * <li>every ndarray's shape information is whole (a rank of 0 to {@value #MAX_RANK}, and the {@code 2 rank + 4}
- * values that follow) and its data holds exactly the elements of its shape (numeric types);</li>
+ * values that follow), describes a dense array (the strides of its 'c' or 'f' order; the flags of its data type),
+ * and its data holds exactly the elements of its shape (numeric types);</li>
  * <li>a property's shape has at most 3 sizes, none negative, whose product is at most the buffer's length;</li>
- * <li>everything the reader allocates from it (vectors, strings, arrays' data and shapes, properties' nested
- * arrays) adds up to at most {@value #MAX_EXPANSION} times the buffer's length: a buffer laid out as a tree, as
- * SameDiff writes one, adds up to less than its length; only lengths that point many times at the same bytes exceed
- * it.</li>
+ * <li>everything the reader allocates from it (vectors, strings at two bytes a character, arrays' data and shapes,
+ * properties' nested arrays) adds up to at most {@value #MAX_EXPANSION} times the buffer's length: a buffer laid out
+ * as a tree, as SameDiff writes one, adds up to about its length (the test CNN's: less than 1.5 times,
+ * {@code ModelFileHardeningTest}); only lengths that point many times at the same bytes exceed it.</li>
  * </ul>
  * Offsets out of the buffer need no check here: FlatBuffers' accessors throw on them.
  */
@@ -47,9 +51,14 @@ final class GraphBufferCheck {
         this.budget = (long) MAX_EXPANSION * capacity;
     }
 
-    /** Checks the FlatBuffers graph in {@code buffer} (its position and limit unchanged). */
-    static void check(ByteBuffer buffer) {
-        new GraphBufferCheck(buffer).graph(FlatGraph.getRootAsFlatGraph(buffer.duplicate()));
+    /**
+     * Checks the FlatBuffers graph in {@code buffer} (its position and limit unchanged); returns the bytes the reader
+     * will allocate from it, as counted here.
+     */
+    static long check(ByteBuffer buffer) {
+        GraphBufferCheck check = new GraphBufferCheck(buffer);
+        check.graph(FlatGraph.getRootAsFlatGraph(buffer.duplicate()));
+        return check.claimed;
     }
 
     private void graph(FlatGraph g) {
@@ -150,25 +159,53 @@ final class GraphBufferCheck {
         if (rank < 0 || rank > MAX_RANK || infoLength < 2 * rank + 4) {
             throw damaged(what + " has shape information of rank " + rank + " in " + infoLength + " values");
         }
+        int r = (int) rank;
         long elements = 1;
-        long[] shape = new long[(int) rank];
-        for (int i = 0; i < rank; i++) {
+        long[] shape = new long[r];
+        for (int i = 0; i < r; i++) {
             shape[i] = a.shape(1 + i);
-            if (shape[i] < 0) {
+            if (shape[i] < 0 || shape[i] > capacity) {
                 throw damaged(what + " has size " + shape[i] + " in its shape");
             }
-            elements = Math.multiplyExact(elements, shape[i]);
+            elements *= shape[i]; // at most capacity^2: no overflow
+            if (elements > capacity) {
+                throw damaged(what + " has a shape of more than " + capacity + " elements");
+            }
         }
         claim((2 * rank + 4) * Long.BYTES, what);
+        // The reader builds the array over its data with these strides and order: strides reaching past the data
+        // make native code read and write outside it (a JVM crash).
+        long order = a.shape(2 * r + 3);
+        if (order != 'c' && order != 'f') {
+            throw damaged(what + " has the order " + order + " (99 'c' or 102 'f')");
+        }
+        if (elements > 0) {
+            long stride = 1;
+            for (int k = 0; k < r; k++) {
+                int i = order == 'c' ? r - 1 - k : k;
+                long given = a.shape(1 + r + i);
+                // ND4J gives an axis of size 1, never stepped along, the stride 1 or the dense one.
+                if (given != stride && !(shape[i] == 1 && given == 1)) {
+                    throw damaged(what + " has the stride " + given + " along axis " + i + " of its"
+                            + " shape " + Arrays.toString(shape) + " ('" + (char) order + "' order: "
+                            + stride + ")");
+                }
+                stride *= shape[i];
+            }
+        }
         DataType type = FlatBuffersMapper.getDataTypeFromByte(a.dtype());
+        long extras = a.shape(2 * r + 1);
+        long plain = ArrayOptionsHelper.setOptionBit(0L, type);
+        if (extras != plain && !(elements == 0 && extras == ArrayOptionsHelper.setOptionBit(plain, ArrayType.EMPTY))) {
+            throw damaged(what + " has the flags " + extras + " for " + type + " (" + plain + ")");
+        }
         int bytes = scalars(a.bufferAsByteBuffer(), a.bufferLength(), 1, what + " data");
         if (type.isNumerical() || type == DataType.BOOL) {
             long expected = Math.multiplyExact(elements, (long) type.width());
             if (bytes != expected) {
-                throw damaged(what + " has the shape " + java.util.Arrays.toString(shape) + " of " + type
-                        + " (" + expected + " bytes) but " + bytes + " bytes of data");
+                throw damaged(what + " has the shape " + Arrays.toString(shape) + " of " + type + " (" + expected
+                        + " bytes) but " + bytes + " bytes of data");
             }
-            claim(expected, what);
         }
     }
 

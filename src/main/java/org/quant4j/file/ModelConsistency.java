@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -38,8 +39,8 @@ import org.quant4j.report.QuantizationReport;
  * quantizations, report;</li>
  * <li>the options are resolved, as a quantized model's are: weight bits 2..8 (not {@code AUTO_WEIGHT_BITS}), bias
  * correction decided;</li>
- * <li>each tensor is quantized at most once; its levels have the bits the options give its kind (2..8, what the
- * options and the int8 kernels support); weights are on the signed grid;</li>
+ * <li>each tensor is quantized at most once, its rank 0 to 32 (ND4J's); its levels have the bits the options give
+ * its kind (2..8, what the options and the int8 kernels support); weights are on the signed grid;</li>
  * <li>scales: one for a per-tensor quantization (axis -1), one or more per channel otherwise; every scale, and every
  * input scale of a weight, finite and greater than 0. The format has no zero points: every grid's zero point is 0
  * ({@link QuantGrid}), so there is none to check;</li>
@@ -50,8 +51,8 @@ import org.quant4j.report.QuantizationReport;
  * <p>Against the graph ({@link #requireMatches}):
  * <ul>
  * <li>every op reads and writes variables that the graph holds;</li>
- * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output and layer output is a
- * variable of the graph;</li>
+ * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output is computed by an op
+ * of the graph (not a placeholder or a constant); every layer output is a variable of the graph;</li>
  * <li>every floating-point constant is finite (quantization refuses non-finite weights, so one here is damage);</li>
  * <li>an activation {@code t} is a variable of the graph, and so are its {@code t:scale} constant, of the shape and
  * values of its scales (so the count of per-channel scales is the graph's channel count), its levels {@code t:q},
@@ -179,6 +180,10 @@ final class ModelConsistency {
         if (t.kind() == null || t.grid() == null || t.inputScales() == null) {
             throw check.fail("the quantization of '" + t.tensor() + "' lacks its kind, grid or input scales");
         }
+        if (t.rank() < 0 || t.rank() > GraphBufferCheck.MAX_RANK) {
+            // Before anything sizes an array by it (the scales' broadcast shape has rank() sizes).
+            throw check.fail(name(t) + " has rank " + t.rank() + " (0 to " + GraphBufferCheck.MAX_RANK + ")");
+        }
         int bits = t.grid().bits();
         if (bits < 2 || bits > 8) {
             throw check.fail(name(t) + " has " + bits + "-bit levels; quant4j supports 2..8 bits");
@@ -248,6 +253,10 @@ final class ModelConsistency {
         for (String output : m.outputs()) {
             if (!sd.hasVariable(output)) {
                 throw check.fail("output '" + output + "' is not a variable of the graph");
+            }
+            if (sd.getVariables().get(output).getOutputOfOp() == null) {
+                throw check.fail("output '" + output + "' is not computed by the graph (it is a "
+                        + sd.getVariable(output).getVariableType().name().toLowerCase(Locale.ROOT) + ")");
             }
         }
         for (ModelGraph.LayerOutput l : m.layerOutputs()) {

@@ -11,6 +11,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +25,12 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.graph.FlatGraph;
+import org.nd4j.graph.FlatVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.options.ArrayOptionsHelper;
+import org.nd4j.linalg.api.shape.options.ArrayType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
@@ -76,10 +82,10 @@ class ModelFileHardeningTest {
 
     @Test
     void aZipBombOfAGraphIsRefusedAfter64MiB() {
-        // 1.5 GiB of zeros deflate to about 1.5 MB; read whole, with the heap's copies, they would exhaust -Xmx4g.
+        // 1.5 GiB of zeros deflate to 7 MB at the fastest level (1.6 MB at the default one).
         byte[] bomb = ModelZips.zipWithFill(List.of(new Entry("quant4j.json", metadata), new Entry("graph.fb", graph)),
                 1, 1536L << 20, (byte) 0);
-        assertTrue(bomb.length < 4 << 20, "the bomb is small: " + bomb.length);
+        assertTrue(bomb.length < 8 << 20, "the bomb is small: " + bomb.length);
         QuantizationException e = refused(bomb);
         assertMentions(e, "the stream is not a readable quant4j model: its entry graph.fb inflates to more than 100"
                 + " times its compressed size", "past 64 MiB");
@@ -141,6 +147,47 @@ class ModelFileHardeningTest {
         }
     }
 
+    @Test
+    void aGraphArrayWhoseShapeInformationLiesIsRefusedBeforeSameDiffReadsIt() {
+        // fc1/W:q is INT8 [288, 24]: shape information [rank 2, 288, 24, strides 24, 1, flags, ews 1, order 'c'].
+        // A stride past the data crashed the JVM in libnd4j (SIGSEGV in an INT8 assign, found by the fuzz properties);
+        // a huge rank made the reader allocate an array of 2 rank + 4 longs (OutOfMemoryError).
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 3, 1 << 20)), "the stream: its graph (graph.fb) is"
+                + " damaged: variable", "(fc1/W:q) has the stride 1048576 along axis 0 of its shape [288, 24] ('c'"
+                + " order: 24)");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 0, 1 << 30)), "(fc1/W:q) has shape information of"
+                + " rank 1073741824");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 1, 289)), "(fc1/W:q) has the shape [289, 24] of BYTE"
+                + " (6936 bytes) but 6912 bytes of data");
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 7, 'x')), "(fc1/W:q) has the order 120");
+        // The flags of an empty array over data that is not: SameDiff would make the weights zeros.
+        assertMentions(refused(withGraphArrayValue("fc1/W:q", 5, ArrayOptionsHelper.setOptionBit(
+                ArrayOptionsHelper.setOptionBit(0L, DataType.BYTE), ArrayType.EMPTY))), "(fc1/W:q) has the flags");
+    }
+
+    @Test
+    void whatAWrittenGraphAsksOfTheReaderIsWithinItsBudget() {
+        long claimed = GraphBufferCheck.check(ByteBuffer.wrap(graph));
+        assertTrue(claimed > graph.length / 2 && claimed < 1.5 * graph.length, claimed + " bytes for a graph of "
+                + graph.length + " (the budget: " + GraphBufferCheck.MAX_EXPANSION + " times)");
+    }
+
+    /** The model's file with value {@code index} of the shape information of {@code variable}'s array replaced. */
+    private static byte[] withGraphArrayValue(String variable, int index, long value) {
+        byte[] changed = graph.clone();
+        ByteBuffer bytes = ByteBuffer.wrap(changed).order(ByteOrder.LITTLE_ENDIAN);
+        FlatGraph g = FlatGraph.getRootAsFlatGraph(bytes);
+        for (int i = 0; i < g.variablesLength(); i++) {
+            FlatVariable v = g.variables(i);
+            if (v.name().equals(variable)) {
+                ByteBuffer shape = v.ndarray().shapeAsByteBuffer();
+                bytes.putLong(shape.position() + Long.BYTES * index, value);
+                return ModelZips.zip(List.of(new Entry("quant4j.json", metadata), new Entry("graph.fb", changed)));
+            }
+        }
+        throw new AssertionError("no variable " + variable);
+    }
+
     /** A hand edit of the metadata and the words its refusal must hold. */
     record Edit(String what, Consumer<ObjectNode> change, String expected) {
     }
@@ -150,6 +197,8 @@ class ModelFileHardeningTest {
         List<Edit> edits = List.of(
                 new Edit("an output renamed", m -> ((ArrayNode) m.get("outputs")).set(0, "nope"),
                         "output 'nope' is not a variable of the graph"),
+                new Edit("an output made a constant", m -> ((ArrayNode) m.get("outputs")).set(0, "fc1/W:q"),
+                        "output 'fc1/W:q' is not computed by the graph (it is a constant)"),
                 new Edit("an input renamed", m -> input(m).put("name", "pixels"),
                         "input 'pixels' is not a placeholder of the graph"),
                 new Edit("an input's shape changed", m -> ((ArrayNode) input(m).get("shape")).set(1, 785),
@@ -172,6 +221,8 @@ class ModelFileHardeningTest {
                         "'conv2/W' (weights) has 7 scales but 8 channels along axis 0 in the graph"),
                 new Edit("an input scale changed", m -> ((ArrayNode) quantization(m, "conv2/W").get("inputScales"))
                         .set(0, 1.0), "'conv2/W' (weights) has 1.0 for channel 0 but the graph's 'conv2/W:inscale'"),
+                new Edit("a huge rank", m -> quantization(m, "relu1").put("rank", Integer.MAX_VALUE),
+                        "'relu1' (activation) has rank 2147483647 (0 to 32)"),
                 new Edit("9 bits", m -> grid(m, "relu1").put("bits", 9),
                         "'relu1' (activation) has 9-bit levels; quant4j supports 2..8 bits"),
                 new Edit("4 bits under 8-bit options", m -> grid(m, "relu1").put("bits", 4),
