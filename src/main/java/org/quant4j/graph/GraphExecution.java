@@ -198,6 +198,12 @@ public final class GraphExecution {
                     inputs.add(input);
                 }
             }
+            SameDiffOp running = opPair.getFirst();
+            List<String> operands = running.getInputsToOp();
+            if (operands != null && !operands.isEmpty() && opInputs != null) {
+                opInputs.stream().filter(id -> id.getVariable().equals(operands.get(0))).findFirst()
+                        .ifPresent(id -> SpatialFit.require(running.getOp(), getTensorFromOutputs(id)));
+            }
             ExecutionResult result = super.getOutputs(opPair, outputFrameIter, opInputs, allIterInputs,
                     constAndPhInputs, listeners, at, batch, allReqVariables, otherPlaceHolders);
             if (!freeDuringRun) {

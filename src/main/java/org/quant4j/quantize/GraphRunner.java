@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs one quantized graph: in the int8 runtime where it can (compiled at the first call, one plan per set of input
  * shapes, at most {@link #maxPlans()} kept), else in the fake-quant graph. Every call crosses {@link InputFeed} first
- * and is checked after: a batch of N examples gives N rows in every output (a different count means the input's size
+ * and is checked after: every output has a value, a batch of N examples gives N rows in every output (a different count means the input's size
  * does not fit the network: an image size that a flatten maps to another number of rows), and the examples holding
  * a non-finite input value get NaN outputs ({@link NonFiniteRows}). Thread-safe.
  */
@@ -103,7 +103,11 @@ public final class GraphRunner {
         long batch = inputs[0].size(0);
         List<String> names = graph.outputs();
         for (int i = 0; i < outputs.length; i++) {
-            if (outputs[i] != null && outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
+            if (outputs[i] == null) {
+                throw new QuantizationException("the graph computed no value for its output '" + names.get(i)
+                        + "' (input shape(s) " + shapesText(inputs) + "): the model is damaged");
+            }
+            if (outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
                 throw new QuantizationException("input of shape(s) " + shapesText(inputs) + " does not fit the"
                         + " network (inputs " + graph.inputs() + "): output '" + names.get(i) + "' has "
                         + outputs[i].size(0) + " rows for a batch of " + batch + " examples; check the sizes that"
