@@ -20,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The fuzz suite (issue 25, item 5): the jqwik properties tagged {@code fuzz} (over {@code output}'s inputs and over
  * model files), run by {@link FuzzMain} in a JVM of their own, so that a native crash fails this test, naming the
  * case it was trying, instead of ending the build's test JVM. Tries per property: the system property
- * {@value #TRIES_PROPERTY} ({@value #DEFAULT_TRIES} unless set; the build's {@code fuzz-long} profile sets more).
+ * {@value #TRIES_PROPERTY} ({@value #DEFAULT_TRIES} unless set; the build's {@code fuzz-long} profile sets more). The
+ * properties have fixed seeds, so that the build is reproducible: a run with more tries goes further along the same
+ * sequence of cases; to explore others, change a property's seed.
  */
 @Tag("slow")
 class FuzzSuiteTest {

@@ -108,7 +108,7 @@ class ModelFileFuzzProperties {
         return (int) (where * bytes.length);
     }
 
-    @Property
+    @Property(seed = "25")
     void aByteOfTheFileChanged(@ForAll Subject subject, @ForAll @DoubleRange(max = 1, maxIncluded = false)
             double where, @ForAll byte value) {
         Saved saved = subject.saved();
@@ -120,7 +120,7 @@ class ModelFileFuzzProperties {
                 + " to " + String.format("0x%02x", value), file);
     }
 
-    @Property
+    @Property(seed = "25")
     void theFileTruncated(@ForAll Subject subject, @ForAll @DoubleRange(max = 1, maxIncluded = false)
             double where) {
         Saved saved = subject.saved();
@@ -129,13 +129,13 @@ class ModelFileFuzzProperties {
                 Arrays.copyOf(saved.file(), length));
     }
 
-    @Property
+    @Property(seed = "25")
     void bytesOfTheGraphChanged(@ForAll Subject subject, @ForAll("fractions") List<Double> where,
             @ForAll long seed) {
         changeBytes(subject, "bytesOfTheGraphChanged", 1, where, seed);
     }
 
-    @Property
+    @Property(seed = "25")
     void bytesOfTheMetadataChanged(@ForAll Subject subject, @ForAll("fractions") List<Double> where,
             @ForAll long seed) {
         changeBytes(subject, "bytesOfTheMetadataChanged", 0, where, seed);
@@ -158,7 +158,7 @@ class ModelFileFuzzProperties {
         check(saved, what.toString(), ModelZips.zip(entries));
     }
 
-    @Property
+    @Property(seed = "25")
     void aFieldOfTheMetadataEdited(@ForAll Subject subject, @ForAll Edit edit, @ForAll long seed) {
         Saved saved = subject.saved();
         JsonNode tree;
@@ -241,7 +241,7 @@ class ModelFileFuzzProperties {
         }
     }
 
-    @Property
+    @Property(seed = "25")
     void theEntriesChanged(@ForAll Subject subject, @ForAll EntryChange change,
             @ForAll @IntRange(min = 0, max = 1) int which, @ForAll long seed) {
         Saved saved = subject.saved();
