@@ -28,8 +28,8 @@ import org.quant4j.TestNetworks;
  * round, stays below 1/{@value #KEPT_PLAN_SHARE} of what keeping every plan costs per shape (measured after, on a
  * second model that evicts none during one round). The fake-quant graph runs every batch size first, so that what
  * ND4J keeps per distinct shape for its own ops is in place before the int8 rounds; oneDNN's own primitive cache is
- * limited to 16 primitives in the memory tests' JVM (by default it keeps up to 1,024). Measured in three runs: a kept
- * plan costs 0.75 to 1.0 MB, the default cache's growth per new shape is 0.17 to 0.23 of that (about 160 KB, falling
+ * limited to 16 primitives in the memory tests' JVM (by default it keeps up to 1,024). Measured in four runs: a kept
+ * plan costs 0.75 to 1.0 MB, the default cache's growth per new shape is 0.17 to 0.27 of that (160 to 204 KB, falling
  * from round to round: 37, 20, 15, 15 MB per 100 shapes); that remainder is not attributed yet (glibc's heap
  * fragmentation under ever new sizes is one candidate). The
  * batch sizes 1..{@value #SHAPES} come in a seeded random order, so that every round sees small and large ones.
