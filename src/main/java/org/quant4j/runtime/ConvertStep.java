@@ -15,14 +15,9 @@ final class ConvertStep extends PlanStep {
         this.dst = dst;
     }
 
-    /** Whether this step makes a new ND4J array (which the plan may release once no step reads it). */
-    boolean makesArray() {
-        return dst.kind() == Value.Kind.ND4J && src.kind() != Value.Kind.ND4J;
-    }
-
-    /** The slot written. */
-    int target() {
-        return dst.slot();
+    @Override
+    int[] madeArrays() {
+        return dst.kind() == Value.Kind.ND4J && src.kind() != Value.Kind.ND4J ? new int[] {dst.slot()} : new int[0];
     }
 
     @Override

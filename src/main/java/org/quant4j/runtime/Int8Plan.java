@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.ModelGraph;
@@ -38,8 +39,8 @@ final class Int8Plan implements AutoCloseable {
     /** For each step, whether it may take over the buffer of its {@link PlanStep#consumable} slot. */
     private boolean[] consumes;
     /**
-     * For each slot, whether it holds an ND4J array the plan made ({@link ConvertStep#makesArray}), released as soon
-     * as no later step reads it: ND4J frees arrays only when the garbage collector finds them, and a call's arrays
+     * For each slot, whether it holds an ND4J array the plan made ({@link PlanStep#madeArrays}), released as soon
+     * as no later step reads it (and nothing else holds it): ND4J frees arrays only when the garbage collector finds them, and a call's arrays
      * would pile up between collections (hundreds of MB for large batches).
      */
     private boolean[] madeArray;
@@ -75,8 +76,8 @@ final class Int8Plan implements AutoCloseable {
         lastUses();
         madeArray = new boolean[slots];
         for (PlanStep step : steps) {
-            if (step instanceof ConvertStep c && c.makesArray()) {
-                madeArray[c.target()] = true;
+            for (int slot : step.madeArrays()) {
+                madeArray[slot] = true;
             }
         }
     }
@@ -165,7 +166,7 @@ final class Int8Plan implements AutoCloseable {
                     if (slots[s] instanceof Pointer p) {
                         p.close();
                     } else if (madeArray[s] && slots[s] instanceof INDArray a && a.closeable()
-                            && !sharedByAnotherSlot(slots, s, a)) {
+                            && !held(slots, s, a, inputs)) {
                         a.close();
                     }
                     slots[s] = null;
@@ -174,14 +175,37 @@ final class Int8Plan implements AutoCloseable {
         }
     }
 
-    /** Whether another slot holds {@code array} or a view of its buffer (an island that returned its input). */
-    private static boolean sharedByAnotherSlot(Object[] slots, int slot, INDArray array) {
+    /**
+     * Whether another slot or one of the call's inputs holds {@code array} or an array over the same memory: an
+     * island may return its input itself (an identity) or a view of it (a reshape), and the caller's arrays are the
+     * caller's. Compared by address ranges, as views may wrap the same memory in buffers of their own.
+     */
+    private static boolean held(Object[] slots, int slot, INDArray array, INDArray[] inputs) {
+        long[] range = range(array);
         for (int i = 0; i < slots.length; i++) {
-            if (i != slot && slots[i] instanceof INDArray other && (other == array || other.data() == array.data())) {
+            if (i != slot && slots[i] instanceof INDArray other && overlaps(range, other)) {
+                return true;
+            }
+        }
+        for (INDArray input : inputs) {
+            if (overlaps(range, input)) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static long[] range(INDArray array) {
+        DataBuffer data = array.data();
+        return new long[] {data.address(), data.address() + data.length() * data.getElementSize()};
+    }
+
+    private static boolean overlaps(long[] range, INDArray other) {
+        if (other.isEmpty() || other.wasClosed()) {
+            return false;
+        }
+        long[] r = range(other);
+        return range[0] < r[1] && r[0] < range[1];
     }
 
     private static void release(Object[] slots) {

@@ -26,6 +26,14 @@ abstract class PlanStep implements AutoCloseable {
         run(slots);
     }
 
+    /**
+     * The slots to which this step writes ND4J arrays of its own making (a conversion's, an island's results), which
+     * the plan may release once no later step reads them and no other slot or input holds them.
+     */
+    int[] madeArrays() {
+        return new int[0];
+    }
+
     /** The slot whose buffer this step would take over when allowed, or -1. */
     int consumable() {
         return -1;
