@@ -100,21 +100,23 @@ public final class GraphRunner {
 
     /** {@code outputs} after the checks of every call (see the class comment). */
     private INDArray[] checked(INDArray[] inputs, INDArray[] outputs) {
-        long batch = inputs[0].size(0);
+        long batch = inputs[0].rank() == 0 ? -1 : inputs[0].size(0);
         List<String> names = graph.outputs();
         for (int i = 0; i < outputs.length; i++) {
             if (outputs[i] == null) {
                 throw new QuantizationException("the graph computed no value for its output '" + names.get(i)
                         + "' (input shape(s) " + shapesText(inputs) + "): the model is damaged");
             }
-            if (outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
+            if (batch >= 0 && outputs[i].rank() > 0 && outputs[i].size(0) != batch) {
                 throw new QuantizationException("input of shape(s) " + shapesText(inputs) + " does not fit the"
                         + " network (inputs " + graph.inputs() + "): output '" + names.get(i) + "' has "
                         + outputs[i].size(0) + " rows for a batch of " + batch + " examples; check the sizes that"
                         + " the network was trained for (image height and width)");
             }
         }
-        NonFiniteRows.poison(outputs, NonFiniteRows.of(inputs), batch);
+        if (batch >= 0) {
+            NonFiniteRows.poison(outputs, NonFiniteRows.of(inputs), batch);
+        }
         return outputs;
     }
 
