@@ -1,9 +1,13 @@
 package org.quant4j.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;
+import org.quant4j.graph.TensorSpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -31,6 +35,16 @@ abstract class CommonOptions {
     void dataDir(Path dir) {
         requireDirectoryOrAbsent("--data-dir", dir);
         dataDir = dir;
+    }
+
+    /**
+     * The first {@code n} examples of the user's own data {@code source} (an image folder, .csv, .npy or .npz) for a
+     * model whose input is {@code input} (null when unknown: then {@code --input-shape} tells).
+     */
+    LabeledData fileData(String source, TensorSpec input, DataOptions options, int n) throws IOException {
+        DataSources.Options reading = options.options(this);
+        long[] readShape = options.readShape(this, input);
+        return DataSources.open(source, readShape, DataOptions.fixedExampleShape(input), reading).first(n);
     }
 
     Datasets datasets() {

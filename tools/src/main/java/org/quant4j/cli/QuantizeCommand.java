@@ -10,9 +10,11 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.data.Dataset;
-import org.quant4j.data.LabeledImages;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.range.RangeMethods;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -32,8 +34,12 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     Path output;
 
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
-            description = "Calibration data set: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+            description = "Calibration data: mnist | fashion-mnist | a folder of images (class subfolders) | a .csv, "
+                    + ".npy or .npz file (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
             description = "Training images used for calibration, 1.." + OptionBounds.TRAINING_IMAGES
@@ -108,14 +114,18 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                 keepFp32).sequentialPasses(sequentialPasses);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
-        Dataset data = dataset("--calibration", calibration);
+        boolean fileData = DataSources.isFileSource(calibration);
+        Dataset data = fileData ? null : dataset("--calibration", calibration);
 
         Fp32Model fp32 = Fp32Model.resolve(model, seed);
-        LabeledImages images = datasets().calibrationSet(data, calibrationImages, calibrationSeed);
+        LabeledData images = fileData
+                ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
+                : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));
+        int classes = images.labelClasses();
         QuantizedModel q;
         long start = System.nanoTime();
-        try (ProgressBar bar = main.progress.start("calibration", batches(calibrationImages, batchSize), "batches")) {
-            q = fp32.quantize(new CountingIterator(images.iterator(batchSize), bar), options);
+        try (ProgressBar bar = main.progress.start("calibration", batches(images.size(), batchSize), "batches")) {
+            q = fp32.quantize(new CountingIterator(images.iterator(batchSize, classes), bar), options);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         requireNoNanSqnr(q);
@@ -127,8 +137,8 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         main.out.printf(Locale.ROOT, "quantized %s in %.2f s; wrote %s (%,d bytes)%n", fp32.name(), seconds, file,
                 Files.size(file));
         if (report != null) {
-            Path html = Reports.write(report, fp32.name(), fp32, q, images.iterator(batchSize), reportLayer,
-                    main.progress, batches(calibrationImages, batchSize), null);
+            Path html = Reports.write(report, fp32.name(), fp32, q, images.iterator(batchSize, classes), reportLayer,
+                    main.progress, batches(images.size(), batchSize), null);
             main.out.println("report: " + html);
         }
         return Main.OK;
