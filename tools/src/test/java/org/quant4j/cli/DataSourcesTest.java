@@ -123,6 +123,31 @@ class DataSourcesTest {
     }
 
     @Test
+    void rangesAndReportTakeTheSameCsvTable() {
+        String[] csvOptions = {"--calibration", csv.toString(), "--label-column", String.valueOf(FEATURES),
+                "--skip-lines", "1"};
+        MainTest.Run ranges = MainTest.run(concat(new String[] {"ranges", tableModel.toString(), "--methods",
+                "mse,minmax"}, csvOptions));
+        assertEquals(0, ranges.code(), ranges.err());
+        assertTrue(ranges.out().contains(ROWS + " " + csv + " images"), ranges.out());
+
+        Path q4j = dir.resolve("table-report.q4j");
+        assertEquals(0, MainTest.run(concat(new String[] {"quantize", tableModel.toString(), "-o", q4j.toString()},
+                csvOptions)).code());
+        Path report = dir.resolve("table-report");
+        MainTest.Run written = MainTest.run(concat(new String[] {"report", q4j.toString(), "-o", report.toString(),
+                "--model", tableModel.toString()}, csvOptions));
+        assertEquals(0, written.code(), written.err());
+        assertTrue(Files.isRegularFile(report.resolve("index.html")));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void aCorruptImageIsAUsageErrorNamingTheFile() throws IOException {
         Path folder = dir.resolve("corrupt");
         writeImages(folder);
