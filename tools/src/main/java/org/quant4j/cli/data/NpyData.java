@@ -9,7 +9,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * NumPy files read by ND4J: a {@code .npy} array of features {@code [N, ...]} (any numeric dtype, as float32), with
+ * NumPy files read by ND4J's npy parser: a {@code .npy} array of features {@code [N, ...]} (any numeric dtype, as float32), with
  * labels from another {@code .npy} (class indices {@code [N]}, or one-hot {@code [N, K]}); or a {@code .npz} holding
  * the features under {@code x} or {@code features} (or as its only array) and the labels under {@code y} or
  * {@code labels}. The features of one example must have as many values as the model's input, and are reshaped to it.
@@ -27,12 +27,7 @@ public final class NpyData {
     }
 
     public static LabeledData readNpz(Path file, long[] exampleShape) {
-        Map<String, INDArray> arrays;
-        try {
-            arrays = Nd4j.createFromNpzFile(file.toFile());
-        } catch (Exception e) {
-            throw new BadDataException(file + ": not a readable .npz file (" + e.getMessage() + ")", e);
-        }
+        Map<String, INDArray> arrays = npzEntries(file);
         String featuresKey = arrays.size() == 1 ? arrays.keySet().iterator().next()
                 : arrays.containsKey("x") ? "x" : arrays.containsKey("features") ? "features" : null;
         if (featuresKey == null) {
@@ -45,6 +40,37 @@ public final class NpyData {
                 : classes(file + ", entry '" + labelsKey + "'", numeric(file + ", entry '" + labelsKey + "'",
                         arrays.get(labelsKey)), features.size(0));
         return new LabeledData(file.toString(), reshape(where, features, exampleShape), classes);
+    }
+
+    /**
+     * The arrays of an .npz (a zip of .npy files), by name without ".npy"; read entry by entry, so that both
+     * {@code numpy.savez} (stored) and {@code numpy.savez_compressed} (deflated) files are read.
+     */
+    private static Map<String, INDArray> npzEntries(Path file) {
+        Map<String, INDArray> arrays = new java.util.LinkedHashMap<>();
+        try (java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(java.nio.file.Files.newInputStream(
+                file))) {
+            java.util.zip.ZipEntry entry;
+            while ((entry = zip.getNextEntry()) != null) {
+                String name = entry.getName();
+                if (entry.isDirectory() || !name.endsWith(".npy")) {
+                    continue;
+                }
+                byte[] bytes = zip.readAllBytes();
+                try {
+                    arrays.put(name.substring(0, name.length() - 4), Nd4j.createNpyFromByteArray(bytes));
+                } catch (RuntimeException e) {
+                    throw new BadDataException(file + ", entry '" + name + "': not a readable .npy array ("
+                            + e.getMessage() + ")", e);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new BadDataException(file + ": not a readable .npz file (" + e.getMessage() + ")", e);
+        }
+        if (arrays.isEmpty()) {
+            throw new BadDataException(file + ": no .npy entries in it (not an .npz file?)");
+        }
+        return arrays;
     }
 
     private static INDArray load(Path file) {
