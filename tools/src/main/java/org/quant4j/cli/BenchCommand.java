@@ -62,6 +62,11 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
                     + " (default: ND4J's current count).")
     List<Integer> threads;
 
+    @Option(names = "--input-shape", split = ",", paramLabel = "N",
+            description = "C,H,W: the sizes of random image inputs the model leaves open, and the input a zoo MODEL is "
+                    + "built for (default: 1,28,28).")
+    List<Integer> inputShape;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON into FILE.")
     Path json;
 
@@ -69,6 +74,9 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
             description = "Add the timing (the first batch size and thread count) to the report in DIR (written anew "
                     + "from Q4J when DIR has none).")
     Path report;
+
+    /** Channels, height and width for the sizes of an image input the model leaves open. */
+    private int[] openSizes = Fp32Model.ZOO_INPUT;
 
     /** One measured combination: a model at a batch size and thread count. */
     record Row(String model, int threads, LatencyStats latency) {
@@ -94,15 +102,22 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
         if (json != null) {
             requireFileOrAbsent("--json", json);
         }
+        int[] chw = Fp32Model.ZOO_INPUT;
+        if (inputShape != null) {
+            check(inputShape.size() == 3 && inputShape.stream().allMatch(d -> d > 0 && d <= 1_000_000), this,
+                    "--input-shape must be C,H,W, each in 1..1000000, got " + inputShape);
+            chw = inputShape.stream().mapToInt(Integer::intValue).toArray();
+        }
+        openSizes = chw;
         QuantizedModel q = QuantizedModel.load(EvalCommand.existing(quantized).toFile());
-        long[] example = inputShape(q, 1);
+        long[] example = inputShape(q, 1, chw);
         long valuesPerExample = Arrays.stream(example).skip(1).reduce(1, Math::multiplyExact);
         for (int size : sizes) {
             requireInRange(batchSizes == null ? "--batch-size" : "--batch-sizes", size, 1,
                     OptionBounds.maxBenchBatchSize(valuesPerExample));
         }
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
-        ModelMatch.require(this, fp32, q, quantized, randomInput(q, 2));
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, chw);
+        ModelMatch.require(this, fp32, q, quantized, randomInputOfOpenSizes(q, 2));
 
         MachineInfo machine = MachineInfo.current();
         List<Row> rows = new ArrayList<>();
@@ -113,7 +128,7 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
                 Nd4j.getEnvironment().setMaxMasterThreads(t);
                 Nd4j.getEnvironment().setMaxThreads(t);
                 for (int size : sizes) {
-                    INDArray input = randomInput(q, size);
+                    INDArray input = randomInputOfOpenSizes(q, size);
                     rows.add(new Row("fp32", t, time("bench fp32, batch " + size + ", " + t + " threads", size,
                             () -> fp32.output(input))));
                     rows.add(new Row("quantized", t, time("bench quantized, batch " + size + ", " + t + " threads",
@@ -230,12 +245,25 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
      * dimensions of an image input (rank 4) to 28, the size of the data sets quant4j reads.
      */
     static INDArray randomInput(QuantizedModel q, int batch) {
+        return randomInput(q, batch, Fp32Model.ZOO_INPUT);
+    }
+
+    private INDArray randomInputOfOpenSizes(QuantizedModel q, int batch) {
+        return randomInput(q, batch, openSizes);
+    }
+
+    static INDArray randomInput(QuantizedModel q, int batch, int[] chw) {
         Nd4j.getRandom().setSeed(1);
-        return Nd4j.rand(DataType.FLOAT, inputShape(q, batch));
+        return Nd4j.rand(DataType.FLOAT, inputShape(q, batch, chw));
     }
 
     /** The shape of {@link #randomInput}; an error when the model leaves sizes open that bench cannot choose. */
     static long[] inputShape(QuantizedModel q, int batch) {
+        return inputShape(q, batch, Fp32Model.ZOO_INPUT);
+    }
+
+    /** {@link #inputShape(QuantizedModel, int)} with open image sizes (rank 4) from {@code chw}. */
+    static long[] inputShape(QuantizedModel q, int batch, int[] chw) {
         TensorSpec spec = q.inputs().get(0);
         if (spec.shape() == null) {
             throw new QuantizationException("the model's input '" + spec.name() + "' has shape " + spec.shapeText()
@@ -244,7 +272,7 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
         long[] shape = spec.shape().clone();
         shape[0] = batch;
         for (int i = 2; i < shape.length && shape.length == 4; i++) {
-            shape[i] = shape[i] < 1 ? 28 : shape[i];
+            shape[i] = shape[i] < 1 ? chw[i - 1] : shape[i];
         }
         if (Arrays.stream(shape).anyMatch(d -> d < 1)) {
             throw new QuantizationException("the model's input '" + spec.name() + "' has shape " + spec.shapeText()

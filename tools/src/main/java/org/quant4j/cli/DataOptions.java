@@ -42,6 +42,16 @@ final class DataOptions {
         return new DataSources.Options(labelColumn, skipLines, labels, rawPixels, channelOrder.equals("rgb"));
     }
 
+    /** The input a zoo model is built for: {@code --input-shape C,H,W} when given, else 1x28x28. */
+    int[] zooInput(CommonOptions c) {
+        if (inputShape == null || inputShape.size() != 3) {
+            return Fp32Model.ZOO_INPUT;
+        }
+        CommonOptions.check(inputShape.stream().allMatch(d -> d > 0 && d <= 1_000_000), c,
+                "--input-shape sizes must be in 1..1000000, got " + inputShape);
+        return inputShape.stream().mapToInt(Long::intValue).toArray();
+    }
+
     /** The model's input shape without the batch dimension when it is fixed, else null. */
     static long[] fixedExampleShape(TensorSpec input) {
         if (input == null || input.shape() == null) {

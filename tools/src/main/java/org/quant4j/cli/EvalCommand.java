@@ -66,7 +66,7 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
         }
         boolean fileData = DataSources.isFileSource(data);
         Dataset dataset = fileData ? null : dataset("--data", data);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
         QuantizedModel q = QuantizedModel.load(existing(quantized).toFile());
         LabeledData test = fileData ? fileData(data, q.inputs().get(0), dataOptions, images)
                 : LabeledDataOf.images(datasets().load(dataset, Split.TEST, Subset.first(images)));

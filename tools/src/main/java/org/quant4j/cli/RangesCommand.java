@@ -79,7 +79,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
         }
         boolean fileData = DataSources.isFileSource(calibration);
         Dataset data = fileData ? null : dataset("--calibration", calibration);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
         LabeledData images = fileData
                 ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
                 : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));

@@ -63,7 +63,7 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
         Fp32Model fp32 = null;
         LabeledData images = null;
         if (model != null) {
-            fp32 = Fp32Model.resolve(model, seed);
+            fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
             images = fileData ? fileData(calibration, q.inputs().get(0), dataOptions, calibrationImages)
                     : LabeledDataOf.images(datasets().calibrationSet(dataset, calibrationImages, calibrationSeed));
             ModelMatch.require(this, fp32, q, quantized,

@@ -122,6 +122,22 @@ class DataSourcesTest {
         assertTrue(eval.out().contains(accuracyLine(ROWS, fp32Accuracy, apiAccuracy)), eval.out());
     }
 
+    /** LeNet's dense layer takes a fixed size: built for 1x28x28 it could not run the 16x16 images. */
+    @Test
+    void aZooModelIsBuiltForTheInputShapeGiven() {
+        Path q4j = dir.resolve("lenet16.q4j");
+        MainTest.Run quantized = MainTest.run("quantize", "LeNet", "--calibration", images.toString(),
+                "--input-shape", "1,16,16", "-o", q4j.toString());
+        assertEquals(0, quantized.code(), quantized.err());
+        MainTest.Run eval = MainTest.run("eval", "LeNet", q4j.toString(), "--data", images.toString(),
+                "--input-shape", "1,16,16");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("top-1 accuracy, " + 2 * PER_CLASS + " test images"), eval.out());
+        MainTest.Run bench = MainTest.run("bench", "LeNet", q4j.toString(), "--input-shape", "1,16,16",
+                "--batches", "1", "--warmup", "0", "--batch-size", "2");
+        assertEquals(0, bench.code(), bench.err());
+    }
+
     @Test
     void rangesAndReportTakeTheSameCsvTable() {
         String[] csvOptions = {"--calibration", csv.toString(), "--label-column", String.valueOf(FEATURES),
