@@ -33,6 +33,15 @@ final class DataOptions {
             description = "Images of 3 channels: bgr (as DL4J's NativeImageLoader) | rgb (default: ${DEFAULT-VALUE}).")
     String channelOrder;
 
+    /** Usage errors for values out of range, before any work. */
+    void validate(CommonOptions c) {
+        options(c);
+        if (inputShape != null) {
+            CommonOptions.check(inputShape.stream().allMatch(d -> d > 0 && d <= 1_000_000), c,
+                    "--input-shape sizes must be in 1..1000000, got " + inputShape);
+        }
+    }
+
     /** The reader options; usage errors for values out of range. */
     DataSources.Options options(CommonOptions c) {
         c.requireInRange("--label-column", labelColumn, -1, 1_000_000);

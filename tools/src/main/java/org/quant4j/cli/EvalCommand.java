@@ -27,8 +27,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code quant4j eval MODEL Q4J}: top-1 accuracy of fp32 and quantized on a data set's test split. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Accuracy of the fp32 network and of its quantized model on the test split of a data set, "
-                + "their top-1 agreement and the output SQNR.")
+        description = "Accuracy of the fp32 network and of its quantized model on the test split of a data set (or "
+                + "on your own labelled data: a folder of images, a CSV, .npy or .npz file), their top-1 agreement "
+                + "and the output SQNR.")
 final class EvalCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
@@ -61,6 +62,7 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--images", images, 1, OptionBounds.TEST_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TEST_IMAGES);
+        dataOptions.validate(this);
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
         }

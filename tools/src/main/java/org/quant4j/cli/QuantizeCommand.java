@@ -20,10 +20,12 @@ import picocli.CommandLine.Parameters;
 
 /** {@code quant4j quantize MODEL}: calibrate on a data set, solve ranges, save the quantized model (.q4j). */
 @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Quantize a DL4J network: calibrate on training images of a data set, solve a clip range per "
-                + "channel, save the quantized model (.q4j) and print the per-layer SQNR.",
+        description = {"Quantize a DL4J network: calibrate on training images of a data set (or on your own data: a "
+                + "folder of images, a CSV, .npy or .npz file), solve a clip range per channel, save the quantized "
+                + "model (.q4j) and print the per-layer SQNR.",
                 "MODEL is a DL4J model file (ModelSerializer zip: MultiLayerNetwork or ComputationGraph) or a DL4J zoo "
-                        + "model name (LeNet, SimpleCNN, ...; random weights from --seed, 1x28x28 inputs, 10 classes)."})
+                        + "model name (LeNet, SimpleCNN, ...; random weights from --seed, 1x28x28 inputs or "
+                        + "--input-shape, 10 classes)."})
 final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "DL4J model file or zoo model name.")
@@ -105,6 +107,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         }
         Path file = output != null ? output : Path.of(defaultName(model));
+        dataOptions.validate(this);
         requireFileOrAbsent("--output", file);
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);

@@ -69,6 +69,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--bits", bits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        dataOptions.validate(this);
         List<RangeSolver> solvers = new ArrayList<>();
         for (String m : methods) {
             try {

@@ -56,6 +56,7 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
+        dataOptions.validate(this);
         requireDirectoryOrAbsent("--output", output);
         boolean fileData = DataSources.isFileSource(calibration);
         var dataset = fileData ? null : dataset("--calibration", calibration);
