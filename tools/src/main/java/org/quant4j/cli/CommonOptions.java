@@ -60,7 +60,8 @@ abstract class CommonOptions {
         try {
             return Dataset.fromName(name);
         } catch (IllegalArgumentException e) {
-            throw usage(option + ": " + e.getMessage());
+            throw usage(option + ": " + e.getMessage() + ", or your own data: an existing folder of images, or a "
+                    + ".csv, .npy or .npz file");
         }
     }
 

@@ -210,6 +210,19 @@ class DataSourcesTest {
         assertTrue(run.err().contains("has no labels"), run.err());
     }
 
+    @Test
+    void aMissingDataFileFailsNamingItAndAnUnknownNameListsTheKinds() {
+        Path missing = dir.resolve("missing.csv");
+        MainTest.Run run = MainTest.run("quantize", tableModel.toString(), "--calibration", missing.toString(),
+                "-o", dir.resolve("never.q4j").toString());
+        assertEquals(Main.FAILED, run.code(), run.err());
+        assertTrue(run.err().contains(missing + ": no such data file or folder"), run.err());
+        MainTest.Run unknown = MainTest.run("quantize", tableModel.toString(), "--calibration", "cifar10");
+        assertEquals(Main.USAGE, unknown.code(), unknown.err());
+        assertTrue(unknown.err().contains("or your own data: an existing folder of images, or a .csv, .npy or .npz file"),
+                unknown.err());
+    }
+
     /** eval's accuracy line, formatted as eval prints it. */
     private static String accuracyLine(int examples, double fp32, double quantized) {
         return String.format(Locale.ROOT, "%-36s %11.2f%% %11.2f%%",

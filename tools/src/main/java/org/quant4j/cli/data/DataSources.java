@@ -28,8 +28,17 @@ public final class DataSources {
     private DataSources() {
     }
 
-    /** Whether {@code source} names a file or directory of the user's data rather than a named data set. */
+    /**
+     * Whether {@code source} names a file or directory of the user's data rather than a named data set; a data set's
+     * name wins over a directory of that name in the current directory (write {@code ./mnist} for the directory).
+     */
     public static boolean isFileSource(String source) {
+        try {
+            org.quant4j.data.Dataset.fromName(source);
+            return false;
+        } catch (IllegalArgumentException e) {
+            // not a named data set
+        }
         String name = source.toLowerCase(Locale.ROOT);
         return Files.isDirectory(Path.of(source)) || name.endsWith(".csv") || name.endsWith(".npy")
                 || name.endsWith(".npz");
