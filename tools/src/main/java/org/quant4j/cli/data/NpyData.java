@@ -1,16 +1,20 @@
 package org.quant4j.cli.data;
 
-import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * NumPy files read by ND4J's npy parser: a {@code .npy} array of features {@code [N, ...]} (any numeric dtype, as float32), with
- * labels from another {@code .npy} (class indices {@code [N]}, or one-hot {@code [N, K]}); or a {@code .npz} holding
+ * NumPy files read by ND4J's npy parser: a {@code .npy} array of features {@code [N, ...]} (any numeric dtype, as
+ * float32), with labels from another {@code .npy} (class indices {@code [N]}, or one-hot {@code [N, K]}); or a {@code .npz} holding
  * the features under {@code x} or {@code features} (or as its only array) and the labels under {@code y} or
  * {@code labels}. The features of one example must have as many values as the model's input, and are reshaped to it.
  */
@@ -47,16 +51,16 @@ public final class NpyData {
      * {@code numpy.savez} (stored) and {@code numpy.savez_compressed} (deflated) files are read.
      */
     private static Map<String, INDArray> npzEntries(Path file) {
-        Map<String, INDArray> arrays = new java.util.LinkedHashMap<>();
-        try (java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(java.nio.file.Files.newInputStream(
-                file))) {
-            java.util.zip.ZipEntry entry;
+        Map<String, INDArray> arrays = new LinkedHashMap<>();
+        try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
+            ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
                 String name = entry.getName();
                 if (entry.isDirectory() || !name.endsWith(".npy")) {
                     continue;
                 }
                 byte[] bytes = zip.readAllBytes();
+                requireMagic(file + ", entry '" + name + "'", bytes);
                 try {
                     arrays.put(name.substring(0, name.length() - 4), Nd4j.createNpyFromByteArray(bytes));
                 } catch (RuntimeException e) {
@@ -64,7 +68,7 @@ public final class NpyData {
                             + e.getMessage() + ")", e);
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new BadDataException(file + ": not a readable .npz file (" + e.getMessage() + ")", e);
         }
         if (arrays.isEmpty()) {
@@ -73,8 +77,22 @@ public final class NpyData {
         return arrays;
     }
 
+    /** The magic string every .npy starts with: checked here, before ND4J's native parser reads the header. */
+    private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    private static void requireMagic(String where, byte[] start) {
+        if (start.length < MAGIC.length || !Arrays.equals(Arrays.copyOf(start, MAGIC.length), MAGIC)) {
+            throw new BadDataException(where + ": not a NumPy .npy array (it does not start with \\x93NUMPY)");
+        }
+    }
+
     private static INDArray load(Path file) {
         INDArray array;
+        try (var in = Files.newInputStream(file)) {
+            requireMagic(file.toString(), in.readNBytes(MAGIC.length));
+        } catch (IOException e) {
+            throw new BadDataException(file + ": not readable (" + e.getMessage() + ")", e);
+        }
         try {
             array = Nd4j.createFromNpyFile(file.toFile());
         } catch (RuntimeException e) {

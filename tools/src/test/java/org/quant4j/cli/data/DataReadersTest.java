@@ -85,6 +85,15 @@ class DataReadersTest {
     }
 
     @Test
+    void aFileThatIsNotNpyIsRefusedBeforeNd4jParsesIt() throws IOException {
+        Path npy = dir.resolve("text.npy");
+        Files.writeString(npy, "1,2,3\n", StandardCharsets.UTF_8);
+        BadDataException e = assertThrows(BadDataException.class,
+                () -> DataSources.open(npy.toString(), new long[] {3}, new long[] {3}, DEFAULTS));
+        assertTrue(e.getMessage().startsWith(npy + ": not a NumPy .npy array"), e.getMessage());
+    }
+
+    @Test
     void anNpyOfBooleansIsRefusedNamingItsDtype() throws IOException {
         Path npy = dir.resolve("flags.npy");
         Nd4j.writeAsNumpy(Nd4j.create(new boolean[][] {{true, false}, {false, true}}), npy.toFile());
