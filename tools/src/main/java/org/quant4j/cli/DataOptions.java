@@ -29,6 +29,11 @@ final class DataOptions {
     @Option(names = "--raw-pixels", description = "Images: keep pixel values 0..255 (default: divided by 255).")
     boolean rawPixels;
 
+    @Option(names = "--centre-crop",
+            description = "Images: crop each about its centre to the model's aspect ratio before resizing (default: "
+                    + "stretch to the model's height and width).")
+    boolean centreCrop;
+
     @Option(names = "--channel-order", defaultValue = "bgr", paramLabel = "ORDER",
             description = "Images of 3 channels: bgr (as DL4J's NativeImageLoader) | rgb (default: ${DEFAULT-VALUE}).")
     String channelOrder;
@@ -48,7 +53,8 @@ final class DataOptions {
         c.requireInRange("--skip-lines", skipLines, 0, Integer.MAX_VALUE);
         CommonOptions.check(channelOrder.equals("bgr") || channelOrder.equals("rgb"), c,
                 "--channel-order must be bgr or rgb, got " + channelOrder);
-        return new DataSources.Options(labelColumn, skipLines, labels, rawPixels, channelOrder.equals("rgb"));
+        return new DataSources.Options(labelColumn, skipLines, labels, rawPixels, channelOrder.equals("rgb"),
+                centreCrop);
     }
 
     /** The input a zoo model is built for: {@code --input-shape C,H,W} when given, else 1x28x28. */

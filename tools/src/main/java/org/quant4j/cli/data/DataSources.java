@@ -21,8 +21,11 @@ public final class DataSources {
      * @param labels      labels {@code .npy} for a features {@code .npy}, or null
      * @param rawPixels   image values 0..255 instead of 0..1
      * @param rgb         3-channel images in red, green, blue order instead of DL4J's blue, green, red
+     * @param centreCrop  images cropped about their centre to the model's aspect ratio before resizing (else
+     *                    stretched)
      */
-    public record Options(int labelColumn, int skipLines, Path labels, boolean rawPixels, boolean rgb) {
+    public record Options(int labelColumn, int skipLines, Path labels, boolean rawPixels, boolean rgb,
+                          boolean centreCrop) {
     }
 
     private DataSources() {
@@ -58,7 +61,7 @@ public final class DataSources {
         String name = source.toLowerCase(Locale.ROOT);
         LabeledData data;
         if (Files.isDirectory(path)) {
-            data = ImageFolder.read(path, readShape, options.rawPixels(), options.rgb());
+            data = ImageFolder.read(path, readShape, options.rawPixels(), options.rgb(), options.centreCrop());
         } else if (name.endsWith(".csv")) {
             data = CsvTable.read(path, readShape, options.labelColumn(), options.skipLines());
         } else if (name.endsWith(".npy")) {

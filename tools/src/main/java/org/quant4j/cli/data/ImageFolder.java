@@ -16,7 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A folder of JPEG/PNG images, one subfolder per class (DL4J's {@code ParentPathLabelGenerator} convention: the
  * sorted subfolder names are classes 0, 1, ...); images directly in the folder have no label. Each image is resized
- * (bilinear) to the model's height and width; 1 channel is the image's gray level (luminance of a colour image),
+ * (bilinear) to the model's height and width, stretched or first cropped about its centre to the model's aspect
+ * ratio; 1 channel is the image's gray level (luminance of a colour image),
  * 3 channels are blue, green, red as DL4J's {@code NativeImageLoader} gives them (or red, green, blue); values are
  * divided by 255 unless raw pixel values are asked for.
  */
@@ -36,7 +37,8 @@ public final class ImageFolder {
      * Reads every image under {@code dir}; {@code chw} is the model's channels (1 or 3), height and width, a height
      * or width of -1 (left open by the model) the first image's.
      */
-    public static LabeledData read(Path dir, long[] chw, boolean rawPixels, boolean rgb) throws IOException {
+    public static LabeledData read(Path dir, long[] chw, boolean rawPixels, boolean rgb, boolean centreCrop)
+            throws IOException {
         if (chw.length != 3 || (chw[0] != 1 && chw[0] != 3)) {
             throw new BadDataException(dir + ": an image folder needs a model input of shape C,H,W with 1 or 3 "
                     + "channels, got " + java.util.Arrays.toString(chw) + " (give --input-shape C,H,W)");
@@ -65,7 +67,17 @@ public final class ImageFolder {
         for (int i = 0; i < files.size(); i++) {
             Planes image = i == 0 ? first : planes(files.get(i), channels, rgb);
             for (int ch = 0; ch < channels; ch++) {
-                float[] resized = resize(image.values()[ch], image.height(), image.width(), height, width);
+                float[] plane = image.values()[ch];
+                int h = image.height();
+                int w = image.width();
+                if (centreCrop) { // the largest centred window of the model's aspect ratio
+                    int cropH = (int) Math.min(h, Math.round((double) w * height / width));
+                    int cropW = (int) Math.min(w, Math.round((double) h * width / height));
+                    plane = crop(plane, w, (h - cropH) / 2, (w - cropW) / 2, cropH, cropW);
+                    h = cropH;
+                    w = cropW;
+                }
+                float[] resized = resize(plane, h, w, height, width);
                 int offset = ((i * channels) + ch) * height * width;
                 for (int k = 0; k < resized.length; k++) {
                     values[offset + k] = resized[k] * scale;
@@ -128,6 +140,15 @@ public final class ImageFolder {
             }
         }
         return new Planes(h, w, planes);
+    }
+
+    /** The {@code height} x {@code width} window at ({@code top}, {@code left}) of a plane {@code stride} wide. */
+    static float[] crop(float[] plane, int stride, int top, int left, int height, int width) {
+        float[] out = new float[height * width];
+        for (int y = 0; y < height; y++) {
+            System.arraycopy(plane, (top + y) * stride + left, out, y * width, width);
+        }
+        return out;
     }
 
     /** Bilinear resize (pixel centres aligned); the plane itself when the size is already right. */

@@ -27,7 +27,7 @@ class DataReadersTest {
     @TempDir
     Path dir;
 
-    private static final DataSources.Options DEFAULTS = new DataSources.Options(-1, 0, null, false, false);
+    private static final DataSources.Options DEFAULTS = new DataSources.Options(-1, 0, null, false, false, false);
 
     @Test
     void colourImagesAreReadBlueGreenRedOrRedGreenBlueAndResized() throws IOException {
@@ -37,26 +37,45 @@ class DataReadersTest {
         writeSolid(folder.resolve("a-first/x.png"), 4, 6, 200, 100, 50);
         writeSolid(folder.resolve("b-second/y.jpg"), 2, 2, 0, 0, 0);
 
-        LabeledData bgr = ImageFolder.read(folder, new long[] {3, 3, 3}, false, false);
+        LabeledData bgr = ImageFolder.read(folder, new long[] {3, 3, 3}, false, false, false);
         assertArrayEquals(new long[] {2, 3, 3, 3}, bgr.features().shape());
         assertArrayEquals(new int[] {0, 1}, bgr.classes(), "sorted folder names are the class indices");
         assertEquals(50 / 255f, bgr.features().getFloat(0, 0, 1, 1), 1e-6);
         assertEquals(100 / 255f, bgr.features().getFloat(0, 1, 2, 2), 1e-6);
         assertEquals(200 / 255f, bgr.features().getFloat(0, 2, 0, 0), 1e-6);
 
-        LabeledData rgbRaw = ImageFolder.read(folder, new long[] {3, 3, 3}, true, true);
+        LabeledData rgbRaw = ImageFolder.read(folder, new long[] {3, 3, 3}, true, true, false);
         assertEquals(200f, rgbRaw.features().getFloat(0, 0, 1, 1), 1e-4);
         assertEquals(50f, rgbRaw.features().getFloat(0, 2, 1, 1), 1e-4);
 
-        LabeledData gray = ImageFolder.read(folder, new long[] {1, -1, -1}, true, false);
+        LabeledData gray = ImageFolder.read(folder, new long[] {1, -1, -1}, true, false, false);
         assertArrayEquals(new long[] {2, 1, 6, 4}, gray.features().shape(), "open sizes: the first image's");
         assertEquals(0.299 * 200 + 0.587 * 100 + 0.114 * 50, gray.features().getFloat(0, 0, 5, 3), 1e-3);
     }
 
     @Test
+    void aCentreCropKeepsTheMiddleOfAWideImage() throws IOException {
+        // 8 wide, 2 high: columns 3 and 4 white, the others black; cropped to 2x2 about the centre: columns 3, 4
+        BufferedImage image = new BufferedImage(8, 2, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 2; y++) {
+            for (int x = 3; x < 5; x++) {
+                image.getRaster().setSample(x, y, 0, 255);
+            }
+        }
+        Path folder = dir.resolve("wide");
+        Files.createDirectories(folder);
+        ImageIO.write(image, "png", folder.resolve("w.png").toFile());
+        INDArray cropped = ImageFolder.read(folder, new long[] {1, 2, 2}, true, false, true).features();
+        assertEquals(4 * 255f, cropped.sumNumber().floatValue(), 1e-3);
+        INDArray stretched = ImageFolder.read(folder, new long[] {1, 2, 2}, true, false, false).features();
+        // stretched 8 -> 2 wide, bilinear at pixel centres 1.5 and 5.5: between black columns
+        assertEquals(0f, stretched.sumNumber().floatValue(), 1e-3);
+    }
+
+    @Test
     void imagesWithoutClassFoldersHaveNoLabels() throws IOException {
         writeSolid(dir.resolve("one.png"), 2, 2, 1, 2, 3);
-        assertNull(ImageFolder.read(dir, new long[] {1, 2, 2}, false, false).classes());
+        assertNull(ImageFolder.read(dir, new long[] {1, 2, 2}, false, false, false).classes());
     }
 
     @Test
@@ -78,7 +97,7 @@ class DataReadersTest {
         Path csv = dir.resolve("images.csv");
         Files.writeString(csv, "1,1,0,0,0\n0,0,1,1,1\n", StandardCharsets.UTF_8);
         LabeledData data = DataSources.open(csv.toString(), new long[] {1, 2, 2}, new long[] {1, 2, 2},
-                new DataSources.Options(4, 0, null, false, false));
+                new DataSources.Options(4, 0, null, false, false, false));
         assertArrayEquals(new long[] {2, 1, 2, 2}, data.features().shape());
         assertEquals(1f, data.features().getFloat(1, 0, 1, 1));
         assertArrayEquals(new int[] {0, 1}, data.classes());
@@ -139,7 +158,7 @@ class DataReadersTest {
         Nd4j.writeAsNumpy(Nd4j.rand(DataType.FLOAT, 4, 3), x.toFile());
         Nd4j.writeAsNumpy(Nd4j.zeros(DataType.FLOAT, 5), y.toFile());
         BadDataException e = assertThrows(BadDataException.class, () -> DataSources.open(x.toString(),
-                new long[] {3}, new long[] {3}, new DataSources.Options(-1, 0, y, false, false)));
+                new long[] {3}, new long[] {3}, new DataSources.Options(-1, 0, y, false, false, false)));
         assertTrue(e.getMessage().startsWith(y + ": labels of shape [5] for 4 examples"), e.getMessage());
     }
 
