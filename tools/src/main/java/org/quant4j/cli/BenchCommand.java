@@ -2,9 +2,14 @@ package org.quant4j.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import me.tongfei.progressbar.ProgressBar;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,6 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizedModel;
 import org.quant4j.graph.TensorSpec;
+import org.quant4j.io.AtomicFiles;
 import org.quant4j.report.html.ReportBuilder;
 import org.quant4j.report.html.ReportData;
 import org.quant4j.report.html.ReportFiles;
@@ -21,8 +27,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code quant4j bench MODEL Q4J}: a quick wall-clock comparison of fp32 DL4J and the quantized model. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"A quick latency measurement: mean wall-clock time per batch of the fp32 DL4J network and of "
-                + "the quantized model on the same random inputs, and their ratio.",
+        description = {"Latency per batch (median, p90, p99, min, max) and throughput of the fp32 DL4J network and of "
+                + "the quantized model on the same random inputs, for each batch size and thread count; the machine's "
+                + "CPU and oneDNN's ISA.",
                 "Plain timing after a few warm-up batches, not JMH: for careful numbers use benchmarks/ (JMH)."})
 final class BenchCommand extends CommonOptions implements Callable<Integer> {
 
@@ -46,35 +53,102 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
                     + "per batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--batch-sizes", split = ",", paramLabel = "N",
+            description = "Batch sizes, each measured (default: --batch-size).")
+    List<Integer> batchSizes;
+
+    @Option(names = "--threads", split = ",", paramLabel = "N",
+            description = "ND4J thread counts, each measured with each batch size, 1.." + OptionBounds.MAX_BENCH_THREADS
+                    + " (default: ND4J's current count).")
+    List<Integer> threads;
+
+    @Option(names = "--input-shape", split = ",", paramLabel = "N",
+            description = "C,H,W: the sizes of random image inputs the model leaves open, and the input a zoo MODEL is "
+                    + "built for (default: 1,28,28).")
+    List<Integer> inputShape;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON into FILE.")
+    Path json;
+
     @Option(names = "--report", paramLabel = "DIR",
-            description = "Add the timing to the report in DIR (written anew from Q4J when DIR has none).")
+            description = "Add the timing (the first batch size and thread count) to the report in DIR (written anew "
+                    + "from Q4J when DIR has none).")
     Path report;
+
+    /** Channels, height and width for the sizes of an image input the model leaves open. */
+    private int[] openSizes = Fp32Model.ZOO_INPUT;
+
+    /** One measured combination: a model at a batch size and thread count. */
+    record Row(String model, int threads, LatencyStats latency) {
+    }
 
     @Override
     public Integer call() throws Exception {
         requireInRange("--batches", batches, 1, OptionBounds.MAX_BENCH_BATCHES);
         requireInRange("--warmup", warmup, 0, OptionBounds.MAX_BENCH_BATCHES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.MAX_BENCH_BATCH_SIZE);
+        List<Integer> sizes = batchSizes == null || batchSizes.isEmpty() ? List.of(batchSize) : batchSizes;
+        for (int size : sizes) {
+            requireInRange("--batch-sizes", size, 1, OptionBounds.MAX_BENCH_BATCH_SIZE);
+        }
+        int defaultThreads = Nd4j.getEnvironment().maxMasterThreads();
+        List<Integer> threadCounts = threads == null || threads.isEmpty() ? List.of(defaultThreads) : threads;
+        for (int t : threadCounts) {
+            requireInRange("--threads", t, 1, OptionBounds.MAX_BENCH_THREADS);
+        }
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
         }
+        if (json != null) {
+            requireFileOrAbsent("--json", json);
+        }
+        int[] chw = Fp32Model.ZOO_INPUT;
+        if (inputShape != null) {
+            check(inputShape.size() == 3 && inputShape.stream().allMatch(d -> d > 0 && d <= 1_000_000), this,
+                    "--input-shape must be C,H,W, each in 1..1000000, got " + inputShape);
+            chw = inputShape.stream().mapToInt(Integer::intValue).toArray();
+        }
+        openSizes = chw;
         QuantizedModel q = QuantizedModel.load(EvalCommand.existing(quantized).toFile());
-        long[] example = inputShape(q, 1);
+        long[] example = inputShape(q, 1, chw);
         long valuesPerExample = Arrays.stream(example).skip(1).reduce(1, Math::multiplyExact);
-        requireInRange("--batch-size", batchSize, 1, OptionBounds.maxBenchBatchSize(valuesPerExample));
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
-        ModelMatch.require(this, fp32, q, quantized, randomInput(q, 2));
-        INDArray input = randomInput(q, batchSize);
+        for (int size : sizes) {
+            requireInRange(batchSizes == null ? "--batch-size" : "--batch-sizes", size, 1,
+                    OptionBounds.maxBenchBatchSize(valuesPerExample));
+        }
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, chw);
+        ModelMatch.require(this, fp32, q, quantized, randomInputOfOpenSizes(q, 2));
 
-        long fp32Nanos = time("bench fp32", () -> fp32.output(input));
-        long qNanos = time("bench quantized", () -> q.output(input));
-        ReportData.Speed s = speed(batches, batchSize, fp32Nanos, qNanos);
-        main.out.printf(Locale.ROOT, "quick timing (wall clock after %d warm-up batches, not JMH), %d batches of %d:%n",
-                warmup, batches, batchSize);
-        main.out.printf(Locale.ROOT, "  fp32 (DL4J)  %10.2f ms per batch%n", s.fp32MsPerBatch());
-        main.out.printf(Locale.ROOT, "  quantized    %10.2f ms per batch%n", s.quantizedMsPerBatch());
-        main.out.printf(Locale.ROOT, "  quantized speed / fp32 speed: %.2fx (the quantized model simulates int8 in "
-                + "fp32 SameDiff ops)%n", s.speedup());
+        MachineInfo machine = MachineInfo.current();
+        List<Row> rows = new ArrayList<>();
+        int masterThreads = Nd4j.getEnvironment().maxMasterThreads();
+        int maxThreads = Nd4j.getEnvironment().maxThreads();
+        try {
+            for (int t : threadCounts) {
+                Nd4j.getEnvironment().setMaxMasterThreads(t);
+                Nd4j.getEnvironment().setMaxThreads(t);
+                for (int size : sizes) {
+                    INDArray input = randomInputOfOpenSizes(q, size);
+                    rows.add(new Row("fp32", t, time("bench fp32, batch " + size + ", " + t + " threads", size,
+                            () -> fp32.output(input))));
+                    rows.add(new Row("quantized", t, time("bench quantized, batch " + size + ", " + t + " threads",
+                            size, () -> q.output(input))));
+                }
+            }
+        } finally {
+            Nd4j.getEnvironment().setMaxMasterThreads(masterThreads);
+            Nd4j.getEnvironment().setMaxThreads(maxThreads);
+        }
+        ReportData.Speed s = speed(batches, rows.get(0).latency().batchSize(),
+                Math.round(rows.get(0).latency().meanMs() * 1e6 * batches),
+                Math.round(rows.get(1).latency().meanMs() * 1e6 * batches));
+        print(machine, rows);
+        if (json != null) {
+            Path parent = json.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            AtomicFiles.writeString(json, json(machine, rows));
+            main.out.println("json: " + json);
+        }
         if (report != null) {
             ReportData r = Files.isRegularFile(report.resolve(ReportFiles.JSON)) ? ReportFiles.read(report)
                     : ReportBuilder.build(quantized.getFileName().toString(), q, null, null);
@@ -83,20 +157,72 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** Total nanoseconds of the timed calls of {@code run}, after the warm-up calls. */
-    private long time(String task, Runnable run) {
-        long total = 0;
+    private void print(MachineInfo machine, List<Row> rows) {
+        main.out.printf(Locale.ROOT, "machine: %s, %d cores; oneDNN ISA: %s%n", machine.cpu(), machine.cores(),
+                machine.onednnIsa());
+        main.out.printf(Locale.ROOT, "wall clock per batch after %d warm-up batches, %d timed batches each (not JMH):%n",
+                warmup, batches);
+        main.out.printf(Locale.ROOT, "  %-12s %6s %7s %10s %10s %10s %10s %10s %12s%n", "model", "batch", "threads",
+                "median ms", "p90 ms", "p99 ms", "min ms", "max ms", "images/s");
+        for (Row row : rows) {
+            LatencyStats l = row.latency();
+            main.out.printf(Locale.ROOT, "  %-12s %6d %7d %10.3f %10.3f %10.3f %10.3f %10.3f %12.1f%n",
+                    row.model().equals("fp32") ? "fp32 (DL4J)" : row.model(), l.batchSize(), row.threads(),
+                    l.medianMs(), l.p90Ms(), l.p99Ms(), l.minMs(), l.maxMs(), l.imagesPerSecond());
+        }
+        for (int i = 0; i + 1 < rows.size(); i += 2) {
+            LatencyStats f = rows.get(i).latency();
+            LatencyStats qs = rows.get(i + 1).latency();
+            main.out.printf(Locale.ROOT, "  quantized speed / fp32 speed, batch %d, %d threads: %s (of the medians)%n",
+                    f.batchSize(), rows.get(i).threads(), qs.medianMs() > 0
+                            ? String.format(Locale.ROOT, "%.2fx", f.medianMs() / qs.medianMs())
+                            : "below the clock's resolution");
+        }
+    }
+
+    private String json(MachineInfo machine, List<Row> rows) throws java.io.IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("model", model);
+        root.put("quantized", quantized.toString());
+        ObjectNode m = root.putObject("machine");
+        m.put("cpu", machine.cpu());
+        m.put("cores", machine.cores());
+        m.put("onednnIsa", machine.onednnIsa());
+        root.put("warmupBatches", warmup);
+        root.put("timedBatches", batches);
+        ArrayNode results = root.putArray("results");
+        for (Row row : rows) {
+            LatencyStats l = row.latency();
+            ObjectNode r = results.addObject();
+            r.put("model", row.model());
+            r.put("batchSize", l.batchSize());
+            r.put("threads", row.threads());
+            r.put("medianMs", l.medianMs());
+            r.put("p90Ms", l.p90Ms());
+            r.put("p99Ms", l.p99Ms());
+            r.put("minMs", l.minMs());
+            r.put("maxMs", l.maxMs());
+            r.put("meanMs", l.meanMs());
+            r.put("imagesPerSecond", l.imagesPerSecond());
+        }
+        return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+    }
+
+    /** The wall-clock time of each timed call of {@code run}, after the warm-up calls. */
+    private LatencyStats time(String task, int size, Runnable run) {
+        long[] nanos = new long[batches];
         try (ProgressBar bar = main.progress.start(task, (long) warmup + batches, "batches")) {
             for (long i = 0; i < (long) warmup + batches; i++) {
                 long t = System.nanoTime();
                 run.run();
                 if (i >= warmup) {
-                    total += System.nanoTime() - t;
+                    nanos[(int) (i - warmup)] = System.nanoTime() - t;
                 }
                 bar.step();
             }
         }
-        return total;
+        return LatencyStats.of(nanos, size);
     }
 
     /**
@@ -119,12 +245,25 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
      * dimensions of an image input (rank 4) to 28, the size of the data sets quant4j reads.
      */
     static INDArray randomInput(QuantizedModel q, int batch) {
+        return randomInput(q, batch, Fp32Model.ZOO_INPUT);
+    }
+
+    private INDArray randomInputOfOpenSizes(QuantizedModel q, int batch) {
+        return randomInput(q, batch, openSizes);
+    }
+
+    static INDArray randomInput(QuantizedModel q, int batch, int[] chw) {
         Nd4j.getRandom().setSeed(1);
-        return Nd4j.rand(DataType.FLOAT, inputShape(q, batch));
+        return Nd4j.rand(DataType.FLOAT, inputShape(q, batch, chw));
     }
 
     /** The shape of {@link #randomInput}; an error when the model leaves sizes open that bench cannot choose. */
     static long[] inputShape(QuantizedModel q, int batch) {
+        return inputShape(q, batch, Fp32Model.ZOO_INPUT);
+    }
+
+    /** {@link #inputShape(QuantizedModel, int)} with open image sizes (rank 4) from {@code chw}. */
+    static long[] inputShape(QuantizedModel q, int batch, int[] chw) {
         TensorSpec spec = q.inputs().get(0);
         if (spec.shape() == null) {
             throw new QuantizationException("the model's input '" + spec.name() + "' has shape " + spec.shapeText()
@@ -133,7 +272,7 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
         long[] shape = spec.shape().clone();
         shape[0] = batch;
         for (int i = 2; i < shape.length && shape.length == 4; i++) {
-            shape[i] = shape[i] < 1 ? 28 : shape[i];
+            shape[i] = shape[i] < 1 ? chw[i - 1] : shape[i];
         }
         if (Arrays.stream(shape).anyMatch(d -> d < 1)) {
             throw new QuantizationException("the model's input '" + spec.name() + "' has shape " + spec.shapeText()

@@ -1,9 +1,13 @@
 package org.quant4j.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.data.Dataset;
 import org.quant4j.data.Datasets;
+import org.quant4j.graph.TensorSpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -33,6 +37,16 @@ abstract class CommonOptions {
         dataDir = dir;
     }
 
+    /**
+     * The first {@code n} examples of the user's own data {@code source} (an image folder, .csv, .npy or .npz) for a
+     * model whose input is {@code input} (null when unknown: then {@code --input-shape} tells).
+     */
+    LabeledData fileData(String source, TensorSpec input, DataOptions options, int n) throws IOException {
+        DataSources.Options reading = options.options(this);
+        long[] readShape = options.readShape(this, input);
+        return DataSources.open(source, readShape, DataOptions.fixedExampleShape(input), reading).first(n);
+    }
+
     Datasets datasets() {
         return dataDir == null ? Datasets.fromEnvironment() : Datasets.at(dataDir);
     }
@@ -46,7 +60,8 @@ abstract class CommonOptions {
         try {
             return Dataset.fromName(name);
         } catch (IllegalArgumentException e) {
-            throw usage(option + ": " + e.getMessage());
+            throw usage(option + ": " + e.getMessage() + ", or your own data: an existing folder of images, or a "
+                    + ".csv, .npy or .npz file");
         }
     }
 

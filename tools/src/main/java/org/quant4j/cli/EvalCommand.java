@@ -11,7 +11,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.quant4j.QuantizedModel;
 import org.quant4j.data.Dataset;
-import org.quant4j.data.LabeledImages;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.data.Split;
 import org.quant4j.data.Subset;
 import org.quant4j.report.html.ReportBuilder;
@@ -19,13 +21,15 @@ import org.quant4j.report.html.ReportData;
 import org.quant4j.report.html.ReportFiles;
 import org.quant4j.report.SqnrMeter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code quant4j eval MODEL Q4J}: top-1 accuracy of fp32 and quantized on a data set's test split. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Accuracy of the fp32 network and of its quantized model on the test split of a data set, "
-                + "their top-1 agreement and the output SQNR.")
+        description = "Accuracy of the fp32 network and of its quantized model on the test split of a data set (or "
+                + "on your own labelled data: a folder of images, a CSV, .npy or .npz file), their top-1 agreement "
+                + "and the output SQNR.")
 final class EvalCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
@@ -35,8 +39,12 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     Path quantized;
 
     @Option(names = "--data", defaultValue = "mnist", paramLabel = "DATA",
-            description = "Test data: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+            description = "Test data: mnist | fashion-mnist (the test split) | a folder of images (class subfolders) | "
+                    + "a .csv, .npy or .npz file with labels (default: ${DEFAULT-VALUE}).")
     String data;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--images", defaultValue = "10000", paramLabel = "N",
             description = "The first N test images, 1.." + OptionBounds.TEST_IMAGES + " (default: ${DEFAULT-VALUE}).")
@@ -54,15 +62,22 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--images", images, 1, OptionBounds.TEST_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TEST_IMAGES);
+        dataOptions.validate(this);
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
         }
-        Dataset dataset = dataset("--data", data);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
+        boolean fileData = DataSources.isFileSource(data);
+        Dataset dataset = fileData ? null : dataset("--data", data);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
         QuantizedModel q = QuantizedModel.load(existing(quantized).toFile());
-        LabeledImages test = datasets().load(dataset, Split.TEST, Subset.first(images));
-        ModelMatch.require(this, fp32, q, quantized, test.iterator(Math.min(2, images)).next().getFeatures());
-        ReportData.Accuracy a = measure(fp32, q, test, batchSize, main.progress);
+        LabeledData test = fileData ? fileData(data, q.inputs().get(0), dataOptions, images)
+                : LabeledDataOf.images(datasets().load(dataset, Split.TEST, Subset.first(images)));
+        check(test.hasLabels(), this, "--data " + data + " has no labels (CSV: --label-column; .npy: --labels; "
+                + "images: class subfolders): no accuracy to measure");
+        INDArray probe = test.features().get(NDArrayIndex.interval(0, Math.min(2, test.size())));
+        ModelMatch.require(this, fp32, q, quantized, probe);
+        int classes = (int) fp32.output(probe).size(1);
+        ReportData.Accuracy a = measure(fp32, q, test, classes, batchSize, main.progress);
         main.out.printf(Locale.ROOT, "%-36s %12s %12s%n", "", "fp32 (DL4J)", "quantized");
         main.out.printf(Locale.ROOT, "%-36s %11.2f%% %11.2f%%%n",
                 String.format(Locale.ROOT, "top-1 accuracy, %,d test images", a.images()), 100 * a.fp32(),
@@ -89,14 +104,14 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
      * Both models over the test images, one progress step per batch; an error (exit code 1) when a model gives a NaN
      * or infinite output, or a result is not a number, so that no meaningless accuracy is printed.
      */
-    static ReportData.Accuracy measure(Fp32Model fp32, QuantizedModel q, LabeledImages test, int batchSize,
-            Progress progress) {
+    static ReportData.Accuracy measure(Fp32Model fp32, QuantizedModel q, LabeledData test, int classes,
+            int batchSize, Progress progress) {
         Evaluation e32 = new Evaluation();
         Evaluation eq = new Evaluation();
         SqnrMeter sqnr = new SqnrMeter();
         long agree = 0;
         long first = 0;
-        DataSetIterator it = test.iterator(batchSize);
+        DataSetIterator it = test.iterator(batchSize, classes);
         try (ProgressBar bar = progress.start("evaluation", QuantizeCommand.batches(test.size(), batchSize),
                 "batches")) {
             while (it.hasNext()) {
@@ -113,7 +128,7 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
                 bar.step();
             }
         }
-        return new ReportData.Accuracy(test.dataset().directoryName(), test.size(),
+        return new ReportData.Accuracy(test.source(), test.size(),
                 ResultChecks.finite("the fp32 network's accuracy", e32.accuracy()),
                 ResultChecks.finite("the quantized model's accuracy", eq.accuracy()),
                 ResultChecks.finite("the top-1 agreement", agree / (double) test.size()),

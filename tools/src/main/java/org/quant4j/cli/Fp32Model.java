@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -48,15 +49,23 @@ record Fp32Model(String name, Model network) {
             "SqueezeNet", "Darknet19", "TinyYOLO", "YOLO2", "UNet", "Xception", "InceptionResNetV1",
             "FaceNetNN4Small2", "NASNet");
 
+    /** The zoo models' input: 1x28x28, the data sets quant4j reads. */
+    static final int[] ZOO_INPUT = {1, 28, 28};
+
     /** A file when {@code spec} names an existing file, a zoo model when it is a zoo name, an error otherwise. */
     static Fp32Model resolve(String spec, long seed) throws IOException {
+        return resolve(spec, seed, ZOO_INPUT);
+    }
+
+    /** {@link #resolve(String, long)}, a zoo model built for inputs of {@code zooInput} (channels, height, width). */
+    static Fp32Model resolve(String spec, long seed, int[] zooInput) throws IOException {
         Path file = Path.of(spec);
         if (Files.isRegularFile(file)) {
             return load(file);
         }
         for (String zoo : ZOO) {
             if (zoo.equalsIgnoreCase(spec)) {
-                return zoo(zoo, seed);
+                return zoo(zoo, seed, zooInput);
             }
         }
         if (Files.exists(file)) {
@@ -92,19 +101,21 @@ record Fp32Model(String name, Model network) {
         }
     }
 
-    private static Fp32Model zoo(String name, long seed) {
+    private static Fp32Model zoo(String name, long seed, int[] input) {
         try {
             Class<?> type = Class.forName("org.deeplearning4j.zoo.model." + name);
             Object builder = type.getMethod("builder").invoke(null);
             builder = builder.getClass().getMethod("numClasses", int.class).invoke(builder, 10);
             builder = builder.getClass().getMethod("seed", long.class).invoke(builder, seed);
-            builder = builder.getClass().getMethod("inputShape", int[].class).invoke(builder, (Object) new int[] {1, 28, 28});
+            builder = builder.getClass().getMethod("inputShape", int[].class).invoke(builder, (Object) input.clone());
             ZooModel<?> zoo = (ZooModel<?>) builder.getClass().getMethod("build").invoke(builder);
-            return new Fp32Model(name + " (zoo, random weights, seed " + seed + ")", zoo.init());
+            String size = input[0] + "x" + input[1] + "x" + input[2];
+            return new Fp32Model(name + " (zoo, random weights, seed " + seed
+                    + (Arrays.equals(input, ZOO_INPUT) ? "" : ", " + size + " inputs") + ")", zoo.init());
         } catch (ReflectiveOperationException | RuntimeException e) {
             Throwable cause = e instanceof java.lang.reflect.InvocationTargetException t ? t.getCause() : e;
-            throw new QuantizationException("could not build zoo model " + name + " for 1x28x28 inputs: "
-                    + cause.getMessage(), cause);
+            throw new QuantizationException("could not build zoo model " + name + " for " + input[0] + "x" + input[1]
+                    + "x" + input[2] + " inputs: " + cause.getMessage(), cause);
         }
     }
 

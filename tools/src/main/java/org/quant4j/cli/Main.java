@@ -27,7 +27,7 @@ public final class Main implements Runnable {
     /** Exit code: bad usage. */
     public static final int USAGE = 2;
 
-    @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+    @Option(names = "--verbose", description = "Print stack traces of errors, and the libraries' INFO logging.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
 
     final PrintStream out;
@@ -53,11 +53,13 @@ public final class Main implements Runnable {
     }
 
     private static int run(PrintStream out, PrintStream err, Progress progress, String... args) {
+        QuietLogging.configure(java.util.Arrays.asList(args).contains("--verbose"));
         Main main = new Main(out, progress);
         CommandLine cli = new CommandLine(main);
         cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            boolean badData = e instanceof org.quant4j.cli.data.BadDataException;
             if (main.verbose) {
                 e.printStackTrace(cmd.getErr());
             } else {
@@ -65,7 +67,7 @@ public final class Main implements Runnable {
                         : "quant4j " + cmd.getCommandName() + ": " + oneLine(e));
             }
             cmd.getErr().flush();
-            return FAILED;
+            return badData ? USAGE : FAILED;
         });
         cli.setParameterExceptionHandler((e, args2) -> {
             CommandLine cmd = e.getCommandLine();

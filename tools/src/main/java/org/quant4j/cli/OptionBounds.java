@@ -26,6 +26,8 @@ final class OptionBounds {
      * {@link Integer#MAX_VALUE} values.
      */
     static final int MAX_BENCH_BATCH_SIZE = 65_536;
+    /** ND4J threads of {@code bench --threads}. */
+    static final int MAX_BENCH_THREADS = 1024;
 
     private OptionBounds() {
     }

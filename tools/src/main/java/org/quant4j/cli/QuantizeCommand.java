@@ -10,18 +10,22 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.data.Dataset;
-import org.quant4j.data.LabeledImages;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.range.RangeMethods;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code quant4j quantize MODEL}: calibrate on a data set, solve ranges, save the quantized model (.q4j). */
 @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Quantize a DL4J network: calibrate on training images of a data set, solve a clip range per "
-                + "channel, save the quantized model (.q4j) and print the per-layer SQNR.",
+        description = {"Quantize a DL4J network: calibrate on training images of a data set (or on your own data: a "
+                + "folder of images, a CSV, .npy or .npz file), solve a clip range per channel, save the quantized "
+                + "model (.q4j) and print the per-layer SQNR.",
                 "MODEL is a DL4J model file (ModelSerializer zip: MultiLayerNetwork or ComputationGraph) or a DL4J zoo "
-                        + "model name (LeNet, SimpleCNN, ...; random weights from --seed, 1x28x28 inputs, 10 classes)."})
+                        + "model name (LeNet, SimpleCNN, ...; random weights from --seed, 1x28x28 inputs or "
+                        + "--input-shape, 10 classes)."})
 final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "DL4J model file or zoo model name.")
@@ -32,8 +36,12 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     Path output;
 
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
-            description = "Calibration data set: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+            description = "Calibration data: mnist | fashion-mnist | a folder of images (class subfolders) | a .csv, "
+                    + ".npy or .npz file (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
             description = "Training images used for calibration, 1.." + OptionBounds.TRAINING_IMAGES
@@ -99,6 +107,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         }
         Path file = output != null ? output : Path.of(defaultName(model));
+        dataOptions.validate(this);
         requireFileOrAbsent("--output", file);
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
@@ -108,14 +117,18 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                 keepFp32).sequentialPasses(sequentialPasses);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
-        Dataset data = dataset("--calibration", calibration);
+        boolean fileData = DataSources.isFileSource(calibration);
+        Dataset data = fileData ? null : dataset("--calibration", calibration);
 
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
-        LabeledImages images = datasets().calibrationSet(data, calibrationImages, calibrationSeed);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+        LabeledData images = fileData
+                ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
+                : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));
+        int classes = images.labelClasses();
         QuantizedModel q;
         long start = System.nanoTime();
-        try (ProgressBar bar = main.progress.start("calibration", batches(calibrationImages, batchSize), "batches")) {
-            q = fp32.quantize(new CountingIterator(images.iterator(batchSize), bar), options);
+        try (ProgressBar bar = main.progress.start("calibration", batches(images.size(), batchSize), "batches")) {
+            q = fp32.quantize(new CountingIterator(images.iterator(batchSize, classes), bar), options);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         requireNoNanSqnr(q);
@@ -127,8 +140,8 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         main.out.printf(Locale.ROOT, "quantized %s in %.2f s; wrote %s (%,d bytes)%n", fp32.name(), seconds, file,
                 Files.size(file));
         if (report != null) {
-            Path html = Reports.write(report, fp32.name(), fp32, q, images.iterator(batchSize), reportLayer,
-                    main.progress, batches(calibrationImages, batchSize), null);
+            Path html = Reports.write(report, fp32.name(), fp32, q, images.iterator(batchSize, classes), reportLayer,
+                    main.progress, batches(images.size(), batchSize), null);
             main.out.println("report: " + html);
         }
         return Main.OK;

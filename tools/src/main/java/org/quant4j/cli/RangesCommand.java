@@ -11,7 +11,8 @@ import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.data.Dataset;
-import org.quant4j.data.LabeledImages;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
 import org.quant4j.range.MseSolver;
@@ -19,6 +20,7 @@ import org.quant4j.range.QuantGrid;
 import org.quant4j.range.RangeMethods;
 import org.quant4j.range.RangeSolver;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -39,8 +41,12 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
     String model;
 
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
-            description = "Calibration data set: mnist | fashion-mnist (default: ${DEFAULT-VALUE}).")
+            description = "Calibration data: mnist | fashion-mnist | a folder of images (class subfolders) | a .csv, "
+                    + ".npy or .npz file (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
             description = "Training images the statistics come from, 1.." + OptionBounds.TRAINING_IMAGES
@@ -63,6 +69,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--bits", bits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
+        dataOptions.validate(this);
         List<RangeSolver> solvers = new ArrayList<>();
         for (String m : methods) {
             try {
@@ -71,16 +78,20 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
                 throw usage("--methods: " + e.getMessage());
             }
         }
-        Dataset data = dataset("--calibration", calibration);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed);
-        LabeledImages images = datasets().calibrationSet(data, calibrationImages, calibrationSeed);
+        boolean fileData = DataSources.isFileSource(calibration);
+        Dataset data = fileData ? null : dataset("--calibration", calibration);
+        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+        LabeledData images = fileData
+                ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
+                : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));
         QuantizationOptions options = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
                 .activationBits(bits).activationGranularity(Granularity.PER_CHANNEL).reportBatches(0).build();
         Calibration calibrated;
         int batchSize = 128;
         try (ProgressBar bar = main.progress.start("calibration",
-                QuantizeCommand.batches(calibrationImages, batchSize), "batches")) {
-            calibrated = fp32.calibrate(new CountingIterator(images.iterator(batchSize), bar), options);
+                QuantizeCommand.batches(images.size(), batchSize), "batches")) {
+            calibrated = fp32.calibrate(new CountingIterator(images.iterator(batchSize, images.labelClasses()), bar),
+                    options);
         }
         QuantizedModel layout = calibrated.quantize(options); // which points there are, and their grids
 
@@ -88,7 +99,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
                 "grid"));
         methods.forEach(m -> header.append(String.format(Locale.ROOT, " %16s", m)));
         main.out.println("expected quantization error at each method's per-channel ranges, relative to the best "
-                + "method (" + bits + "-bit activations, " + images.size() + " " + data.directoryName() + " images)");
+                + "method (" + bits + "-bit activations, " + images.size() + " " + images.source() + " images)");
         main.out.println(header);
         double[] totals = new double[solvers.size()];
         for (TensorQuantization t : layout.quantizations()) {

@@ -3,8 +3,11 @@ package org.quant4j.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.quant4j.QuantizedModel;
-import org.quant4j.data.LabeledImages;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.quant4j.cli.data.DataSources;
+import org.quant4j.cli.data.LabeledData;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,8 +30,11 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
     String model;
 
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
-            description = "Calibration data set, as given to quantize (default: ${DEFAULT-VALUE}).")
+            description = "Calibration data, as given to quantize (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
             description = "Calibration images, as given to quantize, 1.." + OptionBounds.TRAINING_IMAGES
@@ -50,20 +56,23 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
     public Integer call() throws Exception {
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
+        dataOptions.validate(this);
         requireDirectoryOrAbsent("--output", output);
-        var dataset = dataset("--calibration", calibration);
+        boolean fileData = DataSources.isFileSource(calibration);
+        var dataset = fileData ? null : dataset("--calibration", calibration);
         QuantizedModel q = QuantizedModel.load(EvalCommand.existing(quantized).toFile());
         Fp32Model fp32 = null;
-        LabeledImages images = null;
+        LabeledData images = null;
         if (model != null) {
-            fp32 = Fp32Model.resolve(model, seed);
-            images = datasets().calibrationSet(dataset, calibrationImages, calibrationSeed);
-            ModelMatch.require(this, fp32, q, quantized, images.iterator(Math.min(2, calibrationImages)).next()
-                    .getFeatures());
+            fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+            images = fileData ? fileData(calibration, q.inputs().get(0), dataOptions, calibrationImages)
+                    : LabeledDataOf.images(datasets().calibrationSet(dataset, calibrationImages, calibrationSeed));
+            ModelMatch.require(this, fp32, q, quantized,
+                    images.features().get(NDArrayIndex.interval(0, Math.min(2, images.size()))));
         }
         Path html = Reports.write(output, fp32 != null ? fp32.name() : quantized.getFileName().toString(), fp32, q,
-                images == null ? null : images.iterator(batchSize), layer, main.progress,
-                QuantizeCommand.batches(calibrationImages, batchSize), null);
+                images == null ? null : images.iterator(batchSize, images.labelClasses()), layer, main.progress,
+                QuantizeCommand.batches(images == null ? calibrationImages : images.size(), batchSize), null);
         main.out.println("report: " + html);
         return Main.OK;
     }

@@ -52,6 +52,15 @@ class OptionBoundsTest {
                 refused("--report must be a directory, got @file, which is a file", "quantize", "m.zip", "--report", "@file"),
                 refused("--data-dir must be a directory, got @file, which is a file", "quantize", "m.zip", "--data-dir", "@file"),
 
+                refused("--label-column must be in -1..1000000, got -2", "quantize", "m.zip", "--label-column", "-2"),
+                refused("--skip-lines must be in 0..2147483647, got -1", "report", "q.q4j", "-o", "@dir", "--skip-lines", "-1"),
+                refused("--channel-order must be bgr or rgb, got gbr", "ranges", "m.zip", "--channel-order", "gbr"),
+                refused("--input-shape sizes must be in 1..1000000, got [0, 8, 8]", "eval", "m.zip", "q.q4j", "--input-shape", "0,8,8"),
+                refused("--threads must be in 1..1024, got 1025", "bench", "m.zip", "q.q4j", "--threads", "2,1025"),
+                refused("--batch-sizes must be in 1..65536, got 65537", "bench", "m.zip", "q.q4j", "--batch-sizes", "65537"),
+                refused("--json must be a file, got @dir, which is a directory", "bench", "m.zip", "q.q4j", "--json", "@dir"),
+                refused("--input-shape must be C,H,W, each in 1..1000000, got [1, 28]", "bench", "m.zip", "q.q4j", "--input-shape", "1,28"),
+
                 refused("--images must be in 1..10000, got 0", "eval", "m.zip", "q.q4j", "--images", "0"),
                 refused("--images must be in 1..10000, got 10001", "eval", "m.zip", "q.q4j", "--images", "10001"),
                 refused("--batch-size must be in 1..10000, got 0", "eval", "m.zip", "q.q4j", "--batch-size", "0"),
@@ -131,6 +140,10 @@ class OptionBoundsTest {
                         "--calibration-draws", "100", "--test-images", "10000", "--batch-size", "10000",
                         "--methods", "patent+seq10", "--out", "@dir"),
                 accepted("ranges", "m.zip", "--bits", "2", "--calibration-images", "1"),
+                accepted("quantize", "m.zip", "--label-column", "-1", "--skip-lines", "0", "--input-shape", "1,1,1"),
+                accepted("eval", "m.zip", "q.q4j", "--label-column", "1000000", "--channel-order", "rgb",
+                        "--input-shape", "1000000"),
+                accepted("bench", "m.zip", "q.q4j", "--threads", "1,1024", "--batch-sizes", "1,65536", "--json", "@dir/b.json"),
                 accepted("ranges", "m.zip", "--bits", "8", "--calibration-images", "60000"));
     }
 
