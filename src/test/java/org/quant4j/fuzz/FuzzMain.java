@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.platform.launcher.Launcher;
+import org.quant4j.memory.ProcessMemory;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -50,7 +51,7 @@ public final class FuzzMain {
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "properties: %d run, %d failed; %.0f s; peak resident set %s%n",
                 summary.getTestsStartedCount(), summary.getTotalFailureCount(), (System.nanoTime() - start) / 1e9,
-                peakResident()));
+                ProcessMemory.peakResident()));
         for (Map.Entry<String, Long> e : CaseLog.tried().entrySet()) {
             text.append(String.format(Locale.ROOT, "  %s: %d cases%n", e.getKey(), e.getValue()));
         }
@@ -65,15 +66,5 @@ public final class FuzzMain {
         System.out.flush();
         boolean passed = summary.getTotalFailureCount() == 0 && summary.getTestsStartedCount() > 0;
         System.exit(passed ? 0 : 1);
-    }
-
-    /** The process's peak resident set ({@code VmHWM} on Linux), or "unknown". */
-    private static String peakResident() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.isReadable(status)) {
-            return "unknown";
-        }
-        return Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
-                .map(l -> l.substring(6).trim()).findFirst().orElse("unknown");
     }
 }

@@ -3,9 +3,6 @@ package org.quant4j.memory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -86,20 +83,10 @@ class PlanCacheMemoryTest {
                 / (double) SHAPES_PER_ROUND;
         System.out.printf("%s%n  keeping every plan costs %.0f bytes per shape; bound per shape 1/%d of it; peak"
                 + " resident set %s; %d plans built, %d kept%n", trend.table(1), perKeptPlan, KEPT_PLAN_SHARE,
-                peakResident(), model.int8Network().plansBuilt(), model.int8Network().cachedPlans());
+                ProcessMemory.peakResident(), model.int8Network().plansBuilt(), model.int8Network().cachedPlans());
         assertTrue(perKeptPlan > 0, "keeping 100 plans grew the resident set");
         assertTrue(resident < perKeptPlan / KEPT_PLAN_SHARE, "the resident set grows by " + Math.round(resident)
                 + " bytes per new shape with the default cache, more than 1/" + KEPT_PLAN_SHARE + " of what keeping"
                 + " every plan costs (" + Math.round(perKeptPlan) + " bytes)\n" + trend.table(1));
-    }
-
-    /** The process's peak resident set, as Linux reports it ({@code VmHWM}), or "unknown". */
-    static String peakResident() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.isReadable(status)) {
-            return "unknown";
-        }
-        return Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
-                .map(l -> l.substring(6).trim()).findFirst().orElse("unknown");
     }
 }

@@ -82,6 +82,16 @@ public final class ProcessMemory {
         assumeTrue(Pointer.physicalBytes() > 0, "JavaCPP cannot read the resident set on this platform");
     }
 
+    /** The process's peak resident set, as Linux reports it ({@code VmHWM}, e.g. "1254812 kB"), or "unknown". */
+    public static String peakResident() throws java.io.IOException {
+        java.nio.file.Path status = java.nio.file.Path.of("/proc/self/status");
+        if (!java.nio.file.Files.isReadable(status)) {
+            return "unknown";
+        }
+        return java.nio.file.Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
+                .map(l -> l.substring(6).trim()).findFirst().orElse("unknown");
+    }
+
     private static void sleep() {
         try {
             Thread.sleep(SETTLE_MILLIS);

@@ -47,6 +47,25 @@ abstract class CommonOptions {
         return DataSources.open(source, readShape, DataOptions.fixedExampleShape(input), reading).first(n);
     }
 
+    /** A calibration source: the user's own data (a path) or a named data set, checked before any work. */
+    record CalibrationSource(String source, Dataset named) {
+    }
+
+    /** {@code --calibration}'s value, checked: a file source, or a data set name that exists. */
+    CalibrationSource calibrationSource(String source) {
+        return new CalibrationSource(source, DataSources.isFileSource(source) ? null : dataset("--calibration", source));
+    }
+
+    /**
+     * {@code n} calibration examples: the first of the user's own data (for a model whose input is {@code input}), or
+     * a draw seeded by {@code seed} from a named data set's training split.
+     */
+    LabeledData calibrationData(CalibrationSource source, TensorSpec input, DataOptions options, int n, long seed)
+            throws IOException {
+        return source.named() == null ? fileData(source.source(), input, options, n)
+                : LabeledDataOf.images(datasets().calibrationSet(source.named(), n, seed));
+    }
+
     Datasets datasets() {
         return dataDir == null ? Datasets.fromEnvironment() : Datasets.at(dataDir);
     }

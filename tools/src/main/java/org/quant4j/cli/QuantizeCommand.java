@@ -9,8 +9,6 @@ import me.tongfei.progressbar.ProgressBar;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
-import org.quant4j.data.Dataset;
-import org.quant4j.cli.data.DataSources;
 import org.quant4j.cli.data.LabeledData;
 import org.quant4j.range.RangeMethods;
 import picocli.CommandLine.Command;
@@ -117,13 +115,11 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                 keepFp32).sequentialPasses(sequentialPasses);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
-        boolean fileData = DataSources.isFileSource(calibration);
-        Dataset data = fileData ? null : dataset("--calibration", calibration);
+        CalibrationSource source = calibrationSource(calibration);
 
         Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
-        LabeledData images = fileData
-                ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
-                : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));
+        LabeledData images = calibrationData(source, fp32.declaredInput().orElse(null), dataOptions,
+                calibrationImages, calibrationSeed);
         int classes = images.labelClasses();
         QuantizedModel q;
         long start = System.nanoTime();

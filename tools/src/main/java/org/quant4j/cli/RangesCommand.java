@@ -10,8 +10,6 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.calib.ChannelStatistics;
-import org.quant4j.data.Dataset;
-import org.quant4j.cli.data.DataSources;
 import org.quant4j.cli.data.LabeledData;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.range.ClipRange;
@@ -78,12 +76,10 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
                 throw usage("--methods: " + e.getMessage());
             }
         }
-        boolean fileData = DataSources.isFileSource(calibration);
-        Dataset data = fileData ? null : dataset("--calibration", calibration);
+        CalibrationSource source = calibrationSource(calibration);
         Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
-        LabeledData images = fileData
-                ? fileData(calibration, fp32.declaredInput().orElse(null), dataOptions, calibrationImages)
-                : LabeledDataOf.images(datasets().calibrationSet(data, calibrationImages, calibrationSeed));
+        LabeledData images = calibrationData(source, fp32.declaredInput().orElse(null), dataOptions,
+                calibrationImages, calibrationSeed);
         QuantizationOptions options = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
                 .activationBits(bits).activationGranularity(Granularity.PER_CHANNEL).reportBatches(0).build();
         Calibration calibrated;

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.quant4j.QuantizedModel;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.quant4j.cli.data.DataSources;
 import org.quant4j.cli.data.LabeledData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -58,15 +57,13 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
         dataOptions.validate(this);
         requireDirectoryOrAbsent("--output", output);
-        boolean fileData = DataSources.isFileSource(calibration);
-        var dataset = fileData ? null : dataset("--calibration", calibration);
+        CalibrationSource source = calibrationSource(calibration);
         QuantizedModel q = QuantizedModel.load(EvalCommand.existing(quantized).toFile());
         Fp32Model fp32 = null;
         LabeledData images = null;
         if (model != null) {
             fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
-            images = fileData ? fileData(calibration, q.inputs().get(0), dataOptions, calibrationImages)
-                    : LabeledDataOf.images(datasets().calibrationSet(dataset, calibrationImages, calibrationSeed));
+            images = calibrationData(source, q.inputs().get(0), dataOptions, calibrationImages, calibrationSeed);
             ModelMatch.require(this, fp32, q, quantized,
                     images.features().get(NDArrayIndex.interval(0, Math.min(2, images.size()))));
         }
