@@ -40,6 +40,11 @@ public final class Calibration {
         return observed.observes(tensor);
     }
 
+    /** What was observed, for the searches that quantize many times from it. */
+    ObservedNetwork observed() {
+        return observed;
+    }
+
     /** The fp32 graph calibrated (BatchNorms folded). */
     public ModelGraph fp32Graph() {
         return observed.fp32Graph();

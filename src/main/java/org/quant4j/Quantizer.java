@@ -103,6 +103,35 @@ public final class Quantizer {
         return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
     }
 
+    /**
+     * Quantizes {@code net} within an accuracy budget: as {@link #quantize(MultiLayerNetwork, DataSetIterator,
+     * QuantizationOptions)}, then, while the validation score drops more than {@code budget.maxDrop()} below fp32's,
+     * the layers whose quantization costs most are kept in fp32, one more at a time ({@link AccuracyControl}). The
+     * result names the layers kept, the scores and the evaluations spent.
+     *
+     * @throws AccuracyBudgetException when no model within the budget is found in {@code budget.maxEvaluations()}
+     *                                 validation passes; it names the best drop reached and its layers
+     */
+    public static BudgetedModel quantizeWithinBudget(MultiLayerNetwork net, DataSetIterator calibration,
+            QuantizationOptions options, AccuracyBudget budget) {
+        return AccuracyControl.search(calibrate(net, calibration, options), options, budget);
+    }
+
+    /** As {@link #quantizeWithinBudget(MultiLayerNetwork, DataSetIterator, QuantizationOptions, AccuracyBudget)}. */
+    public static BudgetedModel quantizeWithinBudget(ComputationGraph net, DataSetIterator calibration,
+            QuantizationOptions options, AccuracyBudget budget) {
+        return AccuracyControl.search(calibrate(net, calibration, options), options, budget);
+    }
+
+    /**
+     * As {@link #quantizeWithinBudget(MultiLayerNetwork, DataSetIterator, QuantizationOptions, AccuracyBudget)}, from
+     * a calibration already made (a study of several budgets reads the calibration data once).
+     */
+    public static BudgetedModel quantizeWithinBudget(Calibration calibration, QuantizationOptions options,
+            AccuracyBudget budget) {
+        return AccuracyControl.search(calibration, options, budget);
+    }
+
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
     private static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches,
             QuantizationOptions options) {

@@ -2,6 +2,7 @@ package org.quant4j.reference;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -52,21 +53,61 @@ public enum ReferenceNetwork {
      * A MobileNet-style CNN on Fashion-MNIST: a 3x3 stem at full resolution, then depthwise 3x3 + pointwise 1x1
      * blocks with BatchNorm and ReLU (strided depthwise layers take 28x28 to 14x14 to 7x7; 32 to 128 channels).
      */
-    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 5);
+    MOBILENET_FASHION("mobilenet-fashion", Dataset.FASHION_MNIST, 5),
+
+    // The second set (SecondSetNetworks): kinds of layers the first four lack, trained briefly on part of the
+    // training split; some deliberately undertrained, so that many decisions have small margins.
+    /** 784-512-64 ELU MLP with dropout on MNIST: a wide layer, then a small one. */
+    ELU_MLP_MNIST("elu-mlp-mnist", Dataset.MNIST, 1, 20_000, Group.SECOND),
+    /** Tanh and sigmoid MLP (128 tanh, 64 sigmoid, 32 tanh) on Fashion-MNIST, undertrained. */
+    TANH_MLP_FASHION("tanh-mlp-fashion", Dataset.FASHION_MNIST, 1, 10_000, Group.SECOND),
+    /** Leaky-ReLU CNN with BatchNorm after the activations, average pooling and a tanh dense head. */
+    LEAKY_CNN_FASHION("leaky-cnn-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND),
+    /** The classic LeNet-5: sigmoid activations and average pooling, undertrained. */
+    SIGMOID_LENET_MNIST("sigmoid-lenet-mnist", Dataset.MNIST, 1, 15_000, Group.SECOND),
+    /** Inception-style graph: concatenated 1x1, 3x3, 5x5 and pooling branches, global max pooling. */
+    INCEPTION_FASHION("inception-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND),
+    /** ELU CNN of separable and depthwise convolutions (depth multiplier 2), global average pooling. */
+    SEPARABLE_FASHION("separable-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND),
+    /**
+     * Mixed graph: leaky ReLU, BatchNorm after activations, merged branches, a residual add with a projection,
+     * average pooling, a separable convolution, a tanh dense head; undertrained.
+     */
+    MIXED_GRAPH_FASHION("mixed-graph-fashion", Dataset.FASHION_MNIST, 1, 8_000, Group.SECOND),
+    /** Narrow CNN (8 channels) into a wide dense layer (1024, dropout 0.5) with a sigmoid head before softmax. */
+    WIDE_CNN_FASHION("wide-cnn-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND);
+
+    /**
+     * Which set a network belongs to: the first four, on which the defaults were developed, or the second set,
+     * added to check that the defaults hold on networks nobody tuned them for.
+     */
+    public enum Group {
+        FIRST, SECOND
+    }
 
     /** Seed of every network's initialization and training. */
     public static final long SEED = 20261126L;
+    /** Images in the training split of MNIST and Fashion-MNIST. */
+    public static final int TRAINING_SPLIT = 60_000;
     /** Training mini-batch size. */
     public static final int BATCH = 128;
 
     private final String id;
     private final Dataset dataset;
     private final int epochs;
+    private final int trainingImages;
+    private final Group group;
 
     ReferenceNetwork(String id, Dataset dataset, int epochs) {
+        this(id, dataset, epochs, TRAINING_SPLIT, Group.FIRST);
+    }
+
+    ReferenceNetwork(String id, Dataset dataset, int epochs, int trainingImages, Group group) {
         this.id = id;
         this.dataset = dataset;
         this.epochs = epochs;
+        this.trainingImages = trainingImages;
+        this.group = group;
     }
 
     /** The name on the command line and of the model file ({@code <id>.zip}). */
@@ -83,8 +124,39 @@ public enum ReferenceNetwork {
         return epochs;
     }
 
+    /** How many training images it is trained on: the first ones of the training split, in file order. */
+    public int trainingImages() {
+        return trainingImages;
+    }
+
+    public Group group() {
+        return group;
+    }
+
+    /** The networks of one group, in declaration order. */
+    public static List<ReferenceNetwork> of(Group group) {
+        return Arrays.stream(values()).filter(n -> n.group == group).toList();
+    }
+
     public String fileName() {
         return id + ".zip";
+    }
+
+    /**
+     * The networks a command-line name stands for: {@code all}, a group ({@code first}, {@code second}) or one
+     * network's id; the error names the known ones.
+     */
+    public static List<ReferenceNetwork> named(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.equals("all")) {
+            return List.of(values());
+        }
+        for (Group g : Group.values()) {
+            if (n.equals(g.name().toLowerCase(Locale.ROOT))) {
+                return of(g);
+            }
+        }
+        return List.of(byId(n));
     }
 
     /** By id, e.g. {@code lenet-mnist}; the error names the known ones. */
@@ -94,8 +166,8 @@ public enum ReferenceNetwork {
                 return n;
             }
         }
-        throw new IllegalArgumentException("unknown reference network '" + id + "'; known: "
-                + Arrays.stream(values()).map(ReferenceNetwork::id).toList());
+        throw new IllegalArgumentException("unknown reference network '" + id + "'; known: all, first, second, "
+                + String.join(", ", Arrays.stream(values()).map(ReferenceNetwork::id).toList()));
     }
 
     /** The configuration: a {@link MultiLayerConfiguration} or a {@link ComputationGraphConfiguration}. */
@@ -105,6 +177,7 @@ public enum ReferenceNetwork {
             case LENET_MNIST -> lenet();
             case RESNET_FASHION -> resnet();
             case MOBILENET_FASHION -> mobilenet();
+            default -> SecondSetNetworks.configuration(this, base(SecondSetNetworks.learningRate(this)));
         };
     }
 
@@ -120,7 +193,7 @@ public enum ReferenceNetwork {
         return new Adam(new MapSchedule(ScheduleType.EPOCH, byEpoch));
     }
 
-    private NeuralNetConfiguration.Builder base(double lr) {
+    NeuralNetConfiguration.Builder base(double lr) {
         return new NeuralNetConfiguration.Builder().seed(SEED).weightInit(WeightInit.RELU).updater(updater(lr))
                 .dataType(DataType.FLOAT);
     }

@@ -245,7 +245,8 @@ public final class AccuracyStudy {
         return (System.nanoTime() - start) / 1e9;
     }
 
-    private static int[] predict(LabeledImages images, int batchSize,
+    /** The top-1 class of every image, computed {@code batchSize} images at a time. */
+    static int[] predict(LabeledImages images, int batchSize,
             java.util.function.Function<INDArray, INDArray> output) {
         int n = images.size();
         int[] result = new int[n];
@@ -259,7 +260,7 @@ public final class AccuracyStudy {
         return result;
     }
 
-    private static int[] argmax(INDArray scores) {
+    static int[] argmax(INDArray scores) {
         INDArray idx = scores.argMax(1);
         int[] out = new int[(int) idx.length()];
         for (int i = 0; i < out.length; i++) {
@@ -268,7 +269,8 @@ public final class AccuracyStudy {
         return out;
     }
 
-    private static double accuracy(int[] predicted, int[] reference) {
+    /** The share of {@code predicted} equal to {@code reference}. */
+    static double accuracy(int[] predicted, int[] reference) {
         int same = 0;
         for (int i = 0; i < predicted.length; i++) {
             same += predicted[i] == reference[i] ? 1 : 0;

@@ -21,6 +21,7 @@ import org.quant4j.cli.Progress;
 import org.quant4j.data.Datasets;
 import org.quant4j.data.LabeledImages;
 import org.quant4j.data.Split;
+import org.quant4j.data.Subset;
 import org.quant4j.io.AtomicFiles;
 import org.quant4j.reference.ReferenceNetwork;
 
@@ -40,7 +41,7 @@ public final class ReferenceTraining {
     /** Training steps between forced garbage collections (see {@link #train}). */
     static final int GC_EVERY_ITERATIONS = 50;
 
-    /** Trains {@code net} on its data set's 60,000 training images and saves it as {@code dir/<id>.zip}. */
+    /** Trains {@code net} on its data set's first {@link ReferenceNetwork#trainingImages()} training images and saves it as {@code dir/<id>.zip}. */
     public static Trained train(ReferenceNetwork net, Datasets data, Path dir, PrintStream log, Progress progress)
             throws IOException {
         Object conf = net.configuration();
@@ -54,7 +55,9 @@ public final class ReferenceTraining {
             g.init();
             model = g;
         }
-        LabeledImages train = data.load(net.dataset(), Split.TRAIN);
+        LabeledImages train = net.trainingImages() >= ReferenceNetwork.TRAINING_SPLIT
+                ? data.load(net.dataset(), Split.TRAIN)
+                : data.load(net.dataset(), Split.TRAIN, Subset.first(net.trainingImages()));
         int batches = (train.size() + ReferenceNetwork.BATCH - 1) / ReferenceNetwork.BATCH;
         long start = System.nanoTime();
         for (int epoch = 1; epoch <= net.epochs(); epoch++) {

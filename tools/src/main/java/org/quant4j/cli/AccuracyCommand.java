@@ -24,9 +24,9 @@ import picocli.CommandLine.Option;
                 + "markdown table; writes accuracy.md and accuracy.json.")
 final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
 
-    @Option(names = "--networks", split = ",", defaultValue = "all", paramLabel = "NAME",
-            description = "all, or a comma-separated list of: mlp-mnist, lenet-mnist, resnet-fashion, "
-                    + "mobilenet-fashion (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--networks", split = ",", defaultValue = "first", paramLabel = "NAME",
+            description = "all, first (mlp-mnist, lenet-mnist, resnet-fashion, mobilenet-fashion), second (the "
+                    + "eight of the second set), or a comma-separated list of ids (default: ${DEFAULT-VALUE}).")
     List<String> networks;
 
     @Option(names = "--models", defaultValue = "models", paramLabel = "DIR",
@@ -87,11 +87,7 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         List<ReferenceNetwork> nets = new ArrayList<>();
         for (String n : networks) {
             try {
-                if (n.equals("all")) {
-                    nets.addAll(List.of(ReferenceNetwork.values()));
-                } else {
-                    nets.add(ReferenceNetwork.byId(n));
-                }
+                nets.addAll(ReferenceNetwork.named(n));
             } catch (IllegalArgumentException e) {
                 throw usage("--networks: " + e.getMessage());
             }

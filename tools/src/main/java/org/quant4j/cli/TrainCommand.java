@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 final class TrainCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(paramLabel = "NAME", arity = "1..*",
-            description = "all | mlp-mnist | lenet-mnist | resnet-fashion | mobilenet-fashion")
+            description = "all | first | second | a network's id (first: mlp-mnist, lenet-mnist, resnet-fashion, "
+                    + "mobilenet-fashion; second: the eight of the second set, see docs/ACCURACY.md)")
     List<String> names;
 
     @Option(names = "--out", defaultValue = "models", paramLabel = "DIR",
@@ -29,14 +30,10 @@ final class TrainCommand extends CommonOptions implements Callable<Integer> {
         requireDirectoryOrAbsent("--out", out);
         List<ReferenceNetwork> nets = new ArrayList<>();
         for (String name : names) {
-            if (name.equals("all")) {
-                nets.addAll(List.of(ReferenceNetwork.values()));
-            } else {
-                try {
-                    nets.add(ReferenceNetwork.byId(name));
-                } catch (IllegalArgumentException e) {
-                    throw usage(e.getMessage());
-                }
+            try {
+                nets.addAll(ReferenceNetwork.named(name));
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
             }
         }
         for (ReferenceNetwork net : nets) {
