@@ -195,12 +195,14 @@ final class ChannelsLast {
         Held h = held.get(x.variable().name());
         String name = x.variable().name();
         if (h instanceof Nhwc) {
-            return new Tensor(sd.permute(name + "/nhwc", x.variable(), 0, 2, 3, 1), 4);
+            return new Tensor(sd.permute(unique(name + "/as-nhwc"), x.variable(), 0, 2, 3, 1), 4);
         }
         if (h instanceof FlatHwc f) {
-            SDVariable image = sd.reshape(name + "/chw", x.variable(), -1, f.channels(), f.height(), f.width());
-            SDVariable hwc = sd.permute(name + "/hwc", image, 0, 2, 3, 1);
-            return new Tensor(sd.reshape(name + "/flat-hwc", hwc, -1, f.channels() * f.height() * f.width()), 2);
+            SDVariable image = sd.reshape(unique(name + "/as-chw"), x.variable(), -1, f.channels(), f.height(),
+                    f.width());
+            SDVariable hwc = sd.permute(unique(name + "/as-hwc"), image, 0, 2, 3, 1);
+            return new Tensor(sd.reshape(unique(name + "/as-flat-hwc"), hwc, -1,
+                    f.channels() * f.height() * f.width()), 2);
         }
         return x;
     }
@@ -210,7 +212,16 @@ final class ChannelsLast {
         if (held.get(x.variable().name()) instanceof Nhwc) {
             return x;
         }
-        return new Tensor(sd.permute(layer + "/nchw", x.variable(), 0, 3, 1, 2), 4);
+        return new Tensor(sd.permute(unique(layer + "/as-nchw"), x.variable(), 0, 3, 1, 2), 4);
+    }
+
+    /** {@code name}, or {@code name_<i>} when the graph already has a variable of that name. */
+    private String unique(String name) {
+        String candidate = name;
+        for (int i = 1; sd.hasVariable(candidate); i++) {
+            candidate = name + "_" + i;
+        }
+        return candidate;
     }
 
     /** An axis of an NHWC array as the axis of the same dimension in NCHW. */
