@@ -83,7 +83,11 @@ final class GraphVertices {
                 dims[d - 1] = d;
             }
             SDVariable diff = sd.math.sub(name + "/diff", in.get(0).variable(), in.get(1).variable());
-            SDVariable norm = sd.norm2(name + "/norm", diff, false, dims);
+            // kept dimensions ([N, 1, ...]): a quantization point moved up through the reshape keeps a channel axis
+            if (rank == 2) {
+                return new Tensor(sd.norm2(name, diff, true, dims), 2);
+            }
+            SDVariable norm = sd.norm2(name + "/norm", diff, true, dims);
             return new Tensor(sd.reshape(name, norm, -1, 1), 2);
         }
         throw new IllegalArgumentException(where + ": " + vertex.getClass().getSimpleName() + " is not one of "

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -34,15 +35,24 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.QuantizedModel.Execution;
+import org.quant4j.Quantizer;
 import org.quant4j.TestNetworks;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.runtime.Dnnl;
 
 /**
  * Transfer-learned networks (FrozenLayer, FrozenLayerWithBackprop, FrozenVertex) and the reshaping vertices
@@ -141,81 +151,37 @@ class FrozenAndVerticesTest {
 
     @Test
     void subsetVertexOfFeaturesAndOfChannels() {
-        ComputationGraph flat = init(graph(11).addInputs("in")
-                .addLayer("d", new DenseLayer.Builder().nIn(6).nOut(8).build(), "in")
-                .addVertex("sub", new SubsetVertex(2, 5), "d")
-                .addLayer("out", new OutputLayer.Builder().nIn(4).nOut(3).activation(Activation.SOFTMAX).build(),
-                        "sub")
-                .setOutputs("out").build());
+        ComputationGraph flat = subsetOfFeatures();
         Nd4j.getRandom().setSeed(13);
         assertTrue(graphError(flat, Nd4j.randn(DataType.FLOAT, 5, 6)) < 1e-5);
-        ComputationGraph image = init(graph(17).addInputs("in")
-                .addLayer("c", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(6).build(), "in")
-                .addVertex("sub", new SubsetVertex(1, 3), "c")
-                .addLayer("gp", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "sub")
-                .addLayer("out", new OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX).build(),
-                        "gp")
-                .setOutputs("out").build());
+        ComputationGraph image = subsetOfChannels();
         assertTrue(graphError(image, Nd4j.randn(DataType.FLOAT, 3, 2, 7, 7)) < 1e-5);
     }
 
     @Test
     void stackAndUnstackVerticesShareALayerAcrossBranches() {
-        ComputationGraph net = init(graph(19).addInputs("in")
-                .addLayer("a", new DenseLayer.Builder().nIn(5).nOut(4).build(), "in")
-                .addLayer("b", new DenseLayer.Builder().nIn(5).nOut(4).activation(Activation.RELU).build(), "in")
-                .addVertex("stack", new StackVertex(), "a", "b")
-                .addLayer("shared", new DenseLayer.Builder().nIn(4).nOut(6).build(), "stack")
-                .addVertex("u0", new UnstackVertex(0, 2), "shared")
-                .addVertex("u1", new UnstackVertex(1, 2), "shared")
-                .addVertex("diff", new ElementWiseVertex(ElementWiseVertex.Op.Subtract), "u0", "u1")
-                .addLayer("out", new OutputLayer.Builder().nIn(6).nOut(3).activation(Activation.SOFTMAX).build(),
-                        "diff")
-                .setOutputs("out").build());
+        ComputationGraph net = stackAndUnstack();
         Nd4j.getRandom().setSeed(23);
         assertTrue(graphError(net, Nd4j.randn(DataType.FLOAT, 6, 5)) < 1e-5);
     }
 
     @Test
     void reshapeVerticesInCAndFOrder() {
-        ComputationGraph net = init(graph(29).addInputs("in")
-                .addLayer("d", new DenseLayer.Builder().nIn(5).nOut(12).build(), "in")
-                .addVertex("f", new ReshapeVertex('f', new int[] {-1, 3, 4}, null), "d")
-                .addVertex("c", new ReshapeVertex(-1, 12), "f")
-                .addLayer("out", new OutputLayer.Builder().nIn(12).nOut(3).activation(Activation.SOFTMAX).build(),
-                        "c")
-                .setOutputs("out", "f").build());
+        ComputationGraph net = reshapes();
         Nd4j.getRandom().setSeed(31);
         assertTrue(graphError(net, Nd4j.randn(DataType.FLOAT, 4, 5)) < 1e-5);
     }
 
     @Test
     void l2VertexIsTheDistanceOfItsInputs() {
-        ComputationGraph net = init(graph(37).addInputs("in")
-                .addLayer("a", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(3).build(), "in")
-                .addLayer("b", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(3).activation(Activation.RELU).build(),
-                        "in")
-                .addVertex("l2", new L2Vertex(), "a", "b")
-                .addLayer("out", new OutputLayer.Builder(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.XENT)
-                        .nIn(1).nOut(2).activation(Activation.SIGMOID).build(),
-                        "l2")
-                .setOutputs("out", "l2").build());
+        ComputationGraph net = l2Distance();
         Nd4j.getRandom().setSeed(41);
         assertTrue(graphError(net, Nd4j.randn(DataType.FLOAT, 3, 2, 6, 6)) < 1e-5);
     }
 
     @Test
     void preprocessorVerticesAndFrozenVertex() {
-        ComputationGraph net = init(graph(43).addInputs("in")
-                .addLayer("d", new DenseLayer.Builder().nIn(5).nOut(48).build(), "in")
-                .addVertex("image", new PreprocessorVertex(new FeedForwardToCnnPreProcessor(4, 4, 3)), "d")
-                .addLayer("c", new ConvolutionLayer.Builder(3, 3).nIn(3).nOut(4)
-                        .convolutionMode(ConvolutionMode.Same).build(), "image")
-                .addVertex("flat", new PreprocessorVertex(new CnnToFeedForwardPreProcessor(4, 4, 4)), "c")
-                .addVertex("frozen", new FrozenVertex(new SubsetVertex(0, 40)), "flat")
-                .addLayer("out", new OutputLayer.Builder().nIn(41).nOut(3).activation(Activation.SOFTMAX).build(),
-                        "frozen")
-                .setOutputs("out").build());
+        ComputationGraph net = preprocessorsAndFrozenVertex();
         Nd4j.getRandom().setSeed(47);
         assertTrue(graphError(net, Nd4j.randn(DataType.FLOAT, 4, 5)) < 1e-5);
         ModelGraph graph = Dl4jConverter.convert(net);
@@ -238,5 +204,131 @@ class FrozenAndVerticesTest {
         Nd4j.getRandom().setSeed(59);
         double err = LayerParity.maxLayerError(net, Nd4j.randn(DataType.FLOAT, 3, 4, 5, 3));
         assertTrue(err < 1e-5, "a layer differs from DL4J by " + err);
+    }
+
+    static ComputationGraph subsetOfFeatures() {
+        return init(graph(11).addInputs("in")
+                .addLayer("d", new DenseLayer.Builder().nIn(6).nOut(8).build(), "in")
+                .addVertex("sub", new SubsetVertex(2, 5), "d")
+                .addLayer("out", new OutputLayer.Builder().nIn(4).nOut(3).activation(Activation.SOFTMAX).build(),
+                        "sub")
+                .setOutputs("out").build());
+    }
+
+    static ComputationGraph subsetOfChannels() {
+        return init(graph(17).addInputs("in")
+                .addLayer("c", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(6).build(), "in")
+                .addVertex("sub", new SubsetVertex(1, 3), "c")
+                .addLayer("gp", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "sub")
+                .addLayer("out", new OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX).build(),
+                        "gp")
+                .setOutputs("out").build());
+    }
+
+    static ComputationGraph stackAndUnstack() {
+        return init(graph(19).addInputs("in")
+                .addLayer("a", new DenseLayer.Builder().nIn(5).nOut(4).build(), "in")
+                .addLayer("b", new DenseLayer.Builder().nIn(5).nOut(4).activation(Activation.RELU).build(), "in")
+                .addVertex("stack", new StackVertex(), "a", "b")
+                .addLayer("shared", new DenseLayer.Builder().nIn(4).nOut(6).build(), "stack")
+                .addVertex("u0", new UnstackVertex(0, 2), "shared")
+                .addVertex("u1", new UnstackVertex(1, 2), "shared")
+                .addVertex("diff", new ElementWiseVertex(ElementWiseVertex.Op.Subtract), "u0", "u1")
+                .addLayer("out", new OutputLayer.Builder().nIn(6).nOut(3).activation(Activation.SOFTMAX).build(),
+                        "diff")
+                .setOutputs("out").build());
+    }
+
+    static ComputationGraph reshapes() {
+        return init(graph(29).addInputs("in")
+                .addLayer("d", new DenseLayer.Builder().nIn(5).nOut(12).build(), "in")
+                .addVertex("f", new ReshapeVertex('f', new int[] {-1, 3, 4}, null), "d")
+                .addVertex("c", new ReshapeVertex(-1, 12), "f")
+                .addLayer("out", new OutputLayer.Builder().nIn(12).nOut(3).activation(Activation.SOFTMAX).build(),
+                        "c")
+                .setOutputs("out", "f").build());
+    }
+
+    static ComputationGraph l2Distance() {
+        return init(graph(37).addInputs("in")
+                .addLayer("a", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(3).build(), "in")
+                .addLayer("b", new ConvolutionLayer.Builder(3, 3).nIn(2).nOut(3).activation(Activation.RELU).build(),
+                        "in")
+                .addVertex("l2", new L2Vertex(), "a", "b")
+                .addLayer("out", new OutputLayer.Builder(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.XENT)
+                        .nIn(1).nOut(2).activation(Activation.SIGMOID).build(),
+                        "l2")
+                .setOutputs("out", "l2").build());
+    }
+
+    static ComputationGraph preprocessorsAndFrozenVertex() {
+        return init(graph(43).addInputs("in")
+                .addLayer("d", new DenseLayer.Builder().nIn(5).nOut(48).build(), "in")
+                .addVertex("image", new PreprocessorVertex(new FeedForwardToCnnPreProcessor(4, 4, 3)), "d")
+                .addLayer("c", new ConvolutionLayer.Builder(3, 3).nIn(3).nOut(4)
+                        .convolutionMode(ConvolutionMode.Same).build(), "image")
+                .addVertex("flat", new PreprocessorVertex(new CnnToFeedForwardPreProcessor(4, 4, 4)), "c")
+                .addVertex("frozen", new FrozenVertex(new SubsetVertex(0, 40)), "flat")
+                .addLayer("out", new OutputLayer.Builder().nIn(41).nOut(3).activation(Activation.SOFTMAX).build(),
+                        "frozen")
+                .setOutputs("out").build());
+    }
+
+    static Stream<Arguments> vertexNetworks() {
+        return Stream.of(
+                Arguments.of("SubsetVertex (features)", subsetOfFeatures(), new long[] {16, 6}),
+                Arguments.of("SubsetVertex (channels)", subsetOfChannels(), new long[] {16, 2, 7, 7}),
+                Arguments.of("StackVertex, UnstackVertex", stackAndUnstack(), new long[] {16, 5}),
+                Arguments.of("ReshapeVertex", reshapes(), new long[] {16, 5}),
+                Arguments.of("L2Vertex", l2Distance(), new long[] {16, 2, 6, 6}),
+                Arguments.of("PreprocessorVertex, FrozenVertex", preprocessorsAndFrozenVertex(), new long[] {16, 5}));
+    }
+
+    /**
+     * Each vertex's network quantized (8-bit activations, 7 or 8-bit weights): the fake-quant graph close to DL4J's
+     * fp32 output, and the int8 plan (its dense and convolution layers int8 kernels) equal to the fake-quant graph
+     * up to float rounding. Slow (six quantizations): run in {@code mvn verify}.
+     */
+    @Tag("slow")
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("vertexNetworks")
+    void vertexNetworkQuantizesAndRunsInt8(String name, ComputationGraph net, long[] shape) {
+        QuantizedModel model = Quantizer.quantize(net, TestNetworks.randomIterator((int) shape[0], shape, 3, 4, 191),
+                QuantizationOptions.builder().weightBits(Dnnl.exactInt8Products() ? 8 : 7).build());
+        Nd4j.getRandom().setSeed(193);
+        INDArray x = Nd4j.rand(DataType.FLOAT, shape);
+        INDArray fp32 = net.output(false, x.dup())[0];
+        INDArray fake = model.outputs(Execution.FAKE_QUANT, x)[0];
+        INDArray int8 = model.outputs(Execution.INT8, x)[0];
+        double fakeError = fake.sub(fp32).amaxNumber().doubleValue();
+        double int8Error = int8.sub(fake).amaxNumber().doubleValue();
+        String summary = model.int8Network() == null ? "no int8 plan" : model.int8Network().summary(shape);
+        System.out.printf("%s quantized (%s): max |fake-quant - fp32| %.2e, max |int8 - fake-quant| %.2e%n", name,
+                summary, fakeError, int8Error);
+        assertEquals(Execution.INT8, model.execution(), name + ": " + model.int8Unavailable());
+        assertTrue(fakeError < 0.05, name + ": fake-quant differs from fp32 by " + fakeError);
+        assertTrue(int8Error < 1e-3, name + ": int8 differs from fake-quant by " + int8Error);
+    }
+
+    @Test
+    void transferLearnedCnnQuantizesAndRunsInt8() {
+        MultiLayerNetwork tuned = new TransferLearning.Builder(TestNetworks.cnn())
+                .fineTuneConfiguration(new FineTuneConfiguration.Builder().updater(new Sgd(0.1)).build())
+                .setFeatureExtractor(4)
+                .build();
+        long[] shape = {32, 784};
+        QuantizedModel model = Quantizer.quantize(tuned, TestNetworks.randomIterator(32, shape, 10, 4, 197),
+                QuantizationOptions.builder().weightBits(Dnnl.exactInt8Products() ? 8 : 7).build());
+        Nd4j.getRandom().setSeed(199);
+        INDArray x = Nd4j.rand(DataType.FLOAT, shape);
+        INDArray fake = model.outputs(Execution.FAKE_QUANT, x)[0];
+        INDArray int8 = model.outputs(Execution.INT8, x)[0];
+        String summary = model.int8Network().summary(shape);
+        double int8Error = int8.sub(fake).amaxNumber().doubleValue();
+        System.out.printf("transfer-learned CNN quantized (%s): max |int8 - fake-quant| %.2e, quantized ops %s%n",
+                summary, int8Error, model.report().quantizedOps());
+        assertEquals(Execution.INT8, model.execution(), model.int8Unavailable());
+        assertTrue(summary.startsWith("4 int8 kernels"), summary); // conv1, conv2 (frozen), fc1, out
+        assertTrue(int8Error < 1e-3, "int8 differs from fake-quant by " + int8Error);
     }
 }
