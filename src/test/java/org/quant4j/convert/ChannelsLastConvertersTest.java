@@ -33,6 +33,7 @@ import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -42,8 +43,14 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.QuantizedModel.Execution;
+import org.quant4j.Quantizer;
+import org.quant4j.TestNetworks;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.runtime.Dnnl;
 
 /**
  * Channels-last (NHWC) variants of every convolution, pooling, BatchNorm, upsampling, padding and cropping layer,
@@ -116,6 +123,38 @@ class ChannelsLastConvertersTest {
         Nd4j.getRandom().setSeed(67);
         double err = nhwcError(net, Nd4j.randn(DataType.FLOAT, 2, 10, 8, 3));
         assertTrue(err < 1e-5, name + " differs from DL4J by " + err);
+    }
+
+    /**
+     * The same networks quantized: the fake-quant graph close to DL4J's fp32 output (in DL4J's NHWC layout), the int8
+     * plan equal to it up to float rounding. Slow (sixteen quantizations): run in {@code mvn verify}.
+     */
+    @Tag("slow")
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("nhwcLayers")
+    void nhwcLayerQuantizesAndRunsInt8(String name, Layer layer) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(61).list()
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(6).convolutionMode(ConvolutionMode.Same)
+                        .dataFormat(NHWC).activation(Activation.TANH).build())
+                .layer(layer)
+                .setInputType(InputType.convolutional(10, 8, 3, NHWC)).build());
+        net.init();
+        long[] shape = {16, 10, 8, 3};
+        QuantizedModel model = Quantizer.quantize(net, TestNetworks.randomIterator(16, shape, 3, 4, 211),
+                QuantizationOptions.builder().weightBits(Dnnl.exactInt8Products() ? 8 : 7).build());
+        Nd4j.getRandom().setSeed(223);
+        INDArray x = Nd4j.rand(DataType.FLOAT, shape);
+        INDArray fp32 = net.output(x.dup(), false);
+        INDArray fake = model.outputs(Execution.FAKE_QUANT, x)[0];
+        INDArray int8 = model.outputs(Execution.INT8, x)[0];
+        double scale = fp32.amaxNumber().doubleValue();
+        double fakeError = fake.sub(fp32).amaxNumber().doubleValue() / scale;
+        double int8Error = int8.sub(fake).amaxNumber().doubleValue() / scale;
+        System.out.printf("NHWC %s quantized (%s): max |fake-quant - fp32| / max |fp32| %.2e, max |int8 - fake-quant|"
+                + " / max |fp32| %.2e%n", name, model.int8Network().summary(shape), fakeError, int8Error);
+        assertEquals(Execution.INT8, model.execution(), name + ": " + model.int8Unavailable());
+        assertTrue(fakeError < 0.1, name + ": fake-quant differs from fp32 by " + fakeError);
+        assertTrue(int8Error < 1e-3, name + ": int8 differs from fake-quant by " + int8Error);
     }
 
     @Test
