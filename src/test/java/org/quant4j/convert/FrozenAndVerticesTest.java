@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.L2Vertex;
+import org.deeplearning4j.nn.conf.graph.PoolHelperVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
 import org.deeplearning4j.nn.conf.graph.StackVertex;
@@ -24,7 +25,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
-import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
@@ -134,19 +135,25 @@ class FrozenAndVerticesTest {
     }
 
     @Test
-    void unknownLayerInAFrozenWrapperIsNamedWithItsType() {
+    void unknownLayerInAFrozenWrapperAndUnknownVertexAreNamed() {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().list()
                 .layer(new DenseLayer.Builder().nIn(4).nOut(3).build())
-                .layer(new FrozenLayer(new LSTM.Builder().name("memory").nIn(3).nOut(3).build()))
+                .layer(new FrozenLayer(new ElementWiseMultiplicationLayer.Builder().nIn(3).nOut(3)
+                        .build()))
                 .layer(new OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX).build())
                 .build());
         net.init();
-        // A converter for LSTM may exist (the recurrent part of the project): then it is converted, else named.
-        if (!LayerConverters.supports(new LSTM.Builder().nIn(3).nOut(3).build())) {
-            UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
-                    () -> Dl4jConverter.convert(net));
-            assertTrue(e.getMessage().contains("layer 1 'layer1' of type FrozenLayer(LSTM)"), e.getMessage());
-        }
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> Dl4jConverter.convert(net));
+        assertTrue(e.getMessage().contains("layer 1 'layer1' of type FrozenLayer(ElementWiseMultiplicationLayer) is not"
+                + " supported"), e.getMessage());
+        ComputationGraph graph = init(graph(3).addInputs("in")
+                .addLayer("d", new DenseLayer.Builder().nIn(4).nOut(3).build(), "in")
+                .addVertex("helper", new FrozenVertex(new PoolHelperVertex()), "d")
+                .addLayer("out", new OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX).build(),
+                        "helper")
+                .setOutputs("out").build());
+        e = assertThrows(UnsupportedLayerException.class, () -> Dl4jConverter.convert(graph));
+        assertTrue(e.getMessage().contains("'helper' of type FrozenVertex is not supported"), e.getMessage());
     }
 
     @Test
