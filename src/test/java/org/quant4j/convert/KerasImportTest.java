@@ -156,6 +156,14 @@ class KerasImportTest {
         assertTrue(!summary.contains("permute") && !summary.contains("batchnorm"), summary);
         assertTrue(agree >= 0.99 * total, "int8 vs fake-quant top-1 agreement " + agree + " of " + total);
         assertTrue(maxDiff < 0.05, "largest probability difference " + maxDiff);
+        // saved and loaded: the same outputs (the input stays NHWC)
+        java.io.ByteArrayOutputStream file = new java.io.ByteArrayOutputStream();
+        model.save(file);
+        QuantizedModel loaded = QuantizedModel.load(new java.io.ByteArrayInputStream(file.toByteArray()));
+        Nd4j.getRandom().setSeed(181);
+        INDArray x = Nd4j.rand(DataType.FLOAT, image);
+        assertEquals(model.outputs(Execution.INT8, x)[0], loaded.outputs(Execution.INT8, x)[0]);
+        assertEquals(model.outputs(Execution.FAKE_QUANT, x)[0], loaded.outputs(Execution.FAKE_QUANT, x)[0]);
     }
 
     @Test
