@@ -112,6 +112,18 @@ public final class Dl4jConverter {
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
     public static ModelGraph convert(ComputationGraph net) {
+        return convert(net, 0, net.getConfiguration().getTopologicalOrderStr().size(), null, null);
+    }
+
+    /**
+     * Converts the vertices at positions {@code from} (inclusive) to {@code to} (exclusive) of a ComputationGraph's
+     * topological order ({@code getTopologicalOrderStr}). The part's single input is the placeholder {@code boundary}
+     * (named after the vertex before the part whose output it stands for, in DL4J's layout), or, when null, the
+     * network's inputs; its single output is the vertex {@code output} (whose value later vertices or the network's
+     * outputs read), or, when null, the network's outputs. Vertices keep their names and indices, as in the whole
+     * graph.
+     */
+    public static ModelGraph convert(ComputationGraph net, int from, int to, TensorSpec boundary, String output) {
         ComputationGraphConfiguration conf = net.getConfiguration();
         SameDiff sd = SameDiff.create();
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
@@ -120,7 +132,12 @@ public final class Dl4jConverter {
         Map<String, List<String>> vertexInputs = conf.getVertexInputs();
         Map<String, Tensor> values = new HashMap<>();
         List<TensorSpec> inputs = new ArrayList<>();
-        for (String input : conf.getNetworkInputs()) {
+        if (boundary != null) {
+            inputs.add(boundary);
+            values.put(boundary.name(), new Tensor(sd.placeHolder(boundary.name(), dataType, boundary.shape()),
+                    boundary.shape().length));
+        }
+        for (String input : boundary != null ? List.<String>of() : conf.getNetworkInputs()) {
             TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs);
             inputs.add(spec);
             values.put(input, new Tensor(sd.placeHolder(input, dataType, spec.shape()), spec.shape().length));
@@ -128,7 +145,7 @@ public final class Dl4jConverter {
         List<LayerOutput> layerOutputs = new ArrayList<>();
         ChannelsLast layouts = new ChannelsLast(sd);
         List<String> order = conf.getTopologicalOrderStr();
-        for (int index = 0; index < order.size(); index++) {
+        for (int index = from; index < to; index++) {
             String name = order.get(index);
             GraphVertex vertex = vertices.get(name) == null ? null : Wrappers.unwrap(vertices.get(name));
             if (vertex == null) {
@@ -193,8 +210,8 @@ public final class Dl4jConverter {
             values.put(name, out);
         }
         List<String> outputs = new ArrayList<>();
-        for (String output : conf.getNetworkOutputs()) {
-            outputs.add(layouts.physical(values.get(output)).variable().name());
+        for (String out : output != null ? List.of(output) : conf.getNetworkOutputs()) {
+            outputs.add(layouts.physical(values.get(out)).variable().name());
         }
         sd.setOutputs(outputs);
         OpNames.makeDistinct(sd);
