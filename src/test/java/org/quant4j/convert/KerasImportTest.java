@@ -112,7 +112,12 @@ class KerasImportTest {
         ConvolutionLayer first = (ConvolutionLayer) Wrappers.unwrap(net.getLayerWiseConfigurations().getConf(0)
                 .getLayer());
         assertEquals(CNN2DFormat.NHWC, first.getCnn2dDataFormat());
+        String configuration = net.getLayerWiseConfigurations().toJson();
+        INDArray params = net.params().dup();
         ModelGraph graph = Dl4jConverter.convert(net);
+        // converted as copies set to NCHW, weights permuted as copies: the user's network is only read
+        assertEquals(configuration, net.getLayerWiseConfigurations().toJson());
+        assertEquals(params, net.params());
         Nd4j.getRandom().setSeed(157);
         INDArray x = Nd4j.rand(DataType.FLOAT, 4, 16, 16, 3);
         INDArray ours = GraphExecution.output(graph.graph(), Map.of("input", x), graph.outputs())
