@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -46,6 +47,7 @@ class GraphUnsupportedLayersFp32Test {
         return net;
     }
 
+    @Tag("slow") // quantizes two parts: run in mvn verify
     @Test
     void anUnsupportedLayerOfAGraphRunsInFp32BetweenQuantizedParts() {
         ComputationGraph net = branchesThenGate();

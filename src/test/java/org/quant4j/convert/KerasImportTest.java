@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.modelimport.keras.KerasModelImport;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -171,6 +172,7 @@ class KerasImportTest {
         assertEquals(model.outputs(Execution.FAKE_QUANT, x)[0], loaded.outputs(Execution.FAKE_QUANT, x)[0]);
     }
 
+    @Tag("slow") // a second quantization: run in mvn verify
     @Test
     void kerasFunctionalModelWithConcatenationConvertsAndQuantizes(@TempDir Path dir) throws Exception {
         String input = "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 10, 10, 3],"

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -94,6 +95,7 @@ class Int8ChannelsLastTest {
                 + " levels differ end to end");
     }
 
+    @Tag("slow") // a second quantization: run in mvn verify
     @Test
     void nhwcOutputIsCopiedOutOfTheNhwcBuffer() {
         CNN2DFormat nhwc = CNN2DFormat.NHWC;
