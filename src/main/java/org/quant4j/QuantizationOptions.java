@@ -27,8 +27,8 @@ import org.quant4j.range.RangeSolver;
  * @param sequentialPasses      how many times the activations are observed again on the quantized network and
  *                              their ranges solved anew (0: ranges from the fp32 network alone); see
  *                              {@link Calibration#quantize}
- * @param keepUnsupportedLayersFp32 a MultiLayerNetwork whose layers the converter does not support (e.g. an LSTM)
- *                              is quantized in parts: the unsupported layers run in DL4J, in fp32, between the
+ * @param keepUnsupportedLayersFp32 a network whose layers the converter does not support (e.g. an LSTM) is
+ *                              quantized in parts: the unsupported layers run in DL4J, in fp32, between the
  *                              quantized parts (default off: such a network is refused, naming the layer)
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
@@ -250,7 +250,8 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
          * quantized graph of its own (calibrated on the fp32 values that reach it), each run of unsupported layers
          * runs in DL4J, in fp32, on a copy of its parameters; {@link QuantizedModel#fp32Layers()} lists them. Such
          * a model runs and reports, but is not saved ({@link QuantizedModel#save} refuses it). A ComputationGraph
-         * with an unsupported layer is refused even with this option.
+         * likewise, where exactly one value flows past each run of unsupported layers (a chain of layer vertices),
+         * with one input and one output; other graphs are refused, naming the vertex where the cut would fall.
          */
         public Builder keepUnsupportedLayersFp32(boolean on) {
             this.keepUnsupportedLayersFp32 = on;

@@ -50,13 +50,24 @@ public final class Quantizer {
         return quantize(net, calibration, QuantizationOptions.defaults());
     }
 
+    /**
+     * Quantizes {@code net}. With {@link QuantizationOptions#keepUnsupportedLayersFp32} a graph with layers the
+     * converter does not support is quantized in parts around them where one value flows past them (see
+     * {@link PartwiseQuantization}); otherwise such a graph is refused with an error naming the vertex.
+     */
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
+        if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
+            return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
+        }
         return quantize(convert(net, options), FeatureBatches.of(calibration), options);
     }
 
     public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
             QuantizationOptions options) {
+        if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
+            return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
+        }
         return quantize(convert(net, options), FeatureBatches.of(calibration), options);
     }
 
@@ -69,8 +80,7 @@ public final class Quantizer {
                 throw e;
             }
             throw new UnsupportedLayerException(e.getMessage()
-                    + "; keepUnsupportedLayersFp32 keeps unsupported layers of a MultiLayerNetwork only, not yet of a"
-                    + " ComputationGraph");
+                    + "; keepUnsupportedLayersFp32 keeps unsupported layers in fp32, not other vertices");
         }
     }
 

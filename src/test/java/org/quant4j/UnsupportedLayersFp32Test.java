@@ -175,20 +175,23 @@ class UnsupportedLayersFp32Test {
     }
 
     @Test
-    void aComputationGraphWithAnUnsupportedLayerIsRefusedEvenWithTheOption() {
-        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.FLOAT)
-                .graphBuilder().addInputs("in")
-                .addLayer("memory", new LSTM.Builder().nOut(8).build(), "in")
-                .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "memory")
-                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
-                        .activation(Activation.SOFTMAX).build(), "pool")
-                .setOutputs("out").setInputTypes(InputType.recurrent(28, 28)).build();
-        ComputationGraph graph = new ComputationGraph(conf);
-        graph.init();
-        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
-                () -> Quantizer.quantize(graph, calibrationData(), keepingUnsupported()));
-        assertTrue(e.getMessage().contains("'memory' of type LSTM") && e.getMessage().contains("MultiLayerNetwork"),
-                e.getMessage());
+    void aComputationGraphKeepsItsUnsupportedLayerInFp32Too() {
+        ComputationGraph graph = net.toComputationGraph();
+        QuantizedModel q = Quantizer.quantize(graph, calibrationData(), keepingUnsupported());
+        assertEquals(List.of("LSTM"), q.fp32Layers().stream().map(QuantizedModel.Fp32Layer::type).toList());
+        INDArray expected = graph.outputSingle(false, test.dup());
+        INDArray actual = q.output(test);
+        SqnrMeter sqnr = new SqnrMeter();
+        sqnr.add(expected, actual);
+        double agreement = expected.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().doubleValue()
+                / test.size(0);
+        System.out.printf("ComputationGraph conv -> LSTM (fp32, DL4J) -> dense, W8A8: output SQNR %.2f dB vs DL4J,"
+                + " top-1 agreement %.1f%% on %d MNIST test images%n", sqnr.sqnrDb(), 100 * agreement, test.size(0));
+        assertTrue(sqnr.sqnrDb() > 25, "output SQNR " + sqnr.sqnrDb());
+        assertTrue(agreement >= 0.97, "top-1 agreement " + agreement);
+        if (Dnnl.available()) {
+            assertEquals(QuantizedModel.Execution.INT8, q.execution(), q.int8Unavailable());
+        }
     }
 
     @Test

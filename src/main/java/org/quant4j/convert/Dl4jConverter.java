@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.graph.ShiftVertex;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
@@ -91,19 +92,19 @@ public final class Dl4jConverter {
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Tensor x = new Tensor(sd.placeHolder(input.name(), dataType, input.shape()), input.shape().length);
         List<LayerOutput> layerOutputs = new ArrayList<>();
+        ChannelsLast layouts = new ChannelsLast(sd);
         for (int i = from; i < to; i++) {
             Layer layer = conf.getConf(i).getLayer();
             String name = layerName(layer, i);
             LayerConverters.require(layer, i, name);
             InputPreProcessor preprocessor = conf.getInputPreProcess(i);
             if (preprocessor != null) {
-                x = Preprocessors.apply(sd, name + "/preprocessed", preprocessor, x,
-                        "layer " + i + " '" + name + "'");
+                x = layouts.preprocess(name + "/preprocessed", preprocessor, x, "layer " + i + " '" + name + "'");
             }
-            x = LayerConverters.convert(sd, name, i, layer, net.getLayer(i).paramTable(), x, kernelTaps);
+            x = layouts.convertLayer(name, i, layer, net.getLayer(i).paramTable(), x, kernelTaps);
             layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), x.variable().name()));
         }
-        String output = x.variable().name();
+        String output = layouts.physical(x).variable().name();
         sd.setOutputs(output);
         OpNames.makeDistinct(sd);
         return new ModelGraph(sd, List.of(input), List.of(output), layerOutputs, kernelTaps);
@@ -111,6 +112,18 @@ public final class Dl4jConverter {
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
     public static ModelGraph convert(ComputationGraph net) {
+        return convert(net, 0, net.getConfiguration().getTopologicalOrderStr().size(), null, null);
+    }
+
+    /**
+     * Converts the vertices at positions {@code from} (inclusive) to {@code to} (exclusive) of a ComputationGraph's
+     * topological order ({@code getTopologicalOrderStr}). The part's single input is the placeholder {@code boundary}
+     * (named after the vertex before the part whose output it stands for, in DL4J's layout), or, when null, the
+     * network's inputs; its single output is the vertex {@code output} (whose value later vertices or the network's
+     * outputs read), or, when null, the network's outputs. Vertices keep their names and indices, as in the whole
+     * graph.
+     */
+    public static ModelGraph convert(ComputationGraph net, int from, int to, TensorSpec boundary, String output) {
         ComputationGraphConfiguration conf = net.getConfiguration();
         SameDiff sd = SameDiff.create();
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
@@ -119,16 +132,22 @@ public final class Dl4jConverter {
         Map<String, List<String>> vertexInputs = conf.getVertexInputs();
         Map<String, Tensor> values = new HashMap<>();
         List<TensorSpec> inputs = new ArrayList<>();
-        for (String input : conf.getNetworkInputs()) {
+        if (boundary != null) {
+            inputs.add(boundary);
+            values.put(boundary.name(), new Tensor(sd.placeHolder(boundary.name(), dataType, boundary.shape()),
+                    boundary.shape().length));
+        }
+        for (String input : boundary != null ? List.<String>of() : conf.getNetworkInputs()) {
             TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs);
             inputs.add(spec);
             values.put(input, new Tensor(sd.placeHolder(input, dataType, spec.shape()), spec.shape().length));
         }
         List<LayerOutput> layerOutputs = new ArrayList<>();
+        ChannelsLast layouts = new ChannelsLast(sd);
         List<String> order = conf.getTopologicalOrderStr();
-        for (int index = 0; index < order.size(); index++) {
+        for (int index = from; index < to; index++) {
             String name = order.get(index);
-            GraphVertex vertex = vertices.get(name);
+            GraphVertex vertex = vertices.get(name) == null ? null : Wrappers.unwrap(vertices.get(name));
             if (vertex == null) {
                 continue; // a network input
             }
@@ -142,41 +161,57 @@ public final class Dl4jConverter {
                 Tensor x = single(in, where);
                 LayerConverters.require(lv.getLayerConf().getLayer(), index, name);
                 if (lv.getPreProcessor() != null) {
-                    x = Preprocessors.apply(sd, name + "/preprocessed", lv.getPreProcessor(), x, where);
+                    x = layouts.preprocess(name + "/preprocessed", lv.getPreProcessor(), x, where);
                 }
                 Layer layer = lv.getLayerConf().getLayer();
-                out = LayerConverters.convert(sd, name, index, layer, net.getLayer(name).paramTable(), x,
-                        kernelTaps);
+                out = layouts.convertLayer(name, index, layer, net.getLayer(name).paramTable(), x, kernelTaps);
                 layerOutputs.add(new LayerOutput(name, layer.getClass().getSimpleName(), out.variable().name()));
             } else if (vertex instanceof ElementWiseVertex ew) {
+                in = layouts.elementWiseInputs(in);
                 out = elementWise(sd, name, ew.getOp(), in, where);
+                layouts.sameAs(out, in);
                 layerOutputs.add(new LayerOutput(name, "ElementWiseVertex", out.variable().name()));
             } else if (vertex instanceof MergeVertex mv) {
+                in = layouts.elementWiseInputs(in);
                 SDVariable[] vars = in.stream().map(Tensor::variable).toArray(SDVariable[]::new);
-                int axis = mv.getMergeAxis();
+                int axis = layouts.mergeAxis(in, mv.getMergeAxis());
                 out = new Tensor(sd.concat(name, axis, vars), in.get(0).rank());
+                layouts.sameAs(out, in);
                 layerOutputs.add(new LayerOutput(name, "MergeVertex", out.variable().name()));
             } else if (vertex instanceof ScaleVertex sv) {
                 Tensor x = single(in, where);
                 out = new Tensor(sd.math.mul(name, x.variable(), sv.getScaleFactor()), x.rank());
+                layouts.sameAs(out, in);
                 layerOutputs.add(new LayerOutput(name, "ScaleVertex", out.variable().name()));
             } else if (vertex instanceof ShiftVertex sv) {
                 Tensor x = single(in, where);
                 out = new Tensor(sd.math.add(name, x.variable(), sv.getShiftFactor()), x.rank());
+                layouts.sameAs(out, in);
                 layerOutputs.add(new LayerOutput(name, "ShiftVertex", out.variable().name()));
             } else if (vertex instanceof L2NormalizeVertex l2) {
-                out = l2Normalize(sd, name, l2, single(in, where));
+                out = l2Normalize(sd, name, l2, layouts.physical(single(in, where)));
                 layerOutputs.add(new LayerOutput(name, "L2NormalizeVertex", out.variable().name()));
+            } else if (vertex instanceof PreprocessorVertex pv) {
+                Tensor x = single(in, where);
+                out = layouts.preprocess(name, pv.getPreProcessor(), x, where);
+                if (out.variable() == x.variable()) {
+                    out = new Tensor(sd.identity(name, x.variable()), x.rank());
+                }
+                layerOutputs.add(new LayerOutput(name, "PreprocessorVertex", out.variable().name()));
+            } else if (GraphVertices.supports(vertex)) {
+                out = GraphVertices.convert(sd, name, vertex, layouts.physical(in), where);
+                layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
             } else {
-                throw new UnsupportedLayerException(where + " of type " + vertex.getClass().getSimpleName()
+                throw new UnsupportedLayerException(where + " of type " + vertices.get(name).getClass().getSimpleName()
                         + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex,"
-                        + " ScaleVertex, ShiftVertex, L2NormalizeVertex)");
+                        + " ScaleVertex, ShiftVertex, L2NormalizeVertex, PreprocessorVertex, SubsetVertex,"
+                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, and these in a FrozenVertex)");
             }
             values.put(name, out);
         }
         List<String> outputs = new ArrayList<>();
-        for (String output : conf.getNetworkOutputs()) {
-            outputs.add(values.get(output).variable().name());
+        for (String out : output != null ? List.of(output) : conf.getNetworkOutputs()) {
+            outputs.add(layouts.physical(values.get(out)).variable().name());
         }
         sd.setOutputs(outputs);
         OpNames.makeDistinct(sd);
@@ -234,12 +269,15 @@ public final class Dl4jConverter {
     }
 
     /** The input a network needs, derived from the first layer and its preprocessor. */
-    static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, String where) {
+    static TensorSpec inputSpec(String name, Layer wrapped, InputPreProcessor preprocessor, String where) {
+        Layer first = Wrappers.unwrap(wrapped);
         if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
             return new TensorSpec(name, new long[] {-1, p.getNumChannels() * p.getInputHeight() * p.getInputWidth()});
         }
         if (preprocessor instanceof CnnToFeedForwardPreProcessor p) {
-            return new TensorSpec(name, new long[] {-1, p.getNumChannels(), p.getInputHeight(), p.getInputWidth()});
+            return new TensorSpec(name, p.getFormat() == CNN2DFormat.NHWC
+                    ? new long[] {-1, p.getInputHeight(), p.getInputWidth(), p.getNumChannels()}
+                    : new long[] {-1, p.getNumChannels(), p.getInputHeight(), p.getInputWidth()});
         }
         if (first instanceof Convolution1DLayer conv) {
             long channels = conv.getNIn() > 0 ? conv.getNIn() : -1;
@@ -249,9 +287,9 @@ public final class Dl4jConverter {
         if (first instanceof Subsampling1DLayer) {
             return new TensorSpec(name, new long[] {-1, -1, -1});
         }
-        if (first instanceof Deconvolution2D conv
-                && conv.getCnn2dDataFormat() == CNN2DFormat.NHWC) {
-            return new TensorSpec(name, new long[] {-1, -1, -1, conv.getNIn() > 0 ? conv.getNIn() : -1});
+        if (preprocessor == null && ChannelsLast.format(first) == CNN2DFormat.NHWC) {
+            long channels = first instanceof ConvolutionLayer conv && conv.getNIn() > 0 ? conv.getNIn() : -1;
+            return new TensorSpec(name, new long[] {-1, -1, -1, channels});
         }
         if (first instanceof PReLULayer prelu && prelu.getInputShape() != null) {
             // DL4J overwrites the shared axes of the configured input shape with 1: only its rank is reliable.
@@ -281,7 +319,7 @@ public final class Dl4jConverter {
     private static TensorSpec inputSpecOfGraphInput(String input, Map<String, GraphVertex> vertices,
             Map<String, List<String>> vertexInputs) {
         for (Map.Entry<String, List<String>> e : vertexInputs.entrySet()) {
-            if (e.getValue().contains(input) && vertices.get(e.getKey()) instanceof LayerVertex lv) {
+            if (e.getValue().contains(input) && Wrappers.unwrap(vertices.get(e.getKey())) instanceof LayerVertex lv) {
                 return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'");
             }
         }

@@ -2,16 +2,20 @@ package org.quant4j.convert;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Consecutive layers of a MultiLayerNetwork that the converter does not support, run in DL4J in fp32 between the
+ * Consecutive layers of a MultiLayerNetwork (or a chain of layer vertices of a ComputationGraph) that the converter
+ * does not support, run in DL4J in fp32 between the
  * quantized parts of a model ({@code QuantizationOptions.keepUnsupportedLayersFp32}).
  *
  * <p>Each layer is instantiated from a clone of its configuration over a copy of its parameters, as DL4J does when
@@ -53,6 +57,33 @@ public final class Dl4jLayers {
             preprocessors.add(preprocessor == null ? null : preprocessor.clone());
             described.add(new Layer(i, Dl4jConverter.layerName(layerConf.getLayer(), i),
                     layerConf.getLayer().getClass().getSimpleName()));
+        }
+        return new Dl4jLayers(described, layers, preprocessors);
+    }
+
+    /**
+     * Copies of the layer vertices {@code names} of {@code net}, a chain (each reading the one before it), at positions
+     * {@code indices} of its topological order; an error naming a vertex that is not a layer.
+     */
+    public static Dl4jLayers copyOf(ComputationGraph net, List<String> names, List<Integer> indices) {
+        ComputationGraphConfiguration conf = net.getConfiguration();
+        DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
+        List<Layer> described = new ArrayList<>();
+        List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
+        List<InputPreProcessor> preprocessors = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (!(Wrappers.unwrap(conf.getVertices().get(name)) instanceof LayerVertex vertex)) {
+                throw new UnsupportedLayerException("vertex " + indices.get(i) + " '" + name + "' of type "
+                        + conf.getVertices().get(name).getClass().getSimpleName() + " is not supported, and only"
+                        + " layers can be kept in fp32");
+            }
+            NeuralNetConfiguration layerConf = vertex.getLayerConf().clone();
+            org.deeplearning4j.nn.api.Layer original = net.getLayer(name);
+            INDArray params = original.numParams() == 0 ? null : original.params().dup();
+            layers.add(layerConf.getLayer().instantiate(layerConf, List.of(), indices.get(i), params, false, dataType));
+            preprocessors.add(vertex.getPreProcessor() == null ? null : vertex.getPreProcessor().clone());
+            described.add(new Layer(indices.get(i), name, layerConf.getLayer().getClass().getSimpleName()));
         }
         return new Dl4jLayers(described, layers, preprocessors);
     }

@@ -68,7 +68,7 @@ public final class LayerConverters {
 
     /** Whether the layer type can be converted. */
     public static boolean supports(Layer layer) {
-        return CONVERTERS.containsKey(layer.getClass());
+        return CONVERTERS.containsKey(Wrappers.unwrap(layer).getClass());
     }
 
     /** The simple names of the supported layer types, sorted. */
@@ -78,24 +78,30 @@ public final class LayerConverters {
         return String.join(", ", names);
     }
 
-    /** The converter of {@code layer}; an error naming the layer's index, name and type when there is none. */
+    /**
+     * The converter of {@code layer} (of the layer a frozen wrapper holds, {@link Wrappers}); an error naming the
+     * layer's index, name and type when there is none.
+     */
     static LayerConverter<?> require(Layer layer, int index, String name) {
-        LayerConverter<?> converter = CONVERTERS.get(layer.getClass());
+        LayerConverter<?> converter = CONVERTERS.get(Wrappers.unwrap(layer).getClass());
         if (converter == null) {
             throw new UnsupportedLayerException("layer " + index + " '" + name + "' of type "
-                    + layer.getClass().getSimpleName() + " is not supported (supported: " + supportedTypes() + ")");
+                    + Wrappers.typeName(layer) + " is not supported (supported: " + supportedTypes()
+                    + ", and these wrapped in FrozenLayer or FrozenLayerWithBackprop)");
         }
         return converter;
     }
 
     /**
-     * Converts one layer; its output variable is named {@code name}. Weights that hold structural zeros go into
+     * Converts one layer (a frozen one as the layer it wraps, with the same parameters); its output variable is named
+     * {@code name}. Weights that hold structural zeros go into
      * {@code kernelTaps}.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     static Tensor convert(SameDiff sd, String name, int index, Layer layer, Map<String, INDArray> params, Tensor input,
             Map<String, KernelTaps> kernelTaps) {
         LayerConverter converter = require(layer, index, name);
-        return converter.convert(new LayerContext(sd, name, index, layer, params, kernelTaps), input);
+        Layer inner = Wrappers.unwrap(layer);
+        return converter.convert(new LayerContext(sd, name, index, inner, params, kernelTaps), input);
     }
 }

@@ -1,6 +1,5 @@
 package org.quant4j.convert;
 
-import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
@@ -8,8 +7,10 @@ import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
- * DL4J input preprocessors as reshapes: CnnToFeedForward flattens [N, C, H, W] to [N, C*H*W] in C order;
- * FeedForwardToCnn does the reverse; RnnToFeedForward on an [N, F] input (after a global pooling) leaves it as it is.
+ * DL4J input preprocessors as reshapes, on the values as DL4J holds them: CnnToFeedForward flattens [N, C, H, W] (or
+ * [N, H, W, C] with format NHWC) to [N, C*H*W] in C order; FeedForwardToCnn makes [N, C, H, W] of [N, C*H*W]; both
+ * pass through a value that already has the rank they make, as DL4J does ({@link ChannelsLast} keeps an NHWC flatten
+ * of a value held channels-first in the graph's order); RnnToFeedForward on an [N, F] input (after a global pooling) leaves it as it is.
  */
 final class Preprocessors {
 
@@ -18,9 +19,8 @@ final class Preprocessors {
 
     static Tensor apply(SameDiff sd, String name, InputPreProcessor preprocessor, Tensor input, String where) {
         if (preprocessor instanceof CnnToFeedForwardPreProcessor p) {
-            if (p.getFormat() != CNN2DFormat.NCHW) {
-                throw new UnsupportedLayerException(where + ": preprocessor " + p + " with format " + p.getFormat()
-                        + " is not supported yet (NCHW only)");
+            if (input.rank() == 2) {
+                return input; // DL4J passes a feed-forward input through
             }
             if (input.rank() != 4) {
                 throw new UnsupportedLayerException(where + ": preprocessor CnnToFeedForward expects a rank 4 input"
@@ -30,6 +30,9 @@ final class Preprocessors {
             return new Tensor(sd.reshape(name, input.variable(), -1, features), 2);
         }
         if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
+            if (input.rank() == 4) {
+                return input; // DL4J passes an image batch through
+            }
             return new Tensor(sd.reshape(name, input.variable(), -1, p.getNumChannels(), p.getInputHeight(),
                     p.getInputWidth()), 4);
         }

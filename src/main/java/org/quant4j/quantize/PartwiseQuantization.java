@@ -8,7 +8,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.layers.Layer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizationException;
@@ -51,17 +53,61 @@ public final class PartwiseQuantization {
         return false;
     }
 
+    /**
+     * A run of consecutive layers (of vertices, for a ComputationGraph), all supported or all not: how to convert it
+     * given its input (null for the network's own: {@code startsAtInput}) or copy it into DL4J layers, and the name of
+     * its input when it starts inside the network.
+     */
+    record Segment(boolean supported, List<String> names, Function<TensorSpec, ModelGraph> converter,
+            Supplier<Dl4jLayers> fp32, boolean startsAtInput, String inputName) {
+    }
+
+    /** Whether {@code net} has a layer vertex the converter does not support. */
+    public static boolean hasUnsupportedLayers(ComputationGraph net) {
+        return GraphSegments.hasUnsupportedLayers(net);
+    }
+
     public static QuantizedNetwork.InParts quantize(MultiLayerNetwork net, Iterator<INDArray[]> data,
             QuantizationOptions requested) {
-        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int layers = conf.getConfs().size();
+        List<Segment> segments = new ArrayList<>();
+        int from = 0;
+        while (from < layers) {
+            boolean supported = LayerConverters.supports(conf.getConf(from).getLayer());
+            int to = from + 1;
+            while (to < layers && LayerConverters.supports(conf.getConf(to).getLayer()) == supported) {
+                to++;
+            }
+            int start = from;
+            int end = to;
+            List<String> names = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                names.add(Dl4jConverter.layerName(conf.getConf(i).getLayer(), i));
+            }
+            segments.add(new Segment(supported, names,
+                    spec -> Dl4jConverter.convert(net, start, end, spec == null ? Dl4jConverter.inputSpec(net) : spec),
+                    () -> Dl4jLayers.copyOf(net, start, end), start == 0, "input"));
+            from = to;
+        }
+        return quantize(segments, data, requested);
+    }
+
+    /** A ComputationGraph in parts ({@link GraphSegments}: one value flows past each run of unsupported layers). */
+    public static QuantizedNetwork.InParts quantize(ComputationGraph net, Iterator<INDArray[]> data,
+            QuantizationOptions requested) {
+        return quantize(GraphSegments.of(net), data, requested);
+    }
+
+    private static QuantizedNetwork.InParts quantize(List<Segment> segments, Iterator<INDArray[]> data,
+            QuantizationOptions requested) {
+        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
         List<INDArray> batches = new ArrayList<>();
         while (batches.size() < options.calibrationBatches() && data.hasNext()) {
             INDArray[] features = data.next();
             if (features.length != 1) {
                 throw new QuantizationException("calibration batch " + batches.size() + " has " + features.length
-                        + " feature arrays; a MultiLayerNetwork takes one");
+                        + " feature arrays; a network kept partly in fp32 takes one");
             }
             String bad = FiniteValues.nonFinite(features[0]);
             if (bad != null) {
@@ -84,18 +130,13 @@ public final class PartwiseQuantization {
         List<QuantizationReport> reports = new ArrayList<>();
         List<String> fp32Names = new ArrayList<>();
         Set<String> unmatched = new TreeSet<>(options.keepFp32());
-        int from = 0;
-        while (from < layers) {
-            boolean supported = LayerConverters.supports(conf.getConf(from).getLayer());
-            int to = from + 1;
-            while (to < layers && LayerConverters.supports(conf.getConf(to).getLayer()) == supported) {
-                to++;
-            }
+        for (Segment segment : segments) {
             List<INDArray> next = new ArrayList<>();
-            if (supported) {
-                TensorSpec spec = from == 0 ? Dl4jConverter.inputSpec(net) : boundary(batches.get(0));
-                ModelGraph graph = Dl4jConverter.convert(net, from, to, spec);
-                Set<String> kept = keptIn(conf, from, to, options.keepFp32());
+            if (segment.supported()) {
+                ModelGraph graph = segment.converter().apply(segment.startsAtInput() ? null
+                        : boundary(segment.inputName(), batches.get(0)));
+                TensorSpec spec = graph.inputs().get(0);
+                Set<String> kept = keptIn(segment.names(), options.keepFp32());
                 unmatched.removeAll(kept);
                 QuantizationOptions partOptions = options.withKeepFp32(kept);
                 List<INDArray[]> feed = batches.stream().map(b -> new INDArray[] {b}).toList();
@@ -113,18 +154,17 @@ public final class PartwiseQuantization {
                     input = spec;
                 }
             } else {
-                Dl4jLayers fp32 = Dl4jLayers.copyOf(net, from, to);
+                Dl4jLayers fp32 = segment.fp32().get();
                 parts.add(fp32);
                 fp32.layers().forEach(l -> fp32Names.add(l.name()));
                 for (int b = 0; b < batches.size(); b++) {
                     next.add(fp32.output(batches.get(b), miniBatches[b]));
                 }
                 if (input == null) {
-                    input = boundary(batches.get(0));
+                    input = boundary("input", batches.get(0));
                 }
             }
             batches = next;
-            from = to;
         }
         if (!unmatched.isEmpty()) {
             throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched);
@@ -137,21 +177,19 @@ public final class PartwiseQuantization {
      * The input of a part that starts inside the network, from a value that reaches it: any batch size, the
      * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes).
      */
-    private static TensorSpec boundary(INDArray value) {
+    private static TensorSpec boundary(String name, INDArray value) {
         long[] shape = new long[value.rank()];
         java.util.Arrays.fill(shape, -1);
         if (shape.length > 1) {
             shape[1] = value.size(1);
         }
-        return new TensorSpec("input", shape);
+        return new TensorSpec(name, shape);
     }
 
-    /** The names of {@code keepFp32} that belong to layers {@code from..to-1}: a layer's name or an op in it. */
-    private static Set<String> keptIn(MultiLayerConfiguration conf, int from, int to, Set<String> keepFp32) {
+    /** The names of {@code keepFp32} that belong to the layers {@code names}: a layer's name or an op in it. */
+    private static Set<String> keptIn(List<String> names, Set<String> keepFp32) {
         Set<String> kept = new LinkedHashSet<>();
-        for (int i = from; i < to; i++) {
-            Layer layer = conf.getConf(i).getLayer();
-            String name = Dl4jConverter.layerName(layer, i);
+        for (String name : names) {
             for (String k : keepFp32) {
                 if (k.equals(name) || k.startsWith(name + "/")) {
                     kept.add(k);

@@ -15,6 +15,7 @@ final class Lowerings {
             new DenseLowering(), // xw_plus_b, matmul on levels: int8 kernels
             new QuantizeLowering(), // a point's :scaled/rint/:q/:fq ops: one quantize step
             new AliasLowering(), // identity, a flatten of levels: no step
+            new ChannelsLastLowering(), // the permutes at the edges of channels-last networks: a copy
             new PoolingLowering(), // max pooling, global average/max pooling
             new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add
             new ConcatenationLowering(), // concat
