@@ -97,7 +97,9 @@ public final class PartwiseQuantization {
                 ModelGraph graph = Dl4jConverter.convert(net, from, to, spec);
                 Set<String> kept = keptIn(conf, from, to, options.keepFp32());
                 unmatched.removeAll(kept);
-                QuantizationOptions partOptions = options.withKeepFp32(kept);
+                // the input normalization is built into the first part only: the later ones read its values
+                QuantizationOptions partOptions = options.withKeepFp32(kept)
+                        .withInputNormalization(from == 0 ? options.inputNormalization() : null);
                 List<INDArray[]> feed = batches.stream().map(b -> new INDArray[] {b}).toList();
                 ObservedNetwork calibration = QuantizationPipeline.calibrate(graph, feed.iterator(), partOptions);
                 QuantizedNetwork.Whole part = QuantizationPipeline.quantize(calibration, partOptions);
@@ -113,6 +115,12 @@ public final class PartwiseQuantization {
                     input = spec;
                 }
             } else {
+                if (from == 0 && options.inputNormalization() != null) {
+                    throw new QuantizationException("an input normalizer is built into the first quantized part, but"
+                            + " layer 0 '" + conf.getConf(0).getLayer().getLayerName() + "' ("
+                            + conf.getConf(0).getLayer().getClass().getSimpleName() + ") is kept in DL4J: normalize"
+                            + " the data yourself for this network");
+                }
                 Dl4jLayers fp32 = Dl4jLayers.copyOf(net, from, to);
                 parts.add(fp32);
                 fp32.layers().forEach(l -> fp32Names.add(l.name()));
@@ -184,6 +192,7 @@ public final class PartwiseQuantization {
                 + String.join(", ", fp32Layers);
         return new QuantizationReport(options.activationRangeMethod().name(), options.weightRangeMethod().name(),
                 options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, cutOff, quantized,
-                kept, calibrationMillis, solveMillis, sqnr);
+                kept, calibrationMillis, solveMillis, sqnr, options.inputNormalization() == null ? null
+                        : options.inputNormalization().description());
     }
 }
