@@ -56,6 +56,8 @@ import org.quant4j.report.QuantizationReport;
  * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output is computed by an op
  * of the graph (not a placeholder or a constant); every layer output is a variable of the graph;</li>
  * <li>every floating-point constant is finite (quantization refuses non-finite weights, so one here is damage);</li>
+ * <li>the input normalization the options name ({@link InputNormalization}) is what the graph's constants at its
+ * first input compute, value for value; without one, the graph holds none;</li>
  * <li>an activation {@code t} is a variable of the graph, and so are its {@code t:scale} constant, of the shape and
  * values of its scales (so the count of per-channel scales is the graph's channel count), its levels {@code t:q},
  * clipped to its grid's range (its bits and signedness), and {@code t:fq}, read by its consumer ops and no
