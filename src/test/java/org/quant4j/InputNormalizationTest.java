@@ -155,6 +155,7 @@ class InputNormalizationTest {
         INDArray actual = q.output(rawTest);
         double db = sqnr(expected, actual);
         System.out.println("standardize, quantized (" + q.execution() + ") vs DL4J: " + db + " dB");
+        assertInt8PlanComputesTheFakeQuantGraph(q, rawTest);
         assertTrue(db > 25, "quantized on raw data vs DL4J on normalized data: " + db + " dB");
         assertEquals(n, q.options().inputNormalization());
         assertTrue(q.report().toString().contains("input normalizer built in (takes raw data): NormalizerStandardize"),
@@ -187,6 +188,24 @@ class InputNormalizationTest {
         double wrong = sqnr(expected, plain.output(rawTest));
         System.out.println("standardize, quantized without the normalizer vs DL4J: " + wrong + " dB");
         assertTrue(wrong < db - 15, "without the normalizer: " + wrong + " dB, with: " + db + " dB");
+    }
+
+    /**
+     * The int8 plan runs the normalizer as library ops (not SameDiff calls) and computes what the fake-quant graph
+     * does: the same top-1 class on every example, outputs within a few levels' noise.
+     */
+    private static void assertInt8PlanComputesTheFakeQuantGraph(QuantizedModel q, INDArray raw) {
+        assertEquals(QuantizedModel.Execution.INT8, q.execution(), q.int8Unavailable());
+        List<String> normalizerSteps = q.int8Network().profile(1, raw).stream()
+                .map(org.quant4j.runtime.Int8Network.StepTime::label)
+                .filter(l -> l.contains("subtract") || l.contains("multiply")).toList();
+        assertEquals(List.of("island subtract subtract", "island multiply multiply"), normalizerSteps);
+        INDArray int8 = q.outputs(QuantizedModel.Execution.INT8, raw)[0];
+        INDArray fakeQuant = q.outputs(QuantizedModel.Execution.FAKE_QUANT, raw)[0];
+        assertEquals(fakeQuant.argMax(1), int8.argMax(1));
+        double db = sqnr(fakeQuant, int8);
+        System.out.println("int8 plan vs fake-quant graph: " + db + " dB");
+        assertTrue(db > 40, "int8 plan vs fake-quant graph: " + db + " dB");
     }
 
     private static void assertRefusedWithEditedNormalization(byte[] model,
@@ -223,6 +242,7 @@ class InputNormalizationTest {
                 QuantizationOptions.builder().inputNormalizer(normalizer).build());
         double db = sqnr(expected, q.output(raw));
         System.out.println("min-max, quantized (" + q.execution() + ") vs DL4J: " + db + " dB");
+        assertInt8PlanComputesTheFakeQuantGraph(q, raw);
         assertTrue(db > 25, "quantized on raw images vs DL4J on normalized ones: " + db + " dB");
     }
 
@@ -244,6 +264,7 @@ class InputNormalizationTest {
                 QuantizationOptions.builder().inputNormalizer(normalizer).build());
         double db = sqnr(expected, q.output(raw));
         System.out.println("image scaler, quantized (" + q.execution() + ") vs DL4J: " + db + " dB");
+        assertInt8PlanComputesTheFakeQuantGraph(q, raw);
         assertTrue(db > 25, "quantized on raw pixels vs DL4J on scaled ones: " + db + " dB");
     }
 
