@@ -274,9 +274,9 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
          * naming its class). The converted graph gets {@code (x - offset) * multiplier} before its first layer, so
          * calibration, the fake-quant graph, the int8 plan and a saved model all see it: <b>the calibration data and
          * every input to {@link QuantizedModel#output} are then raw</b>, as before the normalizer. A calibration
-         * iterator that has a pre-processor set (DL4J's {@code setPreProcessor}) would normalize twice; the
-         * quantizer cannot see it through the iterator interface, so such an iterator is the caller's mistake:
-         * remove its pre-processor, or leave this option unset and normalize yourself. Null: none (the default).
+         * iterator whose pre-processor (DL4J's {@code setPreProcessor}) is a normalizer would normalize twice and is
+         * refused by {@link Quantizer} (remove the pre-processor, or leave this option unset and normalize
+         * yourself); other pre-processors are left alone. Null: none (the default).
          */
         public Builder inputNormalizer(org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer) {
             this.inputNormalization = normalizer == null ? null : InputNormalization.of(normalizer);

@@ -244,6 +244,23 @@ class InputNormalizationTest {
         System.out.println("min-max, quantized (" + q.execution() + ") vs DL4J: " + db + " dB");
         assertInt8PlanComputesTheFakeQuantGraph(q, raw);
         assertTrue(db > 25, "quantized on raw images vs DL4J on normalized ones: " + db + " dB");
+
+        // A calibration is made with its normalizer built in: quantizing it keeps it, another one is refused.
+        Calibration once = Quantizer.calibrate(net, new ListDataSetIterator<>(List.of(new DataSet(raw,
+                Nd4j.zeros(DataType.FLOAT, 32, 5))), 8), QuantizationOptions.builder().inputNormalizer(normalizer)
+                .build());
+        assertEquals(n, once.quantize(QuantizationOptions.defaults()).options().inputNormalization());
+        QuantizationException other = assertThrows(QuantizationException.class, () -> once.quantize(
+                QuantizationOptions.builder().inputNormalizer(new ImagePreProcessingScaler()).build()));
+        assertTrue(other.getMessage().contains("is not the one built in when calibrating"), other.getMessage());
+
+        // An iterator that normalizes the calibration data itself would normalize it twice.
+        DataSetIterator normalizing = new ListDataSetIterator<>(List.of(new DataSet(raw.dup(),
+                Nd4j.zeros(DataType.FLOAT, 32, 5))), 8);
+        normalizing.setPreProcessor(normalizer);
+        QuantizationException twice = assertThrows(QuantizationException.class, () -> Quantizer.quantize(net,
+                normalizing, QuantizationOptions.builder().inputNormalizer(normalizer).build()));
+        assertTrue(twice.getMessage().contains("pre-processor NormalizerMinMaxScaler"), twice.getMessage());
     }
 
     /** The image scaler on raw pixels 0..255 of a flat-input CNN: one multiplier for every value. */
