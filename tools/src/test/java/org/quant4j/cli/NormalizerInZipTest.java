@@ -104,6 +104,7 @@ class NormalizerInZipTest {
                 quantized.out());
         MainTest.Run eval = MainTest.run("eval", imageModel.toString(), q4j.toString(), "--data", images.toString());
         assertEquals(0, eval.code(), eval.err());
+        System.out.println("image folder, quant4j eval:\n" + eval.out());
         assertFalse(eval.out().contains("warning"), eval.out());
 
         QuantizedModel api = Quantizer.quantize(imageNet, new ViewIterator(imageData, 64),
@@ -119,6 +120,38 @@ class NormalizerInZipTest {
                 "--warmup", "0", "--batch-size", "2", "--input-shape", "1," + SIDE + "," + SIDE);
         assertEquals(0, bench.code(), bench.err());
         assertTrue(bench.out().contains("normalizer: NormalizerStandardize"), bench.out());
+
+        // ranges and report calibrate (again) with the normalizer built in: the report's statistics are found.
+        MainTest.Run ranges = MainTest.run("ranges", imageModel.toString(), "--calibration", images.toString(),
+                "--methods", "mse,minmax");
+        assertEquals(0, ranges.code(), ranges.err());
+        assertTrue(ranges.out().contains("input:normalized"), ranges.out());
+        Path report = dir.resolve("image-report");
+        MainTest.Run written = MainTest.run("report", q4j.toString(), "-o", report.toString(), "--model",
+                imageModel.toString(), "--calibration", images.toString());
+        assertEquals(0, written.code(), written.err());
+        assertTrue(Files.readString(report.resolve("report.json")).contains("input:normalized"));
+    }
+
+    /** A normalizer quant4j cannot build in fails the command naming its class, and --no-normalizer skips it. */
+    @Test
+    void aNormalizerThatAlsoNormalizesLabelsIsRefusedNamingIt() throws IOException {
+        NormalizerStandardize labels = new NormalizerStandardize();
+        labels.fitLabel(true);
+        labels.fit(tableData);
+        Path model = TinyNetworks.save(tableNet, dir.resolve("label-normalized.zip"));
+        ModelSerializer.addNormalizerToModel(model.toFile(), labels);
+        String[] data = {"--calibration", csv.toString(), "--label-column", String.valueOf(FEATURES), "--skip-lines",
+                "1"};
+        Path q4j = dir.resolve("label-normalized.q4j");
+        MainTest.Run run = MainTest.run(concat(new String[] {"quantize", model.toString(), "-o", q4j.toString()},
+                data));
+        assertEquals(Main.FAILED, run.code(), run.err());
+        assertTrue(run.err().contains(model + ": input normalizer NormalizerStandardize also normalizes labels")
+                && run.err().contains("--no-normalizer"), run.err());
+        assertTrue(Files.notExists(q4j));
+        assertEquals(0, MainTest.run(concat(new String[] {"quantize", model.toString(), "--no-normalizer", "-o",
+                q4j.toString()}, data)).code());
     }
 
     @Test
@@ -133,6 +166,7 @@ class NormalizerInZipTest {
         MainTest.Run eval = MainTest.run(concat(new String[] {"eval", tableModel.toString(), q4j.toString(),
                 "--data", csv.toString()}, data));
         assertEquals(0, eval.code(), eval.err());
+        System.out.println("CSV table, quant4j eval:\n" + eval.out());
 
         QuantizedModel api = Quantizer.quantize(tableNet, new ViewIterator(tableData, 64),
                 QuantizationOptions.builder().inputNormalizer(tableNormalizer).build());
