@@ -59,7 +59,8 @@ public final class QuantizationPipeline {
                 && !requested.inputNormalization().equals(calibration.inputNormalization())) {
             throw new QuantizationException("the options' input normalizer (" + requested.inputNormalization()
                     + ") is not the one built in when calibrating (" + (calibration.inputNormalization() == null
-                    ? "none" : calibration.inputNormalization()) + "): it is applied at calibration; calibrate with it");
+                    ? "none" : calibration.inputNormalization())
+                    + "): it is applied at calibration; calibrate with it");
         }
         QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits())
                 .withInputNormalization(calibration.inputNormalization());
