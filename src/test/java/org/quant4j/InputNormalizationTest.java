@@ -263,6 +263,34 @@ class InputNormalizationTest {
         assertTrue(twice.getMessage().contains("pre-processor NormalizerMinMaxScaler"), twice.getMessage());
     }
 
+    /** A ComputationGraph: its input, named by the graph ("image"), is normalized per channel the same way. */
+    @Test
+    void standardizePerChannelOnAComputationGraph() {
+        org.deeplearning4j.nn.graph.ComputationGraph net = TestNetworks.residualGraph(); // 2x12x12 inputs
+        Nd4j.getRandom().setSeed(13);
+        INDArray raw = Nd4j.randn(DataType.FLOAT, new long[] {32, 2, 12, 12}).muli(Nd4j.create(new float[] {30, 0.2f},
+                new long[] {1, 2, 1, 1})).addi(Nd4j.create(new float[] {120, -4}, new long[] {1, 2, 1, 1}));
+        DataSet data = new DataSet(raw, Nd4j.zeros(DataType.FLOAT, 32, 4));
+        NormalizerStandardize normalizer = new NormalizerStandardize();
+        normalizer.fit(data);
+        InputNormalization n = InputNormalization.of(normalizer);
+        assertEquals(2, n.size());
+        INDArray expected = net.outputSingle(false, normalized(normalizer, raw));
+
+        ModelGraph g = Dl4jConverter.convert(net);
+        InputNormalizationPass.insert(g, n);
+        assertEquals("image", g.inputs().get(0).name());
+        String out = g.outputs().get(0);
+        assertClose(expected, GraphExecution.output(g.graph(), Map.of("image", raw), List.of(out)).get(out), 1e-5,
+                "fp32 graph with the normalizer vs DL4J (ComputationGraph)");
+        QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(List.of(data), 8),
+                QuantizationOptions.builder().inputNormalizer(normalizer).build());
+        double db = sqnr(expected, q.output(raw));
+        System.out.println("standardize per channel, ComputationGraph, quantized (" + q.execution() + ") vs DL4J: "
+                + db + " dB");
+        assertTrue(db > 25, "quantized on raw images vs DL4J on normalized ones: " + db + " dB");
+    }
+
     /** The image scaler on raw pixels 0..255 of a flat-input CNN: one multiplier for every value. */
     @Test
     void imageScalerOnRawPixels() {
