@@ -263,6 +263,50 @@ class InputNormalizationTest {
         assertTrue(twice.getMessage().contains("pre-processor NormalizerMinMaxScaler"), twice.getMessage());
     }
 
+    /**
+     * A network quantized in parts (an unsupported FrozenLayer kept in DL4J): the normalizer goes into the first
+     * quantized part; a network whose first layer stays in DL4J is refused naming that layer.
+     */
+    @Test
+    void aNetworkInPartsTakesTheNormalizerInItsFirstPart() {
+        NormalizerStandardize normalizer = new NormalizerStandardize();
+        MultiLayerNetwork trained = trainedMlp(normalizer);
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5)
+                .weightInit(WeightInit.XAVIER).dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().name("fc1").nIn(MEAN.length).nOut(16).activation(Activation.RELU)
+                        .build())
+                .layer(new org.deeplearning4j.nn.conf.layers.misc.FrozenLayer(new DenseLayer.Builder().name("frozen")
+                        .nIn(16).nOut(16).activation(Activation.RELU).build()))
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(16).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        net.init();
+        net.getLayer(0).setParams(trained.getLayer(0).params().dup());
+        INDArray expected = net.output(normalized(normalizer, rawTest), false);
+        QuantizedModel q = Quantizer.quantize(net, raw(), QuantizationOptions.builder().inputNormalizer(normalizer)
+                .keepUnsupportedLayersFp32(true).build());
+        assertEquals(1, q.fp32Layers().size());
+        double db = sqnr(expected, q.output(rawTest));
+        System.out.println("standardize, network in parts, quantized vs DL4J: " + db + " dB");
+        assertTrue(db > 25, "quantized in parts on raw data vs DL4J on normalized data: " + db + " dB");
+        assertTrue(q.report().toString().contains("input normalizer built in"), q.report().toString());
+
+        MultiLayerNetwork frozenFirst = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5)
+                .dataType(DataType.FLOAT).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.misc.FrozenLayer(new DenseLayer.Builder().name("frozen")
+                        .nIn(MEAN.length).nOut(8).activation(Activation.RELU).build()))
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(8).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        frozenFirst.init();
+        QuantizationException e = assertThrows(QuantizationException.class, () -> Quantizer.quantize(frozenFirst,
+                raw(), QuantizationOptions.builder().inputNormalizer(normalizer).keepUnsupportedLayersFp32(true)
+                        .build()));
+        assertTrue(e.getMessage().contains("layer 0 '") && e.getMessage().contains("(FrozenLayer) is kept in DL4J"),
+                e.getMessage());
+        System.out.println(e.getMessage());
+    }
+
     /** A ComputationGraph: its input, named by the graph ("image"), is normalized per channel the same way. */
     @Test
     void standardizePerChannelOnAComputationGraph() {

@@ -117,7 +117,7 @@ public final class PartwiseQuantization {
             } else {
                 if (from == 0 && options.inputNormalization() != null) {
                     throw new QuantizationException("an input normalizer is built into the first quantized part, but"
-                            + " layer 0 '" + conf.getConf(0).getLayer().getLayerName() + "' ("
+                            + " layer 0 '" + Dl4jConverter.layerName(conf.getConf(0).getLayer(), 0) + "' ("
                             + conf.getConf(0).getLayer().getClass().getSimpleName() + ") is kept in DL4J: normalize"
                             + " the data yourself for this network");
                 }
