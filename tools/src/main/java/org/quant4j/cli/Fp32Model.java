@@ -47,7 +47,7 @@ import org.quant4j.graph.TensorSpec;
  * .addNormalizerToModel}, entry {@code normalizer.bin}); it is read with the network, and then the network's
  * {@link #output} is DL4J's on the data normalized by it, and {@link #quantize}, {@link #calibrate} and {@link #graph}
  * build it into the quantized model ({@link QuantizationOptions.Builder#inputNormalization}): every command takes
- * the data raw, as before the normalizer. {@link #withoutNormalizer} ignores it ({@code --no-normalizer}).
+ * the data raw, as before the normalizer. {@code resolve(..., false)} leaves it unread ({@code --no-normalizer}).
  *
  * @param name       as given on the command line
  * @param network    a MultiLayerNetwork or a ComputationGraph
@@ -70,9 +70,14 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
 
     /** {@link #resolve(String, long)}, a zoo model built for inputs of {@code zooInput} (channels, height, width). */
     static Fp32Model resolve(String spec, long seed, int[] zooInput) throws IOException {
+        return resolve(spec, seed, zooInput, true);
+    }
+
+    /** {@link #resolve(String, long, int[])}; a file's normalizer is read only when {@code withNormalizer}. */
+    static Fp32Model resolve(String spec, long seed, int[] zooInput, boolean withNormalizer) throws IOException {
         Path file = Path.of(spec);
         if (Files.isRegularFile(file)) {
-            return load(file);
+            return load(file, withNormalizer);
         }
         for (String zoo : ZOO) {
             if (zoo.equalsIgnoreCase(spec)) {
@@ -86,7 +91,24 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
                 + String.join(", ", ZOO) + ")");
     }
 
+    /** Whether {@code spec} is a model file holding a normalizer (its zip has the entry {@code normalizer.bin}). */
+    static boolean savesNormalizer(String spec) {
+        Path file = Path.of(spec);
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+            return zip.getEntry(ModelSerializer.NORMALIZER_BIN) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     static Fp32Model load(Path file) throws IOException {
+        return load(file, true);
+    }
+
+    static Fp32Model load(Path file, boolean withNormalizer) throws IOException {
         String configuration = null;
         boolean hasNormalizer = false;
         try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
@@ -104,14 +126,15 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
             throw new QuantizationException(file + " is not a DL4J model file (no configuration.json inside; "
                     + "expected a file written by ModelSerializer)");
         }
+        Model net;
         try {
-            Model net = configuration.contains("\"vertices\"")
+            net = configuration.contains("\"vertices\"")
                     ? ModelSerializer.restoreComputationGraph(file.toFile(), false)
                     : ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-            return new Fp32Model(file.toString(), net, hasNormalizer ? normalizer(file) : null);
         } catch (IOException | RuntimeException e) {
             throw new QuantizationException(file + " is not a readable DL4J model: " + e.getMessage(), e);
         }
+        return new Fp32Model(file.toString(), net, hasNormalizer && withNormalizer ? normalizer(file) : null);
     }
 
     private static Normalizer<?> normalizer(Path file) {
@@ -119,13 +142,8 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
             return ModelSerializer.restoreNormalizerFromFile(file.toFile());
         } catch (IOException | RuntimeException e) {
             throw new QuantizationException(file + ": its normalizer (" + ModelSerializer.NORMALIZER_BIN
-                    + ") is not readable: " + e.getMessage() + " (--no-normalizer ignores it)", e);
+                    + ") is not readable: " + e.getMessage() + " (--no-normalizer leaves it unread)", e);
         }
-    }
-
-    /** This model without its normalizer: the data is given as the network takes it. */
-    Fp32Model withoutNormalizer() {
-        return new Fp32Model(name, network, null);
     }
 
     /**

@@ -33,16 +33,13 @@ final class NormalizerOption {
 
     /** {@link #resolve(CommonOptions, String, int[], DataOptions)} for a command that reads no data. */
     Fp32Model resolve(CommonOptions c, String spec, int[] zooInput) throws IOException {
-        Fp32Model m = Fp32Model.resolve(spec, c.seed, zooInput);
-        if (m.normalizer() == null) {
-            return m;
+        Fp32Model m = Fp32Model.resolve(spec, c.seed, zooInput, !ignore);
+        if (ignore && Fp32Model.savesNormalizer(spec)) {
+            c.main.out.println("normalizer: saved in " + m.name() + ", ignored (--no-normalizer): the data must be"
+                    + " given normalized");
+        } else if (m.normalizer() != null) {
+            c.main.out.println(m.normalizerLine());
         }
-        if (ignore) {
-            c.main.out.println("normalizer: " + m.normalizer().getClass().getSimpleName() + ", saved in " + m.name()
-                    + ": ignored (--no-normalizer): the data must be given normalized");
-            return m.withoutNormalizer();
-        }
-        c.main.out.println(m.normalizerLine());
         return m;
     }
 

@@ -105,6 +105,7 @@ class NormalizerInZipTest {
         MainTest.Run eval = MainTest.run("eval", imageModel.toString(), q4j.toString(), "--data", images.toString());
         assertEquals(0, eval.code(), eval.err());
         System.out.println("image folder, quant4j eval:\n" + eval.out());
+        assertTrue(outputSqnr(eval.out()) > 30, eval.out());
         assertFalse(eval.out().contains("warning"), eval.out());
 
         QuantizedModel api = Quantizer.quantize(imageNet, new ViewIterator(imageData, 64),
@@ -154,6 +155,32 @@ class NormalizerInZipTest {
                 q4j.toString()}, data)).code());
     }
 
+    /** An unreadable normalizer.bin fails the command naming the file and entry; --no-normalizer leaves it unread. */
+    @Test
+    void anUnreadableNormalizerFailsNamingTheFileUnlessIgnored() throws IOException {
+        Path model = dir.resolve("damaged-normalizer.zip");
+        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(tableModel));
+                var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(model))) {
+            java.util.zip.ZipEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                out.write(e.getName().equals(ModelSerializer.NORMALIZER_BIN) ? new byte[] {1, 2, 3}
+                        : in.readAllBytes());
+                out.closeEntry();
+            }
+        }
+        String[] data = {"--calibration", csv.toString(), "--label-column", String.valueOf(FEATURES), "--skip-lines",
+                "1", "-o", dir.resolve("damaged.q4j").toString()};
+        MainTest.Run run = MainTest.run(concat(new String[] {"quantize", model.toString()}, data));
+        assertEquals(Main.FAILED, run.code(), run.err());
+        assertTrue(run.err().contains(model + ": its normalizer (normalizer.bin) is not readable"), run.err());
+        MainTest.Run ignored = MainTest.run(concat(new String[] {"quantize", model.toString(), "--no-normalizer"},
+                data));
+        assertEquals(0, ignored.code(), ignored.err());
+        assertTrue(ignored.out().contains("normalizer: saved in " + model + ", ignored (--no-normalizer)"),
+                ignored.out());
+    }
+
     @Test
     void aCsvModelWithItsMinMaxScalerIsQuantizedAndEvaluatedAsTheJavaApiDoes() throws IOException {
         Path q4j = dir.resolve("table-net.q4j");
@@ -167,6 +194,7 @@ class NormalizerInZipTest {
                 "--data", csv.toString()}, data));
         assertEquals(0, eval.code(), eval.err());
         System.out.println("CSV table, quant4j eval:\n" + eval.out());
+        assertTrue(outputSqnr(eval.out()) > 30, eval.out());
 
         QuantizedModel api = Quantizer.quantize(tableNet, new ViewIterator(tableData, 64),
                 QuantizationOptions.builder().inputNormalizer(tableNormalizer).build());
@@ -187,6 +215,8 @@ class NormalizerInZipTest {
                 "--data", csv.toString()}, data));
         assertEquals(0, mixed.code(), mixed.err());
         assertTrue(mixed.out().contains("warning: " + plain + " has no normalizer built in"), mixed.out());
+        System.out.println("CSV table, quantized without the normalizer, quant4j eval:\n" + mixed.out());
+        assertTrue(outputSqnr(mixed.out()) < outputSqnr(eval.out()) - 20, mixed.out());
     }
 
     /**
@@ -210,6 +240,14 @@ class NormalizerInZipTest {
         assertEquals("input", b.tensor());
         assertFalse(Arrays.equals(a.scales(), b.scales()), "the input's scales: " + Arrays.toString(a.scales())
                 + " with the normalizer, " + Arrays.toString(b.scales()) + " without");
+    }
+
+    /** The dB of eval's "output SQNR vs fp32" line. */
+    private static double outputSqnr(String evalOut) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("output SQNR vs fp32\\s+(-?[0-9.]+) dB")
+                .matcher(evalOut);
+        assertTrue(m.find(), evalOut);
+        return Double.parseDouble(m.group(1));
     }
 
     private static TensorQuantization firstActivation(QuantizedModel q) {
