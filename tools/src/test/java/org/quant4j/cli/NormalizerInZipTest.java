@@ -132,6 +132,8 @@ class NormalizerInZipTest {
                 imageModel.toString(), "--calibration", images.toString());
         assertEquals(0, written.code(), written.err());
         assertTrue(Files.readString(report.resolve("report.json")).contains("input:normalized"));
+        assertTrue(Files.readString(report.resolve("index.html")).contains(
+                "input normalizer built in (the model takes raw data): NormalizerStandardize"));
     }
 
     /** A normalizer quant4j cannot build in fails the command naming its class, and --no-normalizer skips it. */
