@@ -30,11 +30,13 @@ import org.quant4j.range.RangeSolver;
  * @param keepUnsupportedLayersFp32 a network whose layers the converter does not support (e.g. an LSTM) is
  *                              quantized in parts: the unsupported layers run in DL4J, in fp32, between the
  *                              quantized parts (default off: such a network is refused, naming the layer)
+ * @param inputNormalization    an input normalization built into the quantized graph at its input (null: none, the
+ *                              default); see {@link Builder#inputNormalizer}
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
-        boolean keepUnsupportedLayersFp32) {
+        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -78,21 +80,28 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         boolean correct = biasCorrection != null ? biasCorrection : Math.min(bits, activationBits) < 8;
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
-                sequentialPasses, keepUnsupportedLayersFp32);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
     public QuantizationOptions withKeepFp32(Set<String> layers) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
     public QuantizationOptions withActivationGranularity(Granularity granularity) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
+    }
+
+    /** These options with {@code normalization} built in at the input (null: none). */
+    public QuantizationOptions withInputNormalization(InputNormalization normalization) {
+        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
+                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
+                sequentialPasses, keepUnsupportedLayersFp32, normalization);
     }
 
     private static void checkBits(String what, int bits) {
@@ -128,6 +137,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private Boolean biasCorrection; // null: on below 8 bits
         private int sequentialPasses;
         private boolean keepUnsupportedLayersFp32;
+        private InputNormalization inputNormalization;
 
         private Builder() {
         }
@@ -258,10 +268,32 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * The DL4J normalizer the network was trained with, built into the quantized model at its input
+         * ({@link InputNormalization#of}: NormalizerStandardize, NormalizerMinMaxScaler, ImagePreProcessingScaler;
+         * any other, or one that also normalizes labels, is refused here with a {@link QuantizationException}
+         * naming its class). The converted graph gets {@code (x - offset) * multiplier} before its first layer, so
+         * calibration, the fake-quant graph, the int8 plan and a saved model all see it: <b>the calibration data and
+         * every input to {@link QuantizedModel#output} are then raw</b>, as before the normalizer. A calibration
+         * iterator whose pre-processor (DL4J's {@code setPreProcessor}) is a normalizer would normalize twice and is
+         * refused by {@link Quantizer} (remove the pre-processor, or leave this option unset and normalize
+         * yourself); other pre-processors are left alone. Null: none (the default).
+         */
+        public Builder inputNormalizer(org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer) {
+            this.inputNormalization = normalizer == null ? null : InputNormalization.of(normalizer);
+            return this;
+        }
+
+        /** An input normalization given as its affine map (null: none). */
+        public Builder inputNormalization(InputNormalization normalization) {
+            this.inputNormalization = normalization;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
-                    biasCorrection, sequentialPasses, keepUnsupportedLayersFp32);
+                    biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
         }
     }
 }

@@ -158,7 +158,8 @@ public final class QuantizedModel {
     /**
      * The first (for most networks: the only) output for the given inputs, one array per network input: in
      * integer arithmetic where the network is supported by the int8 runtime, else from the fake-quant graph
-     * (see {@link #execution()}).
+     * (see {@link #execution()}). With an input normalizer built in ({@link QuantizationOptions#inputNormalization})
+     * the inputs are raw data, as before the normalizer.
      */
     public INDArray output(INDArray... inputs) {
         return outputs(inputs)[0];
@@ -260,7 +261,10 @@ public final class QuantizedModel {
         return runner.fallbacks();
     }
 
-    /** Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set. */
+    /**
+     * Classification accuracy and more (DL4J's {@link Evaluation}) over a labelled data set (raw data when an input
+     * normalizer is built in).
+     */
     public Evaluation evaluate(DataSetIterator data) {
         Evaluation evaluation = new Evaluation();
         if (data.resetSupported()) {

@@ -23,6 +23,10 @@ import org.quant4j.quantize.QuantizationPipeline;
  * channel, in one streaming pass; solve a clip range per channel with the chosen range method; quantize the
  * weights per output channel; rewrite a copy of the graph with fake-quant ops; measure every layer's SQNR
  * against fp32. The user's model is only read, never changed.
+ *
+ * <p>With an input normalizer ({@link QuantizationOptions.Builder#inputNormalizer}) the calibration data is raw, as
+ * before the normalizer, and so are the inputs of the quantized model's {@code output}; an iterator whose
+ * pre-processor is a normalizer is then refused (it would normalize twice).
  */
 public final class Quantizer {
 
@@ -40,6 +44,7 @@ public final class Quantizer {
      */
     public static QuantizedModel quantize(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
@@ -57,6 +62,7 @@ public final class Quantizer {
      */
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
@@ -65,6 +71,7 @@ public final class Quantizer {
 
     public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
@@ -89,11 +96,13 @@ public final class Quantizer {
     }
 
     public static QuantizedModel quantize(SameDiff graph, DataSetIterator calibration, QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
     }
 
     public static QuantizedModel quantize(SameDiff graph, MultiDataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         return quantize(SameDiffGraphs.of(graph), FeatureBatches.of(calibration), options);
     }
 
@@ -104,12 +113,14 @@ public final class Quantizer {
      */
     public static Calibration calibrate(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
     }
 
     /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */
     public static Calibration calibrate(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
+        requireRaw(calibration.getPreProcessor(), options);
         return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
     }
 
@@ -140,6 +151,21 @@ public final class Quantizer {
     public static BudgetedModel quantizeWithinBudget(Calibration calibration, QuantizationOptions options,
             AccuracyBudget budget) {
         return AccuracyControl.search(calibration, options, budget);
+    }
+
+    /**
+     * With an input normalizer the calibration data must be raw: an iterator whose pre-processor is a DL4J normalizer
+     * would normalize it twice, and is refused naming both. (Other pre-processors are left alone.)
+     */
+    private static void requireRaw(Object preProcessor, QuantizationOptions options) {
+        if (options.inputNormalization() != null
+                && preProcessor instanceof org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?>) {
+            throw new QuantizationException("the calibration iterator normalizes its data (pre-processor "
+                    + preProcessor.getClass().getSimpleName() + ") and the options build in the input normalizer "
+                    + options.inputNormalization().normalizer() + ": with inputNormalizer the calibration data is"
+                    + " raw; remove the iterator's pre-processor (setPreProcessor(null)), or leave inputNormalizer"
+                    + " unset");
+        }
     }
 
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */

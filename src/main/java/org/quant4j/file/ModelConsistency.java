@@ -17,7 +17,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.QuantizationException;
+import org.quant4j.InputNormalization;
 import org.quant4j.QuantizationOptions;
+import org.quant4j.graph.InputNormalizationPass;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.PointNames;
 import org.quant4j.graph.TensorQuantization;
@@ -54,6 +56,8 @@ import org.quant4j.report.QuantizationReport;
  * <li>every input is a placeholder of the graph, of the same rank and fixed sizes; every output is computed by an op
  * of the graph (not a placeholder or a constant); every layer output is a variable of the graph;</li>
  * <li>every floating-point constant is finite (quantization refuses non-finite weights, so one here is damage);</li>
+ * <li>the input normalization the options name ({@link InputNormalization}) is what the graph's constants at its
+ * first input compute, value for value; without one, the graph holds none;</li>
  * <li>an activation {@code t} is a variable of the graph, and so are its {@code t:scale} constant, of the shape and
  * values of its scales (so the count of per-channel scales is the graph's channel count), its levels {@code t:q},
  * clipped to its grid's range (its bits and signedness), and {@code t:fq}, read by its consumer ops and no
@@ -227,6 +231,30 @@ final class ModelConsistency {
     }
 
     /** Refuses metadata that does not describe {@code sd}; {@code m} has passed {@link #requireValid}. */
+    /**
+     * The input normalization the options name is the one whose constants the graph holds at its (first) input, value
+     * for value; without one in the options, the graph holds none. (The graph's constants are what runs; the options
+     * say what they are, for reports.)
+     */
+    private static void requireNormalizationMatches(Check check, ModelFile.Metadata m, SameDiff sd) {
+        String input = m.inputs().get(0).name();
+        java.util.Optional<float[][]> built = InputNormalizationPass.find(sd, input);
+        InputNormalization named = m.options().inputNormalization();
+        if (named == null && built.isPresent()) {
+            throw check.fail("the graph normalizes input '" + input + "' but options.inputNormalization is missing");
+        }
+        if (named != null && (built.isEmpty() || !Arrays.equals(built.get()[0], named.offset())
+                || !Arrays.equals(built.get()[1], named.multiplier()))) {
+            throw check.fail("options.inputNormalization (" + named + ") is not what the graph computes at input '"
+                    + input + "' (" + (built.isEmpty() ? "no normalization" : built.get()[0].length + " offsets "
+                    + Arrays.toString(Arrays.copyOf(built.get()[0], Math.min(4, built.get()[0].length))) + "...")
+                    + ")");
+        }
+        if (named != null && !sd.hasVariable(InputNormalizationPass.normalizedName(input))) {
+            throw check.fail("the graph has no '" + InputNormalizationPass.normalizedName(input) + "'");
+        }
+    }
+
     static void requireMatches(ModelFile.Metadata m, SameDiff sd, String source) {
         Check check = new Check(source, "its quant4j.json does not match its graph (graph.fb): ");
         for (SameDiffOp op : sd.getOps().values()) {
@@ -250,6 +278,7 @@ final class ModelConsistency {
                         + " but the graph's placeholder " + Arrays.toString(shape));
             }
         }
+        requireNormalizationMatches(check, m, sd);
         for (String output : m.outputs()) {
             if (!sd.hasVariable(output)) {
                 throw check.fail("output '" + output + "' is not a variable of the graph");

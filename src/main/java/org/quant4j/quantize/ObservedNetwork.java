@@ -10,6 +10,7 @@ import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
+import org.quant4j.InputNormalization;
 import org.quant4j.QuantizationException;
 import org.quant4j.graph.ConsumerProbe;
 import org.quant4j.graph.InputFeed;
@@ -46,13 +47,15 @@ public final class ObservedNetwork {
     private final long samples;
     private final boolean cutOff;
     private final long millis;
+    private final InputNormalization inputNormalization;
     private ConsumerProbe probe;
 
     private ObservedNetwork(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
             List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
-            boolean cutOff, long millis) {
+            boolean cutOff, long millis, InputNormalization inputNormalization) {
         this.fp32 = fp32;
+        this.inputNormalization = inputNormalization;
         this.ops = List.copyOf(ops);
         this.points = points;
         this.observers = observers;
@@ -69,10 +72,11 @@ public final class ObservedNetwork {
     /**
      * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
      * {@code keepBatches} for the SQNR report (and at least the first for the per-point granularity choice), and every
-     * batch when {@code keepAll} (for sequential calibration, {@link #observedOn}).
+     * batch when {@code keepAll} (for sequential calibration, {@link #observedOn}); {@code inputNormalization} is
+     * the normalization built into {@code fp32} at its input (null: none), recorded for the quantized model.
      */
     static ObservedNetwork observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
-            int keepBatches, boolean keepAll) {
+            int keepBatches, boolean keepAll, InputNormalization inputNormalization) {
         Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
         Map<String, Integer> axes = new LinkedHashMap<>();
         Map<String, String> conflicts = new LinkedHashMap<>();
@@ -126,7 +130,7 @@ public final class ObservedNetwork {
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         return new ObservedNetwork(fp32, ops, points, observers, conflicts, kept, keepBatches, all, batchCount,
-                samples, cutOff, millis);
+                samples, cutOff, millis, inputNormalization);
     }
 
     /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers. */
@@ -165,7 +169,7 @@ public final class ObservedNetwork {
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, again, axisConflicts, heldBatches,
-                reportBatches, allBatches, batches, samples, cutOff, this.millis + millis);
+                reportBatches, allBatches, batches, samples, cutOff, this.millis + millis, inputNormalization);
         observed.probe = probe;
         return observed;
     }
@@ -185,6 +189,11 @@ public final class ObservedNetwork {
     /** Whether {@code tensor} is a quantization point observed here. */
     public boolean observes(String tensor) {
         return observers.containsKey(tensor);
+    }
+
+    /** The input normalization built into the fp32 graph when calibrating, or null. */
+    public InputNormalization inputNormalization() {
+        return inputNormalization;
     }
 
     /** The fp32 graph calibrated (BatchNorms folded). */

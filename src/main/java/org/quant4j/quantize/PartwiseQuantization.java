@@ -138,7 +138,9 @@ public final class PartwiseQuantization {
                 TensorSpec spec = graph.inputs().get(0);
                 Set<String> kept = keptIn(segment.names(), options.keepFp32());
                 unmatched.removeAll(kept);
-                QuantizationOptions partOptions = options.withKeepFp32(kept);
+                // the input normalization is built into the first part only: the later ones read its values
+                QuantizationOptions partOptions = options.withKeepFp32(kept)
+                        .withInputNormalization(segment.startsAtInput() ? options.inputNormalization() : null);
                 List<INDArray[]> feed = batches.stream().map(b -> new INDArray[] {b}).toList();
                 ObservedNetwork calibration = QuantizationPipeline.calibrate(graph, feed.iterator(), partOptions);
                 QuantizedNetwork.Whole part = QuantizationPipeline.quantize(calibration, partOptions);
@@ -154,6 +156,11 @@ public final class PartwiseQuantization {
                     input = spec;
                 }
             } else {
+                if (segment.startsAtInput() && options.inputNormalization() != null) {
+                    throw new QuantizationException("an input normalizer is built into the first quantized part, but"
+                            + " the first layer '" + segment.names().get(0) + "' is kept in DL4J: normalize the data"
+                            + " yourself for this network");
+                }
                 Dl4jLayers fp32 = segment.fp32().get();
                 parts.add(fp32);
                 fp32.layers().forEach(l -> fp32Names.add(l.name()));
@@ -222,6 +229,7 @@ public final class PartwiseQuantization {
                 + String.join(", ", fp32Layers);
         return new QuantizationReport(options.activationRangeMethod().name(), options.weightRangeMethod().name(),
                 options.activationBits(), options.weightBits(), granularity, miniBatches.length, samples, cutOff, quantized,
-                kept, calibrationMillis, solveMillis, sqnr);
+                kept, calibrationMillis, solveMillis, sqnr, options.inputNormalization() == null ? null
+                        : options.inputNormalization().description());
     }
 }

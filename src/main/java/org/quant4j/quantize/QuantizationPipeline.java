@@ -16,6 +16,7 @@ import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
+import org.quant4j.graph.InputNormalizationPass;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
@@ -40,10 +41,13 @@ public final class QuantizationPipeline {
     /** ObservedNetwork of a converted graph (public for the report, which replays the calibration). */
     public static ObservedNetwork calibrate(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
         FiniteValues.requireFiniteParameters(converted.graph());
+        if (options.inputNormalization() != null) {
+            InputNormalizationPass.insert(converted, options.inputNormalization());
+        }
         ModelGraph fp32 = BatchNormFolding.fold(converted);
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         return ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches(),
-                options.sequentialPasses() > 0);
+                options.sequentialPasses() > 0, options.inputNormalization());
     }
 
     /**
@@ -51,7 +55,15 @@ public final class QuantizationPipeline {
      * options are first {@linkplain QuantizationOptions#resolved resolved} for this machine's int8 kernels.
      */
     public static QuantizedNetwork.Whole quantize(ObservedNetwork calibration, QuantizationOptions requested) {
-        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
+        if (requested.inputNormalization() != null
+                && !requested.inputNormalization().equals(calibration.inputNormalization())) {
+            throw new QuantizationException("the options' input normalizer (" + requested.inputNormalization()
+                    + ") is not the one built in when calibrating (" + (calibration.inputNormalization() == null
+                    ? "none" : calibration.inputNormalization())
+                    + "): it is applied at calibration; calibrate with it");
+        }
+        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits())
+                .withInputNormalization(calibration.inputNormalization());
         ModelGraph fp32 = calibration.fp32Graph();
         List<QuantizableOp> all = calibration.ops();
         List<QuantizableOp> ops = new ArrayList<>();
@@ -93,7 +105,8 @@ public final class QuantizationPipeline {
                 options.weightRangeMethod().name(),
                 options.activationBits(), options.weightBits(), granularity, calibration.batches(),
                 calibration.samples(), calibration.cutOff(), ops.stream().map(QuantizableOp::output).toList(), kept,
-                calibration.millis(), solveMillis, sqnr);
+                calibration.millis(), solveMillis, sqnr,
+                options.inputNormalization() == null ? null : options.inputNormalization().description());
         return new QuantizedNetwork.Whole(quantized, options, quantizations, report);
     }
 

@@ -24,11 +24,15 @@ import java.util.Locale;
  *                           do not store timings, so that they are byte-identical across runs)
  * @param solveMillis        time spent solving ranges and rewriting the graph; -1 when not known
  * @param layers             per-layer SQNR, in graph order, measured on the first calibration batches
+ * @param inputNormalization the input normalizer built into the model at its input, described (e.g.
+ *                           "NormalizerStandardize (per feature or channel, 4 values)"), or null: none, the model
+ *                           takes the data its network took
  */
 public record QuantizationReport(String activationMethod, String weightMethod, int activationBits, int weightBits,
         String granularity, int calibrationBatches, long calibrationSamples, boolean calibrationCutOff,
         List<String> quantizedOps,
-        List<String> keptFp32Ops, long calibrationMillis, long solveMillis, List<LayerSqnr> layers) {
+        List<String> keptFp32Ops, long calibrationMillis, long solveMillis, List<LayerSqnr> layers,
+        String inputNormalization) {
 
     public QuantizationReport {
         quantizedOps = List.copyOf(quantizedOps);
@@ -39,7 +43,8 @@ public record QuantizationReport(String activationMethod, String weightMethod, i
     /** This report without the measured timings (both -1): what {@code QuantizedModel.save} stores. */
     public QuantizationReport withoutTimings() {
         return new QuantizationReport(activationMethod, weightMethod, activationBits, weightBits, granularity,
-                calibrationBatches, calibrationSamples, calibrationCutOff, quantizedOps, keptFp32Ops, -1, -1, layers);
+                calibrationBatches, calibrationSamples, calibrationCutOff, quantizedOps, keptFp32Ops, -1, -1, layers,
+                inputNormalization);
     }
 
     /** "in 12 ms, solve 3 ms", or a note that the timings are not known (a loaded model). */
@@ -73,9 +78,11 @@ public record QuantizationReport(String activationMethod, String weightMethod, i
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "W%dA%d %s, ranges: activations %s, weights %s; %d ops quantized, %d kept"
-                        + " fp32; calibration %d batches (%d samples) %s%n%s",
+                        + " fp32; calibration %d batches (%d samples) %s%n%s%s",
                 weightBits, activationBits, granularity, activationMethod, weightMethod, quantizedOps.size(),
                 keptFp32Ops.size(), calibrationBatches, calibrationSamples, timingText(),
+                inputNormalization == null ? "" : "input normalizer built in (takes raw data): " + inputNormalization
+                        + System.lineSeparator(),
                 sqnrTable());
     }
 }

@@ -17,9 +17,12 @@ final class LibraryIslandLowering implements OpLowering {
     /**
      * The ops the zoo's plans keep as islands most, each checked against the fake-quant graph by the int8 tests
      * (softmax and zero padding in ResNet-50, BatchNorm after a ReLU and LRN in {@code Int8GraphTest}, average
-     * pooling in {@code RandomNetworkPropertiesTest} and the zoo SimpleCNN).
+     * pooling in {@code RandomNetworkPropertiesTest} and the zoo SimpleCNN), and the subtract and multiply of an
+     * input normalizer built in at the network's input ({@code InputNormalizationTest}: the int8 plan against the
+     * fake-quant graph).
      */
-    private static final Set<String> OPS = Set.of("softmax", "pad", "batchnorm", "lrn", "avgpool2d");
+    private static final Set<String> OPS = Set.of("softmax", "pad", "batchnorm", "lrn", "avgpool2d", "subtract",
+            "multiply");
 
     @Override
     public boolean takes(SameDiffOp op, PlanBuilder plan) {

@@ -19,7 +19,7 @@ final class Lowerings {
             new PoolingLowering(), // max pooling, global average/max pooling
             new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add
             new ConcatenationLowering(), // concat
-            new LibraryIslandLowering(), // softmax, pad, batchnorm, lrn, avgpool2d: the library op itself
+            new LibraryIslandLowering(), // softmax, pad, batchnorm, lrn, avgpool2d, subtract, multiply: the library op
             new SameDiffIslandLowering()); // anything else: the op alone through SameDiff
 
     private Lowerings() {

@@ -22,6 +22,7 @@ import org.quant4j.report.html.ReportBuilder;
 import org.quant4j.report.html.ReportData;
 import org.quant4j.report.html.ReportFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -35,6 +36,9 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
     String model;
+
+    @Mixin
+    NormalizerOption normalizerOption;
 
     @Parameters(index = "1", paramLabel = "Q4J", description = "A quantized model (.q4j) of MODEL.")
     Path quantized;
@@ -116,8 +120,12 @@ final class BenchCommand extends CommonOptions implements Callable<Integer> {
             requireInRange(batchSizes == null ? "--batch-size" : "--batch-sizes", size, 1,
                     OptionBounds.maxBenchBatchSize(valuesPerExample));
         }
-        Fp32Model fp32 = Fp32Model.resolve(model, seed, chw);
+        Fp32Model fp32 = normalizerOption.resolve(this, model, chw);
         ModelMatch.require(this, fp32, q, quantized, randomInputOfOpenSizes(q, 2));
+        String mismatch = NormalizerOption.mismatch(fp32, q, quantized.toString());
+        if (mismatch != null) {
+            main.out.println(mismatch);
+        }
 
         MachineInfo machine = MachineInfo.current();
         List<Row> rows = new ArrayList<>();

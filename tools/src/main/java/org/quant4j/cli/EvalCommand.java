@@ -35,6 +35,9 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
     String model;
 
+    @Mixin
+    NormalizerOption normalizerOption;
+
     @Parameters(index = "1", paramLabel = "Q4J", description = "A quantized model (.q4j) of MODEL.")
     Path quantized;
 
@@ -68,7 +71,7 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
         }
         boolean fileData = DataSources.isFileSource(data);
         Dataset dataset = fileData ? null : dataset("--data", data);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+        Fp32Model fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
         QuantizedModel q = QuantizedModel.load(existing(quantized).toFile());
         LabeledData test = fileData ? fileData(data, q.inputs().get(0), dataOptions, images)
                 : LabeledDataOf.images(datasets().load(dataset, Split.TEST, Subset.first(images)));
@@ -76,6 +79,10 @@ final class EvalCommand extends CommonOptions implements Callable<Integer> {
                 + "images: class subfolders): no accuracy to measure");
         INDArray probe = test.features().get(NDArrayIndex.interval(0, Math.min(2, test.size())));
         ModelMatch.require(this, fp32, q, quantized, probe);
+        String mismatch = NormalizerOption.mismatch(fp32, q, quantized.toString());
+        if (mismatch != null) {
+            main.out.println(mismatch);
+        }
         int classes = (int) fp32.output(probe).size(1);
         ReportData.Accuracy a = measure(fp32, q, test, classes, batchSize, main.progress);
         main.out.printf(Locale.ROOT, "%-36s %12s %12s%n", "", "fp32 (DL4J)", "quantized");

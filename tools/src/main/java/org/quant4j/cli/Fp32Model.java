@@ -25,12 +25,16 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.ZooModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+import org.nd4j.linalg.dataset.api.preprocessor.Normalizer;
 import org.quant4j.Calibration;
+import org.quant4j.InputNormalization;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
 import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.graph.InputNormalizationPass;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.TensorSpec;
 
@@ -39,10 +43,17 @@ import org.quant4j.graph.TensorSpec;
  * ComputationGraph; which one is read from its configuration) or a DL4J zoo model name, built with random weights
  * from a seed for 1x28x28 inputs and 10 classes (the data sets quant4j reads).
  *
- * @param name    as given on the command line
- * @param network a MultiLayerNetwork or a ComputationGraph
+ * <p>A model file may hold the data normalizer the network was trained with ({@code ModelSerializer
+ * .addNormalizerToModel}, entry {@code normalizer.bin}); it is read with the network, and then the network's
+ * {@link #output} is DL4J's on the data normalized by it, and {@link #quantize}, {@link #calibrate} and {@link #graph}
+ * build it into the quantized model ({@link QuantizationOptions.Builder#inputNormalization}): every command takes
+ * the data raw, as before the normalizer. {@code resolve(..., false)} leaves it unread ({@code --no-normalizer}).
+ *
+ * @param name       as given on the command line
+ * @param network    a MultiLayerNetwork or a ComputationGraph
+ * @param normalizer the normalizer saved in the model file, or null: none, or ignored
  */
-record Fp32Model(String name, Model network) {
+record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
 
     /** The zoo models of DL4J M2.1 (org.deeplearning4j.zoo.model); not all of them convert yet. */
     static final List<String> ZOO = List.of("LeNet", "SimpleCNN", "AlexNet", "VGG16", "VGG19", "ResNet50",
@@ -59,9 +70,14 @@ record Fp32Model(String name, Model network) {
 
     /** {@link #resolve(String, long)}, a zoo model built for inputs of {@code zooInput} (channels, height, width). */
     static Fp32Model resolve(String spec, long seed, int[] zooInput) throws IOException {
+        return resolve(spec, seed, zooInput, true);
+    }
+
+    /** {@link #resolve(String, long, int[])}; a file's normalizer is read only when {@code withNormalizer}. */
+    static Fp32Model resolve(String spec, long seed, int[] zooInput, boolean withNormalizer) throws IOException {
         Path file = Path.of(spec);
         if (Files.isRegularFile(file)) {
-            return load(file);
+            return load(file, withNormalizer);
         }
         for (String zoo : ZOO) {
             if (zoo.equalsIgnoreCase(spec)) {
@@ -75,14 +91,33 @@ record Fp32Model(String name, Model network) {
                 + String.join(", ", ZOO) + ")");
     }
 
+    /** Whether {@code spec} is a model file holding a normalizer (its zip has the entry {@code normalizer.bin}). */
+    static boolean savesNormalizer(String spec) {
+        Path file = Path.of(spec);
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+            return zip.getEntry(ModelSerializer.NORMALIZER_BIN) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     static Fp32Model load(Path file) throws IOException {
+        return load(file, true);
+    }
+
+    static Fp32Model load(Path file, boolean withNormalizer) throws IOException {
         String configuration = null;
+        boolean hasNormalizer = false;
         try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
             ZipEntry e;
             while ((e = zip.getNextEntry()) != null) {
                 if (e.getName().equals("configuration.json")) {
                     configuration = new String(zip.readAllBytes(), StandardCharsets.UTF_8);
                 }
+                hasNormalizer |= e.getName().equals(ModelSerializer.NORMALIZER_BIN);
             }
         } catch (ZipException | java.io.EOFException e) {
             throw new QuantizationException(file + " is not a DL4J model file (not a zip: " + e.getMessage() + ")", e);
@@ -91,14 +126,59 @@ record Fp32Model(String name, Model network) {
             throw new QuantizationException(file + " is not a DL4J model file (no configuration.json inside; "
                     + "expected a file written by ModelSerializer)");
         }
+        Model net;
         try {
-            Model net = configuration.contains("\"vertices\"")
+            net = configuration.contains("\"vertices\"")
                     ? ModelSerializer.restoreComputationGraph(file.toFile(), false)
                     : ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-            return new Fp32Model(file.toString(), net);
         } catch (IOException | RuntimeException e) {
             throw new QuantizationException(file + " is not a readable DL4J model: " + e.getMessage(), e);
         }
+        return new Fp32Model(file.toString(), net, hasNormalizer && withNormalizer ? normalizer(file) : null);
+    }
+
+    private static Normalizer<?> normalizer(Path file) {
+        try {
+            return ModelSerializer.restoreNormalizerFromFile(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new QuantizationException(file + ": its normalizer (" + ModelSerializer.NORMALIZER_BIN
+                    + ") is not readable: " + e.getMessage() + " (--no-normalizer leaves it unread)", e);
+        }
+    }
+
+    /**
+     * The normalizer as the affine map built into the quantized model, or null when there is none; an error naming
+     * the class of a normalizer quant4j cannot build in.
+     */
+    InputNormalization normalization() {
+        if (normalizer == null) {
+            return null;
+        }
+        try {
+            return InputNormalization.of(normalizer);
+        } catch (QuantizationException e) {
+            throw new QuantizationException(name + ": " + e.getMessage() + " (--no-normalizer ignores it: then give"
+                    + " the data normalized)", e);
+        }
+    }
+
+    /** One line saying which normalizer was found and how it is applied, or null when there is none. */
+    String normalizerLine() {
+        if (normalizer == null) {
+            return null;
+        }
+        return "normalizer: " + normalization().description() + ", saved in " + name + ": applied to the data, which"
+                + " is given raw (images: pixel values 0..255); the quantized model has it built in";
+    }
+
+    /** {@code raw} as the network takes it: normalized by the model's normalizer (a copy), or itself without one. */
+    INDArray normalized(INDArray raw) {
+        if (normalizer == null) {
+            return raw;
+        }
+        INDArray x = raw.dup();
+        ((DataNormalization) normalizer).transform(x);
+        return x;
     }
 
     private static Fp32Model zoo(String name, long seed, int[] input) {
@@ -111,7 +191,7 @@ record Fp32Model(String name, Model network) {
             ZooModel<?> zoo = (ZooModel<?>) builder.getClass().getMethod("build").invoke(builder);
             String size = input[0] + "x" + input[1] + "x" + input[2];
             return new Fp32Model(name + " (zoo, random weights, seed " + seed
-                    + (Arrays.equals(input, ZOO_INPUT) ? "" : ", " + size + " inputs") + ")", zoo.init());
+                    + (Arrays.equals(input, ZOO_INPUT) ? "" : ", " + size + " inputs") + ")", zoo.init(), null);
         } catch (ReflectiveOperationException | RuntimeException e) {
             Throwable cause = e instanceof java.lang.reflect.InvocationTargetException t ? t.getCause() : e;
             throw new QuantizationException("could not build zoo model " + name + " for " + input[0] + "x" + input[1]
@@ -119,27 +199,44 @@ record Fp32Model(String name, Model network) {
         }
     }
 
-    /** The network's output for a batch, in inference mode. */
+    /** The network's output for a batch of raw data (normalized first when it has a normalizer), in inference mode. */
     INDArray output(INDArray features) {
-        return network instanceof MultiLayerNetwork m ? m.output(features, false)
-                : ((ComputationGraph) network).outputSingle(false, features);
+        INDArray x = normalized(features);
+        return network instanceof MultiLayerNetwork m ? m.output(x, false)
+                : ((ComputationGraph) network).outputSingle(false, x);
     }
 
-    /** Calibrates the network (statistics only; {@link Calibration#quantize} then solves for any options). */
+    /**
+     * Calibrates the network on raw data (statistics only; {@link Calibration#quantize} then solves for any options
+     * with the same normalization, {@link #options}).
+     */
     Calibration calibrate(DataSetIterator calibration, QuantizationOptions options) {
-        return network instanceof MultiLayerNetwork m ? Quantizer.calibrate(m, calibration, options)
-                : Quantizer.calibrate((ComputationGraph) network, calibration, options);
+        QuantizationOptions o = options(options);
+        return network instanceof MultiLayerNetwork m ? Quantizer.calibrate(m, calibration, o)
+                : Quantizer.calibrate((ComputationGraph) network, calibration, o);
     }
 
+    /** Quantizes the network on raw calibration data, its normalizer (if any) built in. */
     QuantizedModel quantize(DataSetIterator calibration, QuantizationOptions options) {
-        return network instanceof MultiLayerNetwork m ? Quantizer.quantize(m, calibration, options)
-                : Quantizer.quantize((ComputationGraph) network, calibration, options);
+        QuantizationOptions o = options(options);
+        return network instanceof MultiLayerNetwork m ? Quantizer.quantize(m, calibration, o)
+                : Quantizer.quantize((ComputationGraph) network, calibration, o);
     }
 
-    /** The fp32 SameDiff graph (for the report's statistics). */
+    /** {@code options} with this model's normalizer as the input normalization. */
+    QuantizationOptions options(QuantizationOptions options) {
+        return options.withInputNormalization(normalization());
+    }
+
+    /** The fp32 SameDiff graph, taking raw data: the normalizer built in (for the report's statistics). */
     ModelGraph graph() {
-        return network instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
+        ModelGraph g = network instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m)
                 : Dl4jConverter.convert((ComputationGraph) network);
+        InputNormalization n = normalization();
+        if (n != null) {
+            InputNormalizationPass.insert(g, n);
+        }
+        return g;
     }
 
     /** How many arrays the network takes: one for a MultiLayerNetwork, the graph's inputs for a ComputationGraph. */

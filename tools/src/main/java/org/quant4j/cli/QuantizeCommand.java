@@ -29,6 +29,9 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "DL4J model file or zoo model name.")
     String model;
 
+    @Mixin
+    NormalizerOption normalizerOption;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "The quantized model to write (default: MODEL's name with .q4j, in the current directory).")
     Path output;
@@ -117,7 +120,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                 : builder.biasCorrection(biasCorrection).build();
         CalibrationSource source = calibrationSource(calibration);
 
-        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+        Fp32Model fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
         LabeledData images = calibrationData(source, fp32.declaredInput().orElse(null), dataOptions,
                 calibrationImages, calibrationSeed);
         int classes = images.labelClasses();

@@ -38,6 +38,9 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "DL4J model file or zoo model name.")
     String model;
 
+    @Mixin
+    NormalizerOption normalizerOption;
+
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
             description = "Calibration data: mnist | fashion-mnist | a folder of images (class subfolders) | a .csv, "
                     + ".npy or .npz file (default: ${DEFAULT-VALUE}).")
@@ -77,7 +80,7 @@ final class RangesCommand extends CommonOptions implements Callable<Integer> {
             }
         }
         CalibrationSource source = calibrationSource(calibration);
-        Fp32Model fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+        Fp32Model fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
         LabeledData images = calibrationData(source, fp32.declaredInput().orElse(null), dataOptions,
                 calibrationImages, calibrationSeed);
         QuantizationOptions options = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)

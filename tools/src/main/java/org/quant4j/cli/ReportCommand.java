@@ -28,6 +28,9 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", description = "The fp32 DL4J model file (or zoo model name).")
     String model;
 
+    @Mixin
+    NormalizerOption normalizerOption;
+
     @Option(names = "--calibration", defaultValue = "mnist", paramLabel = "DATA",
             description = "Calibration data, as given to quantize (default: ${DEFAULT-VALUE}).")
     String calibration;
@@ -62,7 +65,7 @@ final class ReportCommand extends CommonOptions implements Callable<Integer> {
         Fp32Model fp32 = null;
         LabeledData images = null;
         if (model != null) {
-            fp32 = Fp32Model.resolve(model, seed, dataOptions.zooInput(this));
+            fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
             images = calibrationData(source, q.inputs().get(0), dataOptions, calibrationImages, calibrationSeed);
             ModelMatch.require(this, fp32, q, quantized,
                     images.features().get(NDArrayIndex.interval(0, Math.min(2, images.size()))));

@@ -36,6 +36,10 @@ public final class HtmlReport {
                         q.quantizedOps().size(), q.keptFp32Ops().size(), q.calibrationBatches(),
                         q.calibrationSamples(), q.timingText())))
                 .append("</p>\n");
+        if (q.inputNormalization() != null) {
+            h.append("<p class=\"note\">").append(esc("input normalizer built in (the model takes raw data): "
+                    + q.inputNormalization())).append("</p>\n");
+        }
 
         h.append("<h2>The ").append(d.worstLayers().size()).append(" worst layers, and why</h2>\n")
                 .append("<table class=\"worst\"><tr><th>layer</th><th>type</th><th>SQNR (dB)</th><th>why</th></tr>\n");
