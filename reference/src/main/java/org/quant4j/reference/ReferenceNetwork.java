@@ -68,7 +68,7 @@ public enum ReferenceNetwork {
     /** Inception-style graph: concatenated 1x1, 3x3, 5x5 and pooling branches, global max pooling. */
     INCEPTION_FASHION("inception-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND),
     /** ELU CNN of separable and depthwise convolutions (depth multiplier 2), global average pooling. */
-    SEPARABLE_FASHION("separable-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND),
+    SEPARABLE_FASHION("separable-fashion", Dataset.FASHION_MNIST, 1, 8_000, Group.SECOND),
     /**
      * Mixed graph: leaky ReLU, BatchNorm after activations, merged branches, a residual add with a projection,
      * average pooling, a separable convolution, a tanh dense head; undertrained.

@@ -36,7 +36,7 @@ final class SecondSetNetworks {
     /** Adam's learning rate (constant: one epoch). */
     static double learningRate(ReferenceNetwork net) {
         return switch (net) {
-            case SIGMOID_LENET_MNIST -> 3e-3;
+            case SIGMOID_LENET_MNIST, SEPARABLE_FASHION -> 5e-3;
             case TANH_MLP_FASHION -> 1e-3;
             default -> 2e-3;
         };
@@ -81,9 +81,9 @@ final class SecondSetNetworks {
             case INCEPTION_FASHION -> inception(base);
             case SEPARABLE_FASHION -> base.convolutionMode(ConvolutionMode.Same).list()
                     .layer(conv("stem", 3, 16, Activation.ELU))
+                    .layer(pool("pool1", PoolingType.MAX))
                     .layer(separable("sep1", 32, Activation.ELU))
                     .layer(new BatchNormalization.Builder().name("bn1").build())
-                    .layer(pool("pool1", PoolingType.MAX))
                     .layer(new DepthwiseConvolution2D.Builder(3, 3).name("dw2").depthMultiplier(2)
                             .activation(Activation.ELU).build())
                     .layer(conv("pw2", 1, 64, Activation.ELU))

@@ -11,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.quant4j.Granularity;
 import org.quant4j.accuracy.AccuracyStudy;
+import org.quant4j.accuracy.BudgetStudy;
 import org.quant4j.reference.ReferenceNetwork;
 import org.quant4j.io.AtomicFiles;
 import picocli.CommandLine.Command;
@@ -76,6 +77,12 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
             description = "Where accuracy.md and accuracy.json go (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Option(names = "--max-accuracy-drop", paramLabel = "POINTS",
+            description = "Instead of the table: the accuracy budget (Quantizer.quantizeWithinBudget) at each --bits,"
+                    + " default options, the first calibration draw; validated on " + BudgetStudy.VALIDATION_IMAGES
+                    + " training images apart from the calibration images, the drop reported on the test images.")
+    Double maxAccuracyDrop;
+
     @Override
     public Integer call() throws Exception {
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
@@ -123,6 +130,23 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(nets, models, calibrationImages,
                 calibrationSeed, draws, ms, gs, bitWidths, testImages, batchSize);
         long start = System.nanoTime();
+        if (maxAccuracyDrop != null) {
+            check(maxAccuracyDrop >= 0 && maxAccuracyDrop <= 100, this, "--max-accuracy-drop must be in 0..100, got "
+                    + maxAccuracyDrop);
+            StringBuilder md = new StringBuilder(BudgetStudy.header());
+            for (ReferenceNetwork net : nets) {
+                for (int[] b : bitWidths) {
+                    BudgetStudy.Result r = BudgetStudy.run(net, settings, b[0], b[1], maxAccuracyDrop, datasets(),
+                            main.out);
+                    md.append(BudgetStudy.row(r)).append('\n');
+                    AtomicFiles.writeString(out.resolve("budget.md"), md.toString());
+                }
+            }
+            main.out.print(md);
+            main.out.printf("accuracy budget study: %.1f min; wrote %s%n", (System.nanoTime() - start) / 60e9,
+                    out.resolve("budget.md"));
+            return Main.OK;
+        }
         List<AccuracyStudy.NetworkResult> results = new ArrayList<>();
         for (ReferenceNetwork net : nets) {
             AccuracyStudy.NetworkResult r = AccuracyStudy.run(net, settings, datasets(), main.out, main.progress);

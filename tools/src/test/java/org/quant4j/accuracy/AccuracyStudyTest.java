@@ -69,6 +69,24 @@ class AccuracyStudyTest {
     }
 
     @Test
+    void theBudgetsValidationImagesAreNoneOfTheCalibrationImages() {
+        ReferenceNetwork net = ReferenceNetwork.MLP_MNIST;
+        AccuracyStudy.StudyData d = AccuracyStudy.data(net, AccuracyStudy.Settings.of(List.of(net), MODELS), DATA);
+        LabeledImages validation = BudgetStudy.validation(net, d.calibration(), DATA);
+        assertEquals(BudgetStudy.VALIDATION_IMAGES, validation.size());
+        assertEquals(Split.TRAIN, validation.split());
+        Set<ByteBuffer> common = images(validation.features());
+        assertEquals(BudgetStudy.VALIDATION_IMAGES, common.size(), "distinct images");
+        common.retainAll(images(d.calibration().features()));
+        assertEquals(Set.of(), common, "validation images among the calibration images");
+        // Each row is the training image its index names.
+        LabeledImages all = DATA.load(net.dataset(), Split.TRAIN);
+        for (int i : new int[] {0, 999, BudgetStudy.VALIDATION_IMAGES - 1}) {
+            assertEquals(all.features().slice(validation.indices()[i]), validation.features().slice(i));
+        }
+    }
+
+    @Test
     void mlpStudyMeasuresFp32AndEveryConfiguration() throws Exception {
         ReferenceNetwork net = ReferenceNetwork.MLP_MNIST;
         AccuracyStudy.Settings settings = new AccuracyStudy.Settings(List.of(net), MODELS, 256, 7, 2,
