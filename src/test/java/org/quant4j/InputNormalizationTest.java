@@ -264,7 +264,7 @@ class InputNormalizationTest {
     }
 
     /**
-     * A network quantized in parts (an unsupported FrozenLayer kept in DL4J): the normalizer goes into the first
+     * A network quantized in parts (an unsupported layer kept in DL4J): the normalizer goes into the first
      * quantized part; a network whose first layer stays in DL4J is refused naming that layer.
      */
     @Test
@@ -275,8 +275,8 @@ class InputNormalizationTest {
                 .weightInit(WeightInit.XAVIER).dataType(DataType.FLOAT).list()
                 .layer(new DenseLayer.Builder().name("fc1").nIn(MEAN.length).nOut(16).activation(Activation.RELU)
                         .build())
-                .layer(new org.deeplearning4j.nn.conf.layers.misc.FrozenLayer(new DenseLayer.Builder().name("frozen")
-                        .nIn(16).nOut(16).activation(Activation.RELU).build()))
+                .layer(new org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer.Builder()
+                        .name("gate").nIn(16).nOut(16).activation(Activation.RELU).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(16).nOut(3)
                         .activation(Activation.SOFTMAX).build())
                 .build());
@@ -293,17 +293,16 @@ class InputNormalizationTest {
 
         MultiLayerNetwork frozenFirst = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5)
                 .dataType(DataType.FLOAT).list()
-                .layer(new org.deeplearning4j.nn.conf.layers.misc.FrozenLayer(new DenseLayer.Builder().name("frozen")
-                        .nIn(MEAN.length).nOut(8).activation(Activation.RELU).build()))
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(8).nOut(3)
+                .layer(new org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer.Builder()
+                        .name("gate").nIn(MEAN.length).nOut(MEAN.length).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(MEAN.length).nOut(3)
                         .activation(Activation.SOFTMAX).build())
                 .build());
         frozenFirst.init();
         QuantizationException e = assertThrows(QuantizationException.class, () -> Quantizer.quantize(frozenFirst,
                 raw(), QuantizationOptions.builder().inputNormalizer(normalizer).keepUnsupportedLayersFp32(true)
                         .build()));
-        assertTrue(e.getMessage().contains("layer 0 '") && e.getMessage().contains("(FrozenLayer) is kept in DL4J"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("the first layer 'gate' is kept in DL4J"), e.getMessage());
         System.out.println(e.getMessage());
     }
 
