@@ -72,6 +72,7 @@ final class AccuracyControl {
                 bestScore = s;
                 bestKept = List.copyOf(kept);
             }
+            System.gc(); // the rejected model's native buffers (see SensitivityRanking)
         }
         String why = kept.size() == ranked.size() ? "every quantized layer was tried in fp32"
                 : "the evaluations were spent (AccuracyBudget.maxEvaluations " + budget.maxEvaluations() + ")";
