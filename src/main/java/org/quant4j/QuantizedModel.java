@@ -362,13 +362,23 @@ public final class QuantizedModel {
      * @throws QuantizationException                when the model runs in parts ({@code keepUnsupportedLayersFp32})
      */
     public void exportOnnx(File file) throws IOException {
+        exportOnnx(file, org.quant4j.onnx.OnnxExport.Form.QDQ);
+    }
+
+    /**
+     * {@link #exportOnnx(File)} in the given form: {@code QDQ} (the default: int32 biases, fused by ONNX Runtime into
+     * QLinearConv/QGemm) or {@code EXACT} (integer accumulators with float scales and biases, quant4j's own
+     * arithmetic); see {@link org.quant4j.onnx.OnnxExport.Form}.
+     */
+    public void exportOnnx(File file, org.quant4j.onnx.OnnxExport.Form form) throws IOException {
         requireOneGraph("cannot export " + file + " as ONNX");
         Path target = file.toPath().toAbsolutePath();
         if (target.getParent() == null || !Files.isDirectory(target.getParent())) {
             throw new NoSuchFileException(target.toString(), null, "the directory to write into does not exist");
         }
         synchronized (this) {
-            org.quant4j.onnx.OnnxExport.write(graph.graph(), quantizations, graph.inputs(), graph.outputs(), target);
+            org.quant4j.onnx.OnnxExport.write(graph.graph(), quantizations, graph.inputs(), graph.outputs(), form,
+                    target);
         }
     }
 

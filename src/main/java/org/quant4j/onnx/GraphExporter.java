@@ -38,6 +38,7 @@ final class GraphExporter {
 
     final SameDiff sd;
     final OnnxGraph out;
+    final OnnxExport.Form form;
     private final Map<String, TensorQuantization> activations = new HashMap<>();
     private final Map<String, TensorQuantization> weights = new HashMap<>();
     private final Map<String, String> values = new HashMap<>();
@@ -48,8 +49,9 @@ final class GraphExporter {
     record Levels(String name, boolean signed, TensorQuantization point) {
     }
 
-    GraphExporter(SameDiff sd, List<TensorQuantization> quantizations, String name) {
+    GraphExporter(SameDiff sd, List<TensorQuantization> quantizations, OnnxExport.Form form, String name) {
         this.sd = sd;
+        this.form = form;
         this.out = new OnnxGraph(name);
         for (TensorQuantization t : quantizations) {
             (t.kind() == TensorQuantization.Kind.WEIGHT ? weights : activations).put(t.tensor(), t);

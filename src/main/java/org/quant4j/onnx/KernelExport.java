@@ -66,7 +66,7 @@ final class KernelExport {
      * computes it that way.
      */
     static GraphExporter.Levels writeLevels(GraphExporter g, String tensor, TensorQuantization point) {
-        if (g.readers(tensor) != 1) {
+        if (g.form != OnnxExport.Form.QDQ || g.readers(tensor) != 1) {
             return null;
         }
         boolean relu = false;
@@ -90,6 +90,9 @@ final class KernelExport {
         Kernel k = Kernel.of(g, op, x);
         if (!point.perTensor() && point.scales().length != k.outChannels()) {
             return null;
+        }
+        if (!k.biasFitsAccumulators()) {
+            return null; // a channel of (near) zero weights: the float form keeps its bias exactly
         }
         float[] scale = new float[k.outChannels()];
         for (int o = 0; o < scale.length; o++) {
@@ -216,6 +219,17 @@ final class KernelExport {
             }
             return conv ? out.add("Conv", inputs, base, attrs.toArray(Onnx.AttributeProto[]::new))
                     : out.add("Gemm", inputs, base);
+        }
+
+        /** Whether every channel's bias in accumulator units fits an int32. */
+        boolean biasFitsAccumulators() {
+            for (int o = 0; bias != null && o < bias.length; o++) {
+                double acc = Math.rint(bias[o] / (double) weightScale(o));
+                if (!(Math.abs(acc) < Integer.MAX_VALUE)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** {@code rint(b[o] / (s_x s_w[o]))}: the bias in accumulator units. */

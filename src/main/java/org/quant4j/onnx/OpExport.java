@@ -93,6 +93,13 @@ final class OpExport {
                 }
                 o.node("MatMul", values(g, in), name);
             }
+            case "permute" -> {
+                long[] a = ((DynamicCustomOp) f).iArgs();
+                if (a == null || a.length == 0 || in.size() != 1) {
+                    throw unsupported(op, "a permutation computed at run time");
+                }
+                o.node("Transpose", values(g, in), name, attr("perm", a));
+            }
             case "batchnorm" -> batchNorm(g, op, name);
             case "pad" -> pad(g, op, name);
             default -> throw unsupported(op, "ONNX export does not support this op");

@@ -1,12 +1,19 @@
 package org.quant4j.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizedModel;
@@ -18,29 +25,48 @@ import org.quant4j.data.Datasets;
 import org.quant4j.data.Split;
 import org.quant4j.data.Subset;
 
-/** The ONNX export of small test networks, run in ONNX Runtime against quant4j's int8 plan. */
+/**
+ * The ONNX export of a small test CNN (convolutions with and without a ReLU into the next point, BatchNorm folded,
+ * max and average pooling, leaky ReLU, tanh, dense layers, softmax) on real MNIST images, run in ONNX Runtime against
+ * quant4j's int8 plan; and an op without an ONNX form refused by name.
+ */
 class OnnxExportTest {
 
     @TempDir
     Path tmp;
 
-    @Test
-    void testCnnRunsOnIntegerKernelsAndAgreesWithTheInt8Plan() throws Exception {
+    @ParameterizedTest
+    @EnumSource(OnnxExport.Form.class)
+    void testCnnRunsOnIntegerKernelsAndAgreesWithTheInt8Plan(OnnxExport.Form form) throws Exception {
         Datasets data = Datasets.fromEnvironment();
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizedModel q = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64));
         INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(1000)).features();
-        try (OrtCheck ort = OrtCheck.export(q, tmp)) {
-            System.out.println("optimized graph: " + ort.opCounts());
-            assertEquals(java.util.List.of(), ort.floatKernels(), "float convolutions or matrix products");
-            assertEquals(4, ort.integerKernels());
+        try (OrtCheck ort = OrtCheck.export(q, tmp, form)) {
+            System.out.println(form + " optimized graph: " + ort.opCounts());
+            assertEquals(List.of(), ort.floatKernels(), "float convolutions or matrix products");
+            assertEquals(4, ort.integerKernels(), "integer ops for the 2 convolutions and 2 dense layers");
+            if (form == OnnxExport.Form.QDQ) {
+                assertTrue(ort.opCounts().getOrDefault("QLinearConv", 0) >= 1, "conv1 -> relu1 fused: " + ort.opCounts());
+            }
             INDArray expected = q.outputs(Execution.INT8, x)[0];
             INDArray actual = ort.output(x);
             double agree = expected.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().doubleValue()
                     / x.size(0);
-            System.out.printf("top-1 agreement %.4f, max |diff| %.3g%n", agree,
+            System.out.printf("%s: top-1 agreement %.4f, max |p diff| %.3g%n", form, agree,
                     expected.sub(actual).amaxNumber().doubleValue());
             assertTrue(agree >= 0.999, "top-1 agreement " + agree);
         }
+    }
+
+    @Test
+    void anOpWithoutAnOnnxFormIsRefusedByNameAndNothingIsWritten() {
+        MultiLayerNetwork net = TestNetworks.islandCnn(); // local response normalization: no ONNX export
+        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 2, 4));
+        File file = tmp.resolve("island.onnx").toFile();
+        OnnxExportException e = assertThrows(OnnxExportException.class, () -> q.exportOnnx(file));
+        assertTrue(e.getMessage().contains("(lrn,") && e.getMessage().contains(file.getName()), e.getMessage());
+        assertFalse(file.exists());
+        assertEquals(List.of(), List.of(tmp.toFile().list()), "files left behind");
     }
 }

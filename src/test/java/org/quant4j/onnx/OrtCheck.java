@@ -51,10 +51,11 @@ public final class OrtCheck implements AutoCloseable {
     }
 
     /** Exports {@code model} into {@code dir} and opens it in ONNX Runtime. */
-    public static OrtCheck export(QuantizedModel model, Path dir) throws IOException, OrtException {
-        Path file = dir.resolve("model.onnx");
-        model.exportOnnx(file.toFile());
-        return new OrtCheck(file, dir.resolve("model.optimized.onnx"));
+    public static OrtCheck export(QuantizedModel model, Path dir, OnnxExport.Form form)
+            throws IOException, OrtException {
+        Path file = dir.resolve("model-" + form + ".onnx");
+        model.exportOnnx(file.toFile(), form);
+        return new OrtCheck(file, dir.resolve("model-" + form + ".optimized.onnx"));
     }
 
     /** Opens an ONNX file. */
