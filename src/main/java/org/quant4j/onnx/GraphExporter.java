@@ -44,6 +44,8 @@ final class GraphExporter {
     private final Map<String, String> values = new HashMap<>();
     private final Map<String, Levels> levels = new HashMap<>();
     private final Map<String, Levels> kernelInputs = new HashMap<>();
+    /** Scalar initializers used by many nodes (zero points, the scale 1), written once. */
+    private final Map<String, String> shared = new HashMap<>();
 
     /** Integer levels in the ONNX graph: the value's name, whether int8 (else uint8), the point they belong to. */
     record Levels(String name, boolean signed, TensorQuantization point) {
@@ -278,6 +280,12 @@ final class GraphExporter {
     /** A scalar scale. */
     String scalar(String base, float value) {
         return out.floats(base, new float[] {value});
+    }
+
+    /** The uint8 zero point 128 (uint8 operands standing for int8 values), written once. */
+    String zeroPoint128() {
+        return shared.computeIfAbsent("zero_point/128",
+                k -> out.bytes("zero_point_128", new byte[] {(byte) 128}, false));
     }
 
     /** Zero points 0 of type int8 or uint8 for a point's scales: a scalar, or one per channel. */

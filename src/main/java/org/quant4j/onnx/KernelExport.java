@@ -258,12 +258,12 @@ final class KernelExport {
                 if (x.signed()) {
                     String xf = out.add("DequantizeLinear", List.of(x.name(), g.scalar("one", 1f),
                             g.zeroPoint(true)), x.point().tensor() + "#levels_f");
-                    xZero = out.bytes("zero_point_128", new byte[] {(byte) 128}, false);
+                    xZero = g.zeroPoint128();
                     xu = out.add("QuantizeLinear", List.of(xf, g.scalar("one", 1f), xZero),
                             x.point().tensor() + "#levels_u8");
                 }
                 acc = out.add("ConvInteger", List.of(xu, out.bytes(output + "/W:q", shifted, false, shape), xZero,
-                        out.bytes("zero_point_128", new byte[] {(byte) 128}, false)), output + "#acc",
+                        g.zeroPoint128()), output + "#acc",
                         attrs.toArray(Onnx.AttributeProto[]::new));
             } else {
                 acc = out.add("MatMulInteger", List.of(x.name(), out.bytes(output + "/W:q", levels, true, shape),

@@ -16,7 +16,8 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 
 /**
  * The ops of a graph that are not quantized convolutions or dense layers, one ONNX op each (float): element-wise
- * arithmetic and activations, softmax, pooling, global pooling (a mean or max over H and W), reshape, concatenation,
+ * arithmetic (add, subtract, multiply, divide, maximum, minimum) and functions (ReLU, leaky ReLU, sigmoid, tanh,
+ * exp, log, sqrt, abs, neg, softplus, softsign), transposes, softmax, pooling, global pooling (a mean or max over H and W), reshape, concatenation,
  * BatchNorm left unfolded, zero padding, and convolutions and dense layers kept in fp32. Any other op is refused
  * with an {@link OnnxExportException} naming it.
  */
@@ -50,6 +51,15 @@ final class OpExport {
             case "leakyrelu" -> o.node("LeakyRelu", values(g, in), name,
                     attr("alpha", (float) ((BaseScalarOp) f).scalar().getDouble(0)));
             case "sigmoid" -> o.node("Sigmoid", values(g, in), name);
+            case "exp" -> o.node("Exp", values(g, in), name);
+            case "log" -> o.node("Log", values(g, in), name);
+            case "sqrt" -> o.node("Sqrt", values(g, in), name);
+            case "abs" -> o.node("Abs", values(g, in), name);
+            case "neg" -> o.node("Neg", values(g, in), name);
+            case "maximum" -> o.node("Max", values(g, in), name);
+            case "minimum" -> o.node("Min", values(g, in), name);
+            case "softplus" -> o.node("Softplus", values(g, in), name);
+            case "softsign" -> o.node("Softsign", values(g, in), name);
             case "tanh" -> o.node("Tanh", values(g, in), name);
             case "softmax" -> {
                 long[] a = ((DynamicCustomOp) f).iArgs();

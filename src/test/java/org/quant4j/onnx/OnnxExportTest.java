@@ -60,6 +60,23 @@ class OnnxExportTest {
     }
 
     @Test
+    void theFp32GraphRunsInOnnxRuntimeAsDl4jRunsTheNetwork() throws Exception {
+        Datasets data = Datasets.fromEnvironment();
+        MultiLayerNetwork net = TestNetworks.cnn();
+        INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(200)).features();
+        org.quant4j.graph.ModelGraph graph = org.quant4j.convert.Dl4jConverter.convert(net);
+        Path file = tmp.resolve("fp32.onnx");
+        OnnxExport.write(graph.graph(), List.of(), graph.inputs(), graph.outputs(), OnnxExport.Form.QDQ, file);
+        try (OrtCheck ort = OrtCheck.open(file, tmp)) {
+            assertEquals(0, ort.integerKernels(), ort.opCounts().toString());
+            INDArray expected = net.output(x, false);
+            double diff = expected.sub(ort.output(x)).amaxNumber().doubleValue();
+            System.out.printf("fp32: ONNX Runtime vs DL4J, max |p diff| %.3g; %s%n", diff, ort.opCounts());
+            assertTrue(diff < 1e-5, "largest difference " + diff);
+        }
+    }
+
+    @Test
     void anOpWithoutAnOnnxFormIsRefusedByNameAndNothingIsWritten() {
         MultiLayerNetwork net = TestNetworks.islandCnn(); // local response normalization: no ONNX export
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 2, 4));
