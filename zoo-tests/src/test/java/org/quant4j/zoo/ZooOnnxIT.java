@@ -30,7 +30,9 @@ import org.quant4j.onnx.OrtCheck;
 /**
  * The ONNX export of the default zoo models (random weights from init(), as {@link ZooModelsIT}), quantized on the
  * zoo photos: ONNX Runtime's optimized graph runs every quantized convolution and dense layer as an integer op, in
- * both forms, and the EXACT form's top-1 class equals quant4j's int8 plan on every zoo photo sample.
+ * both forms, and the EXACT form's top-1 class differs from quant4j's int8 plan only on near ties (a top-1 margin
+ * below {@link ZooCheck#NEAR_TIE}, as the plan may differ from the fake-quant graph), on at most 1 % of the 108 photo
+ * samples.
  */
 class ZooOnnxIT {
 
@@ -79,26 +81,41 @@ class ZooOnnxIT {
         long quantizedOps = q.quantizations().stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT)
                 .count();
         int samples = 9 * Photos.VIEWS;
+        List<INDArray> inputs = new ArrayList<>();
+        List<INDArray> plans = new ArrayList<>();
+        List<INDArray> fakeQuants = new ArrayList<>();
+        for (int i = 0; i < samples; i += batch) {
+            INDArray x = photos.samples(i, Math.min(batch, samples - i), channels, height, width);
+            inputs.add(x);
+            plans.add(q.outputs(QuantizedModel.Execution.INT8, x)[0]);
+            fakeQuants.add(q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+        }
         for (OnnxExport.Form form : OnnxExport.Form.values()) {
             try (OrtCheck ort = OrtCheck.export(q, tmp, form)) {
                 assertEquals(List.of(), ort.floatKernels(), name + ", " + form + ": float convolutions or products");
                 assertEquals(quantizedOps, ort.integerKernels(), name + ", " + form + ": integer ops " + ort.opCounts());
                 long agree = 0;
                 long compared = 0;
+                long agreeFakeQuant = 0;
                 double maxDiff = 0;
-                for (int i = 0; i < samples; i += batch) {
-                    INDArray x = photos.samples(i, Math.min(batch, samples - i), channels, height, width);
-                    INDArray plan = q.outputs(QuantizedModel.Execution.INT8, x)[0];
-                    INDArray onnx = ort.output(x);
+                for (int b = 0; b < inputs.size(); b++) {
+                    INDArray plan = plans.get(b);
+                    INDArray onnx = ort.output(inputs.get(b));
                     long[] counts = ZooCheck.top1(plan, onnx);
                     agree += counts[0];
                     compared += counts[1];
+                    agreeFakeQuant += ZooCheck.top1(fakeQuants.get(b), onnx)[0];
+                    if (form == OnnxExport.Form.EXACT) {
+                        ZooCheck.requireTiesOnly(name + " (ONNX Runtime against the int8 plan)", plan, onnx);
+                    }
                     maxDiff = Math.max(maxDiff, plan.sub(onnx).amaxNumber().doubleValue());
                 }
                 System.out.printf("%s, %s: ONNX Runtime vs int8 plan on %d photo samples: top-1 agreement %d of"
-                        + " %d, max |diff| %.3g; optimized graph %s%n", name, form, samples, agree, compared, maxDiff, ort.opCounts());
+                        + " %d (with the fake-quant graph: %d), max |diff| %.3g; optimized graph %s%n", name, form,
+                        samples, agree, compared, agreeFakeQuant, maxDiff, ort.opCounts());
                 if (form == OnnxExport.Form.EXACT) {
-                    assertTrue(compared > 0 && agree == compared, name + ": top-1 agreement " + agree + " of " + compared);
+                    assertTrue(compared > 0 && agree >= 0.99 * compared, name + ": top-1 agreement " + agree + " of "
+                            + compared);
                 } else {
                     assertTrue(agree >= 0.95 * compared, name + ", QDQ: top-1 agreement " + agree + " of " + compared);
                 }
