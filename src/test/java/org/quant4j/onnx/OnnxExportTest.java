@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,13 +36,22 @@ class OnnxExportTest {
     @TempDir
     Path tmp;
 
+    private static Datasets data;
+    private static MultiLayerNetwork net;
+    private static QuantizedModel q;
+    private static INDArray x;
+
+    @BeforeAll
+    static void quantize() {
+        data = Datasets.fromEnvironment();
+        net = TestNetworks.cnn();
+        q = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64));
+        x = data.load(Dataset.MNIST, Split.TEST, Subset.first(1000)).features();
+    }
+
     @ParameterizedTest
     @EnumSource(OnnxExport.Form.class)
     void testCnnRunsOnIntegerKernelsAndAgreesWithTheInt8Plan(OnnxExport.Form form) throws Exception {
-        Datasets data = Datasets.fromEnvironment();
-        MultiLayerNetwork net = TestNetworks.cnn();
-        QuantizedModel q = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64));
-        INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(1000)).features();
         try (OrtCheck ort = OrtCheck.export(q, tmp, form)) {
             System.out.println(form + " optimized graph: " + ort.opCounts());
             assertEquals(List.of(), ort.floatKernels(), "float convolutions or matrix products");
@@ -61,14 +71,13 @@ class OnnxExportTest {
 
     @Test
     void theFp32GraphRunsInOnnxRuntimeAsDl4jRunsTheNetwork() throws Exception {
-        Datasets data = Datasets.fromEnvironment();
-        MultiLayerNetwork net = TestNetworks.cnn();
-        INDArray x = data.load(Dataset.MNIST, Split.TEST, Subset.first(200)).features();
         org.quant4j.graph.ModelGraph graph = org.quant4j.convert.Dl4jConverter.convert(net);
         Path file = tmp.resolve("fp32.onnx");
         OnnxExport.write(graph.graph(), List.of(), graph.inputs(), graph.outputs(), OnnxExport.Form.QDQ, file);
         try (OrtCheck ort = OrtCheck.open(file, tmp)) {
             assertEquals(0, ort.integerKernels(), ort.opCounts().toString());
+            // the check the quantized exports pass, failing here: float convolutions and products are seen
+            assertEquals(4, ort.floatKernels().size(), ort.floatKernels().toString());
             INDArray expected = net.output(x, false);
             double diff = expected.sub(ort.output(x)).amaxNumber().doubleValue();
             System.out.printf("fp32: ONNX Runtime vs DL4J, max |p diff| %.3g; %s%n", diff, ort.opCounts());
@@ -78,10 +87,10 @@ class OnnxExportTest {
 
     @Test
     void anOpWithoutAnOnnxFormIsRefusedByNameAndNothingIsWritten() {
-        MultiLayerNetwork net = TestNetworks.islandCnn(); // local response normalization: no ONNX export
-        QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 2, 4));
+        MultiLayerNetwork islands = TestNetworks.islandCnn(); // local response normalization: no ONNX export
+        QuantizedModel withLrn = Quantizer.quantize(islands, TestNetworks.randomIterator(8, 784, 10, 2, 4));
         File file = tmp.resolve("island.onnx").toFile();
-        OnnxExportException e = assertThrows(OnnxExportException.class, () -> q.exportOnnx(file));
+        OnnxExportException e = assertThrows(OnnxExportException.class, () -> withLrn.exportOnnx(file));
         assertTrue(e.getMessage().contains("(lrn,") && e.getMessage().contains(file.getName()), e.getMessage());
         assertFalse(file.exists());
         assertEquals(List.of(), List.of(tmp.toFile().list()), "files left behind");
