@@ -44,6 +44,10 @@ final class GraphExporter {
     private final Map<String, String> values = new HashMap<>();
     private final Map<String, Levels> levels = new HashMap<>();
     private final Map<String, Levels> kernelInputs = new HashMap<>();
+    /** Whether a variable depends on no placeholder, by name (memoized: the walk would repeat on every branch). */
+    private final Map<String, Boolean> constants = new HashMap<>();
+    /** The graph's outputs (each counts as a reader). */
+    private final java.util.Set<String> outputs = new java.util.HashSet<>();
     /** Scalar initializers used by many nodes (zero points, the scale 1), written once. */
     private final Map<String, String> shared = new HashMap<>();
 
@@ -62,6 +66,7 @@ final class GraphExporter {
 
     /** The ONNX model of the graph with these inputs and outputs. */
     Onnx.ModelProto export(List<TensorSpec> inputs, List<String> outputs, String version) {
+        this.outputs.addAll(outputs);
         for (TensorSpec in : inputs) {
             out.input(in.name(), in.shape());
             values.put(in.name(), in.name());
@@ -86,8 +91,7 @@ final class GraphExporter {
     int readers(String variable) {
         Variable v = sd.getVariables().get(variable);
         int n = v == null || v.getInputsForOp() == null ? 0 : v.getInputsForOp().size();
-        List<String> outs = sd.outputs();
-        return n + (outs != null && outs.contains(variable) ? 1 : 0);
+        return n + (outputs.contains(variable) ? 1 : 0);
     }
 
     /** The activation point {@code tensor}, or null. */
@@ -118,19 +122,20 @@ final class GraphExporter {
 
     /** Whether {@code variable} depends on no placeholder (a constant, or computed from constants alone). */
     boolean constant(String variable) {
-        if (array(variable) != null) {
-            return true;
+        Boolean known = constants.get(variable);
+        if (known != null) {
+            return known;
         }
-        SameDiffOp p = producer(variable);
-        if (p == null) {
-            return false;
-        }
-        for (String in : p.getInputsToOp()) {
-            if (!constant(in)) {
-                return false;
+        boolean c = array(variable) != null;
+        SameDiffOp p = c ? null : producer(variable);
+        if (p != null) {
+            c = true;
+            for (String in : p.getInputsToOp()) {
+                c &= constant(in);
             }
         }
-        return true;
+        constants.put(variable, c);
+        return c;
     }
 
     /** The value of a constant variable (computed by SameDiff when it is computed from constants). */

@@ -148,7 +148,10 @@ final class OpExport {
     private static long[] reshapeTarget(GraphExporter g, SameDiffOp op) {
         long[] a = ((DynamicCustomOp) op.getOp()).iArgs();
         if (a != null && a.length > 0) {
-            return a[0] == -'c' || a[0] == -'f' ? Arrays.copyOfRange(a, 1, a.length) : a.clone();
+            if (a[0] == -'f') {
+                return null; // a Fortran-order reshape moves elements: no ONNX Reshape does that
+            }
+            return a[0] == -'c' ? Arrays.copyOfRange(a, 1, a.length) : a.clone();
         }
         if (op.getInputsToOp().size() > 1 && g.constant(op.getInputsToOp().get(1))) {
             return g.constantValue(op.getInputsToOp().get(1)).toLongVector();

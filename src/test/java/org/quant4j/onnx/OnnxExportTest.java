@@ -17,6 +17,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.Granularity;
+import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
 import org.quant4j.QuantizedModel.Execution;
 import org.quant4j.Quantizer;
@@ -66,6 +68,26 @@ class OnnxExportTest {
             System.out.printf("%s: top-1 agreement %.4f, max |p diff| %.3g%n", form, agree,
                     expected.sub(actual).amaxNumber().doubleValue());
             assertTrue(agree >= 0.999, "top-1 agreement " + agree);
+        }
+    }
+
+    @Test
+    void sixBitPerTensorActivationsAreClippedToTheirGrid() throws Exception {
+        QuantizedModel a6 = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64),
+                QuantizationOptions.builder().activationBits(6).granularity(Granularity.PER_TENSOR).build());
+        assertEquals(Execution.INT8, a6.execution(), a6.int8Unavailable());
+        try (OrtCheck ort = OrtCheck.export(a6, tmp, OnnxExport.Form.EXACT)) {
+            assertEquals(List.of(), ort.floatKernels());
+            assertEquals(4, ort.integerKernels(), ort.opCounts().toString());
+            INDArray expected = a6.outputs(Execution.INT8, x)[0];
+            INDArray actual = ort.output(x);
+            double agree = expected.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().doubleValue()
+                    / x.size(0);
+            double diff = expected.sub(actual).amaxNumber().doubleValue();
+            System.out.printf("A6 per tensor, EXACT: top-1 agreement %.4f, max |p diff| %.3g; %s%n", agree, diff,
+                    ort.opCounts());
+            assertTrue(agree >= 0.999, "top-1 agreement " + agree);
+            assertTrue(ort.opCounts().getOrDefault("Clip", 0) >= 4, "6-bit grids clipped: " + ort.opCounts());
         }
     }
 
