@@ -354,6 +354,38 @@ public final class QuantizedModel {
         }
     }
 
+    /**
+     * Writes the model as an ONNX graph (opset 13, QDQ form) to {@code file}, atomically ({@link AtomicFiles}): every
+     * quantization point as QuantizeLinear/DequantizeLinear, int8 weights with a scale per output channel, int32
+     * biases, and the activation scales folded so that each quantized convolution and dense layer reads a per-tensor
+     * input: ONNX Runtime runs them on its integer kernels (QLinearConv, QGemm, ConvInteger, MatMulInteger). The
+     * model is not changed.
+     *
+     * @throws org.quant4j.onnx.OnnxExportException when an op has no ONNX form (the message names it), or a point has
+     *                                              other than 8-bit levels; nothing is written
+     * @throws QuantizationException                when the model runs in parts ({@code keepUnsupportedLayersFp32})
+     */
+    public void exportOnnx(File file) throws IOException {
+        exportOnnx(file, org.quant4j.onnx.OnnxExport.Form.QDQ);
+    }
+
+    /**
+     * {@link #exportOnnx(File)} in the given form: {@code QDQ} (the default: int32 biases, fused by ONNX Runtime into
+     * QLinearConv/QGemm) or {@code EXACT} (integer accumulators with float scales and biases, quant4j's own
+     * arithmetic); see {@link org.quant4j.onnx.OnnxExport.Form}.
+     */
+    public void exportOnnx(File file, org.quant4j.onnx.OnnxExport.Form form) throws IOException {
+        requireOneGraph("cannot export " + file + " as ONNX");
+        Path target = file.toPath().toAbsolutePath();
+        if (target.getParent() == null || !Files.isDirectory(target.getParent())) {
+            throw new NoSuchFileException(target.toString(), null, "the directory to write into does not exist");
+        }
+        synchronized (this) {
+            org.quant4j.onnx.OnnxExport.write(graph.graph(), quantizations, graph.inputs(), graph.outputs(), form,
+                    target);
+        }
+    }
+
     private void requireOneGraph(String what) {
         if (steps != null) {
             throw new QuantizationException(what + ": this model keeps " + fp32Layers()

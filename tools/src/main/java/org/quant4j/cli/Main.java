@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "quant4j", mixinStandardHelpOptions = true, version = "quant4j 0.1.0",
         description = "Post-training quantization of Deeplearning4j networks.",
-        subcommands = {QuantizeCommand.class, EvalCommand.class, BenchCommand.class, ReportCommand.class,
-                DemoCommand.class, TrainCommand.class, AccuracyCommand.class, RangesCommand.class,
+        subcommands = {QuantizeCommand.class, ExportCommand.class, EvalCommand.class, BenchCommand.class,
+                ReportCommand.class, DemoCommand.class, TrainCommand.class, AccuracyCommand.class, RangesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -75,6 +75,31 @@ class MainTest {
     }
 
     @Test
+    void exportWritesTheQuantizedModelAndTheFp32NetworkAsOnnx() throws IOException {
+        assertEquals(0, quantized.code(), quantized.err());
+        Path onnx = dir.resolve("out/tiny.onnx");
+        Run r = run("export", q4j.toString(), "-o", onnx.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ONNX opset 13, qdq"), r.out());
+        java.util.List<String> ops = onnxOps(onnx);
+        assertTrue(ops.contains("QuantizeLinear") && ops.contains("DequantizeLinear"), ops.toString());
+        Path fp32 = dir.resolve("out/tiny-fp32.onnx");
+        Run f = run("export", modelFile.toString(), "--fp32", "-o", fp32.toString());
+        assertEquals(0, f.code(), f.err());
+        java.util.List<String> fp32Ops = onnxOps(fp32);
+        assertTrue(fp32Ops.contains("Conv") && !fp32Ops.contains("QuantizeLinear"), fp32Ops.toString());
+        Run bad = run("export", q4j.toString(), "--form", "int4");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--form: 'int4' is not qdq or exact"), bad.err());
+    }
+
+    private static java.util.List<String> onnxOps(Path file) throws IOException {
+        onnx.Onnx.ModelProto m = onnx.Onnx.ModelProto.parseFrom(Files.readAllBytes(file));
+        assertEquals(13, m.getOpsetImport(0).getVersion());
+        return m.getGraph().getNodeList().stream().map(onnx.Onnx.NodeProto::getOpType).distinct().toList();
+    }
+
+    @Test
     void evalAddsAccuracyToTheReport() throws IOException {
         Run r = run("eval", modelFile.toString(), q4j.toString(), "--data", "mnist", "--images", "120",
                 "--batch-size", "50", "--report", reportDir.toString());
