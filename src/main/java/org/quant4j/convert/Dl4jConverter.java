@@ -235,6 +235,11 @@ public final class Dl4jConverter {
 
     /** The input a network needs, derived from the first layer and its preprocessor. */
     static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, String where) {
+        TensorSpec sequence = preprocessor == null ? Sequences.inputSpec(name, first)
+                : Sequences.inputSpec(name, preprocessor);
+        if (sequence != null) {
+            return sequence;
+        }
         if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
             return new TensorSpec(name, new long[] {-1, p.getNumChannels() * p.getInputHeight() * p.getInputWidth()});
         }

@@ -93,6 +93,14 @@ public final class LayerContext<L extends Layer> {
         kernelTaps.put(variable, taps);
     }
 
+    /**
+     * The context of a layer that this one wraps (LastTimeStep's underlying layer, say): the same graph, parameters
+     * and index, the name {@code name}.
+     */
+    <M extends Layer> LayerContext<M> wrapped(M inner, String name) {
+        return new LayerContext<>(graph, name, index, inner, params, kernelTaps);
+    }
+
     /** A fresh, unique name for an intermediate variable of this layer. */
     public String inner(String suffix) {
         return name + "/" + suffix;

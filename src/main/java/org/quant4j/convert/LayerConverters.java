@@ -25,6 +25,11 @@ import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -61,7 +66,12 @@ public final class LayerConverters {
             Map.entry(Cropping2D.class, new Cropping2DConverter()),
             Map.entry(Upsampling2D.class, new Upsampling2DConverter()),
             Map.entry(SpaceToDepthLayer.class, new SpaceToDepthConverter()),
-            Map.entry(Yolo2OutputLayer.class, new Yolo2OutputConverter()));
+            Map.entry(Yolo2OutputLayer.class, new Yolo2OutputConverter()),
+            Map.entry(LSTM.class, new LstmConverter()),
+            Map.entry(GravesLSTM.class, new LstmConverter()),
+            Map.entry(RnnOutputLayer.class, new RnnOutputLayerConverter()),
+            Map.entry(RnnLossLayer.class, new RnnLossLayerConverter()),
+            Map.entry(LastTimeStep.class, new LastTimeStepConverter()));
 
     private LayerConverters() {
     }

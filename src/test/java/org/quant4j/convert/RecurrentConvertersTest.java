@@ -1,0 +1,150 @@
+package org.quant4j.convert;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToRnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToCnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * LSTM, GravesLSTM, LastTimeStep, RnnOutputLayer, RnnLossLayer and the recurrent preprocessors against DL4J (fp32,
+ * every layer's output, relative error below 1e-5), on full-length sequences in NCW and NWC.
+ */
+class RecurrentConvertersTest {
+
+    private static final int FEATURES = 5;
+    private static final int STEPS = 7;
+    private static final int BATCH = 3;
+
+    static Stream<Arguments> recurrentLayers() {
+        return Stream.of(
+                Arguments.of("LSTM", new LSTM.Builder().nOut(6).build()),
+                Arguments.of("LSTM hard sigmoid gates, softsign", new LSTM.Builder().nOut(4)
+                        .gateActivationFunction(Activation.HARDSIGMOID).activation(Activation.SOFTSIGN).build()),
+                Arguments.of("LSTM relu", new LSTM.Builder().nOut(4).activation(Activation.RELU).build()),
+                Arguments.of("GravesLSTM", new GravesLSTM.Builder().nOut(6).build()),
+                Arguments.of("GravesLSTM softsign", new GravesLSTM.Builder().nOut(3).activation(Activation.SOFTSIGN)
+                        .build()));
+    }
+
+    /** Two recurrent layers, then an RnnOutputLayer (softmax per step). */
+    @ParameterizedTest(name = "{0} NCW")
+    @MethodSource("recurrentLayers")
+    void recurrentLayerMatchesDl4j(String name, Layer layer) {
+        check(name, sequenceNet(layer, RNNFormat.NCW), sequences(RNNFormat.NCW));
+    }
+
+    @ParameterizedTest(name = "{0} NWC")
+    @MethodSource("recurrentLayers")
+    void nwcRecurrentLayerMatchesDl4j(String name, Layer layer) {
+        check(name + " NWC", sequenceNet(layer, RNNFormat.NWC), sequences(RNNFormat.NWC));
+    }
+
+    private static MultiLayerNetwork sequenceNet(Layer layer, RNNFormat format) {
+        Layer first = layer.clone();
+        ((org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) first).setRnnDataFormat(format);
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(41).list()
+                .layer(first)
+                .layer(new LSTM.Builder().nOut(5).dataFormat(format).build())
+                .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4)
+                        .activation(Activation.SOFTMAX).dataFormat(format).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        net.init();
+        perturbBiases(net);
+        return net;
+    }
+
+    /** LastTimeStep over an LSTM, then a dense classifier (the usual sequence classifier). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    void lastTimeStepMatchesDl4j(RNNFormat format) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(43).list()
+                .layer(new LSTM.Builder().nOut(6).dataFormat(format).build())
+                .layer(new LastTimeStep(new GravesLSTM.Builder().nOut(5).dataFormat(format).build()))
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        net.init();
+        perturbBiases(net);
+        check("LastTimeStep " + format, net, sequences(format));
+    }
+
+    /** RnnLossLayer with softmax over the features of each step, and a per-step dense layer through preprocessors. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    void rnnLossLayerAndFeedForwardPreprocessorsMatchDl4j(RNNFormat format) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(47).list()
+                .layer(new LSTM.Builder().nOut(6).dataFormat(format).build())
+                .layer(new DenseLayer.Builder().nOut(4).activation(Activation.TANH).build())
+                .layer(new LSTM.Builder().nOut(3).dataFormat(format).build())
+                .layer(new RnnLossLayer.Builder().activation(Activation.SOFTMAX).dataFormat(format).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        net.init();
+        assertTrue(net.getLayerWiseConfigurations().getInputPreProcess(1) instanceof RnnToFeedForwardPreProcessor);
+        assertTrue(net.getLayerWiseConfigurations().getInputPreProcess(2) instanceof FeedForwardToRnnPreProcessor);
+        perturbBiases(net);
+        check("RnnLossLayer " + format, net, sequences(format));
+    }
+
+    /** A convolution at each time step (RnnToCnn), then back to a sequence (CnnToRnn) for an LSTM. */
+    @Test
+    void cnnPreprocessorsMatchDl4j() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(53).list()
+                .layer(new ConvolutionLayer.Builder(2, 2).nIn(2).nOut(3).activation(Activation.RELU).build())
+                .layer(new LSTM.Builder().nIn(3 * 3 * 3).nOut(4).build())
+                .layer(new RnnOutputLayer.Builder().nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+                .inputPreProcessor(0, new RnnToCnnPreProcessor(4, 4, 2))
+                .inputPreProcessor(1, new CnnToRnnPreProcessor(3, 3, 3))
+                .build());
+        net.init();
+        check("RnnToCnn and CnnToRnn", net, Nd4j.randn(DataType.FLOAT, BATCH, 2 * 4 * 4, STEPS));
+    }
+
+    static Stream<RNNFormat> formats() {
+        return Stream.of(RNNFormat.NCW, RNNFormat.NWC);
+    }
+
+    /** Non-zero biases, so that a permuted gate order shows. */
+    private static void perturbBiases(MultiLayerNetwork net) {
+        for (var layer : net.getLayers()) {
+            INDArray b = layer.paramTable().get("b");
+            if (b != null) {
+                b.assign(Nd4j.randn(DataType.FLOAT, b.shape()).muli(0.5));
+            }
+        }
+    }
+
+    private static INDArray sequences(RNNFormat format) {
+        Nd4j.getRandom().setSeed(61);
+        return format == RNNFormat.NWC ? Nd4j.randn(DataType.FLOAT, BATCH, STEPS, FEATURES)
+                : Nd4j.randn(DataType.FLOAT, BATCH, FEATURES, STEPS);
+    }
+
+    private static void check(String name, MultiLayerNetwork net, INDArray x) {
+        double error = LayerParity.maxLayerError(net, x);
+        assertTrue(error < 1e-5, name + ": relative error " + error);
+    }
+}
