@@ -32,6 +32,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.OpNames;
@@ -52,12 +53,33 @@ public final class Dl4jConverter {
 
     /** Converts a MultiLayerNetwork; the graph's single input is named {@code input}. */
     public static ModelGraph convert(MultiLayerNetwork net) {
+        return convert(net, -1);
+    }
+
+    /**
+     * Converts a MultiLayerNetwork whose recurrent layers are unrolled over {@code sequenceLength} time steps (-1:
+     * not known, enough for a network without recurrent layers); the graph takes sequences of that length only.
+     */
+    public static ModelGraph convert(MultiLayerNetwork net, long sequenceLength) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int layers = conf.getConfs().size();
         if (layers == 0) {
             throw new UnsupportedLayerException("the network has no layers");
         }
-        return convert(net, 0, layers, inputSpec(net));
+        return convert(net, 0, layers, inputSpec(net, sequenceLength));
+    }
+
+    /**
+     * The number of time steps of {@code features} when {@code net} reads sequences (its first layer is recurrent),
+     * else -1: what {@link #convert(MultiLayerNetwork, long)} needs, read from a calibration batch.
+     */
+    public static long sequenceLength(MultiLayerNetwork net, INDArray features) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        if (conf.getConfs().isEmpty() || features == null || features.rank() != 3) {
+            return -1;
+        }
+        RNNFormat format = Sequences.format(conf.getConf(0).getLayer(), conf.getInputPreProcess(0));
+        return format == null ? -1 : features.size(format == RNNFormat.NWC ? 1 : 2);
     }
 
     /**
@@ -65,13 +87,19 @@ public final class Dl4jConverter {
      * tells it; an error naming the first layer when it cannot be converted or does not tell the shape.
      */
     public static TensorSpec inputSpec(MultiLayerNetwork net) {
+        return inputSpec(net, -1);
+    }
+
+    /** As {@link #inputSpec(MultiLayerNetwork)}, sequences of {@code sequenceLength} steps (-1: any). */
+    public static TensorSpec inputSpec(MultiLayerNetwork net, long sequenceLength) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         if (conf.getConfs().isEmpty()) {
             throw new UnsupportedLayerException("the network has no layers");
         }
         Layer first = conf.getConf(0).getLayer();
         LayerConverters.require(first, 0, layerName(first, 0));
-        return inputSpec("input", first, conf.getInputPreProcess(0), "layer 0 '" + layerName(first, 0) + "'");
+        return inputSpec("input", first, conf.getInputPreProcess(0), "layer 0 '" + layerName(first, 0) + "'",
+                sequenceLength);
     }
 
     /**
@@ -111,6 +139,11 @@ public final class Dl4jConverter {
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
     public static ModelGraph convert(ComputationGraph net) {
+        return convert(net, -1);
+    }
+
+    /** As {@link #convert(ComputationGraph)}, every sequence input {@code sequenceLength} steps long (-1: not known). */
+    public static ModelGraph convert(ComputationGraph net, long sequenceLength) {
         ComputationGraphConfiguration conf = net.getConfiguration();
         SameDiff sd = SameDiff.create();
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
@@ -120,7 +153,7 @@ public final class Dl4jConverter {
         Map<String, Tensor> values = new HashMap<>();
         List<TensorSpec> inputs = new ArrayList<>();
         for (String input : conf.getNetworkInputs()) {
-            TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs);
+            TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs, sequenceLength);
             inputs.add(spec);
             values.put(input, new Tensor(sd.placeHolder(input, dataType, spec.shape()), spec.shape().length));
         }
@@ -234,9 +267,8 @@ public final class Dl4jConverter {
     }
 
     /** The input a network needs, derived from the first layer and its preprocessor. */
-    static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, String where) {
-        TensorSpec sequence = preprocessor == null ? Sequences.inputSpec(name, first)
-                : Sequences.inputSpec(name, preprocessor);
+    static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, String where, long steps) {
+        TensorSpec sequence = Sequences.inputSpec(name, first, preprocessor, steps);
         if (sequence != null) {
             return sequence;
         }
@@ -284,10 +316,11 @@ public final class Dl4jConverter {
     }
 
     private static TensorSpec inputSpecOfGraphInput(String input, Map<String, GraphVertex> vertices,
-            Map<String, List<String>> vertexInputs) {
+            Map<String, List<String>> vertexInputs, long sequenceLength) {
         for (Map.Entry<String, List<String>> e : vertexInputs.entrySet()) {
             if (e.getValue().contains(input) && vertices.get(e.getKey()) instanceof LayerVertex lv) {
-                return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'");
+                return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'",
+                        sequenceLength);
             }
         }
         throw new UnsupportedLayerException("network input '" + input + "' does not feed a layer directly;"

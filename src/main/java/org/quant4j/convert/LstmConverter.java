@@ -3,117 +3,97 @@ package org.quant4j.convert;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.AbstractLSTM;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.activations.IActivation;
-import org.nd4j.linalg.activations.impl.ActivationHardSigmoid;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
-import org.nd4j.linalg.activations.impl.ActivationSigmoid;
-import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
-import org.nd4j.linalg.activations.impl.ActivationSoftSign;
-import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMActivations;
-import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDataFormat;
-import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDirectionMode;
-import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMLayerConfig;
-import org.nd4j.linalg.api.ops.impl.layers.recurrent.weights.LSTMLayerWeights;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * LSTM and GravesLSTM (peepholes) as one libnd4j {@code lstmLayer} op over the whole sequence, any length.
+ * LSTM and GravesLSTM (peepholes), unrolled over the sequence's time steps (T, fixed when the network is converted:
+ * {@link Sequences#steps}).
  *
- * <p>DL4J (LSTMHelpers) computes, per step, {@code z = x_t W + h_{t-1} RW + b} with the 4 nOut columns in the order
- * [block input a, forget f, output o, input gate i]: {@code c_t = f c_{t-1} + i act(a)}, {@code h_t = o act(c_t)},
- * the gates through the gate activation (sigmoid by default) and {@code act} the layer's activation (tanh by default).
- * GravesLSTM adds peepholes, three more columns of RW: {@code wFF c_{t-1}} to f, {@code wGG c_{t-1}} to i and
- * {@code wOO c_t} to o. libnd4j's lstmLayer takes the columns in the order [i, f, a, o] and the peepholes as
- * [i, f, o]; the converter permutes the column blocks of W, RW and b once, at conversion.
+ * <p>DL4J (LSTMHelpers) computes, per step, {@code z_t = x_t W + h_{t-1} RW + b}, its 4 nOut columns in the order
+ * [block input a, forget f, output o, input gate i]; {@code c_t = f c_{t-1} + i act(a)}, {@code h_t = o act(c_t)},
+ * the gates through the gate activation (sigmoid by default), {@code act} the layer's activation; h and c start at
+ * zero. GravesLSTM adds peepholes, three more columns of RW: {@code wFF c_{t-1}} to f, {@code wGG c_{t-1}} to i and
+ * {@code wOO c_t} to o. With a feature mask (DL4J's [N, T]), h and c are multiplied by the step's mask.
  *
- * <p>The op reads the data input {@code x} (op input 0) and the input weights {@code W} (op input 1, [nIn, 4 nOut]),
- * which is what {@code graph.QuantizableOps} needs to quantize it as a matrix product: the activation per input
- * feature (axis 1: NWC input is transposed to NCW first), the weights per gate output column. The recurrent weights are op input 2.
+ * <p>The graph: the input-to-hidden products of every step as one {@code xw_plus_b} over the time-major rows
+ * [T N, nIn] (a dense layer to quantization: W per gate column, the input per feature), then per step
+ * {@code z_t = P_t + h_{t-1} RW} as a {@code matmul}, all T - 1 of them reading the one constant RW (a shared
+ * weight, quantized on its own per gate column: {@code graph.QuantizableOps#sharedWeights}), and the gates
+ * written out. The output stacks the h_t: [N, nOut, T] (NCW) or [N, T, nOut] (NWC). Variables: {@code <layer>/W},
+ * {@code /RW}, {@code /b}, {@code /preact}, and {@code <layer>/t<step>/...} per step.
  */
 final class LstmConverter implements LayerConverter<AbstractLSTM> {
-
-    /** Where each libnd4j gate block [i, f, a, o] is in DL4J's [a, f, o, i]. */
-    private static final int[] DL4J_BLOCK_OF = {3, 1, 0, 2};
 
     @Override
     public Tensor convert(LayerContext<AbstractLSTM> c, Tensor input) {
         AbstractLSTM layer = c.layer();
         Cnn.requireSequence(c, input);
         SameDiff sd = c.graph();
+        RNNFormat format = layer.getRnnDataFormat();
+        int steps = Sequences.steps(c, input, format);
         long nOut = layer.getNOut();
-        boolean peepholes = layer instanceof GravesLSTM;
         INDArray recurrent = c.param("RW");
-        INDArray rw = recurrent.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4 * nOut));
-        SDVariable w = sd.constant(c.name() + "/W", gateOrder(c.param("W"), nOut));
-        SDVariable r = sd.constant(c.name() + "/RW", gateOrder(rw, nOut));
-        SDVariable b = sd.constant(c.name() + "/b", gateOrder(c.param("b").reshape(1, 4 * nOut), nOut).reshape(4 * nOut));
-        LSTMLayerWeights.LSTMLayerWeightsBuilder weights = LSTMLayerWeights.builder().weights(w).rWeights(r).bias(b);
-        if (peepholes) {
-            // DL4J's columns 4 nOut .. 4 nOut + 2: wFF, wOO, wGG; libnd4j wants [i, f, o] = [wGG, wFF, wOO].
-            INDArray p = Nd4j.concat(0, column(recurrent, 4 * nOut + 2), column(recurrent, 4 * nOut),
-                    column(recurrent, 4 * nOut + 1));
-            weights.peepholeWeights(sd.constant(c.name() + "/peepholes", p));
+        SDVariable rw = sd.constant(c.name() + "/RW",
+                recurrent.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4 * nOut)).dup('c'));
+        SDVariable peepholeF = null;
+        SDVariable peepholeO = null;
+        SDVariable peepholeI = null;
+        if (layer instanceof GravesLSTM) {
+            peepholeF = sd.constant(c.name() + "/peephole_f", row(recurrent, 4 * nOut));
+            peepholeO = sd.constant(c.name() + "/peephole_o", row(recurrent, 4 * nOut + 1));
+            peepholeI = sd.constant(c.name() + "/peephole_i", row(recurrent, 4 * nOut + 2));
         }
-        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
-        // NWC runs as NST between two transposes: M2.1's oneDNN helper for lstmLayer fails on NTS without peepholes
-        // ("object is not initialized", measured here).
-        SDVariable x = nwc ? sd.permute(c.inner("ncw"), input.variable(), 0, 2, 1) : input.variable();
-        LSTMLayerConfig config = LSTMLayerConfig.builder()
-                .lstmdataformat(LSTMDataFormat.NST)
-                .directionMode(LSTMDirectionMode.FWD)
-                .gateAct(activation(c, layer.getGateActivationFn(), "gate"))
-                .cellAct(activation(c, layer.getActivationFn(), "cell"))
-                .outAct(activation(c, layer.getActivationFn(), "cell"))
-                .retFullSequence(true).retLastH(false).retLastC(false)
-                .cellClip(0)
-                .build();
-        SDVariable[] out = sd.rnn().lstmLayer(new String[] {nwc ? c.inner("ncw_out") : c.name()}, x, null, null, null,
-                weights.build(), config);
-        return new Tensor(nwc ? sd.permute(c.name(), out[0], 0, 2, 1) : out[0], 3);
+        SDVariable[] projections = Sequences.inputProjections(c, input, format, steps, 4 * nOut);
+        SDVariable[] mask = Sequences.stepMasks(c, steps);
+        SDVariable[] outputs = new SDVariable[steps];
+        SDVariable h = null;
+        SDVariable cell = null;
+        for (int t = 0; t < steps; t++) {
+            String step = c.inner("t" + t) + "/";
+            SDVariable z = h == null ? projections[t]
+                    : sd.math.add(step + "z", projections[t], sd.mmul(step + "recurrent", h, rw));
+            SDVariable a = activation(c, layer.getActivationFn(), gate(z, 0, nOut), step + "a");
+            SDVariable f = gate(z, 1, nOut);
+            SDVariable i = gate(z, 3, nOut);
+            if (peepholeF != null && cell != null) {
+                f = sd.math.add(f, sd.math.mul(cell, peepholeF));
+                i = sd.math.add(i, sd.math.mul(cell, peepholeI));
+            }
+            f = activation(c, layer.getGateActivationFn(), f, step + "f");
+            i = activation(c, layer.getGateActivationFn(), i, step + "i");
+            SDVariable gated = sd.math.mul(i, a);
+            cell = cell == null ? gated : sd.math.add(step + "c", sd.math.mul(f, cell), gated);
+            SDVariable o = gate(z, 2, nOut);
+            if (peepholeO != null) {
+                o = sd.math.add(o, sd.math.mul(cell, peepholeO));
+            }
+            o = activation(c, layer.getGateActivationFn(), o, step + "o");
+            h = sd.math.mul(step + "h", o, activation(c, layer.getActivationFn(), cell, step + "act_c"));
+            if (mask != null) {
+                h = sd.math.mul(step + "h_masked", h, mask[t]);
+                cell = sd.math.mul(step + "c_masked", cell, mask[t]);
+            }
+            outputs[t] = h;
+        }
+        return new Tensor(Sequences.stack(sd, c.name(), outputs, format), 3);
     }
 
-    /** The column blocks of {@code m} ([rows, 4 nOut], DL4J order) in libnd4j's order, a C-order copy. */
-    private static INDArray gateOrder(INDArray m, long nOut) {
-        INDArray[] blocks = new INDArray[4];
-        for (int g = 0; g < 4; g++) {
-            long from = DL4J_BLOCK_OF[g] * nOut;
-            blocks[g] = m.get(NDArrayIndex.all(), NDArrayIndex.interval(from, from + nOut));
-        }
-        return Nd4j.hstack(blocks).dup('c');
+    /** Column block {@code block} (of 4, each nOut wide) of the gate pre-activations {@code z}. */
+    private static SDVariable gate(SDVariable z, int block, long nOut) {
+        return z.get(SDIndex.all(), SDIndex.interval(block * nOut, (block + 1) * nOut));
     }
 
-    private static INDArray column(INDArray m, long index) {
-        return m.getColumn(index).dup('c').reshape(m.size(0));
+    private static SDVariable activation(LayerContext<?> c, org.nd4j.linalg.activations.IActivation fn, SDVariable x,
+            String name) {
+        return ActivationFunctions.apply(c.graph(), name, fn, x, c.where(), 2);
     }
 
-    /** The lstmLayer activation equal to DL4J's {@code fn}; an error naming the layer for any other. */
-    static LSTMActivations activation(LayerContext<?> c, IActivation fn, String role) {
-        if (fn instanceof ActivationSigmoid) {
-            return LSTMActivations.SIGMOID;
-        }
-        if (fn instanceof ActivationTanH) {
-            return LSTMActivations.TANH;
-        }
-        if (fn instanceof ActivationHardSigmoid) {
-            return LSTMActivations.HARD_SIGMOID;
-        }
-        if (fn instanceof ActivationSoftSign) {
-            return LSTMActivations.SOFTSIGN;
-        }
-        if (fn instanceof ActivationSoftPlus) {
-            return LSTMActivations.SOFTPLUS;
-        }
-        if (fn instanceof ActivationReLU relu && relu.getMax() == null
-                && (relu.getThreshold() == null || relu.getThreshold() == 0)
-                && (relu.getNegativeSlope() == null || relu.getNegativeSlope() == 0)) {
-            return LSTMActivations.RELU;
-        }
-        throw new UnsupportedLayerException(c.where() + ": " + role + " activation " + fn + " is not supported in a"
-                + " recurrent layer (supported: sigmoid, tanh, hard sigmoid, softsign, softplus, relu)");
+    /** Column {@code index} of {@code m} as a [1, rows] row vector. */
+    private static INDArray row(INDArray m, long index) {
+        return m.getColumn(index).dup('c').reshape(1, m.size(0));
     }
 }

@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToCnnPreProcessor;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
@@ -12,7 +13,13 @@ import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.TensorSpec;
 
 /**
@@ -53,37 +60,105 @@ final class Sequences {
     }
 
     /**
-     * The input of a network whose first layer is {@code first}, when that layer reads sequences: [N, nIn, T] (NCW)
-     * or [N, T, nIn] (NWC), the unknown sizes -1; null for any other layer.
+     * The input of a network whose first layer is {@code first} (after {@code preprocessor}, or null), when it
+     * reads sequences: [N, nIn, T] (NCW) or [N, T, nIn] (NWC), T = {@code steps}, unknown sizes -1; null when the
+     * network does not read sequences.
      */
-    static TensorSpec inputSpec(String name, Layer first) {
-        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
-        RNNFormat format;
-        long features;
-        if (layer instanceof BaseRecurrentLayer r) {
-            format = r.getRnnDataFormat();
-            features = r.getNIn();
-        } else if (layer instanceof RnnOutputLayer r) {
-            format = r.getRnnDataFormat();
-            features = r.getNIn();
-        } else if (layer instanceof RnnLossLayer r) {
-            format = r.getRnnDataFormat();
-            features = -1;
-        } else {
+    static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, long steps) {
+        RNNFormat format = format(first, preprocessor);
+        if (format == null) {
             return null;
         }
-        long f = features > 0 ? features : -1;
-        return new TensorSpec(name, format == RNNFormat.NWC ? new long[] {-1, -1, f} : new long[] {-1, f, -1});
+        long features = -1;
+        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        if (preprocessor instanceof RnnToCnnPreProcessor p) {
+            features = (long) p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
+        } else if (layer instanceof FeedForwardLayer f && f.getNIn() > 0) {
+            features = f.getNIn();
+        }
+        long t = steps > 0 ? steps : -1;
+        return new TensorSpec(name, format == RNNFormat.NWC ? new long[] {-1, t, features}
+                : new long[] {-1, features, t});
     }
 
-    /** The input of a network whose first preprocessor is {@code preprocessor} (RnnToCnn); null for any other. */
-    static TensorSpec inputSpec(String name, InputPreProcessor preprocessor) {
-        if (preprocessor instanceof RnnToCnnPreProcessor p) {
-            long f = (long) p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
-            return new TensorSpec(name, p.getRnnDataFormat() == RNNFormat.NWC ? new long[] {-1, -1, f}
-                    : new long[] {-1, f, -1});
+    /**
+     * The data format of the sequences a network whose first layer is {@code first} (after {@code preprocessor})
+     * reads; null when it does not read sequences.
+     */
+    static RNNFormat format(Layer first, InputPreProcessor preprocessor) {
+        if (preprocessor != null) {
+            return preprocessor instanceof RnnToCnnPreProcessor p ? p.getRnnDataFormat() : null;
+        }
+        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        if (layer instanceof BaseRecurrentLayer r) {
+            return r.getRnnDataFormat();
+        }
+        if (layer instanceof RnnOutputLayer r) {
+            return r.getRnnDataFormat();
+        }
+        if (layer instanceof RnnLossLayer r) {
+            return r.getRnnDataFormat();
         }
         return null;
+    }
+
+    /**
+     * The number of time steps of the sequence {@code input} (in {@code format}), found by running the graph built
+     * so far on one example of zeros: every network input's shape must be known but for the batch size. A recurrent
+     * layer is unrolled over its steps, so they are fixed when the network is converted.
+     */
+    static int steps(LayerContext<?> c, Tensor input, RNNFormat format) {
+        SameDiff sd = c.graph();
+        Map<String, INDArray> feed = new HashMap<>();
+        for (SDVariable p : sd.inputs().stream().map(sd::getVariable).toList()) {
+            long[] shape = p.getShape() == null ? null : p.getShape().clone();
+            for (int d = 1; shape != null && d < shape.length; d++) {
+                if (shape[d] < 0) {
+                    shape = null;
+                }
+            }
+            if (shape == null || shape.length == 0) {
+                throw new UnsupportedLayerException(c.where() + " is unrolled over the time steps, so the sequence"
+                        + " length must be known: network input '" + p.name() + "' has shape "
+                        + (p.getShape() == null ? "unknown" : Arrays.toString(p.getShape()))
+                        + "; convert with Dl4jConverter.convert(net, sequenceLength) (Quantizer takes it from the"
+                        + " first calibration batch)");
+            }
+            shape[0] = 1;
+            feed.put(p.name(), Nd4j.zeros(p.dataType(), shape));
+        }
+        String name = input.variable().name();
+        long[] shape = feed.containsKey(name) ? feed.get(name).shape()
+                : GraphExecution.output(sd, feed, List.of(name)).get(name).shape();
+        return Math.toIntExact(shape[format == RNNFormat.NWC ? 1 : 2]);
+    }
+
+    /**
+     * The products {@code x_t W + b} of every step of {@code input} at once, as one {@code xw_plus_b} over the
+     * time-major rows ({@code <layer>/preact}, [T N, width]), split into the T steps' [N, width].
+     */
+    static SDVariable[] inputProjections(LayerContext<?> c, Tensor input, RNNFormat format, int steps, long width) {
+        SameDiff sd = c.graph();
+        SDVariable rows = toRows(sd, c.inner("rows"), input.variable(), format, -1);
+        SDVariable w = c.constant("W");
+        SDVariable p = c.hasParam("b") ? sd.nn.linear(c.inner("preact"), rows, w, c.constant("b", width))
+                : sd.mmul(c.inner("preact"), rows, w);
+        SDVariable perStep = sd.reshape(c.inner("preact_steps"), p, steps, -1, width);
+        String[] names = new String[steps];
+        for (int t = 0; t < steps; t++) {
+            names[t] = c.inner("t" + t) + "/p";
+        }
+        return sd.unstack(names, perStep, 0, steps);
+    }
+
+    /** The feature mask of each step as [N, 1], or null when the network takes no mask. */
+    static SDVariable[] stepMasks(LayerContext<?> c, int steps) {
+        return null;
+    }
+
+    /** The steps' outputs [N, F] as one sequence: [N, F, T] (NCW) or [N, T, F] (NWC). */
+    static SDVariable stack(SameDiff sd, String name, SDVariable[] steps, RNNFormat format) {
+        return sd.stack(name, format == RNNFormat.NWC ? 1 : 2, steps);
     }
 
     /** The graph's network input (its first placeholder): its first dimension is the batch size. */
