@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.quant4j.calib.FeatureBatches;
+import org.quant4j.calib.PeekedBatches;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.convert.UnsupportedLayerException;
 import org.quant4j.graph.ModelGraph;
@@ -43,7 +44,14 @@ public final class Quantizer {
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
-        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return quantize(convert(net, batches), batches, options);
+    }
+
+    /** The graph of {@code net}, its recurrent layers unrolled over the sequence length of the first batch. */
+    private static ModelGraph convert(MultiLayerNetwork net, PeekedBatches batches) {
+        INDArray[] first = batches.first();
+        return Dl4jConverter.convert(net, first == null ? -1 : Dl4jConverter.sequenceLength(net, first[0]));
     }
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration) {
@@ -94,7 +102,8 @@ public final class Quantizer {
      */
     public static Calibration calibrate(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
-        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return calibrate(convert(net, batches), batches, options);
     }
 
     /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */

@@ -32,15 +32,18 @@ final class Sequences {
     private Sequences() {
     }
 
-    /** [N, F, T] or [N, T, F] as the rows [T * N, F]; {@code features} is F, or -1 when not known. */
+    /**
+     * [N, F, T] or [N, T, F] as the rows [T * N, F]; {@code features} is F, or -1 when not known. Computed as the
+     * transpose of [F, T * N] so that the last op is a transpose, not a reshape: a quantization point moves upstream
+     * through a reshape before a dense layer, taking it for a channel-major flatten, which these rows are not.
+     */
     static SDVariable toRows(SameDiff sd, String name, SDVariable x, RNNFormat format, long features) {
-        SDVariable timeMajor = sd.permute(name + "/time_major", x, format == RNNFormat.NWC ? new int[] {1, 0, 2}
-                : new int[] {2, 0, 1});
-        if (features > 0) {
-            return sd.reshape(name, timeMajor, -1, features);
-        }
-        return sd.reshape(name, timeMajor, sd.concat(0, sd.constant(Nd4j.createFromArray(-1L)),
-                dimension(sd, timeMajor, 2)));
+        SDVariable featureMajor = sd.permute(name + "/feature_major", x, format == RNNFormat.NWC ? new int[] {2, 1, 0}
+                : new int[] {1, 2, 0});
+        SDVariable flat = features > 0 ? sd.reshape(name + "/flat", featureMajor, features, -1)
+                : sd.reshape(name + "/flat", featureMajor, sd.concat(0, dimension(sd, featureMajor, 0),
+                        sd.constant(Nd4j.createFromArray(-1L))));
+        return sd.permute(name, flat, 1, 0);
     }
 
     /**

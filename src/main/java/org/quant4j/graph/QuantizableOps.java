@@ -29,8 +29,43 @@ public final class QuantizableOps {
     private QuantizableOps() {
     }
 
-    /** The quantizable ops, in the graph's op order. */
+    /**
+     * The quantizable ops, in the graph's op order. Ops whose weight another op reads too are not among them: their
+     * weight is a {@link #sharedWeights shared weight}.
+     */
     public static List<QuantizableOp> find(SameDiff sd) {
+        List<QuantizableOp> candidates = candidates(sd);
+        Map<String, List<QuantizableOp>> byWeight = byWeight(candidates);
+        return candidates.stream().filter(op -> byWeight.get(op.weight()).size() == 1).toList();
+    }
+
+    /**
+     * The weights that several otherwise quantizable ops read (a recurrent layer unrolled over its steps), each
+     * with its readers: quantized on their own, weight only ({@link SharedWeight}).
+     */
+    public static List<SharedWeight> sharedWeights(SameDiff sd) {
+        List<SharedWeight> shared = new ArrayList<>();
+        for (Map.Entry<String, List<QuantizableOp>> e : byWeight(candidates(sd)).entrySet()) {
+            List<QuantizableOp> readers = e.getValue();
+            if (readers.size() > 1 && readers.stream().allMatch(r -> r.type().equals(readers.get(0).type())
+                    && r.weightAxis() == readers.get(0).weightAxis())) {
+                shared.add(new SharedWeight(e.getKey(), readers.stream().map(QuantizableOp::op).toList(),
+                        readers.get(0).type(), readers.get(0).weightAxis()));
+            }
+        }
+        return shared;
+    }
+
+    private static Map<String, List<QuantizableOp>> byWeight(List<QuantizableOp> candidates) {
+        Map<String, List<QuantizableOp>> byWeight = new java.util.LinkedHashMap<>();
+        for (QuantizableOp op : candidates) {
+            byWeight.computeIfAbsent(op.weight(), w -> new ArrayList<>()).add(op);
+        }
+        return byWeight;
+    }
+
+    /** Every op of a quantizable kind reading a constant weight, shared or not, in the graph's op order. */
+    private static List<QuantizableOp> candidates(SameDiff sd) {
         List<QuantizableOp> found = new ArrayList<>();
         for (SameDiffOp sdo : sd.getOps().values()) {
             DifferentialFunction op = sdo.getOp();

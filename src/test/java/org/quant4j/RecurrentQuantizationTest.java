@@ -1,0 +1,122 @@
+package org.quant4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.convert.UnsupportedLayerException;
+import org.quant4j.graph.TensorQuantization;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.report.SqnrMeter;
+
+/** Recurrent networks through the whole pipeline: calibration, the fake-quant graph, the int8 plan, save and load. */
+class RecurrentQuantizationTest {
+
+    private static final int FEATURES = 6;
+    private static final int STEPS = 9;
+
+    @TempDir
+    Path tmp;
+
+    static MultiLayerNetwork lstmClassifier(RNNFormat format) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(71).list()
+                .layer(new LSTM.Builder().name("lstm1").nOut(16).dataFormat(format).build())
+                .layer(new LastTimeStep(new LSTM.Builder().name("lstm2").nOut(12).dataFormat(format).build()))
+                .layer(new OutputLayer.Builder().name("out").nOut(4).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        net.init();
+        return net;
+    }
+
+    static ListDataSetIterator<DataSet> sequences(RNNFormat format, int batches, int batch, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        List<DataSet> data = new ArrayList<>();
+        for (int i = 0; i < batches; i++) {
+            INDArray x = format == RNNFormat.NWC ? Nd4j.randn(DataType.FLOAT, batch, STEPS, FEATURES)
+                    : Nd4j.randn(DataType.FLOAT, batch, FEATURES, STEPS);
+            data.add(new DataSet(x, Nd4j.zeros(DataType.FLOAT, batch, 4)));
+        }
+        return new ListDataSetIterator<>(data, batch);
+    }
+
+    /**
+     * Both products of each LSTM are quantized: the input products of all steps as one int8 dense layer (W8A8), the
+     * recurrent weights, read by one matrix product per step, on their own (weight only); the int8 plan runs the
+     * dense layers as int8 kernels and agrees with the fake-quant graph; the file round trip keeps every value.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(RNNFormat.class)
+    void lstmClassifierQuantizesBothProductsAndRunsInInt8(RNNFormat format) throws Exception {
+        MultiLayerNetwork net = lstmClassifier(format);
+        QuantizedModel q = Quantizer.quantize(net, sequences(format, 4, 16, 3));
+        assertEquals(List.of("lstm1/preact", "lstm2/sequence/preact", "out/preact"), q.report().quantizedOps());
+        for (String recurrent : List.of("lstm1/RW", "lstm2/sequence/RW")) {
+            TensorQuantization t = q.quantizations().stream().filter(w -> w.tensor().equals(recurrent)).findFirst()
+                    .orElseThrow(() -> new AssertionError(recurrent + " not quantized: " + q.quantizations()));
+            assertEquals(TensorQuantization.Kind.WEIGHT, t.kind());
+            assertEquals(STEPS - 1, t.consumers().size(), "one matrix product per step after the first");
+            assertEquals(4 * (recurrent.startsWith("lstm1") ? 16 : 12), t.scales().length, "one scale per gate column");
+            assertEquals(DataType.INT8, q.graph().getVariable(recurrent + ":q").dataType());
+            assertFalse(q.graph().hasVariable(recurrent), "the fp32 recurrent weights are gone");
+        }
+        assertEquals(QuantizedModel.Execution.INT8, q.execution(), q.int8Unavailable());
+
+        INDArray x = sequences(format, 1, 64, 5).next().getFeatures();
+        INDArray expected = net.output(x);
+        INDArray fakeQuant = q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0];
+        INDArray int8 = q.output(x);
+        SqnrMeter m = new SqnrMeter();
+        m.add(expected, fakeQuant);
+        assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
+        assertEquals(fakeQuant.argMax(1), int8.argMax(1), "int8 plan and fake-quant graph disagree on a class");
+        assertTrue(fakeQuant.sub(int8).amaxNumber().doubleValue() < 1e-3, "int8 plan far from the fake-quant graph");
+        String summary = q.int8Network().summary(x.shape());
+        assertTrue(summary.startsWith("3 int8 kernels"), summary);
+
+        File file = tmp.resolve("lstm-" + format + ".q4j").toFile();
+        q.save(file);
+        QuantizedModel loaded = QuantizedModel.load(file);
+        assertEquals(int8, loaded.output(x));
+        assertEquals(fakeQuant, loaded.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+    }
+
+    /** The graph is unrolled over the calibration data's sequence length: other lengths are refused by name. */
+    @Test
+    void otherSequenceLengthIsRefusedClearly() {
+        QuantizedModel q = Quantizer.quantize(lstmClassifier(RNNFormat.NCW), sequences(RNNFormat.NCW, 2, 8, 3));
+        INDArray longer = Nd4j.rand(DataType.FLOAT, 2, FEATURES, STEPS + 1);
+        QuantizationException e = assertThrows(QuantizationException.class, () -> q.output(longer));
+        assertTrue(e.getMessage().contains("[2, 6, 10]") && e.getMessage().contains("[-1, 6, 9]"), e.getMessage());
+    }
+
+    /** Converting a recurrent network needs the sequence length; the error says where to give it. */
+    @Test
+    void conversionWithoutSequenceLengthSaysWhatIsMissing() {
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> Dl4jConverter.convert(lstmClassifier(RNNFormat.NCW)));
+        assertTrue(e.getMessage().contains("layer 0 'lstm1' (LSTM)") && e.getMessage().contains("sequenceLength"),
+                e.getMessage());
+    }
+}
