@@ -44,14 +44,25 @@ public final class Quantizer {
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
-        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
-        return quantize(convert(net, batches), batches, options);
+        Converted converted = convert(net, calibration);
+        return quantize(converted.graph(), converted.batches(), options);
     }
 
-    /** The graph of {@code net}, its recurrent layers unrolled over the sequence length of the first batch. */
-    private static ModelGraph convert(MultiLayerNetwork net, PeekedBatches batches) {
+    /** A converted network and the calibration batches to feed it. */
+    private record Converted(ModelGraph graph, Iterator<INDArray[]> batches) {
+    }
+
+    /**
+     * The graph of {@code net}, its recurrent layers unrolled over the sequence length of the first calibration
+     * batch; when that batch carries a features mask, the graph takes a mask too (every batch then feeds one: ones
+     * where a batch has none).
+     */
+    private static Converted convert(MultiLayerNetwork net, DataSetIterator calibration) {
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.withMasks(calibration));
         INDArray[] first = batches.first();
-        return Dl4jConverter.convert(net, first == null ? -1 : Dl4jConverter.sequenceLength(net, first[0]));
+        long steps = first == null ? -1 : Dl4jConverter.sequenceLength(net, first[0]);
+        boolean masked = steps > 0 && first[1] != null;
+        return new Converted(Dl4jConverter.convert(net, steps, masked), FeatureBatches.masked(batches, masked, steps));
     }
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration) {
@@ -102,8 +113,8 @@ public final class Quantizer {
      */
     public static Calibration calibrate(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
-        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
-        return calibrate(convert(net, batches), batches, options);
+        Converted converted = convert(net, calibration);
+        return calibrate(converted.graph(), converted.batches(), options);
     }
 
     /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */

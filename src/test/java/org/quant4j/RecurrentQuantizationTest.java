@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.convert.UnsupportedLayerException;
 import org.quant4j.graph.TensorQuantization;
+import org.quant4j.graph.TensorSpec;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -100,6 +101,52 @@ class RecurrentQuantizationTest {
         QuantizedModel loaded = QuantizedModel.load(file);
         assertEquals(int8, loaded.output(x));
         assertEquals(fakeQuant, loaded.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+    }
+
+    /**
+     * Variable-length sequences: calibration batches carrying DL4J feature masks give a model that takes the mask as
+     * its second input, {@code output(features, mask)}, and applies it as DL4J does (LastTimeStep reads each
+     * example's last unmasked step, after state zeroed at masked steps).
+     */
+    @Test
+    void featureMasksEnterAsASecondInput() {
+        MultiLayerNetwork net = lstmClassifier(RNNFormat.NCW);
+        List<DataSet> batches = new ArrayList<>();
+        ListDataSetIterator<DataSet> plain = sequences(RNNFormat.NCW, 4, 16, 11);
+        int b = 0;
+        while (plain.hasNext()) {
+            DataSet d = plain.next();
+            d.setFeaturesMaskArray(lengthMask(16, b++));
+            batches.add(d);
+        }
+        QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16));
+        assertEquals(List.of("input", "input_mask"), q.inputs().stream().map(TensorSpec::name).toList());
+
+        INDArray x = sequences(RNNFormat.NCW, 1, 64, 13).next().getFeatures();
+        INDArray mask = lengthMask(64, 7);
+        INDArray expected = net.output(x, false, mask, null);
+        INDArray fakeQuant = q.outputs(QuantizedModel.Execution.FAKE_QUANT, x, mask)[0];
+        SqnrMeter m = new SqnrMeter();
+        m.add(expected, fakeQuant);
+        assertTrue(m.sqnrDb() > 25, "W8A8 output SQNR under masks " + m.sqnrDb() + " dB");
+        INDArray unmasked = net.output(x, false);
+        assertTrue(expected.sub(unmasked).amaxNumber().doubleValue() > 1e-2, "the masks change DL4J's outputs");
+        assertEquals(fakeQuant.argMax(1), q.output(x, mask).argMax(1), "int8 plan and fake-quant graph disagree");
+        QuantizationException e = assertThrows(QuantizationException.class, () -> q.output(x));
+        assertTrue(e.getMessage().contains("input_mask"), e.getMessage());
+    }
+
+    /** Masks [n, STEPS] of varied lengths, some padded at the end and some at the start. */
+    private static INDArray lengthMask(int n, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        INDArray mask = Nd4j.ones(DataType.FLOAT, n, STEPS);
+        for (int i = 0; i < n; i++) {
+            int padding = random.nextInt(STEPS - 2);
+            for (int t = 0; t < padding; t++) {
+                mask.putScalar(i, i % 2 == 0 ? STEPS - 1 - t : t, 0);
+            }
+        }
+        return mask;
     }
 
     /** The graph is unrolled over the calibration data's sequence length: other lengths are refused by name. */

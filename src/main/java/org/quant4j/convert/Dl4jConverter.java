@@ -61,12 +61,30 @@ public final class Dl4jConverter {
      * not known, enough for a network without recurrent layers); the graph takes sequences of that length only.
      */
     public static ModelGraph convert(MultiLayerNetwork net, long sequenceLength) {
+        return convert(net, sequenceLength, false);
+    }
+
+    /**
+     * As {@link #convert(MultiLayerNetwork, long)}; with {@code featureMask} the graph takes a second input,
+     * {@code input_mask} [N, sequenceLength], DL4J's feature mask (1 for a step that counts, 0 for padding), and
+     * applies it where DL4J M2.1 does at inference: LastTimeStep takes each example's last unmasked step, global
+     * pooling reduces over the unmasked steps (recurrent layers compute the same with and without a mask).
+     */
+    public static ModelGraph convert(MultiLayerNetwork net, long sequenceLength, boolean featureMask) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int layers = conf.getConfs().size();
         if (layers == 0) {
             throw new UnsupportedLayerException("the network has no layers");
         }
-        return convert(net, 0, layers, inputSpec(net, sequenceLength));
+        TensorSpec input = inputSpec(net, sequenceLength);
+        if (!featureMask) {
+            return convert(net, 0, layers, input);
+        }
+        if (input.shape().length != 3 || sequenceLength <= 0) {
+            throw new UnsupportedLayerException("a feature mask needs a network that reads sequences of a known length"
+                    + " (its input is " + input.shapeText() + ", sequence length " + sequenceLength + ")");
+        }
+        return convert(net, 0, layers, input, new TensorSpec(Sequences.MASK, new long[] {-1, sequenceLength}));
     }
 
     /**
@@ -109,6 +127,10 @@ public final class Dl4jConverter {
      * variables as the whole network's graph does.
      */
     public static ModelGraph convert(MultiLayerNetwork net, int from, int to, TensorSpec input) {
+        return convert(net, from, to, input, null);
+    }
+
+    private static ModelGraph convert(MultiLayerNetwork net, int from, int to, TensorSpec input, TensorSpec mask) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         if (from < 0 || to > conf.getConfs().size() || from >= to) {
             throw new IllegalArgumentException("no layers in [" + from + ", " + to + ") of a network of "
@@ -118,6 +140,9 @@ public final class Dl4jConverter {
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Tensor x = new Tensor(sd.placeHolder(input.name(), dataType, input.shape()), input.shape().length);
+        if (mask != null) {
+            sd.placeHolder(mask.name(), dataType, mask.shape());
+        }
         List<LayerOutput> layerOutputs = new ArrayList<>();
         for (int i = from; i < to; i++) {
             Layer layer = conf.getConf(i).getLayer();
@@ -134,7 +159,8 @@ public final class Dl4jConverter {
         String output = x.variable().name();
         sd.setOutputs(output);
         OpNames.makeDistinct(sd);
-        return new ModelGraph(sd, List.of(input), List.of(output), layerOutputs, kernelTaps);
+        return new ModelGraph(sd, mask == null ? List.of(input) : List.of(input, mask), List.of(output), layerOutputs,
+                kernelTaps);
     }
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */

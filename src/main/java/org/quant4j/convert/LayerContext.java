@@ -22,6 +22,7 @@ public final class LayerContext<L extends Layer> {
     private final L layer;
     private final Map<String, INDArray> params;
     private final Map<String, KernelTaps> kernelTaps;
+    private Layer wrapper;
 
     /** @param kernelTaps where this conversion records the weights that hold structural zeros (written to) */
     LayerContext(SameDiff graph, String name, int index, L layer, Map<String, INDArray> params,
@@ -98,7 +99,14 @@ public final class LayerContext<L extends Layer> {
      * and index, the name {@code name}.
      */
     <M extends Layer> LayerContext<M> wrapped(M inner, String name) {
-        return new LayerContext<>(graph, name, index, inner, params, kernelTaps);
+        LayerContext<M> context = new LayerContext<>(graph, name, index, inner, params, kernelTaps);
+        context.wrapper = layer;
+        return context;
+    }
+
+    /** The layer that wraps this one (LastTimeStep, ...), or null. */
+    public Layer wrapper() {
+        return wrapper;
     }
 
     /** A fresh, unique name for an intermediate variable of this layer. */

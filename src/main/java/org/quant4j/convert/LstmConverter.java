@@ -3,6 +3,7 @@ package org.quant4j.convert;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.AbstractLSTM;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -17,7 +18,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * [block input a, forget f, output o, input gate i]; {@code c_t = f c_{t-1} + i act(a)}, {@code h_t = o act(c_t)},
  * the gates through the gate activation (sigmoid by default), {@code act} the layer's activation; h and c start at
  * zero. GravesLSTM adds peepholes, three more columns of RW: {@code wFF c_{t-1}} to f, {@code wGG c_{t-1}} to i and
- * {@code wOO c_t} to o. With a feature mask (DL4J's [N, T]), h and c are multiplied by the step's mask.
+ * {@code wOO c_t} to o. A feature mask [N, T] multiplies h_t and c_t at every step (zero state after a masked step)
+ * where DL4J M2.1 applies it: in a layer wrapped by LastTimeStep; a layer on its own computes the same outputs with
+ * and without a mask (both measured: {@code RecurrentConvertersTest}).
  *
  * <p>The graph: the input-to-hidden products of every step as one {@code xw_plus_b} over the time-major rows
  * [T N, nIn] (a dense layer to quantization: W per gate column, the input per feature), then per step
@@ -48,7 +51,7 @@ final class LstmConverter implements LayerConverter<AbstractLSTM> {
             peepholeI = sd.constant(c.name() + "/peephole_i", row(recurrent, 4 * nOut + 2));
         }
         SDVariable[] projections = Sequences.inputProjections(c, input, format, steps, 4 * nOut);
-        SDVariable[] mask = Sequences.stepMasks(c, steps);
+        SDVariable[] mask = c.wrapper() instanceof LastTimeStep ? Sequences.stepMasks(c, steps) : null;
         SDVariable[] outputs = new SDVariable[steps];
         SDVariable h = null;
         SDVariable cell = null;

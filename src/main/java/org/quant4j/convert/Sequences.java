@@ -29,6 +29,9 @@ import org.quant4j.graph.TensorSpec;
  */
 final class Sequences {
 
+    /** The name of the feature-mask input of a network converted with masks ([N, T]). */
+    static final String MASK = "input_mask";
+
     private Sequences() {
     }
 
@@ -156,7 +159,25 @@ final class Sequences {
 
     /** The feature mask of each step as [N, 1], or null when the network takes no mask. */
     static SDVariable[] stepMasks(LayerContext<?> c, int steps) {
-        return null;
+        SameDiff sd = c.graph();
+        if (!sd.hasVariable(MASK)) {
+            return null;
+        }
+        String[] names = new String[steps];
+        for (int t = 0; t < steps; t++) {
+            names[t] = c.inner("t" + t) + "/mask_step";
+        }
+        SDVariable[] perStep = sd.unstack(names, sd.getVariable(MASK), 1, steps);
+        SDVariable[] columns = new SDVariable[steps];
+        for (int t = 0; t < steps; t++) {
+            columns[t] = sd.expandDims(c.inner("t" + t) + "/mask", perStep[t], 1);
+        }
+        return columns;
+    }
+
+    /** The network's feature mask [N, T] (DL4J's: 1 for a step that counts, 0 for padding), or null without one. */
+    static SDVariable mask(SameDiff sd) {
+        return sd.hasVariable(MASK) ? sd.getVariable(MASK) : null;
     }
 
     /** The steps' outputs [N, F] as one sequence: [N, F, T] (NCW) or [N, T, F] (NWC). */

@@ -2,12 +2,16 @@ package org.quant4j.convert;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -28,7 +32,10 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.quant4j.graph.GraphExecution;
+import org.quant4j.graph.ModelGraph;
 
 /**
  * LSTM, GravesLSTM, LastTimeStep, RnnOutputLayer, RnnLossLayer and the recurrent preprocessors against DL4J (fp32,
@@ -121,6 +128,80 @@ class RecurrentConvertersTest {
                 .build());
         net.init();
         check("RnnToCnn and CnnToRnn", net, Nd4j.randn(DataType.FLOAT, BATCH, 2 * 4 * 4, STEPS));
+    }
+
+    /**
+     * Feature masks [N, T]: a full sequence, one padded at the end, one padded at the start (DL4J's ALIGN_END), one
+     * with a hole. LSTM, GravesLSTM in LastTimeStep (each example's last unmasked step), masked global pooling and a
+     * per-step output layer, every layer against DL4J given the same mask.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    void masksMatchDl4j(RNNFormat format) {
+        INDArray mask = Nd4j.ones(DataType.FLOAT, 4, STEPS);
+        mask.get(NDArrayIndex.point(1), NDArrayIndex.interval(4, STEPS)).assign(0);
+        mask.get(NDArrayIndex.point(2), NDArrayIndex.interval(0, 3)).assign(0);
+        mask.putScalar(3, 2, 0);
+        Nd4j.getRandom().setSeed(67);
+        INDArray x = format == RNNFormat.NWC ? Nd4j.randn(DataType.FLOAT, 4, STEPS, FEATURES)
+                : Nd4j.randn(DataType.FLOAT, 4, FEATURES, STEPS);
+        MultiLayerNetwork last = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(71).list()
+                .layer(new LSTM.Builder().nOut(6).dataFormat(format).build())
+                .layer(new LastTimeStep(new GravesLSTM.Builder().nOut(5).dataFormat(format).build()))
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        last.init();
+        perturbBiases(last);
+        assertMasked("LastTimeStep(GravesLSTM) " + format, last, x, mask);
+        MultiLayerNetwork lastLstm = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(72).list()
+                .layer(new LastTimeStep(new LSTM.Builder().nOut(5).dataFormat(format).build()))
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        lastLstm.init();
+        perturbBiases(lastLstm);
+        assertMasked("LastTimeStep(LSTM) " + format, lastLstm, x, mask);
+        MultiLayerNetwork perStep = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(73).list()
+                .layer(new LSTM.Builder().nOut(6).dataFormat(format).build())
+                .layer(new RnnOutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).dataFormat(format).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        perStep.init();
+        assertMasked("RnnOutputLayer " + format, perStep, x, mask);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("poolingTypes")
+    void maskedGlobalPoolingMatchesDl4j(PoolingType type) {
+        INDArray mask = Nd4j.ones(DataType.FLOAT, 3, STEPS);
+        mask.get(NDArrayIndex.point(1), NDArrayIndex.interval(2, STEPS)).assign(0);
+        mask.get(NDArrayIndex.point(2), NDArrayIndex.interval(0, 5)).assign(0);
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(79).list()
+                .layer(new LSTM.Builder().nOut(6).activation(Activation.TANH).build())
+                .layer(new GlobalPoolingLayer.Builder(type).pnorm(2).build())
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS)).build());
+        net.init();
+        perturbBiases(net);
+        assertMasked("masked " + type + " pooling", net, sequences(RNNFormat.NCW), mask);
+    }
+
+    static Stream<PoolingType> poolingTypes() {
+        return Stream.of(PoolingType.AVG, PoolingType.MAX, PoolingType.SUM, PoolingType.PNORM);
+    }
+
+    /** Every layer's output and the network's, under the feature mask, against DL4J's (relative error < 1e-5). */
+    private static void assertMasked(String name, MultiLayerNetwork net, INDArray x, INDArray mask) {
+        ModelGraph graph = Dl4jConverter.convert(net, STEPS, true);
+        List<String> variables = graph.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
+        Map<String, INDArray> ours = GraphExecution.output(graph.graph(), Map.of("input", x, "input_mask", mask),
+                variables);
+        for (int i = 0; i < variables.size(); i++) {
+            INDArray expected = net.feedForward(x.dup(), mask, null).get(i + 1).dup('c');
+            double error = Dl4jConverterTest.relativeError(expected, ours.get(variables.get(i)));
+            assertTrue(error < 1e-5, name + ", layer " + i + ": relative error " + error);
+        }
+        INDArray output = net.output(x.dup(), false, mask, null);
+        double error = Dl4jConverterTest.relativeError(output.dup('c'), ours.get(variables.get(variables.size() - 1)));
+        assertTrue(error < 1e-5, name + ", output: relative error " + error);
     }
 
     static Stream<RNNFormat> formats() {
