@@ -71,18 +71,24 @@ public final class Quantizer {
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
-        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return quantize(convert(net, batches, options), batches, options);
     }
 
     public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
             QuantizationOptions options) {
-        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return quantize(convert(net, batches, options), batches, options);
     }
 
-    /** The graph of {@code net}; an unsupported layer's error says that keeping it in fp32 is for MultiLayerNetworks. */
-    private static ModelGraph convert(ComputationGraph net, QuantizationOptions options) {
+    /**
+     * The graph of {@code net}, recurrent layers unrolled over the sequence length of the first calibration batch;
+     * an unsupported layer's error says that keeping it in fp32 is for MultiLayerNetworks.
+     */
+    private static ModelGraph convert(ComputationGraph net, PeekedBatches batches, QuantizationOptions options) {
         try {
-            return Dl4jConverter.convert(net);
+            INDArray[] first = batches.first();
+            return Dl4jConverter.convert(net, first == null ? -1 : Dl4jConverter.sequenceLength(net, first));
         } catch (UnsupportedLayerException e) {
             if (!options.keepUnsupportedLayersFp32()) {
                 throw e;
@@ -120,7 +126,8 @@ public final class Quantizer {
     /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */
     public static Calibration calibrate(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
-        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return calibrate(convert(net, batches, options), batches, options);
     }
 
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */

@@ -13,9 +13,11 @@ import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -134,6 +136,46 @@ class RecurrentQuantizationTest {
         assertEquals(fakeQuant.argMax(1), q.output(x, mask).argMax(1), "int8 plan and fake-quant graph disagree");
         QuantizationException e = assertThrows(QuantizationException.class, () -> q.output(x));
         assertTrue(e.getMessage().contains("input_mask"), e.getMessage());
+    }
+
+    /**
+     * An embedding table is stored as INT8, one scale per row (weight only, min/max per row); a ComputationGraph
+     * reads its sequence length from the calibration data as a MultiLayerNetwork does.
+     */
+    @Test
+    void embeddingTableIsStoredInt8PerRowAndGraphsWork() {
+        ComputationGraph net = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(97).graphBuilder()
+                .addInputs("tokens")
+                .addLayer("emb", new EmbeddingSequenceLayer.Builder().nIn(50).nOut(8).inputLength(STEPS).build(),
+                        "tokens")
+                .addLayer("lstm", new LastTimeStep(new LSTM.Builder().nIn(8).nOut(10).activation(Activation.TANH)
+                        .build()), "emb")
+                .addLayer("out", new OutputLayer.Builder().nIn(10).nOut(4).activation(Activation.SOFTMAX).build(),
+                        "lstm")
+                .setOutputs("out").build());
+        net.init();
+        java.util.Random random = new java.util.Random(5);
+        List<DataSet> batches = new ArrayList<>();
+        for (int b = 0; b < 4; b++) {
+            float[][] tokens = new float[16][STEPS];
+            for (float[] row : tokens) {
+                for (int t = 0; t < STEPS; t++) {
+                    row[t] = random.nextInt(50);
+                }
+            }
+            batches.add(new DataSet(Nd4j.createFromArray(tokens), Nd4j.zeros(DataType.FLOAT, 16, 4)));
+        }
+        QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16));
+        TensorQuantization table = q.quantizations().stream().filter(t -> t.tensor().equals("emb/W")).findFirst()
+                .orElseThrow(() -> new AssertionError("the table is not quantized: " + q.quantizations()));
+        assertEquals(50, table.scales().length, "one scale per row");
+        assertEquals(0, table.axis());
+        assertEquals(DataType.INT8, q.graph().getVariable("emb/W:q").dataType());
+        INDArray x = batches.get(0).getFeatures();
+        SqnrMeter m = new SqnrMeter();
+        m.add(net.outputSingle(x), q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+        assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
+        assertEquals(q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0].argMax(1), q.output(x).argMax(1));
     }
 
     /** Masks [n, STEPS] of varied lengths, some padded at the end and some at the start. */

@@ -93,11 +93,15 @@ public final class Dl4jConverter {
      */
     public static long sequenceLength(MultiLayerNetwork net, INDArray features) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        if (conf.getConfs().isEmpty() || features == null || features.rank() != 3) {
+        if (conf.getConfs().isEmpty() || features == null || features.rank() < 2) {
             return -1;
         }
-        RNNFormat format = Sequences.format(conf.getConf(0).getLayer(), conf.getInputPreProcess(0));
-        return format == null ? -1 : features.size(format == RNNFormat.NWC ? 1 : 2);
+        Layer first = conf.getConf(0).getLayer();
+        if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer) {
+            return features.size(features.rank() - 1);
+        }
+        RNNFormat format = Sequences.format(first, conf.getInputPreProcess(0));
+        return format == null || features.rank() != 3 ? -1 : features.size(format == RNNFormat.NWC ? 1 : 2);
     }
 
     /**
@@ -161,6 +165,32 @@ public final class Dl4jConverter {
         OpNames.makeDistinct(sd);
         return new ModelGraph(sd, mask == null ? List.of(input) : List.of(input, mask), List.of(output), layerOutputs,
                 kernelTaps);
+    }
+
+    /**
+     * The number of time steps of the first of {@code features} (one array per network input) that a sequence
+     * input of {@code net} takes, else -1: what {@link #convert(ComputationGraph, long)} needs.
+     */
+    public static long sequenceLength(ComputationGraph net, INDArray[] features) {
+        ComputationGraphConfiguration conf = net.getConfiguration();
+        List<String> inputs = conf.getNetworkInputs();
+        for (int i = 0; i < inputs.size() && i < features.length; i++) {
+            for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+                if (e.getValue().contains(inputs.get(i)) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
+                        && features[i] != null) {
+                    Layer first = lv.getLayerConf().getLayer();
+                    if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer
+                            && features[i].rank() >= 2) {
+                        return features[i].size(features[i].rank() - 1);
+                    }
+                    RNNFormat format = Sequences.format(first, lv.getPreProcessor());
+                    if (format != null && features[i].rank() == 3) {
+                        return features[i].size(format == RNNFormat.NWC ? 1 : 2);
+                    }
+                }
+            }
+        }
+        return -1;
     }
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */

@@ -3,6 +3,7 @@ package org.quant4j.convert;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -19,7 +20,8 @@ final class LastTimeStepConverter implements LayerConverter<LastTimeStep> {
     public Tensor convert(LayerContext<LastTimeStep> c, Tensor input) {
         Layer underlying = c.layer().getUnderlying();
         Tensor sequence = convertUnderlying(c, underlying, input);
-        RNNFormat format = underlying instanceof BaseRecurrentLayer r ? r.getRnnDataFormat() : RNNFormat.NCW;
+        RNNFormat format = underlying instanceof BaseRecurrentLayer r ? r.getRnnDataFormat()
+                : underlying instanceof Bidirectional b ? b.getRNNDataFormat() : RNNFormat.NCW;
         SDVariable mask = Sequences.mask(c.graph());
         return new Tensor(mask == null ? lastStep(c, sequence.variable(), format, c.name())
                 : lastUnmaskedStep(c, sequence.variable(), mask, format, c.name()), 2);

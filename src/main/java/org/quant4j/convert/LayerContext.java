@@ -104,6 +104,22 @@ public final class LayerContext<L extends Layer> {
         return context;
     }
 
+    /**
+     * The context of one of the layers that this one holds (Bidirectional's forward and backward layers), whose
+     * parameters are this layer's with {@code prefix} (e.g. {@code f}: {@code fW} becomes {@code W}).
+     */
+    <M extends Layer> LayerContext<M> held(M inner, String name, String prefix) {
+        Map<String, INDArray> own = new java.util.LinkedHashMap<>();
+        params.forEach((key, value) -> {
+            if (key.startsWith(prefix)) {
+                own.put(key.substring(prefix.length()), value);
+            }
+        });
+        LayerContext<M> context = new LayerContext<>(graph, name, index, inner, own, kernelTaps);
+        context.wrapper = layer;
+        return context;
+    }
+
     /** The layer that wraps this one (LastTimeStep, ...), or null. */
     public Layer wrapper() {
         return wrapper;

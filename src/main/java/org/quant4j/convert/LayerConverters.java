@@ -30,6 +30,10 @@ import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -71,7 +75,11 @@ public final class LayerConverters {
             Map.entry(GravesLSTM.class, new LstmConverter()),
             Map.entry(RnnOutputLayer.class, new RnnOutputLayerConverter()),
             Map.entry(RnnLossLayer.class, new RnnLossLayerConverter()),
-            Map.entry(LastTimeStep.class, new LastTimeStepConverter()));
+            Map.entry(LastTimeStep.class, new LastTimeStepConverter()),
+            Map.entry(SimpleRnn.class, new SimpleRnnConverter()),
+            Map.entry(Bidirectional.class, new BidirectionalConverter()),
+            Map.entry(EmbeddingLayer.class, new EmbeddingConverter()),
+            Map.entry(EmbeddingSequenceLayer.class, new EmbeddingSequenceConverter()));
 
     private LayerConverters() {
     }

@@ -25,7 +25,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>The graph: the input-to-hidden products of every step as one {@code xw_plus_b} over the time-major rows
  * [T N, nIn] (a dense layer to quantization: W per gate column, the input per feature), then per step
  * {@code z_t = P_t + h_{t-1} RW} as a {@code matmul}, all T - 1 of them reading the one constant RW (a shared
- * weight, quantized on its own per gate column: {@code graph.QuantizableOps#sharedWeights}), and the gates
+ * weight, quantized on its own per gate column: {@code graph.QuantizableOps#weightOnly}), and the gates
  * written out. The output stacks the h_t: [N, nOut, T] (NCW) or [N, T, nOut] (NWC). Variables: {@code <layer>/W},
  * {@code /RW}, {@code /b}, {@code /preact}, and {@code <layer>/t<step>/...} per step.
  */

@@ -4,10 +4,13 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToCnnPreProcessor;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -67,10 +70,17 @@ final class Sequences {
 
     /**
      * The input of a network whose first layer is {@code first} (after {@code preprocessor}, or null), when it
-     * reads sequences: [N, nIn, T] (NCW) or [N, T, nIn] (NWC), T = {@code steps}, unknown sizes -1; null when the
-     * network does not read sequences.
+     * reads sequences: [N, nIn, T] (NCW) or [N, T, nIn] (NWC), T = {@code steps}, unknown sizes -1; indices [N, 1]
+     * for an EmbeddingLayer, [N, T] for an EmbeddingSequenceLayer; null when the network reads none of these.
      */
     static TensorSpec inputSpec(String name, Layer first, InputPreProcessor preprocessor, long steps) {
+        if (preprocessor == null && first instanceof EmbeddingLayer) {
+            return new TensorSpec(name, new long[] {-1, 1});
+        }
+        if (preprocessor == null && first instanceof EmbeddingSequenceLayer e) {
+            long t = steps > 0 ? steps : e.isInferInputLength() || e.getInputLength() <= 0 ? -1 : e.getInputLength();
+            return new TensorSpec(name, new long[] {-1, t});
+        }
         RNNFormat format = format(first, preprocessor);
         if (format == null) {
             return null;
@@ -81,6 +91,8 @@ final class Sequences {
             features = (long) p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
         } else if (layer instanceof FeedForwardLayer f && f.getNIn() > 0) {
             features = f.getNIn();
+        } else if (layer instanceof Bidirectional b && b.getNIn() > 0) {
+            features = b.getNIn();
         }
         long t = steps > 0 ? steps : -1;
         return new TensorSpec(name, format == RNNFormat.NWC ? new long[] {-1, t, features}
@@ -98,6 +110,9 @@ final class Sequences {
         Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
         if (layer instanceof BaseRecurrentLayer r) {
             return r.getRnnDataFormat();
+        }
+        if (layer instanceof Bidirectional b) {
+            return b.getRNNDataFormat();
         }
         if (layer instanceof RnnOutputLayer r) {
             return r.getRnnDataFormat();

@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
+import org.quant4j.RangeMethod;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.graph.FakeQuantRewriter;
@@ -15,7 +16,7 @@ import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.QuantizableOps;
-import org.quant4j.graph.SharedWeight;
+import org.quant4j.graph.WeightOnly;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.nd4j.NativeArrays;
 import org.quant4j.range.ClipRange;
@@ -76,22 +77,25 @@ public final class RangeSetting {
             quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32, op, input,
                     weightAxis(op, options), weightSolver, options.weightBits())));
         }
-        for (SharedWeight shared : QuantizableOps.sharedWeights(fp32.graph())) {
+        for (WeightOnly shared : QuantizableOps.weightOnly(fp32.graph())) {
             if (!keptFp32(shared, options)) {
-                quantizations.add(solveSharedWeight(fp32, shared, options, weightSolver));
+                // An embedding table's rows (thousands of words) take min/max: the standard per-row choice, and a
+                // fitted range per row would cost a solver run for each.
+                quantizations.add(solveWeightOnly(fp32, shared, options, shared.type().equals("gather")
+                        ? RangeMethod.MINMAX.solver() : weightSolver));
             }
         }
         return quantizations;
     }
 
     /**
-     * A shared weight ({@link SharedWeight}): per output channel (or per tensor), nothing folded in, its readers
-     * reading the dequantized values.
+     * A weight quantized on its own ({@link WeightOnly}): per channel (or per tensor), nothing folded in, its
+     * readers reading the dequantized values.
      */
-    private static TensorQuantization solveSharedWeight(ModelGraph fp32, SharedWeight shared,
+    private static TensorQuantization solveWeightOnly(ModelGraph fp32, WeightOnly shared,
             QuantizationOptions options, RangeSolver solver) {
         INDArray w = fp32.graph().getVariable(shared.weight()).getArr();
-        int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? shared.weightAxis() : -1;
+        int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? shared.axis() : -1;
         TensorQuantization unsolved = new TensorQuantization(shared.weight(), TensorQuantization.Kind.WEIGHT,
                 w.rank(), axis, new QuantGrid(options.weightBits(), true), new float[] {1f}, new double[] {0},
                 new double[] {0}, shared.readers(), null, -1, new float[0]);
@@ -100,8 +104,8 @@ public final class RangeSetting {
                 unsolved.grid(), solved.scales, solved.lo, solved.hi, shared.readers(), null, -1, new float[0]);
     }
 
-    /** Whether the layer of a shared weight ({@code <layer>/...}) is kept in fp32 by the options. */
-    private static boolean keptFp32(SharedWeight shared, QuantizationOptions options) {
+    /** Whether the layer of a weight-only weight ({@code <layer>/...}) is kept in fp32 by the options. */
+    private static boolean keptFp32(WeightOnly shared, QuantizationOptions options) {
         int slash = shared.weight().indexOf('/');
         String layer = slash < 0 ? shared.weight() : shared.weight().substring(0, slash);
         return options.keepFp32().contains(layer) || options.keepFp32().contains(shared.weight());

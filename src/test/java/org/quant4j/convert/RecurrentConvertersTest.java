@@ -9,6 +9,8 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -18,7 +20,9 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToRnnPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToCnnPreProcessor;
@@ -54,6 +58,8 @@ class RecurrentConvertersTest {
                         .gateActivationFunction(Activation.HARDSIGMOID).activation(Activation.SOFTSIGN).build()),
                 Arguments.of("LSTM tanh", new LSTM.Builder().nOut(4).activation(Activation.TANH).build()),
                 Arguments.of("GravesLSTM", new GravesLSTM.Builder().nOut(6).build()),
+                Arguments.of("SimpleRnn", new SimpleRnn.Builder().nOut(5).build()),
+                Arguments.of("SimpleRnn relu", new SimpleRnn.Builder().nOut(4).activation(Activation.RELU).build()),
                 Arguments.of("GravesLSTM tanh, 1 unit", new GravesLSTM.Builder().nOut(1).activation(Activation.TANH)
                         .build()));
     }
@@ -160,6 +166,15 @@ class RecurrentConvertersTest {
         lastLstm.init();
         perturbBiases(lastLstm);
         assertMasked("LastTimeStep(LSTM) " + format, lastLstm, x, mask);
+        MultiLayerNetwork lastRnn = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(74).list()
+                .layer(new SimpleRnn.Builder().nOut(6).dataFormat(format).build())
+                .layer(new LastTimeStep(new SimpleRnn.Builder().nOut(5).activation(Activation.TANH).dataFormat(format)
+                        .build()))
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        lastRnn.init();
+        perturbBiases(lastRnn);
+        assertMasked("LastTimeStep(SimpleRnn) " + format, lastRnn, x, mask);
         MultiLayerNetwork perStep = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(73).list()
                 .layer(new LSTM.Builder().nOut(6).dataFormat(format).build())
                 .layer(new RnnOutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).dataFormat(format).build())
@@ -204,6 +219,56 @@ class RecurrentConvertersTest {
         assertTrue(error < 1e-5, name + ", output: relative error " + error);
     }
 
+    static Stream<Arguments> bidirectionalModes() {
+        return Stream.of(Bidirectional.Mode.values()).flatMap(m -> Stream.of(Arguments.of(m, RNNFormat.NCW),
+                Arguments.of(m, RNNFormat.NWC)));
+    }
+
+    /** Bidirectional LSTM in every mode, then a Bidirectional SimpleRnn in LastTimeStep and a classifier. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("bidirectionalModes")
+    void bidirectionalMatchesDl4j(Bidirectional.Mode mode, RNNFormat format) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(101).list()
+                .layer(new Bidirectional(mode, new LSTM.Builder().nOut(4).activation(Activation.TANH).dataFormat(format)
+                        .build()))
+                .layer(new LastTimeStep(new Bidirectional(mode, new SimpleRnn.Builder().nOut(3).dataFormat(format)
+                        .build())))
+                .layer(new OutputLayer.Builder().nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, format)).build());
+        net.init();
+        perturbBiases(net);
+        check("Bidirectional " + mode + " " + format, net, sequences(format));
+    }
+
+    /** EmbeddingLayer on class indices [N, 1], then a dense classifier. */
+    @Test
+    void embeddingMatchesDl4j() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(83).list()
+                .layer(new EmbeddingLayer.Builder().nIn(20).nOut(6).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder().nIn(6).nOut(3).activation(Activation.SOFTMAX).build())
+                .build());
+        net.init();
+        perturbBiases(net);
+        check("EmbeddingLayer", net, Nd4j.createFromArray(new float[][] {{0}, {19}, {7}, {7}, {3}}));
+    }
+
+    /** EmbeddingSequenceLayer on indices [N, T], both output formats, then an LSTM and a per-step classifier. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    void embeddingSequenceMatchesDl4j(RNNFormat format) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(89).list()
+                .layer(new EmbeddingSequenceLayer.Builder().nIn(30).nOut(5).inputLength(STEPS).outputDataFormat(format)
+                        .hasBias(true).build())
+                .layer(new LSTM.Builder().nIn(5).nOut(4).dataFormat(format).build())
+                .layer(new RnnOutputLayer.Builder().nIn(4).nOut(3).activation(Activation.SOFTMAX).dataFormat(format)
+                        .build())
+                .build());
+        net.init();
+        perturbBiases(net);
+        INDArray indices = Nd4j.createFromArray(new float[][] {{0, 1, 2, 3, 29, 28, 5}, {9, 9, 9, 0, 0, 1, 17}});
+        check("EmbeddingSequenceLayer " + format, net, indices);
+    }
+
     static Stream<RNNFormat> formats() {
         return Stream.of(RNNFormat.NCW, RNNFormat.NWC);
     }
@@ -211,9 +276,11 @@ class RecurrentConvertersTest {
     /** Non-zero biases, so that a permuted gate order shows. */
     private static void perturbBiases(MultiLayerNetwork net) {
         for (var layer : net.getLayers()) {
-            INDArray b = layer.paramTable().get("b");
-            if (b != null) {
-                b.assign(Nd4j.randn(DataType.FLOAT, b.shape()).muli(0.5));
+            for (String key : new String[] {"b", "fb", "bb"}) {
+                INDArray b = layer.paramTable().get(key);
+                if (b != null) {
+                    b.assign(Nd4j.randn(DataType.FLOAT, b.shape()).muli(0.5));
+                }
             }
         }
     }
