@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
@@ -176,6 +177,25 @@ class RecurrentQuantizationTest {
         m.add(net.outputSingle(x), q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
         assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
         assertEquals(q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0].argMax(1), q.output(x).argMax(1));
+    }
+
+    /** Recurrent layers on both sides of a layer kept in DL4J (fp32) are converted for the sequence length. */
+    @Test
+    void recurrentPartsAroundAnUnsupportedLayer() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(103).list()
+                .layer(new LSTM.Builder().name("first").nOut(8).activation(Activation.TANH).build())
+                .layer(new GravesBidirectionalLSTM.Builder().name("middle").nOut(6).activation(Activation.TANH).build())
+                .layer(new LastTimeStep(new LSTM.Builder().name("last").nOut(5).activation(Activation.TANH).build()))
+                .layer(new OutputLayer.Builder().name("out").nOut(4).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS)).build());
+        net.init();
+        QuantizedModel q = Quantizer.quantize(net, sequences(RNNFormat.NCW, 2, 16, 17),
+                QuantizationOptions.builder().keepUnsupportedLayersFp32(true).build());
+        assertEquals(List.of(new QuantizedModel.Fp32Layer(1, "middle", "GravesBidirectionalLSTM")), q.fp32Layers());
+        INDArray x = sequences(RNNFormat.NCW, 1, 32, 19).next().getFeatures();
+        SqnrMeter m = new SqnrMeter();
+        m.add(net.output(x), q.output(x));
+        assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
     }
 
     /** Masks [n, STEPS] of varied lengths, some padded at the end and some at the start. */

@@ -87,6 +87,14 @@ public final class Dl4jConverter {
         return convert(net, 0, layers, input, new TensorSpec(Sequences.MASK, new long[] {-1, sequenceLength}));
     }
 
+    /** Whether {@code layer} is unrolled over the time steps when converted (so needs the sequence length). */
+    public static boolean unrollsOverTime(Layer layer) {
+        Layer inner = layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep last
+                ? last.getUnderlying() : layer;
+        return inner instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer
+                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+    }
+
     /**
      * The number of time steps of {@code features} when {@code net} reads sequences (its first layer is recurrent),
      * else -1: what {@link #convert(MultiLayerNetwork, long)} needs, read from a calibration batch.

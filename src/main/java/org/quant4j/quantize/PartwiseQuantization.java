@@ -93,7 +93,13 @@ public final class PartwiseQuantization {
             }
             List<INDArray> next = new ArrayList<>();
             if (supported) {
-                TensorSpec spec = from == 0 ? Dl4jConverter.inputSpec(net) : boundary(batches.get(0));
+                boolean unrolled = false;
+                for (int i = from; i < to; i++) {
+                    unrolled |= Dl4jConverter.unrollsOverTime(conf.getConf(i).getLayer());
+                }
+                TensorSpec spec = from == 0
+                        ? Dl4jConverter.inputSpec(net, unrolled ? Dl4jConverter.sequenceLength(net, batches.get(0)) : -1)
+                        : boundary(batches.get(0), unrolled);
                 ModelGraph graph = Dl4jConverter.convert(net, from, to, spec);
                 Set<String> kept = keptIn(conf, from, to, options.keepFp32());
                 unmatched.removeAll(kept);
@@ -120,7 +126,7 @@ public final class PartwiseQuantization {
                     next.add(fp32.output(batches.get(b), miniBatches[b]));
                 }
                 if (input == null) {
-                    input = boundary(batches.get(0));
+                    input = boundary(batches.get(0), false);
                 }
             }
             batches = next;
@@ -135,13 +141,17 @@ public final class PartwiseQuantization {
 
     /**
      * The input of a part that starts inside the network, from a value that reaches it: any batch size, the
-     * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes).
+     * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes), but for a
+     * part holding a recurrent layer ({@code unrolled}), converted for the sequence length it sees.
      */
-    private static TensorSpec boundary(INDArray value) {
+    private static TensorSpec boundary(INDArray value, boolean unrolled) {
         long[] shape = new long[value.rank()];
         java.util.Arrays.fill(shape, -1);
         if (shape.length > 1) {
             shape[1] = value.size(1);
+        }
+        if (unrolled && shape.length == 3) {
+            shape[2] = value.size(2); // a recurrent layer of the part is unrolled: [N, F, T] or [N, T, F], fixed
         }
         return new TensorSpec("input", shape);
     }
