@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.quant4j.calib.FeatureBatches;
+import org.quant4j.calib.PeekedBatches;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.convert.UnsupportedLayerException;
 import org.quant4j.graph.ModelGraph;
@@ -48,7 +49,25 @@ public final class Quantizer {
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
-        return quantize(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        Converted converted = convert(net, calibration);
+        return quantize(converted.graph(), converted.batches(), options);
+    }
+
+    /** A converted network and the calibration batches to feed it. */
+    private record Converted(ModelGraph graph, Iterator<INDArray[]> batches) {
+    }
+
+    /**
+     * The graph of {@code net}, its recurrent layers unrolled over the sequence length of the first calibration
+     * batch; when that batch carries a features mask, the graph takes a mask too (every batch then feeds one: ones
+     * where a batch has none).
+     */
+    private static Converted convert(MultiLayerNetwork net, DataSetIterator calibration) {
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.withMasks(calibration));
+        INDArray[] first = batches.first();
+        long steps = first == null ? -1 : Dl4jConverter.sequenceLength(net, first[0]);
+        boolean masked = steps > 0 && first[1] != null;
+        return new Converted(Dl4jConverter.convert(net, steps, masked), FeatureBatches.masked(batches, masked, steps));
     }
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration) {
@@ -66,7 +85,8 @@ public final class Quantizer {
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
-        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return quantize(convert(net, batches, options), batches, options);
     }
 
     public static QuantizedModel quantize(ComputationGraph net, MultiDataSetIterator calibration,
@@ -75,13 +95,18 @@ public final class Quantizer {
         if (options.keepUnsupportedLayersFp32() && PartwiseQuantization.hasUnsupportedLayers(net)) {
             return QuantizedModel.of(PartwiseQuantization.quantize(net, FeatureBatches.of(calibration), options));
         }
-        return quantize(convert(net, options), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return quantize(convert(net, batches, options), batches, options);
     }
 
-    /** The graph of {@code net}; an unsupported layer's error says that keeping it in fp32 is for MultiLayerNetworks. */
-    private static ModelGraph convert(ComputationGraph net, QuantizationOptions options) {
+    /**
+     * The graph of {@code net}, recurrent layers unrolled over the sequence length of the first calibration batch;
+     * an unsupported layer's error says that keeping it in fp32 is for MultiLayerNetworks.
+     */
+    private static ModelGraph convert(ComputationGraph net, PeekedBatches batches, QuantizationOptions options) {
         try {
-            return Dl4jConverter.convert(net);
+            INDArray[] first = batches.first();
+            return Dl4jConverter.convert(net, first == null ? -1 : Dl4jConverter.sequenceLength(net, first));
         } catch (UnsupportedLayerException e) {
             if (!options.keepUnsupportedLayersFp32()) {
                 throw e;
@@ -114,14 +139,16 @@ public final class Quantizer {
     public static Calibration calibrate(MultiLayerNetwork net, DataSetIterator calibration,
             QuantizationOptions options) {
         requireRaw(calibration.getPreProcessor(), options);
-        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        Converted converted = convert(net, calibration);
+        return calibrate(converted.graph(), converted.batches(), options);
     }
 
     /** As {@link #calibrate(MultiLayerNetwork, DataSetIterator, QuantizationOptions)}, for a ComputationGraph. */
     public static Calibration calibrate(ComputationGraph net, DataSetIterator calibration,
             QuantizationOptions options) {
         requireRaw(calibration.getPreProcessor(), options);
-        return calibrate(Dl4jConverter.convert(net), FeatureBatches.of(calibration), options);
+        PeekedBatches batches = PeekedBatches.of(FeatureBatches.of(calibration));
+        return calibrate(convert(net, batches, options), batches, options);
     }
 
     /**

@@ -29,6 +29,33 @@ public final class FeatureBatches {
         });
     }
 
+    /**
+     * Batches of a single-input network's features and their features masks, {@code {features, mask}} (the mask
+     * null when a batch has none): what {@link #masked} then turns into a network's feed.
+     */
+    public static Iterator<INDArray[]> withMasks(DataSetIterator data) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        return mapped(data, (batch, index) -> new INDArray[] {batch.getFeatures(), batch.getFeaturesMaskArray()});
+    }
+
+    /**
+     * The feed of a network from {@link #withMasks} batches: with {@code masked}, {@code {features, mask}} (a batch
+     * without a mask gets ones, [N, steps]); without, {@code {features}}, a mask that masks values out refused.
+     */
+    public static Iterator<INDArray[]> masked(Iterator<INDArray[]> withMasks, boolean masked, long steps) {
+        return mapped(withMasks, (batch, index) -> {
+            if (!masked) {
+                requireNoMask(batch[1], index, 0);
+                return new INDArray[] {batch[0]};
+            }
+            INDArray mask = batch[1] != null ? batch[1]
+                    : org.nd4j.linalg.factory.Nd4j.ones(batch[0].dataType(), batch[0].size(0), steps);
+            return new INDArray[] {batch[0], mask};
+        });
+    }
+
     /** Batches of a network's features, one array per input. */
     public static Iterator<INDArray[]> of(MultiDataSetIterator data) {
         if (data.resetSupported()) {

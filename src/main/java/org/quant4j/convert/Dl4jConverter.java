@@ -33,6 +33,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.OpNames;
@@ -53,12 +54,63 @@ public final class Dl4jConverter {
 
     /** Converts a MultiLayerNetwork; the graph's single input is named {@code input}. */
     public static ModelGraph convert(MultiLayerNetwork net) {
+        return convert(net, -1);
+    }
+
+    /**
+     * Converts a MultiLayerNetwork whose recurrent layers are unrolled over {@code sequenceLength} time steps (-1:
+     * not known, enough for a network without recurrent layers); the graph takes sequences of that length only.
+     */
+    public static ModelGraph convert(MultiLayerNetwork net, long sequenceLength) {
+        return convert(net, sequenceLength, false);
+    }
+
+    /**
+     * As {@link #convert(MultiLayerNetwork, long)}; with {@code featureMask} the graph takes a second input,
+     * {@code input_mask} [N, sequenceLength], DL4J's feature mask (1 for a step that counts, 0 for padding), and
+     * applies it where DL4J M2.1 does at inference: LastTimeStep takes each example's last unmasked step, global
+     * pooling reduces over the unmasked steps (recurrent layers compute the same with and without a mask).
+     */
+    public static ModelGraph convert(MultiLayerNetwork net, long sequenceLength, boolean featureMask) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int layers = conf.getConfs().size();
         if (layers == 0) {
             throw new UnsupportedLayerException("the network has no layers");
         }
-        return convert(net, 0, layers, inputSpec(net));
+        TensorSpec input = inputSpec(net, sequenceLength);
+        if (!featureMask) {
+            return convert(net, 0, layers, input);
+        }
+        if (input.shape().length != 3 || sequenceLength <= 0) {
+            throw new UnsupportedLayerException("a feature mask needs a network that reads sequences of a known length"
+                    + " (its input is " + input.shapeText() + ", sequence length " + sequenceLength + ")");
+        }
+        return convert(net, 0, layers, input, new TensorSpec(Sequences.MASK, new long[] {-1, sequenceLength}));
+    }
+
+    /** Whether {@code layer} is unrolled over the time steps when converted (so needs the sequence length). */
+    public static boolean unrollsOverTime(Layer layer) {
+        Layer inner = layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep last
+                ? last.getUnderlying() : layer;
+        return inner instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer
+                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+    }
+
+    /**
+     * The number of time steps of {@code features} when {@code net} reads sequences (its first layer is recurrent),
+     * else -1: what {@link #convert(MultiLayerNetwork, long)} needs, read from a calibration batch.
+     */
+    public static long sequenceLength(MultiLayerNetwork net, INDArray features) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        if (conf.getConfs().isEmpty() || features == null || features.rank() < 2) {
+            return -1;
+        }
+        Layer first = conf.getConf(0).getLayer();
+        if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer) {
+            return features.size(features.rank() - 1);
+        }
+        RNNFormat format = Sequences.format(first, conf.getInputPreProcess(0));
+        return format == null || features.rank() != 3 ? -1 : features.size(format == RNNFormat.NWC ? 1 : 2);
     }
 
     /**
@@ -66,13 +118,19 @@ public final class Dl4jConverter {
      * tells it; an error naming the first layer when it cannot be converted or does not tell the shape.
      */
     public static TensorSpec inputSpec(MultiLayerNetwork net) {
+        return inputSpec(net, -1);
+    }
+
+    /** As {@link #inputSpec(MultiLayerNetwork)}, sequences of {@code sequenceLength} steps (-1: any). */
+    public static TensorSpec inputSpec(MultiLayerNetwork net, long sequenceLength) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         if (conf.getConfs().isEmpty()) {
             throw new UnsupportedLayerException("the network has no layers");
         }
         Layer first = conf.getConf(0).getLayer();
         LayerConverters.require(first, 0, layerName(first, 0));
-        return inputSpec("input", first, conf.getInputPreProcess(0), "layer 0 '" + layerName(first, 0) + "'");
+        return inputSpec("input", first, conf.getInputPreProcess(0), "layer 0 '" + layerName(first, 0) + "'",
+                sequenceLength);
     }
 
     /**
@@ -82,6 +140,10 @@ public final class Dl4jConverter {
      * variables as the whole network's graph does.
      */
     public static ModelGraph convert(MultiLayerNetwork net, int from, int to, TensorSpec input) {
+        return convert(net, from, to, input, null);
+    }
+
+    private static ModelGraph convert(MultiLayerNetwork net, int from, int to, TensorSpec input, TensorSpec mask) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         if (from < 0 || to > conf.getConfs().size() || from >= to) {
             throw new IllegalArgumentException("no layers in [" + from + ", " + to + ") of a network of "
@@ -91,6 +153,9 @@ public final class Dl4jConverter {
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Tensor x = new Tensor(sd.placeHolder(input.name(), dataType, input.shape()), input.shape().length);
+        if (mask != null) {
+            sd.placeHolder(mask.name(), dataType, mask.shape());
+        }
         List<LayerOutput> layerOutputs = new ArrayList<>();
         ChannelsLast layouts = new ChannelsLast(sd);
         for (int i = from; i < to; i++) {
@@ -107,12 +172,44 @@ public final class Dl4jConverter {
         String output = layouts.physical(x).variable().name();
         sd.setOutputs(output);
         OpNames.makeDistinct(sd);
-        return new ModelGraph(sd, List.of(input), List.of(output), layerOutputs, kernelTaps);
+        return new ModelGraph(sd, mask == null ? List.of(input) : List.of(input, mask), List.of(output), layerOutputs,
+                kernelTaps);
+    }
+
+    /**
+     * The number of time steps of the first of {@code features} (one array per network input) that a sequence
+     * input of {@code net} takes, else -1: what {@link #convert(ComputationGraph, long)} needs.
+     */
+    public static long sequenceLength(ComputationGraph net, INDArray[] features) {
+        ComputationGraphConfiguration conf = net.getConfiguration();
+        List<String> inputs = conf.getNetworkInputs();
+        for (int i = 0; i < inputs.size() && i < features.length; i++) {
+            for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+                if (e.getValue().contains(inputs.get(i)) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
+                        && features[i] != null) {
+                    Layer first = lv.getLayerConf().getLayer();
+                    if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer
+                            && features[i].rank() >= 2) {
+                        return features[i].size(features[i].rank() - 1);
+                    }
+                    RNNFormat format = Sequences.format(first, lv.getPreProcessor());
+                    if (format != null && features[i].rank() == 3) {
+                        return features[i].size(format == RNNFormat.NWC ? 1 : 2);
+                    }
+                }
+            }
+        }
+        return -1;
     }
 
     /** Converts a ComputationGraph with layer, element-wise and merge vertices. */
     public static ModelGraph convert(ComputationGraph net) {
-        return convert(net, 0, net.getConfiguration().getTopologicalOrderStr().size(), null, null);
+        return convert(net, -1);
+    }
+
+    /** As {@link #convert(ComputationGraph)}, every sequence input {@code sequenceLength} steps long (-1: not known). */
+    public static ModelGraph convert(ComputationGraph net, long sequenceLength) {
+        return convert(net, 0, net.getConfiguration().getTopologicalOrderStr().size(), null, null, sequenceLength);
     }
 
     /**
@@ -121,9 +218,14 @@ public final class Dl4jConverter {
      * (named after the vertex before the part whose output it stands for, in DL4J's layout), or, when null, the
      * network's inputs; its single output is the vertex {@code output} (whose value later vertices or the network's
      * outputs read), or, when null, the network's outputs. Vertices keep their names and indices, as in the whole
-     * graph.
+     * graph. Sequence inputs are {@code sequenceLength} steps long (-1: not known).
      */
     public static ModelGraph convert(ComputationGraph net, int from, int to, TensorSpec boundary, String output) {
+        return convert(net, from, to, boundary, output, -1);
+    }
+
+    private static ModelGraph convert(ComputationGraph net, int from, int to, TensorSpec boundary, String output,
+            long sequenceLength) {
         ComputationGraphConfiguration conf = net.getConfiguration();
         SameDiff sd = SameDiff.create();
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
@@ -138,7 +240,7 @@ public final class Dl4jConverter {
                     boundary.shape().length));
         }
         for (String input : boundary != null ? List.<String>of() : conf.getNetworkInputs()) {
-            TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs);
+            TensorSpec spec = inputSpecOfGraphInput(input, vertices, vertexInputs, sequenceLength);
             inputs.add(spec);
             values.put(input, new Tensor(sd.placeHolder(input, dataType, spec.shape()), spec.shape().length));
         }
@@ -269,8 +371,13 @@ public final class Dl4jConverter {
     }
 
     /** The input a network needs, derived from the first layer and its preprocessor. */
-    static TensorSpec inputSpec(String name, Layer wrapped, InputPreProcessor preprocessor, String where) {
+    static TensorSpec inputSpec(String name, Layer wrapped, InputPreProcessor preprocessor, String where, long steps) {
         Layer first = Wrappers.unwrap(wrapped);
+        TensorSpec sequence = Sequences.inputSpec(name, first, preprocessor, steps);
+        if (sequence != null) {
+            return sequence;
+        }
+
         if (preprocessor instanceof FeedForwardToCnnPreProcessor p) {
             return new TensorSpec(name, new long[] {-1, p.getNumChannels() * p.getInputHeight() * p.getInputWidth()});
         }
@@ -317,10 +424,12 @@ public final class Dl4jConverter {
     }
 
     private static TensorSpec inputSpecOfGraphInput(String input, Map<String, GraphVertex> vertices,
-            Map<String, List<String>> vertexInputs) {
+            Map<String, List<String>> vertexInputs, long sequenceLength) {
         for (Map.Entry<String, List<String>> e : vertexInputs.entrySet()) {
             if (e.getValue().contains(input) && Wrappers.unwrap(vertices.get(e.getKey())) instanceof LayerVertex lv) {
-                return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'");
+                return inputSpec(input, lv.getLayerConf().getLayer(), lv.getPreProcessor(), "vertex '" + e.getKey() + "'",
+                        sequenceLength);
+
             }
         }
         throw new UnsupportedLayerException("network input '" + input + "' does not feed a layer directly;"

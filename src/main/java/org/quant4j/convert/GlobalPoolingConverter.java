@@ -13,6 +13,10 @@ final class GlobalPoolingConverter implements LayerConverter<GlobalPoolingLayer>
     @Override
     public Tensor convert(LayerContext<GlobalPoolingLayer> c, Tensor input) {
         GlobalPoolingLayer layer = c.layer();
+        SDVariable mask = Sequences.mask(c.graph());
+        if (mask != null && input.rank() == 3) {
+            return MaskedPooling.apply(c, input, mask);
+        }
         int[] dims = layer.getPoolingDimensions();
         if (dims == null || dims.length == 0) {
             dims = switch (input.rank()) {

@@ -22,6 +22,7 @@ public final class LayerContext<L extends Layer> {
     private final L layer;
     private final Map<String, INDArray> params;
     private final Map<String, KernelTaps> kernelTaps;
+    private Layer wrapper;
 
     /** @param kernelTaps where this conversion records the weights that hold structural zeros (written to) */
     LayerContext(SameDiff graph, String name, int index, L layer, Map<String, INDArray> params,
@@ -91,6 +92,37 @@ public final class LayerContext<L extends Layer> {
     /** Records that the weight {@code variable} holds structural zeros and where its taps are. */
     void kernelTaps(String variable, KernelTaps taps) {
         kernelTaps.put(variable, taps);
+    }
+
+    /**
+     * The context of a layer that this one wraps (LastTimeStep's underlying layer, say): the same graph, parameters
+     * and index, the name {@code name}.
+     */
+    <M extends Layer> LayerContext<M> wrapped(M inner, String name) {
+        LayerContext<M> context = new LayerContext<>(graph, name, index, inner, params, kernelTaps);
+        context.wrapper = layer;
+        return context;
+    }
+
+    /**
+     * The context of one of the layers that this one holds (Bidirectional's forward and backward layers), whose
+     * parameters are this layer's with {@code prefix} (e.g. {@code f}: {@code fW} becomes {@code W}).
+     */
+    <M extends Layer> LayerContext<M> held(M inner, String name, String prefix) {
+        Map<String, INDArray> own = new java.util.LinkedHashMap<>();
+        params.forEach((key, value) -> {
+            if (key.startsWith(prefix)) {
+                own.put(key.substring(prefix.length()), value);
+            }
+        });
+        LayerContext<M> context = new LayerContext<>(graph, name, index, inner, own, kernelTaps);
+        context.wrapper = layer;
+        return context;
+    }
+
+    /** The layer that wraps this one (LastTimeStep, ...), or null. */
+    public Layer wrapper() {
+        return wrapper;
     }
 
     /** A fresh, unique name for an intermediate variable of this layer. */

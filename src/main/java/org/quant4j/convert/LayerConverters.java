@@ -25,6 +25,15 @@ import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -61,7 +70,16 @@ public final class LayerConverters {
             Map.entry(Cropping2D.class, new Cropping2DConverter()),
             Map.entry(Upsampling2D.class, new Upsampling2DConverter()),
             Map.entry(SpaceToDepthLayer.class, new SpaceToDepthConverter()),
-            Map.entry(Yolo2OutputLayer.class, new Yolo2OutputConverter()));
+            Map.entry(Yolo2OutputLayer.class, new Yolo2OutputConverter()),
+            Map.entry(LSTM.class, new LstmConverter()),
+            Map.entry(GravesLSTM.class, new LstmConverter()),
+            Map.entry(RnnOutputLayer.class, new RnnOutputLayerConverter()),
+            Map.entry(RnnLossLayer.class, new RnnLossLayerConverter()),
+            Map.entry(LastTimeStep.class, new LastTimeStepConverter()),
+            Map.entry(SimpleRnn.class, new SimpleRnnConverter()),
+            Map.entry(Bidirectional.class, new BidirectionalConverter()),
+            Map.entry(EmbeddingLayer.class, new EmbeddingConverter()),
+            Map.entry(EmbeddingSequenceLayer.class, new EmbeddingSequenceConverter()));
 
     private LayerConverters() {
     }

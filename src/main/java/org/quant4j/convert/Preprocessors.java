@@ -40,8 +40,12 @@ final class Preprocessors {
             // DL4J adds it after a global pooling of sequences, whose output is already [N, F]: it then does nothing.
             return input;
         }
+        if (RnnPreprocessors.handles(preprocessor, input.rank())) {
+            return RnnPreprocessors.apply(sd, name, preprocessor, input, where);
+        }
         throw new UnsupportedLayerException(where + ": input preprocessor " + preprocessor.getClass().getSimpleName()
                 + " is not supported (supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor,"
-                + " RnnToFeedForwardPreProcessor on [N, F])");
+                + " RnnToFeedForwardPreProcessor, FeedForwardToRnnPreProcessor, CnnToRnnPreProcessor,"
+                + " RnnToCnnPreProcessor)");
     }
 }

@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.DeConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 
 /**
@@ -29,8 +30,64 @@ public final class QuantizableOps {
     private QuantizableOps() {
     }
 
-    /** The quantizable ops, in the graph's op order. */
+    /**
+     * The quantizable ops, in the graph's op order. Ops whose weight another op reads too are not among them: their
+     * weight is quantized on its own ({@link #weightOnly}).
+     */
     public static List<QuantizableOp> find(SameDiff sd) {
+        List<QuantizableOp> candidates = candidates(sd);
+        Map<String, List<QuantizableOp>> byWeight = byWeight(candidates);
+        return candidates.stream().filter(op -> byWeight.get(op.weight()).size() == 1).toList();
+    }
+
+    /**
+     * The weights quantized on their own, weight only ({@link WeightOnly}): those that several otherwise quantizable
+     * ops read (a recurrent layer unrolled over its steps), per output channel, and the constant tables that
+     * {@code gather} ops read rows of (embeddings), per row.
+     */
+    public static List<WeightOnly> weightOnly(SameDiff sd) {
+        List<WeightOnly> shared = new ArrayList<>();
+        Map<String, List<String>> tables = new java.util.LinkedHashMap<>();
+        for (SameDiffOp sdo : sd.getOps().values()) {
+            List<String> in = sdo.getInputsToOp();
+            if (sdo.getOp() instanceof Gather gather && in != null && !in.isEmpty() && isParameter(sd, in.get(0))
+                    && gatherAxis(gather) == 0 && sd.getVariable(in.get(0)).getShape() != null
+                    && sd.getVariable(in.get(0)).getShape().length == 2) {
+                tables.computeIfAbsent(in.get(0), t -> new ArrayList<>()).add(sdo.getName());
+            }
+        }
+        for (Map.Entry<String, List<QuantizableOp>> e : byWeight(candidates(sd)).entrySet()) {
+            List<QuantizableOp> readers = e.getValue();
+            if (readers.size() > 1 && readers.stream().allMatch(r -> r.type().equals(readers.get(0).type())
+                    && r.weightAxis() == readers.get(0).weightAxis())) {
+                shared.add(new WeightOnly(e.getKey(), readers.stream().map(QuantizableOp::op).toList(),
+                        readers.get(0).type(), readers.get(0).weightAxis()));
+            }
+        }
+        tables.forEach((table, readers) -> shared.add(new WeightOnly(table, readers, "gather", 0)));
+        return shared;
+    }
+
+    /** The axis a gather op takes along (its integer argument, else its property; 0 when it has neither). */
+    private static int gatherAxis(Gather gather) {
+        long[] args = gather.iArgs();
+        if (args != null && args.length > 0) {
+            return (int) args[0];
+        }
+        Object axis = gather.propertiesForFunction().get("jaxis");
+        return axis instanceof Number n ? n.intValue() : 0;
+    }
+
+    private static Map<String, List<QuantizableOp>> byWeight(List<QuantizableOp> candidates) {
+        Map<String, List<QuantizableOp>> byWeight = new java.util.LinkedHashMap<>();
+        for (QuantizableOp op : candidates) {
+            byWeight.computeIfAbsent(op.weight(), w -> new ArrayList<>()).add(op);
+        }
+        return byWeight;
+    }
+
+    /** Every op of a quantizable kind reading a constant weight, shared or not, in the graph's op order. */
+    private static List<QuantizableOp> candidates(SameDiff sd) {
         List<QuantizableOp> found = new ArrayList<>();
         for (SameDiffOp sdo : sd.getOps().values()) {
             DifferentialFunction op = sdo.getOp();

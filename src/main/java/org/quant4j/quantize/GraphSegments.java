@@ -75,7 +75,8 @@ final class GraphSegments {
             String in = before;
             if (supported) {
                 segments.add(new PartwiseQuantization.Segment(true, names,
-                        spec -> Dl4jConverter.convert(net, start, end, spec, after), null, in == null, in));
+                        (spec, first) -> Dl4jConverter.convert(net, start, end, spec, after), null, in == null, in,
+                        false));
             } else {
                 List<Integer> indices = new ArrayList<>();
                 String previous = in == null ? conf.getNetworkInputs().get(0) : in;
@@ -90,7 +91,7 @@ final class GraphSegments {
                     previous = name;
                 }
                 segments.add(new PartwiseQuantization.Segment(false, names, null,
-                        () -> Dl4jLayers.copyOf(net, names, indices), in == null, in));
+                        () -> Dl4jLayers.copyOf(net, names, indices), in == null, in, false));
             }
             before = after;
             from = to;

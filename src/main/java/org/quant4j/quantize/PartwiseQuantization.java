@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -55,11 +55,12 @@ public final class PartwiseQuantization {
 
     /**
      * A run of consecutive layers (of vertices, for a ComputationGraph), all supported or all not: how to convert it
-     * given its input (null for the network's own: {@code startsAtInput}) or copy it into DL4J layers, and the name of
-     * its input when it starts inside the network.
+     * given its input (null for the network's own: {@code startsAtInput}) and the first calibration batch reaching it,
+     * or copy it into DL4J layers; the name of its input when it starts inside the network; whether it holds a
+     * recurrent layer, unrolled over the time steps of its input ({@code unrolled}: the time axis is then fixed).
      */
-    record Segment(boolean supported, List<String> names, Function<TensorSpec, ModelGraph> converter,
-            Supplier<Dl4jLayers> fp32, boolean startsAtInput, String inputName) {
+    record Segment(boolean supported, List<String> names, BiFunction<TensorSpec, INDArray, ModelGraph> converter,
+            Supplier<Dl4jLayers> fp32, boolean startsAtInput, String inputName, boolean unrolled) {
     }
 
     /** Whether {@code net} has a layer vertex the converter does not support. */
@@ -85,9 +86,15 @@ public final class PartwiseQuantization {
             for (int i = from; i < to; i++) {
                 names.add(Dl4jConverter.layerName(conf.getConf(i).getLayer(), i));
             }
+            boolean unrolled = false;
+            for (int i = from; i < to; i++) {
+                unrolled |= supported && Dl4jConverter.unrollsOverTime(conf.getConf(i).getLayer());
+            }
+            boolean overTime = unrolled;
             segments.add(new Segment(supported, names,
-                    spec -> Dl4jConverter.convert(net, start, end, spec == null ? Dl4jConverter.inputSpec(net) : spec),
-                    () -> Dl4jLayers.copyOf(net, start, end), start == 0, "input"));
+                    (spec, first) -> Dl4jConverter.convert(net, start, end, spec != null ? spec
+                            : Dl4jConverter.inputSpec(net, overTime ? Dl4jConverter.sequenceLength(net, first) : -1)),
+                    () -> Dl4jLayers.copyOf(net, start, end), start == 0, "input", unrolled));
             from = to;
         }
         return quantize(segments, data, requested);
@@ -134,7 +141,7 @@ public final class PartwiseQuantization {
             List<INDArray> next = new ArrayList<>();
             if (segment.supported()) {
                 ModelGraph graph = segment.converter().apply(segment.startsAtInput() ? null
-                        : boundary(segment.inputName(), batches.get(0)));
+                        : boundary(segment.inputName(), batches.get(0), segment.unrolled()), batches.get(0));
                 TensorSpec spec = graph.inputs().get(0);
                 Set<String> kept = keptIn(segment.names(), options.keepFp32());
                 unmatched.removeAll(kept);
@@ -168,7 +175,7 @@ public final class PartwiseQuantization {
                     next.add(fp32.output(batches.get(b), miniBatches[b]));
                 }
                 if (input == null) {
-                    input = boundary("input", batches.get(0));
+                    input = boundary("input", batches.get(0), false);
                 }
             }
             batches = next;
@@ -182,13 +189,17 @@ public final class PartwiseQuantization {
 
     /**
      * The input of a part that starts inside the network, from a value that reaches it: any batch size, the
-     * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes).
+     * channels (or features) of axis 1 fixed, any size along further axes (time steps, image sizes), but for a
+     * part holding a recurrent layer ({@code unrolled}), converted for the sequence length it sees.
      */
-    private static TensorSpec boundary(String name, INDArray value) {
+    private static TensorSpec boundary(String name, INDArray value, boolean unrolled) {
         long[] shape = new long[value.rank()];
         java.util.Arrays.fill(shape, -1);
         if (shape.length > 1) {
             shape[1] = value.size(1);
+        }
+        if (unrolled && shape.length == 3) {
+            shape[2] = value.size(2); // a recurrent layer of the part is unrolled: [N, F, T] or [N, T, F], fixed
         }
         return new TensorSpec(name, shape);
     }

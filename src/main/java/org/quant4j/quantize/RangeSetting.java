@@ -8,12 +8,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
+import org.quant4j.RangeMethod;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.KernelTaps;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.QuantizableOps;
+import org.quant4j.graph.WeightOnly;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.nd4j.NativeArrays;
 import org.quant4j.range.ClipRange;
@@ -69,20 +72,43 @@ public final class RangeSetting {
         }
         List<TensorQuantization> quantizations = new ArrayList<>(activations.values());
         RangeSolver weightSolver = options.weightRangeMethod().solver();
-        Map<String, QuantizableOp> weightOwners = new LinkedHashMap<>();
-        for (QuantizableOp op : ops) {
-            QuantizableOp previous = weightOwners.putIfAbsent(op.weight(), op);
-            if (previous != null) {
-                throw new QuantizationException("weight '" + op.weight() + "' is shared by ops '" + previous.op()
-                        + "' and '" + op.op() + "'; shared weights are not supported yet");
-            }
-        }
         for (QuantizableOp op : ops) {
             TensorQuantization input = activations.get(calibration.point(op).tensor());
             quantizations.add(weights.computeIfAbsent(op.weight(), w -> solveWeight(fp32, op, input,
                     weightAxis(op, options), weightSolver, options.weightBits())));
         }
+        for (WeightOnly shared : QuantizableOps.weightOnly(fp32.graph())) {
+            if (!keptFp32(shared, options)) {
+                // An embedding table's rows (thousands of words) take min/max: the standard per-row choice, and a
+                // fitted range per row would cost a solver run for each.
+                quantizations.add(solveWeightOnly(fp32, shared, options, shared.type().equals("gather")
+                        ? RangeMethod.MINMAX.solver() : weightSolver));
+            }
+        }
         return quantizations;
+    }
+
+    /**
+     * A weight quantized on its own ({@link WeightOnly}): per channel (or per tensor), nothing folded in, its
+     * readers reading the dequantized values.
+     */
+    private static TensorQuantization solveWeightOnly(ModelGraph fp32, WeightOnly shared,
+            QuantizationOptions options, RangeSolver solver) {
+        INDArray w = fp32.graph().getVariable(shared.weight()).getArr();
+        int axis = options.weightGranularity() == Granularity.PER_CHANNEL ? shared.axis() : -1;
+        TensorQuantization unsolved = new TensorQuantization(shared.weight(), TensorQuantization.Kind.WEIGHT,
+                w.rank(), axis, new QuantGrid(options.weightBits(), true), new float[] {1f}, new double[] {0},
+                new double[] {0}, shared.readers(), null, -1, new float[0]);
+        Solved solved = solve(weightStatistics(fp32, unsolved), solver, unsolved.grid());
+        return new TensorQuantization(shared.weight(), TensorQuantization.Kind.WEIGHT, w.rank(), axis,
+                unsolved.grid(), solved.scales, solved.lo, solved.hi, shared.readers(), null, -1, new float[0]);
+    }
+
+    /** Whether the layer of a weight-only weight ({@code <layer>/...}) is kept in fp32 by the options. */
+    private static boolean keptFp32(WeightOnly shared, QuantizationOptions options) {
+        int slash = shared.weight().indexOf('/');
+        String layer = slash < 0 ? shared.weight() : shared.weight().substring(0, slash);
+        return options.keepFp32().contains(layer) || options.keepFp32().contains(shared.weight());
     }
 
     static ConsumerReplay.Trial candidate(ModelGraph fp32, List<QuantizableOp> consumers,

@@ -15,7 +15,7 @@ final class LayerParity {
 
     /** The largest relative error ({@link Dl4jConverterTest#relativeError}) of any layer's output, for input x. */
     static double maxLayerError(MultiLayerNetwork net, INDArray x) {
-        ModelGraph graph = Dl4jConverter.convert(net);
+        ModelGraph graph = Dl4jConverter.convert(net, Dl4jConverter.sequenceLength(net, x));
         List<String> variables = graph.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
         Map<String, INDArray> ours = GraphExecution.output(graph.graph(), Map.of("input", x), variables);
         if (variables.size() != net.getnLayers()) {

@@ -74,7 +74,7 @@ public enum ReferenceNetwork {
      * average pooling, a separable convolution, a tanh dense head; undertrained.
      */
     MIXED_GRAPH_FASHION("mixed-graph-fashion", Dataset.FASHION_MNIST, 1, 8_000, Group.SECOND),
-    /** Narrow CNN (8 channels) into a wide dense layer (1024, dropout 0.5) with a sigmoid head before softmax. */
+    /** Narrow CNN (8 channels, two max poolings) into a wide dense layer (1024, dropout 0.5), a sigmoid head. */
     WIDE_CNN_FASHION("wide-cnn-fashion", Dataset.FASHION_MNIST, 1, 15_000, Group.SECOND);
 
     /**

@@ -96,6 +96,7 @@ final class SecondSetNetworks {
             case WIDE_CNN_FASHION -> base.list()
                     .layer(conv("conv1", 3, 8, Activation.RELU))
                     .layer(pool("pool1", PoolingType.MAX))
+                    .layer(pool("pool2", PoolingType.MAX))
                     .layer(dense("fc1", 1024, Activation.RELU))
                     .layer(new DropoutLayer.Builder(0.5).name("drop").build())
                     .layer(dense("fc2", 32, Activation.SIGMOID))
