@@ -75,7 +75,7 @@ final class GraphSegments {
             String in = before;
             if (supported) {
                 segments.add(new PartwiseQuantization.Segment(true, names,
-                        (spec, first) -> Dl4jConverter.convert(net, start, end, spec, after), null, in == null, in,
+                        (spec, batch) -> Dl4jConverter.convert(net, start, end, spec, after), null, in == null, in,
                         false));
             } else {
                 List<Integer> indices = new ArrayList<>();
