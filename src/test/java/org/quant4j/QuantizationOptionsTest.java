@@ -57,10 +57,10 @@ class QuantizationOptionsTest {
         assertNull(defaults.biasCorrection());
         QuantizationOptions on8 = defaults.resolved(8);
         assertEquals(8, on8.weightBits());
-        assertEquals(false, on8.biasCorrection());
+        assertEquals(true, on8.biasCorrection(), "bias correction by default, at 8 bits too");
         QuantizationOptions on7 = defaults.resolved(7);
         assertEquals(7, on7.weightBits());
-        assertEquals(true, on7.biasCorrection(), "7-bit weights: below 8 bits, so bias correction by default");
+        assertEquals(true, on7.biasCorrection(), "bias correction by default");
         QuantizationOptions chosen = QuantizationOptions.builder().weightBits(4).biasCorrection(false).build();
         assertEquals(4, chosen.resolved(7).weightBits());
         assertEquals(false, chosen.resolved(7).biasCorrection());

@@ -449,8 +449,10 @@ class QuantizerTest {
         assertEquals(Granularity.PER_POINT, Granularity.parse("Per_Point"));
         e = assertThrows(IllegalArgumentException.class, () -> Granularity.parse("per-layer"));
         assertTrue(e.getMessage().contains("per-layer") && e.getMessage().contains("per-tensor"), e.getMessage());
-        // bias correction: on below 8 bits unless set (decided when quantizing: resolved)
-        assertFalse(QuantizationOptions.builder().weightBits(8).activationBits(8).build().resolved(8).biasCorrection());
+        // bias correction: on unless set (decided when quantizing: resolved)
+        assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(8).build().resolved(8).biasCorrection());
+        assertFalse(QuantizationOptions.builder().weightBits(8).activationBits(8).biasCorrection(false).build()
+                .resolved(8).biasCorrection());
         assertTrue(QuantizationOptions.builder().weightBits(8).activationBits(4).build().resolved(8).biasCorrection());
         assertTrue(QuantizationOptions.builder().weightBits(4).activationBits(8).build().resolved(8).biasCorrection());
         assertFalse(QuantizationOptions.builder().weightBits(4).biasCorrection(false).build().resolved(8)

@@ -36,7 +36,7 @@ import org.quant4j.reference.ReferenceNetwork;
 public final class AccuracyStudy {
 
     /**
-     * The range methods compared, each with the default options (bias correction below 8 bits): the patent method
+     * The range methods compared, each with the default options (bias correction on): the patent method
      * (also without bias correction), then the peers' calibrators.
      */
     public static final List<String> METHODS = List.of("patent", "patent+nobc", "minmax", "percentile-99.99",

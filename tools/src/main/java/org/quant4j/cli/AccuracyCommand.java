@@ -35,7 +35,7 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
     Path models;
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "Range methods; a suffix +bc or +nobc turns bias correction on or off (default: on below 8 bits), +seq or +seqN sequential calibration "
+            description = "Range methods; a suffix +bc or +nobc turns bias correction on or off (default: on), +seq or +seqN sequential calibration "
                     + "(1 or N passes on the quantized network), A/W crosses an activation and a weight method "
                     + "(default: patent, patent+nobc, minmax, percentile-99.99, entropy, mse, aciq).")
     List<String> methods;

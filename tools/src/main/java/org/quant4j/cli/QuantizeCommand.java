@@ -64,7 +64,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--bias-correction", negatable = true,
             description = "Subtract each layer's mean output shift, measured on the calibration images, from its bias "
-                    + "(default: on when weights or activations have fewer than 8 bits; --no-bias-correction turns "
+                    + "(default: on; --no-bias-correction turns "
                     + "it off).")
     Boolean biasCorrection;
 

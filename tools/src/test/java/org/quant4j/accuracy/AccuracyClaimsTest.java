@@ -35,7 +35,8 @@ import org.quant4j.reference.ReferenceNetwork;
  * <ul>
  *   <li>W8A8 with the default options, on the fake-quant graph and on the int8 runtime alike, on every reference
  *       network (both sets): the top-1 drop from fp32 is at most {@value #MEAN_W8A8_DROP} points on the mean of
- *       {@value #W8A8_DRAWS} calibration draws and at most {@value #DRAW_W8A8_DROP} on every draw.</li>
+ *       {@value #W8A8_DRAWS} calibration draws (for the networks of {@link #MEAN_W8A8_DROP_APART}, their bound) and
+ *       at most {@value #DRAW_W8A8_DROP} on every draw.</li>
  *   <li>The README's accuracy table (first set): every cell equals the mean measured here within
  *       {@value #TABLE_TOLERANCE} points (the runtimes' sums differ in order between instruction sets, which moves a
  *       few near-tie predictions); W8A8 and int8 over {@value #W8A8_DRAWS} draws, the 4-bit columns over
@@ -48,6 +49,8 @@ import org.quant4j.reference.ReferenceNetwork;
 class AccuracyClaimsTest {
 
     static final double MEAN_W8A8_DROP = 0.10;
+    /** Networks whose W8A8 mean drop the README states apart, with its bound (none today). */
+    static final Map<ReferenceNetwork, Double> MEAN_W8A8_DROP_APART = Map.of();
     static final double DRAW_W8A8_DROP = 0.30;
     static final double TABLE_TOLERANCE = 0.10;
     static final int W8A8_DRAWS = 4;
@@ -121,7 +124,8 @@ class AccuracyClaimsTest {
                 rt.worstDrop()));
         for (Measured m : List.of(fq, rt)) {
             String what = net.id() + (m == fq ? " W8A8 fake-quant " : " W8A8 int8 runtime ") + m.top1();
-            assertTrue(m.meanDrop() <= MEAN_W8A8_DROP, what + ": mean drop " + m.meanDrop() + " from " + fp32);
+            double bound = MEAN_W8A8_DROP_APART.getOrDefault(net, MEAN_W8A8_DROP);
+            assertTrue(m.meanDrop() <= bound, what + ": mean drop " + m.meanDrop() + " from " + fp32);
             assertTrue(m.worstDrop() <= DRAW_W8A8_DROP, what + ": worst drop " + m.worstDrop() + " from " + fp32);
         }
         if (table) {
