@@ -13,6 +13,7 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.graph.BatchNormFolding;
+import org.quant4j.graph.CrossLayerEqualization;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
@@ -26,7 +27,8 @@ import org.quant4j.report.SqnrMeter;
 import org.quant4j.runtime.Dnnl;
 
 /**
- * The quantization pipeline on a converted graph: fold BatchNorms and observe the quantization points on the
+ * The quantization pipeline on a converted graph: fold BatchNorms, equalize across layers when asked
+ * ({@link CrossLayerEqualization}) and observe the quantization points on the
  * calibration data ({@link #calibrate}); then solve a range per channel with the chosen range method
  * ({@link RangeSetting}, with the per-point granularity choice of {@link PointChoice}), check the choices as a whole
  * ({@link PerChannelCheck}), rewrite a copy of the graph with fake-quant ops, correct biases
@@ -41,9 +43,13 @@ public final class QuantizationPipeline {
     public static ObservedNetwork calibrate(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
         FiniteValues.requireFiniteParameters(converted.graph());
         ModelGraph fp32 = BatchNormFolding.fold(converted);
+        if (options.crossLayerEqualization()) {
+            CrossLayerEqualization.equalize(fp32);
+        }
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
-        return ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches(),
-                options.sequentialPasses() > 0);
+        ObservedNetwork observed = ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(),
+                options.reportBatches(), options.sequentialPasses() > 0);
+        return options.crossLayerEqualization() ? observed.markEqualized() : observed;
     }
 
     /**
@@ -51,7 +57,9 @@ public final class QuantizationPipeline {
      * options are first {@linkplain QuantizationOptions#resolved resolved} for this machine's int8 kernels.
      */
     public static QuantizedNetwork.Whole quantize(ObservedNetwork calibration, QuantizationOptions requested) {
-        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits());
+        // Equalization happened (or not) when calibrating; the model's options say which.
+        QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits())
+                .withCrossLayerEqualization(calibration.equalized());
         ModelGraph fp32 = calibration.fp32Graph();
         List<QuantizableOp> all = calibration.ops();
         List<QuantizableOp> ops = new ArrayList<>();
