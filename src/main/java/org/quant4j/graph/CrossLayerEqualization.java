@@ -47,7 +47,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Not equalized: a tensor read by several ops (a residual block's input), a residual add or concatenation between
  * the two, a clipping activation (ReLU6: {@code min(y / s, 6) != min(y, 6) / s}), a flatten (channels become
  * features). The scales are computed in double and written once; the graph computes what it computed up to float
- * rounding of the scaled weights.
+ * rounding of the scaled weights. High-bias absorption (the paper's section 4.2) is not done: it changes the fp32
+ * output where a pre-activation falls below the absorbed shift and at a zero-padded convolution's borders.
  */
 public final class CrossLayerEqualization {
 
