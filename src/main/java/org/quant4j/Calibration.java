@@ -23,8 +23,9 @@ public final class Calibration {
     }
 
     /**
-     * A quantized model from these statistics. The options' calibrationBatches and reportBatches are not read: the
-     * calibration batches were fixed when calibrating (sequential passes re-run the kept ones).
+     * A quantized model from these statistics. The options' calibrationBatches, reportBatches and
+     * crossLayerEqualization are not read: the calibration batches, and whether the network was equalized, were
+     * fixed when calibrating (sequential passes re-run the kept ones); the model's options say what was done.
      */
     public QuantizedModel quantize(QuantizationOptions options) {
         return QuantizedModel.of(QuantizationPipeline.quantize(observed, options));

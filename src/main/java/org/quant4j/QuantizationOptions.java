@@ -33,11 +33,14 @@ import org.quant4j.range.RangeSolver;
  *                              quantized parts (default off: such a network is refused, naming the layer)
  * @param inputNormalization    an input normalization built into the quantized graph at its input (null: none, the
  *                              default); see {@link Builder#inputNormalizer}
+ * @param crossLayerEqualization before calibrating, rescale the channels of consecutive weighted layers so that
+ *                              their weight ranges even out (cross-layer equalization, default off); read when
+ *                              calibrating, see {@link Calibration#quantize}
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
-        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization) {
+        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -80,28 +83,35 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         boolean correct = biasCorrection == null || biasCorrection;
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
     public QuantizationOptions withKeepFp32(Set<String> layers) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+    }
+
+    /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
+    public QuantizationOptions withCrossLayerEqualization(boolean on) {
+        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
+                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
     public QuantizationOptions withActivationGranularity(Granularity granularity) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
     public QuantizationOptions withInputNormalization(InputNormalization normalization) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, normalization);
+                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization);
     }
 
     private static void checkBits(String what, int bits) {
@@ -138,6 +148,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private int sequentialPasses;
         private boolean keepUnsupportedLayersFp32;
         private InputNormalization inputNormalization;
+        private boolean crossLayerEqualization;
 
         private Builder() {
         }
@@ -289,10 +300,24 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * Cross-layer equalization (Nagel et al., 2019; default off): before calibrating, wherever a convolution,
+         * depthwise convolution or dense layer feeds another only through ReLU, leaky ReLU, identity or pooling,
+         * output channel c of the first is divided by {@code s_c} and input channel c of the second multiplied by
+         * it, {@code s_c = sqrt(r1_c / r2_c)} of the two channels' weight ranges, so that both get the range
+         * {@code sqrt(r1_c r2_c)}. The fp32 network computes the same; its weights' channel ranges are more even,
+         * which per-tensor weights need most (measured in docs/ACCURACY.md).
+         */
+        public Builder crossLayerEqualization(boolean on) {
+            this.crossLayerEqualization = on;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
-                    biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization);
+                    biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization,
+                    crossLayerEqualization);
         }
     }
 }

@@ -31,9 +31,19 @@ public record CalibrationStatistics(Map<String, ChannelStatistics[]> channels) {
      */
     public static CalibrationStatistics collect(ModelGraph converted, List<TensorQuantization> quantizations,
             Iterator<INDArray[]> batches, int maxBatches) {
+        return collect(converted, quantizations, batches, maxBatches, false);
+    }
+
+    /**
+     * As {@link #collect(ModelGraph, List, Iterator, int)}, for a model made with cross-layer equalization when
+     * {@code equalized} (its {@code options().crossLayerEqualization()}): the fp32 graph is equalized the same way.
+     */
+    public static CalibrationStatistics collect(ModelGraph converted, List<TensorQuantization> quantizations,
+            Iterator<INDArray[]> batches, int maxBatches, boolean equalized) {
         // As the quantizer does: BatchNorms folded into convolutions, activation scales folded into weights.
         ObservedNetwork calibration = QuantizationPipeline.calibrate(converted, batches,
-                QuantizationOptions.builder().calibrationBatches(maxBatches).reportBatches(0).build());
+                QuantizationOptions.builder().calibrationBatches(maxBatches).reportBatches(0)
+                        .crossLayerEqualization(equalized).build());
         ModelGraph fp32 = calibration.fp32Graph();
         Map<String, ChannelStatistics[]> result = new LinkedHashMap<>();
         for (TensorQuantization t : quantizations) {

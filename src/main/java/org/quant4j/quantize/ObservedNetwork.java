@@ -49,6 +49,7 @@ public final class ObservedNetwork {
     private final long millis;
     private final InputNormalization inputNormalization;
     private ConsumerProbe probe;
+    private boolean equalized;
 
     private ObservedNetwork(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
@@ -171,6 +172,7 @@ public final class ObservedNetwork {
         ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, again, axisConflicts, heldBatches,
                 reportBatches, allBatches, batches, samples, cutOff, this.millis + millis, inputNormalization);
         observed.probe = probe;
+        observed.equalized = equalized;
         return observed;
     }
 
@@ -196,9 +198,20 @@ public final class ObservedNetwork {
         return inputNormalization;
     }
 
-    /** The fp32 graph calibrated (BatchNorms folded). */
+    /** The fp32 graph calibrated (BatchNorms folded, and cross-layer equalized when {@link #equalized}). */
     public ModelGraph fp32Graph() {
         return fp32;
+    }
+
+    /** Whether the fp32 graph was cross-layer equalized before calibration. */
+    public boolean equalized() {
+        return equalized;
+    }
+
+    /** This, marked as observed on a cross-layer equalized graph (set once, by the pipeline). */
+    ObservedNetwork markEqualized() {
+        equalized = true;
+        return this;
     }
 
     int axis(String tensor) {

@@ -13,6 +13,7 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.graph.BatchNormFolding;
+import org.quant4j.graph.CrossLayerEqualization;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
@@ -27,7 +28,8 @@ import org.quant4j.report.SqnrMeter;
 import org.quant4j.runtime.Dnnl;
 
 /**
- * The quantization pipeline on a converted graph: fold BatchNorms and observe the quantization points on the
+ * The quantization pipeline on a converted graph: fold BatchNorms, equalize across layers when asked
+ * ({@link CrossLayerEqualization}) and observe the quantization points on the
  * calibration data ({@link #calibrate}); then solve a range per channel with the chosen range method
  * ({@link RangeSetting}, with the per-point granularity choice of {@link PointChoice}), check the choices as a whole
  * ({@link PerChannelCheck}), rewrite a copy of the graph with fake-quant ops, correct biases
@@ -45,9 +47,13 @@ public final class QuantizationPipeline {
             InputNormalizationPass.insert(converted, options.inputNormalization());
         }
         ModelGraph fp32 = BatchNormFolding.fold(converted);
+        if (options.crossLayerEqualization()) {
+            CrossLayerEqualization.equalize(fp32);
+        }
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
-        return ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(), options.reportBatches(),
-                options.sequentialPasses() > 0, options.inputNormalization());
+        ObservedNetwork observed = ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(),
+                options.reportBatches(), options.sequentialPasses() > 0, options.inputNormalization());
+        return options.crossLayerEqualization() ? observed.markEqualized() : observed;
     }
 
     /**
@@ -62,8 +68,10 @@ public final class QuantizationPipeline {
                     ? "none" : calibration.inputNormalization())
                     + "): it is applied at calibration; calibrate with it");
         }
+        // Equalization happened (or not) when calibrating; the model's options say which.
         QuantizationOptions options = requested.resolved(Dnnl.safeWeightBits())
-                .withInputNormalization(calibration.inputNormalization());
+                .withInputNormalization(calibration.inputNormalization())
+                .withCrossLayerEqualization(calibration.equalized());
         ModelGraph fp32 = calibration.fp32Graph();
         List<QuantizableOp> all = calibration.ops();
         List<QuantizableOp> ops = new ArrayList<>();

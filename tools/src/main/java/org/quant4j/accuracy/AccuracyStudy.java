@@ -46,7 +46,8 @@ public final class AccuracyStudy {
      * The options builder for a method of {@link #METHODS}: {@code name}, or {@code activations/weights} to cross
      * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} or {@code +nobc} (bias
      * correction on or off, {@link QuantizationOptions#biasCorrection()}; without either, the default) and {@code +seq} or {@code +seqN} (sequential calibration with
-     * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}). A single name sets weights as its authors do:
+     * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}) and {@code +cle} (cross-layer equalization,
+     * {@link QuantizationOptions#crossLayerEqualization()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
@@ -55,14 +56,17 @@ public final class AccuracyStudy {
         String name = parts[0];
         Boolean bc = null;
         int passes = 0;
+        boolean cle = false;
         for (int i = 1; i < parts.length; i++) {
-            if (parts[i].equals("bc") || parts[i].equals("nobc")) {
+            if (parts[i].equals("cle")) {
+                cle = true;
+            } else if (parts[i].equals("bc") || parts[i].equals("nobc")) {
                 bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +nobc, +seq, +seqN)");
+                        + "' (known: +bc, +nobc, +seq, +seqN, +cle)");
             }
         }
         int slash = name.indexOf('/');
@@ -70,7 +74,7 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         QuantizationOptions.Builder builder = QuantizationOptions.builder().activationRangeMethod(activations)
-                .weightRangeMethod(weights).sequentialPasses(passes);
+                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle);
         return bc == null ? builder : builder.biasCorrection(bc);
     }
 
@@ -174,10 +178,11 @@ public final class AccuracyStudy {
             for (int draw = 0; draw < settings.draws(); draw++) {
                 LabeledImages calibration = draw == 0 ? d.calibration()
                         : data(net, settings.draw(draw), data).calibration();
-                DataSetIterator calibrationData = calibration.iterator(128);
-                Calibration stats = model instanceof MultiLayerNetwork m
-                        ? Quantizer.calibrate(m, calibrationData, calibrationOptions)
-                        : Quantizer.calibrate((ComputationGraph) model, calibrationData, calibrationOptions);
+                Calibration stats = calibrate(model, calibration, calibrationOptions);
+                // Methods with +cle read a second calibration of the same images, on the equalized network.
+                Calibration equalized = settings.methods().stream()
+                        .anyMatch(m -> options(m).build().crossLayerEqualization())
+                        ? calibrate(model, calibration, calibrationOptions.withCrossLayerEqualization(true)) : null;
                 samples = stats.samples();
                 log.printf(Locale.ROOT, "%s: fp32 top-1 %.2f%%; draw %d: calibrated on %d training images (seed %d) "
                         + "in %.1f s%n", net.id(), 100 * rows.get(0).top1(), draw, stats.samples(),
@@ -188,7 +193,7 @@ public final class AccuracyStudy {
                             long t = System.nanoTime();
                             QuantizationOptions o = options(method).granularity(g).weightBits(bits[0])
                                     .activationBits(bits[1]).build();
-                            QuantizedModel q = stats.quantize(o);
+                            QuantizedModel q = (o.crossLayerEqualization() ? equalized : stats).quantize(o);
                             int[] predicted = predict(test, settings.batchSize(),
                                     f -> q.outputs(QuantizedModel.Execution.FAKE_QUANT, f)[0]);
                             rows.add(row(net, method, o, draw, "fake-quant", q, predicted, labels, fp32, t));
@@ -214,6 +219,12 @@ public final class AccuracyStudy {
         log.printf(Locale.ROOT, "%s: %d configurations in %.0f s%n", net.id(), rows.size(), seconds(start));
         return new NetworkResult(net.id(), net.dataset().directoryName(), (int) samples, labels.length,
                 QuantizationOptions.defaults().activationRangeMethod().name(), rows);
+    }
+
+    private static Calibration calibrate(Model model, LabeledImages calibration, QuantizationOptions options) {
+        DataSetIterator data = calibration.iterator(128);
+        return model instanceof MultiLayerNetwork m ? Quantizer.calibrate(m, data, options)
+                : Quantizer.calibrate((ComputationGraph) model, data, options);
     }
 
     /** The images a network is calibrated on (training split) and tested on (test split). */

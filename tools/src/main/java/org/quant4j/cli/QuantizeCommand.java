@@ -73,6 +73,10 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     + "anew, 0.." + OptionBounds.MAX_SEQUENTIAL_PASSES + " (default: ${DEFAULT-VALUE}).")
     int sequentialPasses;
 
+    @Option(names = "--cross-layer-equalization", description = "Even out the weight ranges of consecutive layers "
+            + "(conv/dense -> ReLU -> conv/dense) before calibrating; the fp32 network computes the same.")
+    boolean crossLayerEqualization;
+
     @Option(names = "--weight-bits", paramLabel = "BITS",
             description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
                     + "would saturate).")
@@ -115,7 +119,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         }
         QuantizationOptions.Builder builder = options(this, method,
                 weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
-                keepFp32).sequentialPasses(sequentialPasses);
+                keepFp32).sequentialPasses(sequentialPasses).crossLayerEqualization(crossLayerEqualization);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
         CalibrationSource source = calibrationSource(calibration);

@@ -28,7 +28,8 @@ final class Reports {
             try (ProgressBar bar = progress.start("report statistics", Math.min(batches,
                     q.report().calibrationBatches()), "batches")) {
                 statistics = CalibrationStatistics.collect(fp32.graph(), q.quantizations(),
-                        FeatureBatches.of(new CountingIterator(calibration, bar)), q.report().calibrationBatches());
+                        FeatureBatches.of(new CountingIterator(calibration, bar)), q.report().calibrationBatches(),
+                        q.options().crossLayerEqualization());
             }
         }
         ReportData data = ReportBuilder.build(name, q, statistics, layer);

@@ -160,6 +160,17 @@ class MainTest {
 
     @Test
     @Tag("slow")
+    void quantizeTakesCrossLayerEqualization() throws IOException {
+        Path net = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-cle.zip"));
+        Run r = run("quantize", net.toString(), "-o", dir.resolve("cle.q4j").toString(), "--calibration-images", "32",
+                "--cross-layer-equalization");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(org.quant4j.QuantizedModel.load(dir.resolve("cle.q4j").toFile()).options()
+                .crossLayerEqualization());
+    }
+
+    @Test
+    @Tag("slow")
     void quantizeTakesBiasCorrectionAndSequentialPasses() throws IOException {
         Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-bc.zip"));
         Run plain = run("quantize", graph.toString(), "-o", dir.resolve("plain.q4j").toString(),
