@@ -57,9 +57,11 @@ class FakeQuantReferenceTest {
             INDArray x = Nd4j.rand(DataType.FLOAT, 16, IN).muli(Nd4j.linspace(1, 4, IN, DataType.FLOAT).reshape(1, IN));
             batches.add(new DataSet(x, Nd4j.zeros(DataType.FLOAT, 16, OUT)));
         }
-        // 8-bit weights explicitly: the default is 7 on CPUs without VNNI, and this reference is written for 8.
+        // 8-bit weights explicitly (the default is 7 on CPUs without VNNI) and no bias correction: this reference is
+        // the plain quantized arithmetic at 8 bits.
         QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16),
-                QuantizationOptions.builder().weightBits(8).rangeMethod("minmax").granularity(Granularity.PER_CHANNEL)
+                QuantizationOptions.builder().weightBits(8).biasCorrection(false).rangeMethod("minmax")
+                        .granularity(Granularity.PER_CHANNEL)
                         .build());
 
         float[][] w0 = toMatrix(net.getLayer(0).getParam("W"));
@@ -153,7 +155,8 @@ class FakeQuantReferenceTest {
     void convActivationAndWeightsAreQuantizedPerChannel() {
         MultiLayerNetwork net = TestNetworks.cnn();
         QuantizedModel q = Quantizer.quantize(net, TestNetworks.randomIterator(8, 784, 10, 3, 5),
-                QuantizationOptions.builder().weightBits(8).rangeMethod("minmax").granularity(Granularity.PER_CHANNEL)
+                QuantizationOptions.builder().weightBits(8).biasCorrection(false).rangeMethod("minmax")
+                        .granularity(Granularity.PER_CHANNEL)
                         .build());
         // conv2 reads pool1 = maxpool(relu1); max pooling commutes with quantization, so relu1 is quantized.
         TensorQuantization act = find(q, "relu1");

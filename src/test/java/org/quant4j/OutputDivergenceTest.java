@@ -47,10 +47,12 @@ class OutputDivergenceTest {
         List<INDArray[]> batches = List.<INDArray[]>of(new INDArray[] {x.get(
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 10))}, new INDArray[] {x.get(
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(10, 16))});
+        // Without bias correction: the divergence measured is that of the bits alone.
         QuantizedModel w4a4Model = calibration.quantize(QuantizationOptions.builder().weightBits(4).activationBits(4)
-                .build());
+                .biasCorrection(false).build());
         double[][] divergences = OutputDivergence.perExample(fp32, List.of(fp32,
-                graphOf(fp32, calibration.quantize(QuantizationOptions.defaults())), graphOf(fp32, w4a4Model)),
+                graphOf(fp32, calibration.quantize(QuantizationOptions.builder().biasCorrection(false).build())),
+                graphOf(fp32, w4a4Model)),
                 batches);
         assertArrayEquals(new double[16], divergences[0], 1e-12, "fp32 against itself");
         double[] w8a8 = divergences[1];
