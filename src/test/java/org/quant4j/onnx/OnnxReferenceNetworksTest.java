@@ -57,7 +57,10 @@ class OnnxReferenceNetworksTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ReferenceNetwork.class)
+    // The first set; the second set's ELU layers have no ONNX export yet, and its separable convolution's depthwise
+    // part reading a float value stays a float Conv in ONNX Runtime (issue #21).
+    @EnumSource(value = ReferenceNetwork.class, names = {"MLP_MNIST", "LENET_MNIST", "RESNET_FASHION",
+            "MOBILENET_FASHION"})
     void referenceNetwork(ReferenceNetwork ref) throws Exception {
         Object conf = ref.configuration();
         Model net;
