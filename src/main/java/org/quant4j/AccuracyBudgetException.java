@@ -10,12 +10,15 @@ import java.util.List;
 public final class AccuracyBudgetException extends QuantizationException {
 
     private final double bestDrop;
+    private final double bestDropBound;
     private final List<String> keptFp32;
     private final int evaluations;
 
-    AccuracyBudgetException(String message, double bestDrop, List<String> keptFp32, int evaluations) {
+    AccuracyBudgetException(String message, double bestDrop, double bestDropBound, List<String> keptFp32,
+            int evaluations) {
         super(message);
         this.bestDrop = bestDrop;
+        this.bestDropBound = bestDropBound;
         this.keptFp32 = List.copyOf(keptFp32);
         this.evaluations = evaluations;
     }
@@ -23,6 +26,11 @@ public final class AccuracyBudgetException extends QuantizationException {
     /** The smallest drop from fp32 the search measured. */
     public double bestDrop() {
         return bestDrop;
+    }
+
+    /** The upper confidence bound of that model's drop ({@link AccuracyBudget#confidence}). */
+    public double bestDropBound() {
+        return bestDropBound;
     }
 
     /** The layers kept in fp32 (beyond the options' own) in the model with the smallest drop. */

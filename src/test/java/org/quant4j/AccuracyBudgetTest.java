@@ -58,13 +58,41 @@ class AccuracyBudgetTest {
 
     /** Top-1 in points of {@code model} on the validation images, computed here. */
     private static double top1(java.util.function.Function<INDArray, INDArray> model) {
+        boolean[] hits = hits(model);
+        long same = 0;
+        for (boolean h : hits) {
+            same += h ? 1 : 0;
+        }
+        return 100.0 * same / hits.length;
+    }
+
+    /** Whether {@code model} classifies each validation image correctly. */
+    private static boolean[] hits(java.util.function.Function<INDArray, INDArray> model) {
         INDArray predicted = model.apply(validation.features()).argMax(1);
         INDArray expected = validation.labels().argMax(1);
-        long same = 0;
-        for (int i = 0; i < expected.length(); i++) {
-            same += predicted.getInt(i) == expected.getInt(i) ? 1 : 0;
+        boolean[] hits = new boolean[(int) expected.length()];
+        for (int i = 0; i < hits.length; i++) {
+            hits[i] = predicted.getInt(i) == expected.getInt(i);
         }
-        return 100.0 * same / expected.length();
+        return hits;
+    }
+
+    /**
+     * The drop's upper 90 % bound computed here from the two models' hits: mean of the paired differences plus
+     * 1.2816 (the standard normal's 0.9 quantile) standard errors.
+     */
+    private static double upperBound90(boolean[] fp32, boolean[] model) {
+        int n = fp32.length;
+        double sum = 0;
+        double sumSquares = 0;
+        for (int i = 0; i < n; i++) {
+            double d = 100.0 * ((fp32[i] ? 1 : 0) - (model[i] ? 1 : 0));
+            sum += d;
+            sumSquares += d * d;
+        }
+        double mean = sum / n;
+        double variance = (sumSquares - n * mean * mean) / (n - 1);
+        return mean + 1.2816 * Math.sqrt(variance / n);
     }
 
     private static QuantizationOptions bits(int bits) {
@@ -80,7 +108,16 @@ class AccuracyBudgetTest {
         assertEquals(0, r.rankingQuantizations());
         assertEquals(top1(x -> net.output(x, false)), r.fp32Score(), 1e-9);
         assertEquals(top1(r.model()::output), r.score(), 1e-9);
-        assertTrue(r.drop() <= 1.0, "drop " + r.drop());
+        assertEquals(upperBound90(hits(x -> net.output(x, false)), hits(r.model()::output)), r.dropBound(), 1e-3);
+        assertTrue(r.dropBound() <= 1.0 && r.drop() <= r.dropBound(), "drop " + r.drop() + ", bound " + r.dropBound());
+    }
+
+    @Test
+    void aMetricWithoutExampleScoresIsBoundByItsMeasuredDrop() {
+        ValidationMetric plain = model -> top1(model);
+        BudgetedModel r = Quantizer.quantizeWithinBudget(net, calibration(), QuantizationOptions.defaults(),
+                new AccuracyBudget(1.0, plain, AccuracyBudget.DEFAULT_MAX_EVALUATIONS, 0.99));
+        assertEquals(r.drop(), r.dropBound(), 0.0);
     }
 
     @Test
@@ -100,11 +137,15 @@ class AccuracyBudgetTest {
                 .toList());
         double score = top1(r.model()::output);
         assertEquals(score, r.score(), 1e-9);
-        assertTrue(fp32 - score <= 1.0, "drop " + (fp32 - score) + " with " + r.keptFp32());
+        boolean[] fp32Hits = hits(x -> net.output(x, false));
+        double bound = upperBound90(fp32Hits, hits(r.model()::output));
+        assertEquals(bound, r.dropBound(), 1e-3);
+        assertTrue(fp32 - score <= bound && bound <= 1.0, "drop " + (fp32 - score) + ", bound " + bound + " with "
+                + r.keptFp32());
         // The search stops at the first model within the budget: one layer fewer in fp32 is over it.
         Set<String> fewer = new LinkedHashSet<>(r.keptFp32().subList(0, r.keptFp32().size() - 1));
-        double without = top1(calibration.quantize(threeBits.withKeepFp32(fewer))::output);
-        assertTrue(fp32 - without > 1.0, "drop " + (fp32 - without) + " already within the budget with " + fewer);
+        double without = upperBound90(fp32Hits, hits(calibration.quantize(threeBits.withKeepFp32(fewer))::output));
+        assertTrue(without > 1.0, "bound " + without + " already within the budget with " + fewer);
     }
 
     @Test
@@ -126,5 +167,7 @@ class AccuracyBudgetTest {
         assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxTop1Drop(-0.1, v));
         assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxTop1Drop(Double.NaN, v));
         assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxTop1Drop(1, v).withMaxEvaluations(1));
+        assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxTop1Drop(1, v).withConfidence(0.4));
+        assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxTop1Drop(1, v).withConfidence(1.0));
     }
 }

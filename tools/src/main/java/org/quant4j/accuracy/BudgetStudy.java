@@ -47,10 +47,12 @@ public final class BudgetStudy {
      * @param testDropBefore fp32 top-1 minus the fully quantized model's, test set, points
      * @param testDropAfter  fp32 top-1 minus the budgeted model's, test set, points (the best model's when not met)
      * @param validationDrop the drop the search measured on its validation images
+     * @param validationBound its upper confidence bound, which the search held to the budget
      * @param keptFp32       layers the search kept in fp32
      */
     public record Result(String network, int weightBits, int activationBits, double budget, double fp32Test,
-            double testDropBefore, double testDropAfter, double validationDrop, List<String> keptFp32,
+            double testDropBefore, double testDropAfter, double validationDrop, double validationBound,
+            List<String> keptFp32,
             int evaluations, int rankingQuantizations, boolean met, double seconds) {
     }
 
@@ -90,14 +92,14 @@ public final class BudgetStudy {
         try {
             BudgetedModel found = Quantizer.quantizeWithinBudget(calibration, options, b);
             double after = fp32 - top1(d.test(), labels, settings, found.model()::output);
-            r = new Result(net.id(), weightBits, activationBits, budget, fp32, before, after, found.drop(),
+            r = new Result(net.id(), weightBits, activationBits, budget, fp32, before, after, found.drop(), found.dropBound(),
                     found.keptFp32(), found.evaluations(), found.rankingQuantizations(), true,
                     (System.nanoTime() - start) / 1e9);
         } catch (AccuracyBudgetException e) {
             log.println(net.id() + ": " + e.getMessage());
             QuantizationOptions best = options.withKeepFp32(new java.util.LinkedHashSet<>(e.keptFp32()));
             double after = fp32 - top1(d.test(), labels, settings, calibration.quantize(best)::output);
-            r = new Result(net.id(), weightBits, activationBits, budget, fp32, before, after, e.bestDrop(),
+            r = new Result(net.id(), weightBits, activationBits, budget, fp32, before, after, e.bestDrop(), e.bestDropBound(),
                     e.keptFp32(), e.evaluations(), -1, false, (System.nanoTime() - start) / 1e9);
         }
         log.println(row(r));
@@ -112,15 +114,15 @@ public final class BudgetStudy {
     /** The markdown table's header. */
     public static String header() {
         return "| network | bits | fp32 top-1 | drop, all quantized | budget | drop, budgeted (test) | drop (validation)"
-                + " | layers kept in fp32 | validation passes | ranking quantizations | time |\n"
-                + "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|\n";
+                + " | 90 % bound (validation) | layers kept in fp32 | validation passes | ranking quantizations | time |\n"
+                + "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n";
     }
 
     /** One result as a row of {@link #header()}'s table. */
     public static String row(Result r) {
-        return String.format(Locale.ROOT, "| %s | W%dA%d | %.2f | %.2f | %.2f | %.2f%s | %.2f | %s | %d | %s | %.0f s |",
+        return String.format(Locale.ROOT, "| %s | W%dA%d | %.2f | %.2f | %.2f | %.2f%s | %.2f | %.2f | %s | %d | %s | %.0f s |",
                 r.network(), r.weightBits(), r.activationBits(), r.fp32Test(), r.testDropBefore(), r.budget(),
-                r.testDropAfter(), r.met() ? "" : " (not met)", r.validationDrop(),
+                r.testDropAfter(), r.met() ? "" : " (not met)", r.validationDrop(), r.validationBound(),
                 r.keptFp32().isEmpty() ? "-" : String.join(", ", r.keptFp32()), r.evaluations(),
                 r.rankingQuantizations() < 0 ? "-" : String.valueOf(r.rankingQuantizations()), r.seconds());
     }
