@@ -4,13 +4,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.SpecifiedIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -257,6 +262,24 @@ public final class Datasets {
     /** Calibration images: {@code n} examples drawn with {@code seed} from the TRAINING split, never the test split. */
     public LabeledImages calibrationSet(Dataset dataset, int n, long seed) {
         return load(dataset, Split.TRAIN, Subset.random(n, seed));
+    }
+
+    /**
+     * Validation images for a search that must not read the calibration or test images: {@code n} examples of the
+     * TRAINING split, none of them in {@link #calibrationSet calibrationSet(dataset, calibrationN, seed)}: the draw
+     * {@code Subset.random(calibrationN + n, seed)} (whose first {@code calibrationN} picks are the calibration set's)
+     * without the calibration set.
+     */
+    public LabeledImages validationSet(Dataset dataset, int n, int calibrationN, long seed) {
+        LabeledImages drawn = load(dataset, Split.TRAIN, Subset.random(calibrationN + n, seed));
+        Set<Integer> calibration = Arrays.stream(calibrationSet(dataset, calibrationN, seed).indices()).boxed()
+                .collect(Collectors.toSet());
+        long[] rows = IntStream.range(0, drawn.indices().length)
+                .filter(i -> !calibration.contains(drawn.indices()[i])).asLongStream().toArray();
+        int[] indices = Arrays.stream(rows).mapToInt(i -> drawn.indices()[(int) i]).toArray();
+        SpecifiedIndex pick = new SpecifiedIndex(rows);
+        return new LabeledImages(dataset, Split.TRAIN, drawn.subset(), indices, drawn.features().get(pick).dup(),
+                drawn.labels().get(pick).dup());
     }
 
     /** Evaluation images: all 10,000 examples of the TEST split. */

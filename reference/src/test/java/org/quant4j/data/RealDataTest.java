@@ -108,6 +108,26 @@ class RealDataTest {
     }
 
     @Test
+    void validationSetIsTrainingImagesOutsideTheCalibrationSet() {
+        LabeledImages calibration = DATA.calibrationSet(Dataset.MNIST, 300, 5L);
+        LabeledImages validation = DATA.validationSet(Dataset.MNIST, 700, 300, 5L);
+        assertEquals(Split.TRAIN, validation.split());
+        assertEquals(700, validation.indices().length);
+        assertEquals(700, validation.features().size(0));
+        Set<Integer> seen = new HashSet<>();
+        for (int i : calibration.indices()) {
+            seen.add(i);
+        }
+        LabeledImages all = DATA.load(Dataset.MNIST, Split.TRAIN);
+        for (int r = 0; r < validation.indices().length; r++) {
+            int i = validation.indices()[r];
+            assertTrue(seen.add(i), "example " + i + " is in the calibration set or twice in the validation set");
+            assertEquals(all.features().slice(i), validation.features().slice(r), "features of example " + i);
+            assertEquals(all.labels().getRow(i), validation.labels().getRow(r), "label of example " + i);
+        }
+    }
+
+    @Test
     void iteratorCoversTheSplitInBatches() {
         DataSetIterator it = DATA.iterator(Dataset.MNIST, Split.TEST, 256);
         for (int pass = 0; pass < 2; pass++) {

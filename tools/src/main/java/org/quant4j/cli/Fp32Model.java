@@ -27,6 +27,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.preprocessor.Normalizer;
+import org.quant4j.AccuracyBudget;
+import org.quant4j.BudgetedModel;
 import org.quant4j.Calibration;
 import org.quant4j.InputNormalization;
 import org.quant4j.QuantizationException;
@@ -221,6 +223,16 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
         QuantizationOptions o = options(options);
         return network instanceof MultiLayerNetwork m ? Quantizer.quantize(m, calibration, o)
                 : Quantizer.quantize((ComputationGraph) network, calibration, o);
+    }
+
+    /**
+     * Quantizes within an accuracy budget ({@link Quantizer#quantizeWithinBudget}) on raw calibration data, the
+     * budget's metric reading raw validation data; the normalizer (if any) built in.
+     */
+    BudgetedModel quantizeWithinBudget(DataSetIterator calibration, QuantizationOptions options,
+            AccuracyBudget budget) {
+        QuantizationOptions o = options(options);
+        return Quantizer.quantizeWithinBudget(calibrate(calibration, options), o, budget);
     }
 
     /** {@code options} with this model's normalizer as the input normalization. */

@@ -6,9 +6,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
+import org.quant4j.AccuracyBudget;
+import org.quant4j.BudgetedModel;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
+import org.quant4j.ValidationMetric;
+import org.quant4j.cli.data.DataSources;
 import org.quant4j.cli.data.LabeledData;
 import org.quant4j.range.RangeMethods;
 import picocli.CommandLine.Command;
@@ -95,6 +99,32 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             description = "Layers to leave in fp32 (comma-separated DL4J layer names).")
     List<String> keepFp32 = List.of();
 
+    @Option(names = "--max-accuracy-drop", paramLabel = "POINTS",
+            description = "Keep the fewest layers in fp32 for a top-1 drop of at most POINTS on --validation data "
+                    + "(at --confidence), most sensitive first; an error, and nothing saved, when no model meets it.")
+    Double maxAccuracyDrop;
+
+    @Option(names = "--validation", paramLabel = "DATA",
+            description = "Validation data for --max-accuracy-drop: a data set name (training images that are not "
+                    + "calibration images) or your own data (default: the calibration data set; your own data must be "
+                    + "given, other than the calibration file).")
+    String validation;
+
+    @Option(names = "--validation-images", defaultValue = "2000", paramLabel = "N",
+            description = "Validation examples, 1.." + OptionBounds.TRAINING_IMAGES + " (default: ${DEFAULT-VALUE}).")
+    int validationImages;
+
+    @Option(names = "--confidence", defaultValue = "0.9", paramLabel = "C",
+            description = "How sure --max-accuracy-drop must be that the drop is within it, 0.5..0.999: the drop's "
+                    + "upper confidence bound on the validation data must be (default: ${DEFAULT-VALUE}; 0.5: the "
+                    + "measured drop).")
+    double confidence;
+
+    @Option(names = "--max-evaluations", defaultValue = "16", paramLabel = "N",
+            description = "Validation passes --max-accuracy-drop may spend, fp32's included, 2..1000 (default: "
+                    + "${DEFAULT-VALUE}).")
+    int maxEvaluations;
+
     @Option(names = "--report", paramLabel = "DIR",
             description = "Also write the report (report.json, index.html with charts) into DIR.")
     Path report;
@@ -111,6 +141,16 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         if (weightBits != null) { // checked here: options() reads 0 as "decided by the machine"
             requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         }
+        if (maxAccuracyDrop != null) {
+            check(maxAccuracyDrop >= 0 && maxAccuracyDrop <= 100, this,
+                    "--max-accuracy-drop must be in 0..100, got " + maxAccuracyDrop);
+            requireInRange("--validation-images", validationImages, 1, OptionBounds.TRAINING_IMAGES);
+            requireInRange("--max-evaluations", maxEvaluations, 2, 1000);
+            check(confidence >= 0.5 && confidence <= 0.999, this,
+                    "--confidence must be in 0.5..0.999, got " + confidence);
+        } else {
+            check(validation == null, this, "--validation is read only with --max-accuracy-drop");
+        }
         Path file = output != null ? output : Path.of(defaultName(model));
         dataOptions.validate(this);
         requireFileOrAbsent("--output", file);
@@ -123,6 +163,7 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
         CalibrationSource source = calibrationSource(calibration);
+        CalibrationSource validationSource = maxAccuracyDrop == null ? null : validationSource(source);
 
         Fp32Model fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
         LabeledData images = calibrationData(source, fp32.declaredInput().orElse(null), dataOptions,
@@ -130,8 +171,22 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         int classes = images.labelClasses();
         QuantizedModel q;
         long start = System.nanoTime();
+        BudgetedModel budgeted = null;
         try (ProgressBar bar = main.progress.start("calibration", batches(images.size(), batchSize), "batches")) {
-            q = fp32.quantize(new CountingIterator(images.iterator(batchSize, classes), bar), options);
+            CountingIterator counted = new CountingIterator(images.iterator(batchSize, classes), bar);
+            if (validationSource == null) {
+                q = fp32.quantize(counted, options);
+            } else {
+                LabeledData v = validationSource.named() == null
+                        ? fileData(validationSource.source(), fp32.declaredInput().orElse(null), dataOptions,
+                                validationImages)
+                        : LabeledDataOf.images(datasets().validationSet(validationSource.named(), validationImages,
+                                calibrationImages, calibrationSeed));
+                AccuracyBudget budget = new AccuracyBudget(maxAccuracyDrop,
+                        ValidationMetric.top1(v.iterator(batchSize, classes)), maxEvaluations, confidence);
+                budgeted = fp32.quantizeWithinBudget(counted, options, budget);
+                q = budgeted.model();
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         requireNoNanSqnr(q);
@@ -140,6 +195,14 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         q.save(file.toFile());
 
         main.out.println(q.report());
+        if (budgeted != null) {
+            main.out.printf(Locale.ROOT, "accuracy budget %.2f: fp32 top-1 %.2f %%, quantized %.2f %% (drop %.2f, "
+                    + "%.0f %% bound %.2f) on %,d validation examples; kept in fp32: %s; %d validation passes, %d "
+                    + "ranking quantizations%n", maxAccuracyDrop, budgeted.fp32Score(), budgeted.score(),
+                    budgeted.drop(), 100 * confidence, budgeted.dropBound(), validationImages,
+                    budgeted.keptFp32().isEmpty() ? "none" : String.join(", ", budgeted.keptFp32()),
+                    budgeted.evaluations(), budgeted.rankingQuantizations());
+        }
         main.out.printf(Locale.ROOT, "quantized %s in %.2f s; wrote %s (%,d bytes)%n", fp32.name(), seconds, file,
                 Files.size(file));
         if (report != null) {
@@ -148,6 +211,23 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             main.out.println("report: " + html);
         }
         return Main.OK;
+    }
+
+    /**
+     * {@code --validation}'s source: the calibration data set when not given (its training images outside the
+     * calibration draw); the user's own data must name its own file, other than the calibration file.
+     */
+    private CalibrationSource validationSource(CalibrationSource calibrationSource) {
+        if (validation == null) {
+            check(calibrationSource.named() != null, this, "--max-accuracy-drop with your own calibration data needs "
+                    + "--validation DATA: other examples than the calibration ones (a folder of images, a .csv, .npy "
+                    + "or .npz file)");
+            return calibrationSource;
+        }
+        check(!validation.equals(calibrationSource.source()) || calibrationSource.named() != null, this,
+                "--validation names the calibration data " + validation + ": validate on other examples");
+        return DataSources.isFileSource(validation) ? new CalibrationSource(validation, null)
+                : new CalibrationSource(validation, dataset("--validation", validation));
     }
 
     /**

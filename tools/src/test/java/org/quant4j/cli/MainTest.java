@@ -194,6 +194,37 @@ class MainTest {
         assertTrue(granularity.err().contains("--granularities: unknown granularity 'per-layer'"), granularity.err());
     }
 
+    @Test
+    void quantizeWithinAnAccuracyBudget() throws IOException {
+        Path met = dir.resolve("budget.q4j");
+        Run r = run("quantize", modelFile.toString(), "-o", met.toString(), "--calibration-images", "32",
+                "--max-accuracy-drop", "100", "--validation-images", "200");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.isRegularFile(met));
+        assertTrue(r.out().contains("accuracy budget 100.00: fp32 top-1 ") && r.out().contains("on 200 validation "
+                + "examples; kept in fp32: none; 2 validation passes, 0 ranking quantizations"), r.out());
+
+        Path notMet = dir.resolve("not-met.q4j");
+        Run impossible = run("quantize", modelFile.toString(), "-o", notMet.toString(), "--calibration-images", "32",
+                "--weight-bits", "2", "--activation-bits", "2", "--max-accuracy-drop", "0", "--confidence", "0.999",
+                "--max-evaluations", "3", "--validation", "fashion-mnist", "--validation-images", "200");
+        assertEquals(1, impossible.code(), impossible.out());
+        assertTrue(impossible.err().contains("accuracy budget of 0.000 not met") && impossible.err().contains(
+                "after 3 validation passes"), impossible.err());
+        assertFalse(Files.exists(notMet), "nothing saved when the budget is not met");
+
+        Run noBudget = run("quantize", modelFile.toString(), "--validation", "mnist");
+        assertEquals(2, noBudget.code());
+        assertTrue(noBudget.err().contains("--validation is read only with --max-accuracy-drop"), noBudget.err());
+        Path csv = Files.writeString(dir.resolve("own.csv"), "0,1\n");
+        Run own = run("quantize", modelFile.toString(), "--calibration", csv.toString(), "--max-accuracy-drop", "1");
+        assertEquals(2, own.code());
+        assertTrue(own.err().contains("needs --validation DATA"), own.err());
+        Run confidence = run("quantize", modelFile.toString(), "--max-accuracy-drop", "1", "--confidence", "1");
+        assertEquals(2, confidence.code());
+        assertTrue(confidence.err().contains("--confidence must be in 0.5..0.999, got 1.0"), confidence.err());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"quantize", "eval", "bench", "report", "demo", "train", "accuracy", "ranges"})
     void helpOfEverySubcommand(String command) {
