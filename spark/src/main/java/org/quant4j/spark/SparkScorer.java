@@ -14,7 +14,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.api.Model;
@@ -139,8 +138,7 @@ public final class SparkScorer implements Serializable, AutoCloseable {
         JavaRDD<Row> scored = rows.toJavaRDD().mapPartitions(it -> batches(it,
                 row -> example(row, in, inputColumn, shape),
                 (row, output) -> withColumn(row, output)));
-        return SparkSession.builder().sparkContext(rows.sparkSession().sparkContext()).getOrCreate()
-                .createDataFrame(scored, out);
+        return rows.sparkSession().createDataFrame(scored, out);
     }
 
     private static int columnIndex(StructType schema, String column) {
