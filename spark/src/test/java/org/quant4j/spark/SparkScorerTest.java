@@ -145,6 +145,23 @@ class SparkScorerTest {
     }
 
     @Test
+    void aConvolutionalNetworkScoresAsOneMachineToo() throws Exception {
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork lenet = org.deeplearning4j.util.ModelSerializer
+                .restoreMultiLayerNetwork(LocalSpark.MODELS.resolve("lenet-mnist.zip").toFile(), false);
+        QuantizedModel cnn = org.quant4j.Quantizer.quantize(lenet, LocalSpark.DATA.calibrationSet(
+                org.quant4j.data.Dataset.MNIST, 256, 3).iterator(64), LocalSpark.options());
+        assertEquals(QuantizedModel.Execution.INT8, cnn.execution(), "int8 unavailable: " + cnn.int8Unavailable());
+        List<INDArray> rows = rows().subList(0, 500);
+        INDArray all = cnn.output(images.features().get(NDArrayIndex.interval(0, 500)));
+        try (SparkScorer scorer = SparkScorer.quantized(sc, cnn, 48)) {
+            List<INDArray> outputs = scorer.score(sc.parallelize(rows, 3)).collect();
+            for (int i = 0; i < outputs.size(); i++) {
+                assertArrayEquals(all.getRow(i).dup().data().asFloat(), outputs.get(i).data().asFloat(), "example " + i);
+            }
+        }
+    }
+
+    @Test
     void theFp32NetworkScoresAsDl4jOnOneMachine() {
         INDArray fp32 = LocalSpark.mlp().output(images.features(), false);
         try (SparkScorer scorer = SparkScorer.fp32(sc, LocalSpark.mlp(), 64)) {
