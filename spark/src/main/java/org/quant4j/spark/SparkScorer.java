@@ -50,9 +50,6 @@ public final class SparkScorer implements Serializable, AutoCloseable {
     private final long[] exampleShape;
 
     private SparkScorer(Broadcast<byte[]> model, Kind kind, int batchSize, long[] exampleShape) {
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
-        }
         this.model = model;
         this.kind = kind;
         this.batchSize = batchSize;
