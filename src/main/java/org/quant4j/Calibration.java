@@ -31,6 +31,32 @@ public final class Calibration {
         return QuantizedModel.of(QuantizationPipeline.quantize(observed, options));
     }
 
+    /**
+     * The statistics of this calibration, without its network or batches: serializable and mergeable with the
+     * sketches of calibrations of the same network on other data (distributed calibration: one calibration per
+     * partition, the sketches merged, the result put back with {@link #withStatistics}).
+     */
+    public CalibrationSketch sketch() {
+        return CalibrationSketch.of(observed.observers(), observed.batches(), observed.samples());
+    }
+
+    /**
+     * This calibration (its converted network and the batches it holds for the per-layer SQNR, the per-point
+     * granularity choice and bias correction) with the statistics of {@code sketch} instead of its own: typically
+     * the merged sketches of calibrations of the same network on the partitions of a data set, while this one
+     * calibrated on the first batches of that data, so that the held batches are those one machine would hold.
+     * {@link #batches()} and {@link #samples()} are then the sketch's. This calibration is not changed.
+     *
+     * @throws QuantizationException when the sketch is empty or observed other points (another network, another
+     *                               input shape), or when this calibration was made for sequential passes
+     */
+    public Calibration withStatistics(CalibrationSketch sketch) {
+        if (sketch.isEmpty()) {
+            throw new QuantizationException("the calibration sketch is empty: it observed no batch");
+        }
+        return new Calibration(observed.withStatistics(sketch.observers(), sketch.batches(), sketch.samples()));
+    }
+
     /** The statistics of a point: one per channel, or the channels merged into one when not {@code perChannel}. */
     public ChannelStatistics[] statistics(String tensor, boolean perChannel) {
         return observed.statistics(tensor, perChannel);

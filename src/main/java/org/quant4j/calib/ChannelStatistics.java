@@ -37,9 +37,12 @@ package org.quant4j.calib;
  * <p>Non-finite values (NaN, infinities) are skipped and counted by {@link #skipped()}; they take part in neither
  * the count, the moments, the extremes nor the histogram.
  *
- * <p>Not thread-safe: use one instance per thread and {@link #merge} them.
+ * <p>Not thread-safe: use one instance per thread and {@link #merge} them. Serializable, so that statistics made
+ * on several machines can be sent to one and merged there.
  */
-public final class ChannelStatistics {
+public final class ChannelStatistics implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     /** Default number of histogram bins. */
     public static final int DEFAULT_BINS = 2048;
@@ -179,6 +182,13 @@ public final class ChannelStatistics {
         combineMoments(other.count, other.mean, chunk);
         min = Math.min(min, other.min);
         max = Math.max(max, other.max);
+    }
+
+    /** An independent copy: the same counts, moments, extremes and histogram layout. */
+    public ChannelStatistics copy() {
+        ChannelStatistics copy = new ChannelStatistics(bins.length);
+        copy.merge(this);
+        return copy;
     }
 
     /** Pébay's pairwise update: this (A) absorbs B = (nB, muB, mB[2..6]); sets count and mean too. */

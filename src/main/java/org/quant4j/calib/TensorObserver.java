@@ -9,8 +9,14 @@ import org.quant4j.nd4j.NativeArrays;
 /**
  * Streams the values of one tensor, batch after batch, into one {@link ChannelStatistics} per channel. Nothing of
  * the tensor is kept: memory is channels x (statistics size), whatever the number of batches.
+ *
+ * <p>Observers of the same tensor fed with different batches (on other threads or machines: the class is
+ * Serializable) {@link #merge} into the statistics of all the batches: counts, extremes and histograms exactly,
+ * moments to floating-point rounding ({@link ChannelStatistics#merge}).
  */
-public final class TensorObserver {
+public final class TensorObserver implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     private final String tensor;
     private final int axis;
@@ -100,6 +106,50 @@ public final class TensorObserver {
             }
         }
         return bytes;
+    }
+
+    /** An independent copy of this observer and its statistics. */
+    public TensorObserver copy() {
+        TensorObserver copy = new TensorObserver(tensor, axis);
+        copy.merge(this);
+        return copy;
+    }
+
+    /**
+     * Adds everything {@code other} has observed (another observer of the same tensor and axis, fed with other
+     * batches); {@code other} is not changed. An observer that has seen nothing merges as nothing.
+     *
+     * @throws QuantizationException when {@code other} observes another tensor or axis, or saw the tensor with
+     *                               another rank or number of channels
+     */
+    public void merge(TensorObserver other) {
+        if (other == this) {
+            throw new IllegalArgumentException("cannot merge an observer into itself");
+        }
+        if (!other.tensor.equals(tensor) || other.axis != axis) {
+            throw new QuantizationException("cannot merge the statistics of tensor '" + other.tensor + "' (channel axis "
+                    + other.axis + ") into those of tensor '" + tensor + "' (channel axis " + axis + ")");
+        }
+        if (other.rank < 0) {
+            return;
+        }
+        if (rank < 0) {
+            rank = other.rank;
+            channelShape = other.channelShape.clone();
+            channels = new ChannelStatistics[other.channels.length];
+            for (int c = 0; c < channels.length; c++) {
+                channels[c] = other.channels[c].copy();
+            }
+            return;
+        }
+        if (other.rank != rank || other.channels.length != channels.length) {
+            throw new QuantizationException("cannot merge the statistics of tensor '" + tensor + "': seen with shape "
+                    + Arrays.toString(channelShape) + " here and " + Arrays.toString(other.channelShape)
+                    + " there (rank or number of channels differ)");
+        }
+        for (int c = 0; c < channels.length; c++) {
+            channels[c].merge(other.channels[c]);
+        }
     }
 
     /** The statistics of all channels together. */

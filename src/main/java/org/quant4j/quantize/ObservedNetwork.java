@@ -176,6 +176,55 @@ public final class ObservedNetwork {
         return observed;
     }
 
+    /** Copies of the observers of every point, by tensor, in observation order. */
+    public Map<String, TensorObserver> observers() {
+        Map<String, TensorObserver> copies = new LinkedHashMap<>();
+        observers.forEach((tensor, o) -> copies.put(tensor, o.copy()));
+        return copies;
+    }
+
+    /**
+     * This network (graph, points, held batches) with the statistics of {@code statistics} instead of its own: the
+     * statistics of the same points observed elsewhere, on {@code batches} batches of {@code samples} examples in
+     * all (distributed calibration merges them). The observers are copied.
+     *
+     * @throws QuantizationException when the points differ (a tensor missing, extra or observed along another axis
+     *                               or with another number of channels), or when this calibration kept every batch
+     *                               for sequential passes (they would re-read only the batches seen here)
+     */
+    public ObservedNetwork withStatistics(Map<String, TensorObserver> statistics, int batches, long samples) {
+        if (!allBatches.isEmpty()) {
+            throw new QuantizationException("statistics observed elsewhere cannot replace those of a calibration made"
+                    + " for sequential passes (they re-read every calibration batch on one machine): calibrate with"
+                    + " sequentialPasses 0");
+        }
+        if (!statistics.keySet().equals(observers.keySet())) {
+            Set<String> missing = new LinkedHashSet<>(observers.keySet());
+            missing.removeAll(statistics.keySet());
+            Set<String> extra = new LinkedHashSet<>(statistics.keySet());
+            extra.removeAll(observers.keySet());
+            throw new QuantizationException("the statistics are not of this network's quantization points: missing "
+                    + missing + ", not points here " + extra);
+        }
+        Map<String, TensorObserver> copies = new LinkedHashMap<>();
+        observers.forEach((tensor, own) -> {
+            TensorObserver other = statistics.get(tensor);
+            if (other.axis() != own.axis() || other.rank() != own.rank()
+                    || other.channels().length != own.channels().length) {
+                throw new QuantizationException("the statistics of tensor '" + tensor + "' are of rank "
+                        + other.rank() + ", channel axis " + other.axis() + ", " + other.channels().length
+                        + " channels; this network's point has rank " + own.rank() + ", axis " + own.axis() + ", "
+                        + own.channels().length + " channels");
+            }
+            copies.put(tensor, other.copy());
+        });
+        ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, copies, axisConflicts, heldBatches,
+                reportBatches, allBatches, batches, samples, false, millis, inputNormalization);
+        observed.probe = probe;
+        observed.equalized = equalized;
+        return observed;
+    }
+
     /** The statistics of a point: one per channel, or the channels merged into one when not {@code perChannel}. */
     public ChannelStatistics[] statistics(String tensor, boolean perChannel) {
         TensorObserver observer = observers.get(tensor);
