@@ -93,7 +93,8 @@ public final class Dl4jConverter {
         Layer inner = layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep last
                 ? last.getUnderlying() : layer;
         return inner instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer
-                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional
+                || Sequences.isAttention(inner);
     }
 
     /**

@@ -8,6 +8,9 @@ import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
@@ -34,6 +37,9 @@ final class Sequences {
 
     /** The name of the feature-mask input of a network converted with masks ([N, T]). */
     static final String MASK = "input_mask";
+
+    /** A constant that nothing reads, there once the mask no longer applies to the layers converted next. */
+    private static final String MASK_CLEARED = MASK + "/cleared";
 
     private Sequences() {
     }
@@ -93,6 +99,8 @@ final class Sequences {
             features = f.getNIn();
         } else if (layer instanceof Bidirectional b && b.getNIn() > 0) {
             features = b.getNIn();
+        } else if (attentionNIn(layer) > 0) {
+            features = attentionNIn(layer);
         }
         long t = steps > 0 ? steps : -1;
         return new TensorSpec(name, format == RNNFormat.NWC ? new long[] {-1, t, features}
@@ -117,10 +125,30 @@ final class Sequences {
         if (layer instanceof RnnOutputLayer r) {
             return r.getRnnDataFormat();
         }
+        if (isAttention(layer)) {
+            return RNNFormat.NCW;
+        }
         if (layer instanceof RnnLossLayer r) {
             return r.getRnnDataFormat();
         }
         return null;
+    }
+
+    /** Whether {@code layer} is one of DL4J's attention layers (they read sequences [N, nIn, T], NCW only). */
+    static boolean isAttention(Layer layer) {
+        return layer instanceof SelfAttentionLayer || layer instanceof LearnedSelfAttentionLayer
+                || layer instanceof RecurrentAttentionLayer;
+    }
+
+    /** The nIn of an attention layer; -1 for any other layer. */
+    private static long attentionNIn(Layer layer) {
+        if (layer instanceof SelfAttentionLayer a) {
+            return a.getNIn();
+        }
+        if (layer instanceof LearnedSelfAttentionLayer a) {
+            return a.getNIn();
+        }
+        return layer instanceof RecurrentAttentionLayer a ? a.getNIn() : -1;
     }
 
     /**
@@ -175,14 +203,15 @@ final class Sequences {
     /** The feature mask of each step as [N, 1], or null when the network takes no mask. */
     static SDVariable[] stepMasks(LayerContext<?> c, int steps) {
         SameDiff sd = c.graph();
-        if (!sd.hasVariable(MASK)) {
+        SDVariable mask = mask(sd);
+        if (mask == null) {
             return null;
         }
         String[] names = new String[steps];
         for (int t = 0; t < steps; t++) {
             names[t] = c.inner("t" + t) + "/mask_step";
         }
-        SDVariable[] perStep = sd.unstack(names, sd.getVariable(MASK), 1, steps);
+        SDVariable[] perStep = sd.unstack(names, mask, 1, steps);
         SDVariable[] columns = new SDVariable[steps];
         for (int t = 0; t < steps; t++) {
             columns[t] = sd.expandDims(c.inner("t" + t) + "/mask", perStep[t], 1);
@@ -192,7 +221,17 @@ final class Sequences {
 
     /** The network's feature mask [N, T] (DL4J's: 1 for a step that counts, 0 for padding), or null without one. */
     static SDVariable mask(SameDiff sd) {
-        return sd.hasVariable(MASK) ? sd.getVariable(MASK) : null;
+        return sd.hasVariable(MASK) && !sd.hasVariable(MASK_CLEARED) ? sd.getVariable(MASK) : null;
+    }
+
+    /**
+     * Marks the feature mask as no longer applying to the layers converted after this point (DL4J's
+     * {@code feedForwardMaskArray} giving null: LearnedSelfAttentionLayer, whose output steps are its queries).
+     */
+    static void clearMask(SameDiff sd) {
+        if (!sd.hasVariable(MASK_CLEARED)) {
+            sd.constant(MASK_CLEARED, Nd4j.scalar(0f));
+        }
     }
 
     /** The steps' outputs [N, F] as one sequence: [N, F, T] (NCW) or [N, T, F] (NWC). */
