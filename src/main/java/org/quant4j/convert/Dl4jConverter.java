@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -301,6 +302,10 @@ public final class Dl4jConverter {
                     out = new Tensor(sd.identity(name, x.variable()), x.rank());
                 }
                 layerOutputs.add(new LayerOutput(name, "PreprocessorVertex", out.variable().name()));
+            } else if (vertex instanceof AttentionVertex av) {
+                out = AttentionVertexConverter.convert(sd, name, av, layouts.physical(in),
+                        net.getVertex(name).paramTable(false), where);
+                layerOutputs.add(new LayerOutput(name, "AttentionVertex", out.variable().name()));
             } else if (GraphVertices.supports(vertex)) {
                 out = GraphVertices.convert(sd, name, vertex, layouts.physical(in), where);
                 layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
@@ -308,7 +313,8 @@ public final class Dl4jConverter {
                 throw new UnsupportedLayerException(where + " of type " + vertices.get(name).getClass().getSimpleName()
                         + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex,"
                         + " ScaleVertex, ShiftVertex, L2NormalizeVertex, PreprocessorVertex, SubsetVertex,"
-                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, and these in a FrozenVertex)");
+                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, AttentionVertex, and these in a"
+                        + " FrozenVertex)");
             }
             values.put(name, out);
         }

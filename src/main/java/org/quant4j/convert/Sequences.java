@@ -157,7 +157,15 @@ final class Sequences {
      * layer is unrolled over its steps, so they are fixed when the network is converted.
      */
     static int steps(LayerContext<?> c, Tensor input, RNNFormat format) {
-        SameDiff sd = c.graph();
+        return Math.toIntExact(shape(c.graph(), c.where(), input)[format == RNNFormat.NWC ? 1 : 2]);
+    }
+
+    /**
+     * The shape of {@code input} for one example, found as {@link #steps} finds it.
+     *
+     * @param where the layer or vertex, for the error message
+     */
+    static long[] shape(SameDiff sd, String where, Tensor input) {
         Map<String, INDArray> feed = new HashMap<>();
         for (SDVariable p : sd.inputs().stream().map(sd::getVariable).toList()) {
             long[] shape = p.getShape() == null ? null : p.getShape().clone();
@@ -167,7 +175,7 @@ final class Sequences {
                 }
             }
             if (shape == null || shape.length == 0) {
-                throw new UnsupportedLayerException(c.where() + " is unrolled over the time steps, so the sequence"
+                throw new UnsupportedLayerException(where + " is unrolled over the time steps, so the sequence"
                         + " length must be known: network input '" + p.name() + "' has shape "
                         + (p.getShape() == null ? "unknown" : Arrays.toString(p.getShape()))
                         + "; convert with Dl4jConverter.convert(net, sequenceLength) (Quantizer takes it from the"
@@ -177,9 +185,8 @@ final class Sequences {
             feed.put(p.name(), Nd4j.zeros(p.dataType(), shape));
         }
         String name = input.variable().name();
-        long[] shape = feed.containsKey(name) ? feed.get(name).shape()
+        return feed.containsKey(name) ? feed.get(name).shape()
                 : GraphExecution.output(sd, feed, List.of(name)).get(name).shape();
-        return Math.toIntExact(shape[format == RNNFormat.NWC ? 1 : 2]);
     }
 
     /**
