@@ -91,8 +91,7 @@ public final class Dl4jConverter {
 
     /** Whether {@code layer} is unrolled over the time steps when converted (so needs the sequence length). */
     public static boolean unrollsOverTime(Layer layer) {
-        Layer inner = layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep last
-                ? last.getUnderlying() : layer;
+        Layer inner = Sequences.unwrapped(layer);
         return inner instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer
                 || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional
                 || Sequences.isAttention(inner);
@@ -306,6 +305,9 @@ public final class Dl4jConverter {
                 out = AttentionVertexConverter.convert(sd, name, av, layouts.physical(in),
                         net.getVertex(name).paramTable(false), where);
                 layerOutputs.add(new LayerOutput(name, "AttentionVertex", out.variable().name()));
+            } else if (RnnVertices.supports(vertex)) {
+                out = RnnVertices.convert(sd, name, vertex, layouts.physical(in), values, where);
+                layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
             } else if (GraphVertices.supports(vertex)) {
                 out = GraphVertices.convert(sd, name, vertex, layouts.physical(in), where);
                 layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
@@ -313,8 +315,8 @@ public final class Dl4jConverter {
                 throw new UnsupportedLayerException(where + " of type " + vertices.get(name).getClass().getSimpleName()
                         + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex,"
                         + " ScaleVertex, ShiftVertex, L2NormalizeVertex, PreprocessorVertex, SubsetVertex,"
-                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, AttentionVertex, and these in a"
-                        + " FrozenVertex)");
+                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, AttentionVertex, LastTimeStepVertex,"
+                        + " DuplicateToTimeSeriesVertex, ReverseTimeSeriesVertex, and these in a FrozenVertex)");
             }
             values.put(name, out);
         }

@@ -33,6 +33,9 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
+import org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
@@ -85,7 +88,10 @@ public final class LayerConverters {
             Map.entry(EmbeddingSequenceLayer.class, new EmbeddingSequenceConverter()),
             Map.entry(SelfAttentionLayer.class, new SelfAttentionConverter()),
             Map.entry(LearnedSelfAttentionLayer.class, new LearnedSelfAttentionConverter()),
-            Map.entry(RecurrentAttentionLayer.class, new RecurrentAttentionConverter()));
+            Map.entry(RecurrentAttentionLayer.class, new RecurrentAttentionConverter()),
+            Map.entry(GravesBidirectionalLSTM.class, new GravesBidirectionalLstmConverter()),
+            Map.entry(TimeDistributed.class, new TimeDistributedConverter()),
+            Map.entry(MaskZeroLayer.class, new MaskZeroConverter()));
 
     private LayerConverters() {
     }

@@ -15,6 +15,8 @@ import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -37,6 +39,9 @@ final class Sequences {
 
     /** The name of the feature-mask input of a network converted with masks ([N, T]). */
     static final String MASK = "input_mask";
+
+    /** The mask of the layer being converted on this thread when a wrapper computes one ({@link #withMask}). */
+    private static final ThreadLocal<Map.Entry<SameDiff, SDVariable>> SCOPED_MASK = new ThreadLocal<>();
 
     /** A constant that nothing reads, there once the mask no longer applies to the layers converted next. */
     private static final String MASK_CLEARED = MASK + "/cleared";
@@ -92,7 +97,7 @@ final class Sequences {
             return null;
         }
         long features = -1;
-        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        Layer layer = unwrapped(first);
         if (preprocessor instanceof RnnToCnnPreProcessor p) {
             features = (long) p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
         } else if (layer instanceof FeedForwardLayer f && f.getNIn() > 0) {
@@ -115,7 +120,10 @@ final class Sequences {
         if (preprocessor != null) {
             return preprocessor instanceof RnnToCnnPreProcessor p ? p.getRnnDataFormat() : null;
         }
-        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        if (first instanceof TimeDistributed t) {
+            return t.getRnnDataFormat();
+        }
+        Layer layer = unwrapped(first);
         if (layer instanceof BaseRecurrentLayer r) {
             return r.getRnnDataFormat();
         }
@@ -132,6 +140,17 @@ final class Sequences {
             return r.getRnnDataFormat();
         }
         return null;
+    }
+
+    /** The layer that LastTimeStep, MaskZeroLayer or TimeDistributed wraps; any other layer itself. */
+    static Layer unwrapped(Layer layer) {
+        if (layer instanceof LastTimeStep last) {
+            return unwrapped(last.getUnderlying());
+        }
+        if (layer instanceof MaskZeroLayer m) {
+            return unwrapped(m.getUnderlying());
+        }
+        return layer instanceof TimeDistributed t ? t.getUnderlying() : layer;
     }
 
     /** Whether {@code layer} is one of DL4J's attention layers (they read sequences [N, nIn, T], NCW only). */
@@ -228,7 +247,29 @@ final class Sequences {
 
     /** The network's feature mask [N, T] (DL4J's: 1 for a step that counts, 0 for padding), or null without one. */
     static SDVariable mask(SameDiff sd) {
+        Map.Entry<SameDiff, SDVariable> scoped = SCOPED_MASK.get();
+        if (scoped != null && scoped.getKey() == sd) {
+            return scoped.getValue();
+        }
         return sd.hasVariable(MASK) && !sd.hasVariable(MASK_CLEARED) ? sd.getVariable(MASK) : null;
+    }
+
+    /**
+     * Runs {@code conversion} (of a wrapped layer) with {@code mask} [N, T] as the feature mask that
+     * {@link #mask} gives for {@code sd} (MaskZeroLayer's mask, computed from its input), then restores the mask before.
+     */
+    static <T> T withMask(SameDiff sd, SDVariable mask, java.util.function.Supplier<T> conversion) {
+        Map.Entry<SameDiff, SDVariable> before = SCOPED_MASK.get();
+        SCOPED_MASK.set(Map.entry(sd, mask));
+        try {
+            return conversion.get();
+        } finally {
+            if (before == null) {
+                SCOPED_MASK.remove();
+            } else {
+                SCOPED_MASK.set(before);
+            }
+        }
     }
 
     /**
