@@ -3,6 +3,8 @@ package org.quant4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -12,6 +14,7 @@ import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
@@ -19,6 +22,7 @@ import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -68,8 +72,11 @@ class AttentionQuantizationTest {
         return net;
     }
 
+    @TempDir
+    Path tmp;
+
     @Test
-    void selfAttentionProjectionsAreQuantizedMatmulsAndTheInt8PlanRuns() {
+    void selfAttentionProjectionsAreQuantizedMatmulsAndTheInt8PlanRuns() throws Exception {
         MultiLayerNetwork net = selfAttentionClassifier();
         QuantizedModel q = Quantizer.quantize(net, sequences(4, 16, 3, false));
         assertEquals(List.of("lstm/preact", "attn/k", "attn/v", "attn/q", "attn/out", "out/preact"),
@@ -80,6 +87,46 @@ class AttentionQuantizationTest {
         assertEquals(QuantizedModel.Execution.INT8, q.execution(), q.int8Unavailable());
         INDArray x = sequences(1, 64, 5, false).next().getFeatures();
         assertAgrees(net.output(x), q, x);
+        File file = tmp.resolve("attention.q4j").toFile();
+        q.save(file);
+        QuantizedModel loaded = QuantizedModel.load(file);
+        assertEquals(q.output(x), loaded.output(x));
+        assertEquals(q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0],
+                loaded.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+    }
+
+    /**
+     * Learned queries under feature masks (the mask masks the keys and does not apply after the layer), through the
+     * pipeline and a file round trip. DL4J M2.1 cannot run this layer, so the reference is the converted fp32 graph.
+     */
+    @Test
+    void maskedLearnedSelfAttentionQuantizesAndSaves() throws Exception {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(179).list()
+                .layer(new LSTM.Builder().name("lstm").nOut(12).activation(Activation.TANH).build())
+                .layer(new LearnedSelfAttentionLayer.Builder().name("learned").nOut(12).nHeads(2).nQueries(3)
+                        .projectInput(true).build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build())
+                .layer(new OutputLayer.Builder().name("out").nOut(4).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(FEATURES, STEPS, RNNFormat.NCW)).build());
+        net.init();
+        QuantizedModel q = Quantizer.quantize(net, sequences(4, 16, 23, true));
+        assertTrue(q.report().quantizedOps().containsAll(List.of("learned/q", "learned/k", "learned/v", "learned/out")),
+                q.report().quantizedOps().toString());
+        DataSet test = sequences(1, 64, 29, true).next();
+        INDArray x = test.getFeatures();
+        INDArray mask = test.getFeaturesMaskArray();
+        org.quant4j.graph.ModelGraph fp32 = org.quant4j.convert.Dl4jConverter.convert(net, STEPS, true);
+        INDArray expected = org.quant4j.graph.GraphExecution.output(fp32.graph(),
+                java.util.Map.of("input", x, "input_mask", mask), fp32.outputs()).get(fp32.outputs().get(0));
+        INDArray fakeQuant = q.outputs(QuantizedModel.Execution.FAKE_QUANT, x, mask)[0];
+        SqnrMeter m = new SqnrMeter();
+        m.add(expected, fakeQuant);
+        assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
+        INDArray int8 = q.output(x, mask);
+        assertTrue(fakeQuant.sub(int8).amaxNumber().doubleValue() < 1e-3, "int8 plan far from the fake-quant graph");
+        File file = tmp.resolve("learned.q4j").toFile();
+        q.save(file);
+        assertEquals(int8, QuantizedModel.load(file).output(x, mask));
     }
 
     @Test
