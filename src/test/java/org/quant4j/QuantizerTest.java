@@ -19,7 +19,6 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Tag;
@@ -377,7 +376,7 @@ class QuantizerTest {
     void unsupportedLayerIsNamedAndTheNetworkIsUnchanged() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).list()
                 .layer(new DenseLayer.Builder().name("dense").nIn(4).nOut(3).build())
-                .layer(new GravesBidirectionalLSTM.Builder().name("rnn").nIn(3).nOut(3).build())
+                .layer(CustomBidirectionalLstm.of("rnn", 3, 3, Activation.TANH))
                 .layer(new OutputLayer.Builder().name("out").nIn(3).nOut(2).activation(Activation.SOFTMAX).build())
                 .build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
@@ -385,7 +384,7 @@ class QuantizerTest {
         INDArray before = net.params().dup();
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
                 () -> Quantizer.quantize(net, TestNetworks.randomIterator(4, 4, 2, 1, 1)));
-        assertTrue(e.getMessage().contains("layer 1 'rnn' of type GravesBidirectionalLSTM"), e.getMessage());
+        assertTrue(e.getMessage().contains("layer 1 'rnn' of type CustomBidirectionalLstm"), e.getMessage());
         assertEquals(before, net.params());
     }
 

@@ -14,7 +14,6 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
-import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
@@ -184,14 +183,14 @@ class RecurrentQuantizationTest {
     void recurrentPartsAroundAnUnsupportedLayer() {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(103).list()
                 .layer(new LSTM.Builder().name("first").nOut(8).activation(Activation.TANH).build())
-                .layer(new GravesBidirectionalLSTM.Builder().name("middle").nOut(6).activation(Activation.TANH).build())
+                .layer(CustomBidirectionalLstm.of("middle", 0, 6, Activation.TANH))
                 .layer(new LastTimeStep(new LSTM.Builder().name("last").nOut(5).activation(Activation.TANH).build()))
                 .layer(new OutputLayer.Builder().name("out").nOut(4).activation(Activation.SOFTMAX).build())
                 .setInputType(InputType.recurrent(FEATURES, STEPS)).build());
         net.init();
         QuantizedModel q = Quantizer.quantize(net, sequences(RNNFormat.NCW, 2, 16, 17),
                 QuantizationOptions.builder().keepUnsupportedLayersFp32(true).build());
-        assertEquals(List.of(new QuantizedModel.Fp32Layer(1, "middle", "GravesBidirectionalLSTM")), q.fp32Layers());
+        assertEquals(List.of(new QuantizedModel.Fp32Layer(1, "middle", "CustomBidirectionalLstm")), q.fp32Layers());
         INDArray x = sequences(RNNFormat.NCW, 1, 32, 19).next().getFeatures();
         SqnrMeter m = new SqnrMeter();
         m.add(net.output(x), q.output(x));

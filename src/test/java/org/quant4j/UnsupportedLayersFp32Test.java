@@ -19,7 +19,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
-import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -48,7 +47,7 @@ import org.quant4j.runtime.Dnnl;
 /**
  * {@link QuantizationOptions#keepUnsupportedLayersFp32}: a sequence classifier (1-D convolution, bidirectional LSTM,
  * global pooling, dense, softmax) trained for one epoch on 512 MNIST images read row by row (28 features over 28 time
- * steps). The converter does not support GravesBidirectionalLSTM (yet): without the option the network is refused
+ * steps). The converter does not support the test's {@link CustomBidirectionalLstm}: without the option the network is refused
  * naming the layer; with it the LSTM runs in DL4J in fp32 between two quantized parts, and the model's output stays close to DL4J's on
  * test images.
  */
@@ -84,8 +83,7 @@ class UnsupportedLayersFp32Test {
             list.layer(new Convolution1DLayer.Builder().name("conv").kernelSize(3).nOut(16)
                     .convolutionMode(ConvolutionMode.Same).activation(Activation.RELU).build());
         }
-        return list.layer(new GravesBidirectionalLSTM.Builder().name("memory").nOut(12).activation(Activation.TANH)
-                        .build())
+        return list.layer(CustomBidirectionalLstm.of("memory", 0, 12, Activation.TANH))
                 .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build())
                 .layer(new DenseLayer.Builder().name("dense").nOut(16).activation(Activation.RELU).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(10)
@@ -106,7 +104,7 @@ class UnsupportedLayersFp32Test {
     void withoutTheOptionTheLstmIsRefusedNamingItsIndexNameAndType() {
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
                 () -> Quantizer.quantize(net, calibrationData()));
-        assertTrue(e.getMessage().contains("layer 1 'memory' of type GravesBidirectionalLSTM is not supported"),
+        assertTrue(e.getMessage().contains("layer 1 'memory' of type CustomBidirectionalLstm is not supported"),
                 e.getMessage());
     }
 
@@ -116,7 +114,7 @@ class UnsupportedLayersFp32Test {
         lstmFirst.init();
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
                 () -> Quantizer.quantize(lstmFirst, calibrationData()));
-        assertTrue(e.getMessage().contains("layer 0 'memory' of type GravesBidirectionalLSTM is not supported"),
+        assertTrue(e.getMessage().contains("layer 0 'memory' of type CustomBidirectionalLstm is not supported"),
                 e.getMessage());
     }
 
@@ -126,7 +124,7 @@ class UnsupportedLayersFp32Test {
         QuantizedModel q = Quantizer.quantize(net, calibrationData(), keepingUnsupported());
         assertEquals(params, net.params(), "the user's network is only read");
 
-        assertEquals(List.of(new QuantizedModel.Fp32Layer(1, "memory", "GravesBidirectionalLSTM")), q.fp32Layers());
+        assertEquals(List.of(new QuantizedModel.Fp32Layer(1, "memory", "CustomBidirectionalLstm")), q.fp32Layers());
         assertTrue(q.report().keptFp32Ops().contains("memory"), q.report().toString());
         assertTrue(q.report().quantizedOps().stream().anyMatch(op -> op.startsWith("conv")), q.report().toString());
         assertTrue(q.report().quantizedOps().stream().anyMatch(op -> op.startsWith("dense")), q.report().toString());
@@ -159,7 +157,7 @@ class UnsupportedLayersFp32Test {
         MultiLayerNetwork lstmFirst = new MultiLayerNetwork(sequenceClassifier(false));
         lstmFirst.init();
         QuantizedModel q = Quantizer.quantize(lstmFirst, calibrationData(), keepingUnsupported());
-        assertEquals(List.of(new QuantizedModel.Fp32Layer(0, "memory", "GravesBidirectionalLSTM")), q.fp32Layers());
+        assertEquals(List.of(new QuantizedModel.Fp32Layer(0, "memory", "CustomBidirectionalLstm")), q.fp32Layers());
         INDArray expected = lstmFirst.output(test, false);
         SqnrMeter sqnr = new SqnrMeter();
         sqnr.add(expected, q.output(test));
@@ -171,7 +169,7 @@ class UnsupportedLayersFp32Test {
         QuantizedModel q = Quantizer.quantize(net, calibrationData(), keepingUnsupported());
         File file = dir.resolve("lstm.q4j").toFile();
         QuantizationException e = assertThrows(QuantizationException.class, () -> q.save(file));
-        assertTrue(e.getMessage().contains("layer 1 'memory' (GravesBidirectionalLSTM)")
+        assertTrue(e.getMessage().contains("layer 1 'memory' (CustomBidirectionalLstm)")
                 && e.getMessage().contains("cannot save"),
                 e.getMessage());
         assertFalse(file.exists());
@@ -182,7 +180,7 @@ class UnsupportedLayersFp32Test {
     void aComputationGraphKeepsItsUnsupportedLayerInFp32Too() {
         ComputationGraph graph = net.toComputationGraph();
         QuantizedModel q = Quantizer.quantize(graph, calibrationData(), keepingUnsupported());
-        assertEquals(List.of("GravesBidirectionalLSTM"),
+        assertEquals(List.of("CustomBidirectionalLstm"),
                 q.fp32Layers().stream().map(QuantizedModel.Fp32Layer::type).toList());
         INDArray expected = graph.outputSingle(false, test.dup());
         INDArray actual = q.output(test);
@@ -190,7 +188,7 @@ class UnsupportedLayersFp32Test {
         sqnr.add(expected, actual);
         double agreement = expected.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().doubleValue()
                 / test.size(0);
-        System.out.printf("ComputationGraph conv -> GravesBidirectionalLSTM (fp32, DL4J) -> dense, W8A8: output SQNR"
+        System.out.printf("ComputationGraph conv -> CustomBidirectionalLstm (fp32, DL4J) -> dense, W8A8: output SQNR"
                 + " %.2f dB vs DL4J, top-1 agreement %.1f%% on %d MNIST test images%n", sqnr.sqnrDb(), 100 * agreement, test.size(0));
         assertTrue(sqnr.sqnrDb() > 25, "output SQNR " + sqnr.sqnrDb());
         assertTrue(agreement >= 0.97, "top-1 agreement " + agreement);

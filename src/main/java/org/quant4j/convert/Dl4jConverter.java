@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -90,10 +91,10 @@ public final class Dl4jConverter {
 
     /** Whether {@code layer} is unrolled over the time steps when converted (so needs the sequence length). */
     public static boolean unrollsOverTime(Layer layer) {
-        Layer inner = layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep last
-                ? last.getUnderlying() : layer;
+        Layer inner = Sequences.unwrapped(layer);
         return inner instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer
-                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+                || inner instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional
+                || Sequences.isAttention(inner);
     }
 
     /**
@@ -300,6 +301,13 @@ public final class Dl4jConverter {
                     out = new Tensor(sd.identity(name, x.variable()), x.rank());
                 }
                 layerOutputs.add(new LayerOutput(name, "PreprocessorVertex", out.variable().name()));
+            } else if (vertex instanceof AttentionVertex av) {
+                out = AttentionVertexConverter.convert(sd, name, av, layouts.physical(in),
+                        net.getVertex(name).paramTable(false), where);
+                layerOutputs.add(new LayerOutput(name, "AttentionVertex", out.variable().name()));
+            } else if (RnnVertices.supports(vertex)) {
+                out = RnnVertices.convert(sd, name, vertex, layouts.physical(in), values, where);
+                layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
             } else if (GraphVertices.supports(vertex)) {
                 out = GraphVertices.convert(sd, name, vertex, layouts.physical(in), where);
                 layerOutputs.add(new LayerOutput(name, vertex.getClass().getSimpleName(), out.variable().name()));
@@ -307,7 +315,8 @@ public final class Dl4jConverter {
                 throw new UnsupportedLayerException(where + " of type " + vertices.get(name).getClass().getSimpleName()
                         + " is not supported (supported vertices: LayerVertex, ElementWiseVertex, MergeVertex,"
                         + " ScaleVertex, ShiftVertex, L2NormalizeVertex, PreprocessorVertex, SubsetVertex,"
-                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, and these in a FrozenVertex)");
+                        + " StackVertex, UnstackVertex, ReshapeVertex, L2Vertex, AttentionVertex, LastTimeStepVertex,"
+                        + " DuplicateToTimeSeriesVertex, ReverseTimeSeriesVertex, and these in a FrozenVertex)");
             }
             values.put(name, out);
         }

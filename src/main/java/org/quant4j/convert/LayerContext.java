@@ -120,6 +120,23 @@ public final class LayerContext<L extends Layer> {
         return context;
     }
 
+    /**
+     * The context of one of the layers that this one holds, under its own names for this layer's parameters:
+     * {@code renames} maps the inner layer's parameter names to this layer's (GravesBidirectionalLSTM's {@code W} is
+     * its {@code WF}).
+     */
+    <M extends Layer> LayerContext<M> renamed(M inner, String name, Map<String, String> renames) {
+        Map<String, INDArray> own = new java.util.LinkedHashMap<>();
+        renames.forEach((innerKey, key) -> {
+            if (params.containsKey(key)) {
+                own.put(innerKey, params.get(key));
+            }
+        });
+        LayerContext<M> context = new LayerContext<>(graph, name, index, inner, own, kernelTaps);
+        context.wrapper = layer;
+        return context;
+    }
+
     /** The layer that wraps this one (LastTimeStep, ...), or null. */
     public Layer wrapper() {
         return wrapper;

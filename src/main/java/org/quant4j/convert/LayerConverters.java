@@ -33,6 +33,12 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
+import org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
@@ -79,7 +85,13 @@ public final class LayerConverters {
             Map.entry(SimpleRnn.class, new SimpleRnnConverter()),
             Map.entry(Bidirectional.class, new BidirectionalConverter()),
             Map.entry(EmbeddingLayer.class, new EmbeddingConverter()),
-            Map.entry(EmbeddingSequenceLayer.class, new EmbeddingSequenceConverter()));
+            Map.entry(EmbeddingSequenceLayer.class, new EmbeddingSequenceConverter()),
+            Map.entry(SelfAttentionLayer.class, new SelfAttentionConverter()),
+            Map.entry(LearnedSelfAttentionLayer.class, new LearnedSelfAttentionConverter()),
+            Map.entry(RecurrentAttentionLayer.class, new RecurrentAttentionConverter()),
+            Map.entry(GravesBidirectionalLSTM.class, new GravesBidirectionalLstmConverter()),
+            Map.entry(TimeDistributed.class, new TimeDistributedConverter()),
+            Map.entry(MaskZeroLayer.class, new MaskZeroConverter()));
 
     private LayerConverters() {
     }

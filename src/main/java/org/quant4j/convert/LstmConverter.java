@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.AbstractLSTM;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -19,8 +20,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the gates through the gate activation (sigmoid by default), {@code act} the layer's activation; h and c start at
  * zero. GravesLSTM adds peepholes, three more columns of RW: {@code wFF c_{t-1}} to f, {@code wGG c_{t-1}} to i and
  * {@code wOO c_t} to o. A feature mask [N, T] multiplies h_t and c_t at every step (zero state after a masked step)
- * where DL4J M2.1 applies it: in a layer wrapped by LastTimeStep; a layer on its own computes the same outputs with
- * and without a mask (both measured: {@code RecurrentConvertersTest}).
+ * where DL4J M2.1 applies it: in a layer wrapped by LastTimeStep or MaskZeroLayer; a layer on its own computes the
+ * same outputs with and without a mask (both measured: {@code RecurrentConvertersTest}).
  *
  * <p>The graph: the input-to-hidden products of every step as one {@code xw_plus_b} over the time-major rows
  * [T N, nIn] (a dense layer to quantization: W per gate column, the input per feature), then per step
@@ -51,7 +52,8 @@ final class LstmConverter implements LayerConverter<AbstractLSTM> {
             peepholeI = sd.constant(c.name() + "/peephole_i", row(recurrent, 4 * nOut + 2));
         }
         SDVariable[] projections = Sequences.inputProjections(c, input, format, steps, 4 * nOut);
-        SDVariable[] mask = c.wrapper() instanceof LastTimeStep ? Sequences.stepMasks(c, steps) : null;
+        SDVariable[] mask = c.wrapper() instanceof LastTimeStep || c.wrapper() instanceof MaskZeroLayer
+                ? Sequences.stepMasks(c, steps) : null;
         SDVariable[] outputs = new SDVariable[steps];
         SDVariable h = null;
         SDVariable cell = null;

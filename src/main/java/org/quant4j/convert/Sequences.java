@@ -8,10 +8,15 @@ import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -34,6 +39,12 @@ final class Sequences {
 
     /** The name of the feature-mask input of a network converted with masks ([N, T]). */
     static final String MASK = "input_mask";
+
+    /** The mask of the layer being converted on this thread when a wrapper computes one ({@link #withMask}). */
+    private static final ThreadLocal<Map.Entry<SameDiff, SDVariable>> SCOPED_MASK = new ThreadLocal<>();
+
+    /** A constant that nothing reads, there once the mask no longer applies to the layers converted next. */
+    private static final String MASK_CLEARED = MASK + "/cleared";
 
     private Sequences() {
     }
@@ -86,13 +97,15 @@ final class Sequences {
             return null;
         }
         long features = -1;
-        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        Layer layer = unwrapped(first);
         if (preprocessor instanceof RnnToCnnPreProcessor p) {
             features = (long) p.getNumChannels() * p.getInputHeight() * p.getInputWidth();
         } else if (layer instanceof FeedForwardLayer f && f.getNIn() > 0) {
             features = f.getNIn();
         } else if (layer instanceof Bidirectional b && b.getNIn() > 0) {
             features = b.getNIn();
+        } else if (attentionNIn(layer) > 0) {
+            features = attentionNIn(layer);
         }
         long t = steps > 0 ? steps : -1;
         return new TensorSpec(name, format == RNNFormat.NWC ? new long[] {-1, t, features}
@@ -107,7 +120,10 @@ final class Sequences {
         if (preprocessor != null) {
             return preprocessor instanceof RnnToCnnPreProcessor p ? p.getRnnDataFormat() : null;
         }
-        Layer layer = first instanceof LastTimeStep last ? last.getUnderlying() : first;
+        if (first instanceof TimeDistributed t) {
+            return t.getRnnDataFormat();
+        }
+        Layer layer = unwrapped(first);
         if (layer instanceof BaseRecurrentLayer r) {
             return r.getRnnDataFormat();
         }
@@ -117,10 +133,41 @@ final class Sequences {
         if (layer instanceof RnnOutputLayer r) {
             return r.getRnnDataFormat();
         }
+        if (isAttention(layer)) {
+            return RNNFormat.NCW;
+        }
         if (layer instanceof RnnLossLayer r) {
             return r.getRnnDataFormat();
         }
         return null;
+    }
+
+    /** The layer that LastTimeStep, MaskZeroLayer or TimeDistributed wraps; any other layer itself. */
+    static Layer unwrapped(Layer layer) {
+        if (layer instanceof LastTimeStep last) {
+            return unwrapped(last.getUnderlying());
+        }
+        if (layer instanceof MaskZeroLayer m) {
+            return unwrapped(m.getUnderlying());
+        }
+        return layer instanceof TimeDistributed t ? t.getUnderlying() : layer;
+    }
+
+    /** Whether {@code layer} is one of DL4J's attention layers (they read sequences [N, nIn, T], NCW only). */
+    static boolean isAttention(Layer layer) {
+        return layer instanceof SelfAttentionLayer || layer instanceof LearnedSelfAttentionLayer
+                || layer instanceof RecurrentAttentionLayer;
+    }
+
+    /** The nIn of an attention layer; -1 for any other layer. */
+    private static long attentionNIn(Layer layer) {
+        if (layer instanceof SelfAttentionLayer a) {
+            return a.getNIn();
+        }
+        if (layer instanceof LearnedSelfAttentionLayer a) {
+            return a.getNIn();
+        }
+        return layer instanceof RecurrentAttentionLayer a ? a.getNIn() : -1;
     }
 
     /**
@@ -129,7 +176,15 @@ final class Sequences {
      * layer is unrolled over its steps, so they are fixed when the network is converted.
      */
     static int steps(LayerContext<?> c, Tensor input, RNNFormat format) {
-        SameDiff sd = c.graph();
+        return Math.toIntExact(shape(c.graph(), c.where(), input)[format == RNNFormat.NWC ? 1 : 2]);
+    }
+
+    /**
+     * The shape of {@code input} for one example, found as {@link #steps} finds it.
+     *
+     * @param where the layer or vertex, for the error message
+     */
+    static long[] shape(SameDiff sd, String where, Tensor input) {
         Map<String, INDArray> feed = new HashMap<>();
         for (SDVariable p : sd.inputs().stream().map(sd::getVariable).toList()) {
             long[] shape = p.getShape() == null ? null : p.getShape().clone();
@@ -139,7 +194,7 @@ final class Sequences {
                 }
             }
             if (shape == null || shape.length == 0) {
-                throw new UnsupportedLayerException(c.where() + " is unrolled over the time steps, so the sequence"
+                throw new UnsupportedLayerException(where + " is unrolled over the time steps, so the sequence"
                         + " length must be known: network input '" + p.name() + "' has shape "
                         + (p.getShape() == null ? "unknown" : Arrays.toString(p.getShape()))
                         + "; convert with Dl4jConverter.convert(net, sequenceLength) (Quantizer takes it from the"
@@ -149,9 +204,8 @@ final class Sequences {
             feed.put(p.name(), Nd4j.zeros(p.dataType(), shape));
         }
         String name = input.variable().name();
-        long[] shape = feed.containsKey(name) ? feed.get(name).shape()
+        return feed.containsKey(name) ? feed.get(name).shape()
                 : GraphExecution.output(sd, feed, List.of(name)).get(name).shape();
-        return Math.toIntExact(shape[format == RNNFormat.NWC ? 1 : 2]);
     }
 
     /**
@@ -175,14 +229,15 @@ final class Sequences {
     /** The feature mask of each step as [N, 1], or null when the network takes no mask. */
     static SDVariable[] stepMasks(LayerContext<?> c, int steps) {
         SameDiff sd = c.graph();
-        if (!sd.hasVariable(MASK)) {
+        SDVariable mask = mask(sd);
+        if (mask == null) {
             return null;
         }
         String[] names = new String[steps];
         for (int t = 0; t < steps; t++) {
             names[t] = c.inner("t" + t) + "/mask_step";
         }
-        SDVariable[] perStep = sd.unstack(names, sd.getVariable(MASK), 1, steps);
+        SDVariable[] perStep = sd.unstack(names, mask, 1, steps);
         SDVariable[] columns = new SDVariable[steps];
         for (int t = 0; t < steps; t++) {
             columns[t] = sd.expandDims(c.inner("t" + t) + "/mask", perStep[t], 1);
@@ -192,7 +247,39 @@ final class Sequences {
 
     /** The network's feature mask [N, T] (DL4J's: 1 for a step that counts, 0 for padding), or null without one. */
     static SDVariable mask(SameDiff sd) {
-        return sd.hasVariable(MASK) ? sd.getVariable(MASK) : null;
+        Map.Entry<SameDiff, SDVariable> scoped = SCOPED_MASK.get();
+        if (scoped != null && scoped.getKey() == sd) {
+            return scoped.getValue();
+        }
+        return sd.hasVariable(MASK) && !sd.hasVariable(MASK_CLEARED) ? sd.getVariable(MASK) : null;
+    }
+
+    /**
+     * Runs {@code conversion} (of a wrapped layer) with {@code mask} [N, T] as the feature mask that
+     * {@link #mask} gives for {@code sd} (MaskZeroLayer's mask, computed from its input), then restores the mask before.
+     */
+    static <T> T withMask(SameDiff sd, SDVariable mask, java.util.function.Supplier<T> conversion) {
+        Map.Entry<SameDiff, SDVariable> before = SCOPED_MASK.get();
+        SCOPED_MASK.set(Map.entry(sd, mask));
+        try {
+            return conversion.get();
+        } finally {
+            if (before == null) {
+                SCOPED_MASK.remove();
+            } else {
+                SCOPED_MASK.set(before);
+            }
+        }
+    }
+
+    /**
+     * Marks the feature mask as no longer applying to the layers converted after this point (DL4J's
+     * {@code feedForwardMaskArray} giving null: LearnedSelfAttentionLayer, whose output steps are its queries).
+     */
+    static void clearMask(SameDiff sd) {
+        if (!sd.hasVariable(MASK_CLEARED)) {
+            sd.constant(MASK_CLEARED, Nd4j.scalar(0f));
+        }
     }
 
     /** The steps' outputs [N, F] as one sequence: [N, F, T] (NCW) or [N, T, F] (NWC). */

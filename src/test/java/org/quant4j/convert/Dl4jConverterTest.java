@@ -10,7 +10,7 @@ import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.GravesBidirectionalLSTM;
+import org.quant4j.CustomBidirectionalLstm;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -98,13 +98,13 @@ class Dl4jConverterTest {
     void unsupportedLayerIsNamedWithIndexNameAndType() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list()
                 .layer(new DenseLayer.Builder().nIn(4).nOut(3).build())
-                .layer(new GravesBidirectionalLSTM.Builder().name("memory").nIn(3).nOut(3).build())
+                .layer(CustomBidirectionalLstm.of("memory", 3, 3, Activation.TANH))
                 .layer(new OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX).build())
                 .build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> Dl4jConverter.convert(net));
-        assertTrue(e.getMessage().contains("layer 1 'memory' of type GravesBidirectionalLSTM"), e.getMessage());
+        assertTrue(e.getMessage().contains("layer 1 'memory' of type CustomBidirectionalLstm"), e.getMessage());
     }
 
     @Test
