@@ -87,7 +87,7 @@ final class LevelConversion implements AutoCloseable {
         attr.set_post_ops(ops);
         binary.primitive_desc pd = new binary.primitive_desc(
                 new binary.desc(dnnl.algorithm.binary_div, src, scaleDesc, dst), attr, Dnnl.engine());
-        FloatPointer buffer = new FloatPointer(scales);
+        FloatPointer buffer = AlignedMemory.floats(scales);
         return new LevelConversion(pd, new binary(pd), src, dst, new memory(scaleDesc, Dnnl.engine(), buffer),
                 buffer);
     }

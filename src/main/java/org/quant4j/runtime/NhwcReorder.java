@@ -49,8 +49,8 @@ final class NhwcReorder implements AutoCloseable {
                 new memory.desc[] {src, dst}, Map.of());
     }
 
-    /** The array (of this shape, NCHW) as a new NHWC f32 buffer. */
-    FloatPointer toNhwc(INDArray array) {
+    /** The array (of this shape, NCHW) as an NHWC f32 buffer taken from {@code buffers}. */
+    FloatPointer toNhwc(INDArray array, PlanBuffers buffers) {
         if (!Arrays.equals(array.shape(), shape)) {
             throw new IllegalArgumentException("expected an array of shape " + Arrays.toString(shape) + ", got "
                     + Arrays.toString(array.shape()));
@@ -58,7 +58,7 @@ final class NhwcReorder implements AutoCloseable {
         boolean dense = array.dataType() == DataType.FLOAT && array.ordering() == 'c' && array.offset() == 0
                 && Shape.hasDefaultStridesForShape(array);
         INDArray source = dense ? array : array.castTo(DataType.FLOAT).dup('c');
-        FloatPointer dst = new FloatPointer(array.length());
+        FloatPointer dst = buffers.takeFloats(array.length());
         if (runner == null) {
             interleave(new FloatPointer(source.data().addressPointer()), dst);
         } else {
