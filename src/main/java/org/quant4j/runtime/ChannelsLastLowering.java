@@ -72,12 +72,12 @@ final class ChannelsLastLowering implements OpLowering {
         }
 
         @Override
-        void run(Object[] s) {
+        void run(Object[] s, PlanBuffers buffers) {
             INDArray a = (INDArray) s[src.slot()];
             boolean dense = a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.offset() == 0
                     && Shape.hasDefaultStridesForShape(a);
             INDArray source = dense ? a : a.castTo(DataType.FLOAT).dup('c');
-            FloatPointer buffer = new FloatPointer(a.length());
+            FloatPointer buffer = buffers.takeFloats(a.length());
             Pointer.memcpy(buffer, source.data().addressPointer(), a.length() * Float.BYTES);
             s[dst.slot()] = buffer;
         }
@@ -102,7 +102,7 @@ final class ChannelsLastLowering implements OpLowering {
         }
 
         @Override
-        void run(Object[] s) {
+        void run(Object[] s, PlanBuffers buffers) {
             float[] values = new float[(int) src.elements()];
             new FloatPointer((Pointer) s[src.slot()]).get(values);
             s[dst.slot()] = Nd4j.create(values, dst.shape(), 'c');

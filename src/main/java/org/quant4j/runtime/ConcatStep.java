@@ -19,15 +19,15 @@ final class ConcatStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        BytePointer p = new BytePointer(primitive.dstBytes());
+    void run(Object[] s, PlanBuffers buffers) {
+        BytePointer p = buffers.take(primitive.dstBytes());
         s[dst.slot()] = p;
-        Pointer[] buffers = new Pointer[sources.length + 1];
+        Pointer[] args = new Pointer[sources.length + 1];
         for (int i = 0; i < sources.length; i++) {
-            buffers[i] = (Pointer) s[sources[i].slot()];
+            args[i] = (Pointer) s[sources[i].slot()];
         }
-        buffers[sources.length] = p;
-        primitive.execute(buffers);
+        args[sources.length] = p;
+        primitive.execute(args);
     }
 
     @Override

@@ -21,8 +21,8 @@ final class ConvertStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        s[dst.slot()] = dst.kind() == Value.Kind.F32 ? Layouts.toF32(src, s[src.slot()])
+    void run(Object[] s, PlanBuffers buffers) {
+        s[dst.slot()] = dst.kind() == Value.Kind.F32 ? Layouts.toF32(src, s[src.slot()], buffers)
                 : Layouts.toArray(src, s[src.slot()]);
     }
 }

@@ -21,8 +21,8 @@ final class ElementwiseStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        BytePointer p = new BytePointer(dst.bytes());
+    void run(Object[] s, PlanBuffers buffers) {
+        BytePointer p = buffers.take(dst.bytes());
         s[dst.slot()] = p;
         primitive.execute((Pointer) s[first.slot()], second == null ? null : (Pointer) s[second.slot()], p);
     }

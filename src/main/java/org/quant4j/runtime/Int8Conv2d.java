@@ -188,6 +188,11 @@ public final class Int8Conv2d implements AutoCloseable {
         runner.execute(src, dst);
     }
 
+    /** Whether the reordered weights and the biases lie at {@link AlignedMemory#ALIGNMENT}-byte addresses. */
+    boolean buffersAligned() {
+        return AlignedMemory.aligned(weights.buffer()) && (bias == null || AlignedMemory.aligned(bias.buffer()));
+    }
+
     @Override
     public void close() {
         runner.close();

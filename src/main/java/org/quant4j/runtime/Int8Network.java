@@ -183,6 +183,16 @@ public final class Int8Network implements AutoCloseable {
         }
     }
 
+    /**
+     * The native bytes and the number of buffer sets the plan for these input shapes holds for its calls (see
+     * {@link Int8Plan}): for tests of the buffer pool.
+     */
+    long[] planBuffers(long[]... shapes) {
+        try (PlanCache<Int8Plan>.Lease lease = plan(shapes)) {
+            return new long[] {lease.plan().bufferBytes(), lease.plan().bufferSets()};
+        }
+    }
+
     /** What the plan for these input shapes runs: counts of int8 kernels, f32 primitives and fp32 islands. */
     public String summary(long[]... shapes) {
         try (PlanCache<Int8Plan>.Lease lease = plan(shapes)) {

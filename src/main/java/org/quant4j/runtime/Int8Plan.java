@@ -18,8 +18,10 @@ import org.quant4j.graph.TensorQuantization;
  * The steps that run a fake-quant graph for one set of input shapes (see {@link Int8Network} for what each op
  * becomes, {@link PlanBuilder} and {@link Lowerings} for how). Built once; immutable after.
  *
- * <p>Running: every call has its own array of slots (buffers), filled step by step; a buffer is freed after the last
- * step reading it.
+ * <p>Running: every call has its own array of slots (buffers and arrays), filled step by step. The native buffers
+ * come from a {@link PlanBuffers} set the call takes from the plan's pool (one set per concurrent call, made when no
+ * idle one is left, kept until the plan is closed); a buffer goes back to the set after the last step reading it, for
+ * the next step needing as many bytes. A warm plan allocates no native memory.
  */
 final class Int8Plan implements AutoCloseable {
 
@@ -35,6 +37,10 @@ final class Int8Plan implements AutoCloseable {
     private final long macs;
     private final int primitives;
     private final Map<String, Integer> islandOps;
+    /** The buffer sets of calls not under way. */
+    private final java.util.Queue<PlanBuffers> idleBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Every buffer set made, closed with the plan. */
+    private final java.util.Queue<PlanBuffers> allBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private int[][] freeAfter;
     /** For each step, whether it may take over the buffer of its {@link PlanStep#consumable} slot. */
     private boolean[] consumes;
@@ -97,22 +103,44 @@ final class Int8Plan implements AutoCloseable {
 
     INDArray[] run(INDArray[] inputs) {
         Object[] slots = new Object[this.slots];
+        PlanBuffers buffers = takeBuffers();
         try {
-            execute(slots, inputs, true, null);
+            execute(slots, buffers, inputs, true, null);
             INDArray[] result = new INDArray[outputs.size()];
             for (int i = 0; i < result.length; i++) {
                 result[i] = (INDArray) slots[outputs.get(i).slot()];
             }
             return result;
         } finally {
-            release(slots);
+            release(slots, buffers);
+            idleBuffers.add(buffers);
         }
+    }
+
+    private PlanBuffers takeBuffers() {
+        PlanBuffers b = idleBuffers.poll();
+        if (b == null) {
+            b = new PlanBuffers();
+            allBuffers.add(b);
+        }
+        return b;
+    }
+
+    /** The native bytes the plan's buffer sets hold (one set per call that ran concurrently with others). */
+    long bufferBytes() {
+        return allBuffers.stream().mapToLong(PlanBuffers::bytes).sum();
+    }
+
+    /** The number of buffer sets made so far: at most the number of calls ever under way at once. */
+    int bufferSets() {
+        return allBuffers.size();
     }
 
     Map<String, INDArray> trace(INDArray[] inputs) {
         Object[] slots = new Object[this.slots];
-        try {
-            execute(slots, inputs, false, null);
+        // a set of its own: nothing is given back while tracing, and its buffers are freed after
+        try (PlanBuffers buffers = new PlanBuffers()) {
+            execute(slots, buffers, inputs, false, null);
             Map<String, INDArray> result = new LinkedHashMap<>();
             for (Value v : values.values()) {
                 if (slots[v.slot()] != null) {
@@ -126,8 +154,6 @@ final class Int8Plan implements AutoCloseable {
                 }
             });
             return result;
-        } finally {
-            release(slots);
         }
     }
 
@@ -136,10 +162,12 @@ final class Int8Plan implements AutoCloseable {
         long[] nanos = new long[steps.size()];
         for (int r = 0; r <= runs; r++) {
             Object[] slots = new Object[this.slots];
+            PlanBuffers buffers = takeBuffers();
             try {
-                execute(slots, inputs, true, r == 0 ? null : nanos);
+                execute(slots, buffers, inputs, true, r == 0 ? null : nanos);
             } finally {
-                release(slots);
+                release(slots, buffers);
+                idleBuffers.add(buffers);
             }
         }
         List<Int8Network.StepTime> times = new ArrayList<>();
@@ -151,20 +179,20 @@ final class Int8Plan implements AutoCloseable {
     }
 
     /** Runs the steps; {@code nanos}, when given, accumulates each step's wall-clock time. */
-    private void execute(Object[] slots, INDArray[] inputs, boolean free, long[] nanos) {
+    private void execute(Object[] slots, PlanBuffers buffers, INDArray[] inputs, boolean free, long[] nanos) {
         for (int i = 0; i < inputs.length; i++) {
             slots[inputSlots[i]] = inputs[i];
         }
         for (int i = 0; i < steps.size(); i++) {
             long start = nanos == null ? 0 : System.nanoTime();
-            steps.get(i).run(slots, free && consumes[i]);
+            steps.get(i).run(slots, buffers, free && consumes[i]);
             if (nanos != null) {
                 nanos[i] += System.nanoTime() - start;
             }
             if (free) {
                 for (int s : freeAfter[i]) {
                     if (slots[s] instanceof Pointer p) {
-                        p.close();
+                        buffers.give(p);
                     } else if (madeArray[s] && slots[s] instanceof INDArray a && a.closeable()
                             && !held(slots, s, a, inputs)) {
                         a.close();
@@ -208,10 +236,10 @@ final class Int8Plan implements AutoCloseable {
         return range[0] < r[1] && r[0] < range[1];
     }
 
-    private static void release(Object[] slots) {
+    private static void release(Object[] slots, PlanBuffers buffers) {
         for (Object o : slots) {
             if (o instanceof Pointer p) {
-                p.close();
+                buffers.give(p);
             }
         }
     }
@@ -247,5 +275,8 @@ final class Int8Plan implements AutoCloseable {
     public void close() {
         steps.forEach(PlanStep::close);
         steps.clear();
+        allBuffers.forEach(PlanBuffers::close);
+        allBuffers.clear();
+        idleBuffers.clear();
     }
 }

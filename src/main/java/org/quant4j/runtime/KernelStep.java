@@ -35,20 +35,20 @@ final class KernelStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        run(s, false);
+    void run(Object[] s, PlanBuffers buffers) {
+        run(s, buffers, false);
     }
 
     @Override
-    void run(Object[] s, boolean mayConsume) {
+    void run(Object[] s, PlanBuffers buffers, boolean mayConsume) {
         Pointer dst;
         if (residual == null) {
-            dst = new BytePointer(dstBytes);
+            dst = buffers.take(dstBytes);
         } else if (mayConsume) {
             dst = (Pointer) s[residual.slot()];
             s[residual.slot()] = null;
         } else {
-            dst = new BytePointer(dstBytes);
+            dst = buffers.take(dstBytes);
             Pointer.memcpy(dst, (Pointer) s[residual.slot()], dstBytes);
         }
         s[out.slot()] = dst;

@@ -73,11 +73,11 @@ final class Layouts {
      * An f32 buffer of {@code target}'s layout (NHWC for rank 4, else C order) holding {@code v}, where the plan has
      * no oneDNN step for it ({@link LevelConversion}, {@link NhwcReorder}): flattened levels, arrays not of rank 4.
      */
-    static FloatPointer toF32(Value v, Object content) {
+    static FloatPointer toF32(Value v, Object content, PlanBuffers buffers) {
         INDArray a = toArray(v, content).castTo(DataType.FLOAT);
         INDArray ordered = a.rank() == 4 ? a.permute(0, 2, 3, 1) : a;
         float[] values = ordered.dup('c').data().asFloat();
-        FloatPointer p = new FloatPointer(values.length);
+        FloatPointer p = buffers.takeFloats(values.length);
         p.put(values);
         return p;
     }

@@ -80,6 +80,32 @@ final class LevelConversion implements AutoCloseable {
                 tag(scales));
         memory.desc scaleDesc = new memory.desc(scales.length == 1 ? new long[] {1} : new long[] {1, scales.length},
                 memory.data_type.f32, tag(scales));
+        return quantize(src, dst, scaleDesc, scales, grid);
+    }
+
+    /**
+     * {@link #quantize(long, float[], QuantGrid)} of an NCHW f32 batch into NCHW levels, the scales per channel
+     * (dimension 1) or one for all: at a network input or an island's output, quantizing before the transpose to
+     * NHWC moves bytes instead of floats through it ({@link QuantizeToNhwcStep}).
+     */
+    static LevelConversion quantizeNchw(long[] shape, float[] scales, QuantGrid grid) {
+        if (grid.bits() > 8) {
+            throw new IllegalArgumentException(grid.bits() + "-bit levels do not fit 8-bit buffers");
+        }
+        if (shape.length != 4 || (scales.length != 1 && scales.length != shape[1])) {
+            throw new IllegalArgumentException(scales.length + " scales for an NCHW batch of shape "
+                    + java.util.Arrays.toString(shape));
+        }
+        memory.desc src = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
+        memory.desc dst = new memory.desc(shape, grid.signed() ? memory.data_type.s8 : memory.data_type.u8,
+                memory.format_tag.nchw);
+        memory.desc scaleDesc = new memory.desc(new long[] {1, scales.length, 1, 1}, memory.data_type.f32,
+                memory.format_tag.nchw);
+        return quantize(src, dst, scaleDesc, scales, grid);
+    }
+
+    private static LevelConversion quantize(memory.desc src, memory.desc dst, memory.desc scaleDesc, float[] scales,
+            QuantGrid grid) {
         primitive_attr attr = Primitives.threadSafe();
         post_ops ops = new post_ops();
         ops.append_eltwise(1f, dnnl.algorithm.eltwise_clip, grid.qmin(), grid.qmax());
@@ -87,7 +113,7 @@ final class LevelConversion implements AutoCloseable {
         attr.set_post_ops(ops);
         binary.primitive_desc pd = new binary.primitive_desc(
                 new binary.desc(dnnl.algorithm.binary_div, src, scaleDesc, dst), attr, Dnnl.engine());
-        FloatPointer buffer = new FloatPointer(scales);
+        FloatPointer buffer = AlignedMemory.floats(scales);
         return new LevelConversion(pd, new binary(pd), src, dst, new memory(scaleDesc, Dnnl.engine(), buffer),
                 buffer);
     }

@@ -21,8 +21,8 @@ final class LevelConversionStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        BytePointer buffer = new BytePointer(dst.bytes());
+    void run(Object[] s, PlanBuffers buffers) {
+        BytePointer buffer = buffers.take(dst.bytes());
         s[dst.slot()] = buffer;
         conversion.execute((Pointer) s[src.slot()], buffer);
     }

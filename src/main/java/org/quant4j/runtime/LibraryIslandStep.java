@@ -33,7 +33,7 @@ final class LibraryIslandStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
+    void run(Object[] s, PlanBuffers buffers) {
         DynamicCustomOp call = DynamicCustomOp.builder(opName).build();
         for (Object a : args) {
             call.addInputArgument(a instanceof Value v ? (INDArray) s[v.slot()] : (INDArray) a);

@@ -147,6 +147,11 @@ final class PlanBuilder {
         values.put(v.name(), v);
     }
 
+    /** Whether {@code name} is already held as {@code kind} by a conversion ({@link #require}). */
+    boolean converted(String name, Value.Kind kind) {
+        return converted.containsKey(name + "#" + kind);
+    }
+
     /** {@code name} held as {@code kind} (an f32 buffer or an array), converting once where needed; null if absent. */
     Value require(String name, Value.Kind kind) {
         Value v = values.get(name);

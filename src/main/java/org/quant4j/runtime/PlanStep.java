@@ -2,7 +2,8 @@ package org.quant4j.runtime;
 
 /**
  * One step of an {@link Int8Plan}: reads slots, writes slots. Slots hold a call's buffers (JavaCPP pointers) or
- * arrays, one per {@link Value}; the plan frees a buffer after the last step reading it.
+ * arrays, one per {@link Value}; a step takes the buffers it writes from the call's {@link PlanBuffers}, and the plan
+ * gives a buffer back after the last step reading it.
  */
 abstract class PlanStep implements AutoCloseable {
 
@@ -16,14 +17,14 @@ abstract class PlanStep implements AutoCloseable {
         this.reads = reads;
     }
 
-    abstract void run(Object[] slots);
+    abstract void run(Object[] slots, PlanBuffers buffers);
 
     /**
      * Runs the step; {@code mayConsume}: no later step nor the result reads the buffer of {@link #consumable},
      * so the step may take it over (write into it) instead of copying it.
      */
-    void run(Object[] slots, boolean mayConsume) {
-        run(slots);
+    void run(Object[] slots, PlanBuffers buffers, boolean mayConsume) {
+        run(slots, buffers);
     }
 
     /**

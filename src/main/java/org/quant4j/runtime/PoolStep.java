@@ -18,8 +18,8 @@ final class PoolStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        BytePointer p = new BytePointer(pool.dstBytes());
+    void run(Object[] s, PlanBuffers buffers) {
+        BytePointer p = buffers.take(pool.dstBytes());
         s[dst.slot()] = p;
         pool.execute((Pointer) s[src.slot()], p);
     }

@@ -100,7 +100,7 @@ final class PrimitiveRunner implements AutoCloseable {
             }
             fixed.forEach(args::put);
             if (scratchBytes > 0) {
-                scratch = new BytePointer(scratchBytes);
+                scratch = AlignedMemory.bytes(scratchBytes);
                 scratchMemory = new memory(scratchDesc, engine, scratch);
                 args.put(dnnl.DNNL_ARG_SCRATCHPAD, scratchMemory);
             } else {

@@ -58,7 +58,7 @@ final class Primitives {
             try (BytePointer userBuffer = new BytePointer(values.length)) {
                 userBuffer.put(values);
                 memory user = new memory(plain, engine, userBuffer);
-                BytePointer buffer = new BytePointer(target.get_size());
+                BytePointer buffer = AlignedMemory.bytes(target.get_size());
                 memory reordered = new memory(target, engine, buffer);
                 new reorder(new reorder.primitive_desc(user, reordered)).execute(Dnnl.stream(),
                         new IntMemoryMap().put(dnnl.DNNL_ARG_FROM, user).put(dnnl.DNNL_ARG_TO, reordered));
@@ -85,7 +85,7 @@ final class Primitives {
             if (values.length != outputs) {
                 throw new IllegalArgumentException("expected " + outputs + " biases, got " + values.length);
             }
-            org.bytedeco.javacpp.FloatPointer buffer = new org.bytedeco.javacpp.FloatPointer(values);
+            org.bytedeco.javacpp.FloatPointer buffer = AlignedMemory.floats(values);
             return new Bias(new memory(desc, Dnnl.engine(), buffer), buffer);
         }
 

@@ -15,7 +15,9 @@ import org.quant4j.range.QuantGrid;
  * {@code <t>:fq = <t>:q * s}), seen at its div, when no kernel already wrote its levels: one quantize step
  * {@code q = clamp(rint(x / s_c), qmin, qmax)} into u8/s8 levels ({@link LevelConversion}: an IEEE division, as the
  * graph; a reorder would multiply by {@code 1 / s_c}, which differs at ties). Readers of {@code <t>:fq} that need
- * f32 get {@code q * s_c} from a dequantize step ({@link PlanBuilder#require}), exactly the graph's value.
+ * f32 get {@code q * s_c} from a dequantize step ({@link PlanBuilder#require}), exactly the graph's value. A point on
+ * an NCHW array (a network input, an island's output) with no f32 NHWC copy is quantized before it is transposed
+ * ({@link QuantizeToNhwcStep}).
  */
 final class QuantizeLowering implements OpLowering {
 
@@ -37,6 +39,16 @@ final class QuantizeLowering implements OpLowering {
             return false;
         }
         ElementType type = levelType(q);
+        Value raw = plan.value(t);
+        if (raw != null && raw.kind() == Value.Kind.ND4J && raw.shape() != null && raw.rank() == 4
+                && !plan.converted(t, Value.Kind.F32)) {
+            // an NCHW array: quantized first, then the bytes transposed
+            plan.absorb(chain);
+            Value levels = plan.newLevels(t, type, raw.shape(), q.scales());
+            plan.addPrimitive(new QuantizeToNhwcStep("quantize " + t + " (NCHW, then NHWC levels)", raw, levels,
+                    q.scales(), q.grid()));
+            return true;
+        }
         Value x = plan.require(t, Value.Kind.F32);
         if (x == null) {
             return false;

@@ -17,8 +17,8 @@ final class ReorderStep extends PlanStep {
     }
 
     @Override
-    void run(Object[] s) {
-        s[dst.slot()] = reorder.toNhwc((INDArray) s[src.slot()]);
+    void run(Object[] s, PlanBuffers buffers) {
+        s[dst.slot()] = reorder.toNhwc((INDArray) s[src.slot()], buffers);
     }
 
     @Override

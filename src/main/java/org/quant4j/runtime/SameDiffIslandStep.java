@@ -35,7 +35,7 @@ final class SameDiffIslandStep extends PlanStep {
     // (ConcurrencyTest), as if a pooled session still used them; they are left to the garbage collector.
 
     @Override
-    void run(Object[] s) {
+    void run(Object[] s, PlanBuffers buffers) {
         Map<String, INDArray> placeholders = new HashMap<>();
         feed.forEach((ph, v) -> placeholders.put(ph, (INDArray) s[v.slot()]));
         Map<String, INDArray> result = GraphExecution.output(graph, placeholders, names);

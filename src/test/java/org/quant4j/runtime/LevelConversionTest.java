@@ -61,4 +61,56 @@ class LevelConversionTest {
             }
         }
     }
+
+    /**
+     * An NCHW batch quantized in its own layout, then its levels transposed to NHWC (the plan's quantize step at
+     * network inputs and island outputs): every level at its NHWC place equals the formula on the NCHW value. Few
+     * channels (interleaved in Java, over several chunks of pixels) and many (oneDNN's reorder of bytes).
+     */
+    @Test
+    void quantizingNchwThenTransposingEqualsTheFormulaAtEveryNhwcPlace() {
+        Random random = new Random(13);
+        for (long[] shape : new long[][] {{2, 3, 70, 90}, {3, 16, 9, 11}, {1, 1, 5, 5}}) {
+            int n = (int) shape[0];
+            int channels = (int) shape[1];
+            int pixels = (int) (shape[2] * shape[3]);
+            int elements = n * channels * pixels;
+            for (boolean perChannel : new boolean[] {true, false}) {
+                for (QuantGrid grid : new QuantGrid[] {new QuantGrid(8, false), new QuantGrid(8, true)}) {
+                    float[] scales = new float[perChannel ? channels : 1];
+                    for (int c = 0; c < scales.length; c++) {
+                        scales[c] = 0.01f + random.nextFloat();
+                    }
+                    float[] x = new float[elements]; // NCHW
+                    for (int i = 0; i < elements; i++) {
+                        float s = scales[perChannel ? (i / pixels) % channels : 0];
+                        x[i] = i % 3 == 0 ? (random.nextInt(40) - 20 + 0.5f) * s
+                                : (float) random.nextGaussian() * grid.qmax() * s;
+                    }
+                    ElementType type = grid.signed() ? ElementType.S8 : ElementType.U8;
+                    try (FloatPointer src = new FloatPointer(x);
+                            BytePointer nchw = new BytePointer(elements);
+                            BytePointer nhwc = new BytePointer(elements);
+                            LevelConversion quantize = LevelConversion.quantizeNchw(shape, scales, grid);
+                            NhwcReorder transpose = new NhwcReorder(shape, type)) {
+                        quantize.execute(src, nchw);
+                        transpose.execute(nchw, nhwc);
+                        byte[] q = new byte[elements];
+                        nhwc.get(q);
+                        for (int i = 0; i < elements; i++) {
+                            int image = i / (channels * pixels);
+                            int c = (i / pixels) % channels;
+                            int p = i % pixels;
+                            float s = scales[perChannel ? c : 0];
+                            int expected = (int) Math.max(grid.qmin(), Math.min(grid.qmax(), Math.rint(x[i] / s)));
+                            byte level = q[(image * pixels + p) * channels + c];
+                            int actual = grid.signed() ? level : Byte.toUnsignedInt(level);
+                            assertEquals(expected, actual, java.util.Arrays.toString(shape) + " " + grid
+                                    + (perChannel ? " per channel" : " per tensor") + ", NCHW element " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

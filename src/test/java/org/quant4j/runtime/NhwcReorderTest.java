@@ -18,7 +18,8 @@ class NhwcReorderTest {
     }
 
     private static float[] actual(NhwcReorder reorder, INDArray nchw) {
-        try (FloatPointer p = reorder.toNhwc(nchw)) {
+        try (PlanBuffers buffers = new PlanBuffers()) {
+            FloatPointer p = reorder.toNhwc(nchw, buffers);
             float[] out = new float[(int) nchw.length()];
             p.get(out);
             return out;
@@ -47,7 +48,7 @@ class NhwcReorderTest {
                 INDArray doubles = Nd4j.rand(DataType.DOUBLE, shape);
                 assertArrayEquals(expected(doubles), actual(reorder, doubles), 0f);
                 assertThrows(IllegalArgumentException.class, () -> reorder.toNhwc(Nd4j.rand(DataType.FLOAT, 2, c, w + 1,
-                        h)));
+                        h), new PlanBuffers()));
             }
         }
     }
