@@ -36,11 +36,15 @@ import org.quant4j.range.RangeSolver;
  * @param crossLayerEqualization before calibrating, rescale the channels of consecutive weighted layers so that
  *                              their weight ranges even out (cross-layer equalization, default off); read when
  *                              calibrating, see {@link Calibration#quantize}
+ * @param activationZeroPoints  asymmetric activations with zero points: off (the default; also for null, as in files
+ *                              saved before the option), per point (where they lower the measured consumer error)
+ *                              or on ({@link ZeroPoints})
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
-        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization) {
+        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization,
+        ZeroPoints activationZeroPoints) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -71,6 +75,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         if (sequentialPasses < 0) {
             throw new IllegalArgumentException("sequentialPasses must be at least 0, got " + sequentialPasses);
         }
+        activationZeroPoints = activationZeroPoints == null ? ZeroPoints.OFF : activationZeroPoints;
         keepFp32 = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(keepFp32)); // sorted: a stable order in saved files
     }
 
@@ -83,35 +88,40 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         boolean correct = biasCorrection == null || biasCorrection;
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                activationZeroPoints);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
     public QuantizationOptions withKeepFp32(Set<String> layers) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                activationZeroPoints);
     }
 
     /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
     public QuantizationOptions withCrossLayerEqualization(boolean on) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on,
+                activationZeroPoints);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
     public QuantizationOptions withActivationGranularity(Granularity granularity) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                activationZeroPoints);
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
     public QuantizationOptions withInputNormalization(InputNormalization normalization) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization,
+                activationZeroPoints);
     }
 
     private static void checkBits(String what, int bits) {
@@ -145,6 +155,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private int reportBatches = 4;
         private final Set<String> keepFp32 = new LinkedHashSet<>();
         private Boolean biasCorrection; // null: the default, on
+        private ZeroPoints activationZeroPoints = ZeroPoints.OFF;
         private int sequentialPasses;
         private boolean keepUnsupportedLayersFp32;
         private InputNormalization inputNormalization;
@@ -313,11 +324,22 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * Zero points for activations ({@link ZeroPoints}; default {@link ZeroPoints#OFF}): a two-sided activation
+         * whose values sit off centre (after tanh, leaky ReLU, ELU, a BatchNorm after ReLU) wastes levels of the
+         * symmetric grid on the side it barely reaches; the asymmetric grid {@code x = s (q - z)} spans exactly its
+         * clip range {@code [lo, hi]} (widened to hold 0, so that 0 stays exact).
+         */
+        public Builder activationZeroPoints(ZeroPoints zeroPoints) {
+            this.activationZeroPoints = java.util.Objects.requireNonNull(zeroPoints, "zeroPoints");
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
                     biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization,
-                    crossLayerEqualization);
+                    crossLayerEqualization, activationZeroPoints);
         }
     }
 }

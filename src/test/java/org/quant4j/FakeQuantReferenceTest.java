@@ -50,6 +50,21 @@ class FakeQuantReferenceTest {
 
     @Test
     void mlpOutputEqualsJavaReference() {
+        checkMlp(ZeroPoints.OFF);
+    }
+
+    /**
+     * With zero points everywhere: the hidden layer's two-sided values on the asymmetric grid,
+     * {@code s = (max - min) / 255}, {@code z = clamp(rint(-min / s), 0, 255)}, value
+     * {@code (clamp(rint(x / s) + z, 0, 255) - z) * s}; the input, non-negative, keeps the unsigned grid.
+     */
+    @Test
+    void mlpWithZeroPointsEqualsJavaReference() {
+        checkMlp(ZeroPoints.ON);
+    }
+
+    private static void checkMlp(ZeroPoints zeroPoints) {
+        boolean asymmetric = zeroPoints == ZeroPoints.ON;
         MultiLayerNetwork net = mlp();
         Nd4j.getRandom().setSeed(11);
         List<DataSet> batches = new ArrayList<>();
@@ -61,7 +76,7 @@ class FakeQuantReferenceTest {
         // the plain quantized arithmetic at 8 bits.
         QuantizedModel q = Quantizer.quantize(net, new ListDataSetIterator<>(batches, 16),
                 QuantizationOptions.builder().weightBits(8).biasCorrection(false).rangeMethod("minmax")
-                        .granularity(Granularity.PER_CHANNEL)
+                        .granularity(Granularity.PER_CHANNEL).activationZeroPoints(zeroPoints)
                         .build());
 
         float[][] w0 = toMatrix(net.getLayer(0).getParam("W"));
@@ -95,8 +110,16 @@ class FakeQuantReferenceTest {
             sIn[f] = inMax[f] / 255f;
         }
         float[] sHid = new float[HIDDEN];
+        int[] zHid = new int[HIDDEN];
         for (int f = 0; f < HIDDEN; f++) {
-            sHid[f] = Math.max(Math.abs(hidMin[f]), Math.abs(hidMax[f])) / 127f;
+            if (asymmetric) {
+                double lo = Math.min(0, hidMin[f]);
+                double hi = Math.max(0, hidMax[f]);
+                sHid[f] = (float) ((hi - lo) / 255);
+                zHid[f] = (int) Math.max(0, Math.min(255, Math.rint(-lo / sHid[f])));
+            } else {
+                sHid[f] = Math.max(Math.abs(hidMin[f]), Math.abs(hidMax[f])) / 127f;
+            }
         }
         // Integer execution folds the activation scales into the weights: W'[i][o] = W[i][o] * s_x[i].
         float[][] w0q = quantizeColumns(w0, sIn);
@@ -106,12 +129,21 @@ class FakeQuantReferenceTest {
         TensorQuantization input = find(q, "input");
         TensorQuantization hidden = find(q, "hidden/preact"); // the identity activation is looked through
         assertEquals(false, input.grid().signed());
-        assertEquals(true, hidden.grid().signed());
+        assertEquals(!asymmetric, hidden.grid().signed());
+        assertEquals(false, input.hasZeroPoints());
+        assertEquals(asymmetric, hidden.hasZeroPoints());
         for (int f = 0; f < IN; f++) {
             assertEquals(sIn[f], input.scales()[f], 1e-6 * sIn[f]);
         }
         for (int f = 0; f < HIDDEN; f++) {
             assertEquals(sHid[f], hidden.scales()[f], 1e-6 * sHid[f]);
+            assertEquals(zHid[f], hidden.zeroPoint(f), "zero point of hidden channel " + f);
+        }
+        if (asymmetric) {
+            // The hidden values are off centre (biases -0.3..0.4 on positive inputs): some zero point is not at
+            // the grid's middle, or the test would not tell the grids apart.
+            assertTrue(java.util.Arrays.stream(zHid).anyMatch(z -> Math.abs(z - 128) > 10), java.util.Arrays
+                    .toString(zHid));
         }
 
         INDArray test = Nd4j.rand(DataType.FLOAT, 40, IN).muli(5).subi(0.5); // also outside the calibrated range
@@ -125,7 +157,8 @@ class FakeQuantReferenceTest {
         float[][] h = dense(xq, w0q, b0);
         for (float[] row : h) {
             for (int f = 0; f < HIDDEN; f++) {
-                row[f] = fakeQuant(row[f], sHid[f], -127, 127);
+                row[f] = asymmetric ? fakeQuant(row[f], sHid[f], zHid[f], 0, 255)
+                        : fakeQuant(row[f], sHid[f], -127, 127);
             }
         }
         float[][] expected = dense(h, w1q, b1);
@@ -201,6 +234,13 @@ class FakeQuantReferenceTest {
     static TensorQuantization find(QuantizedModel q, String tensor) {
         return q.quantizations().stream().filter(t -> t.tensor().equals(tensor)).findFirst()
                 .orElseThrow(() -> new AssertionError("no quantization of " + tensor + " in " + q.quantizations()));
+    }
+
+    /** The asymmetric grid: {@code (clamp(rint(x / s) + z, qmin, qmax) - z) * s}, in float. */
+    static float fakeQuant(float x, float s, int z, int qmin, int qmax) {
+        float level = (float) Math.rint(x / s) + z;
+        level = Math.max(qmin, Math.min(qmax, level));
+        return (level - z) * s;
     }
 
     static float fakeQuant(float x, float s, int qmin, int qmax) {

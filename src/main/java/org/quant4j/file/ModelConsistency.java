@@ -44,8 +44,10 @@ import org.quant4j.report.QuantizationReport;
  * <li>each tensor is quantized at most once, its rank 0 to 32 (ND4J's); its levels have the bits the options give
  * its kind (2..8, what the options and the int8 kernels support); weights are on the signed grid;</li>
  * <li>scales: one for a per-tensor quantization (axis -1), one or more per channel otherwise; every scale, and every
- * input scale of a weight, finite and greater than 0. The format has no zero points: every grid's zero point is 0
- * ({@link QuantGrid}), so there is none to check;</li>
+ * input scale of a weight, finite and greater than 0; zero points (asymmetric activations, {@link QuantGrid}) only
+ * on activations on the unsigned grid, one per scale, each a level of the grid (checked as the metadata is read),
+ * and in the graph: the constant {@code t:zp} holds them and {@code t:q} clips {@code t:shifted}; a point without
+ * zero points has no {@code t:zp};</li>
  * <li>an activation has no input, input axis or input scales; a weight's input scales go with an input axis within
  * its rank, and the activation it multiplies is one quantized in the same file.</li>
  * </ul>
@@ -337,6 +339,20 @@ final class ModelConsistency {
             throw check.fail(name(t) + " has the grid " + t.grid().qmin() + ".." + t.grid().qmax() + " ("
                     + t.grid().bits() + " bits, " + (t.grid().signed() ? "signed" : "unsigned") + ") but the graph"
                     + " clips '" + levels + "' to " + (range == null ? "nothing" : Arrays.toString(range)));
+        }
+        String zeroPoint = PointNames.zeroPoint(t.tensor());
+        if (t.hasZeroPoints()) {
+            float[] z = new float[t.zeroPoints().length];
+            for (int c = 0; c < z.length; c++) {
+                z[c] = t.zeroPoints()[c];
+            }
+            requireValues(check, sd, t, zeroPoint, z, t.scaleShape());
+            if (!List.of(PointNames.shifted(t.tensor())).equals(op.getInputsToOp())) {
+                throw check.fail(name(t) + " has zero points but the graph clips " + op.getInputsToOp()
+                        + " to '" + levels + "', not '" + PointNames.shifted(t.tensor()) + "'");
+            }
+        } else if (sd.hasVariable(zeroPoint)) {
+            throw check.fail(name(t) + " has no zero points but the graph holds '" + zeroPoint + "'");
         }
         requireConsumers(check, sd, t, PointNames.fakeQuant(t.tensor()));
     }

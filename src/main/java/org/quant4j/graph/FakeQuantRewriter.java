@@ -19,6 +19,10 @@ import org.quant4j.nd4j.NativeArrays;
  * <p>For an activation {@code x} with per-channel scales {@code s} (broadcast along the channel axis):
  * <pre>  x_q = clip(rint(x / s), qmin, qmax) * s</pre>
  * inserted before the ops that consume {@code x} as their data input; other readers of {@code x} keep reading fp32.
+ * With zero points {@code z} (the asymmetric grid, {@link TensorQuantization#zeroPoints}):
+ * <pre>  x_q = (clip(rint(x / s) + z, 0, 2^M - 1) - z) * s</pre>
+ * ({@code z} an integer held in float: the sum and difference are exact), ONNX's QuantizeLinear and
+ * DequantizeLinear with a zero point.
  *
  * <p>For a weight {@code W}: the scales {@code s_x} of the activation it multiplies are folded in,
  * {@code W' = W * s_x} (per input channel), the integers {@code q = clamp(rint(W' / s), qmin, qmax)} are computed
@@ -81,8 +85,16 @@ public final class FakeQuantRewriter {
         SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, x.dataType()));
         SDVariable scaled = sd.math.div(PointNames.scaled(t.tensor()), x, scale);
         SDVariable rounded = new Rint(sd, scaled, false).outputVariable();
+        SDVariable zeroPoint = t.hasZeroPoints()
+                ? sd.constant(PointNames.zeroPoint(t.tensor()), zeroPointArray(t, x.dataType())) : null;
+        if (zeroPoint != null) {
+            rounded = sd.math.add(PointNames.shifted(t.tensor()), rounded, zeroPoint);
+        }
         SDVariable clipped = sd.math.clipByValue(PointNames.levels(t.tensor()), rounded, t.grid().qmin(),
                 t.grid().qmax());
+        if (zeroPoint != null) {
+            clipped = sd.math.sub(PointNames.centred(t.tensor()), clipped, zeroPoint);
+        }
         SDVariable dequantized = sd.math.mul(PointNames.fakeQuant(t.tensor()), clipped, scale);
         replaceInput(sd, t.tensor(), dequantized, t.consumers());
     }
@@ -125,9 +137,9 @@ public final class FakeQuantRewriter {
     }
 
     /**
-     * An activation's values as its fake-quant ops make them, {@code clip(rint(x / s), qmin, qmax) * s} with the
-     * scales broadcast along {@code t}'s axis: the same ND4J ops in the same order as the rewritten graph, so the
-     * values are the graph's.
+     * An activation's values as its fake-quant ops make them, {@code clip(rint(x / s), qmin, qmax) * s} (with zero
+     * points {@code (clip(rint(x / s) + z, qmin, qmax) - z) * s}) with the scales broadcast along {@code t}'s axis:
+     * the same ND4J ops in the same order as the rewritten graph, so the values are the graph's.
      */
     public static INDArray fakeQuantized(INDArray x, TensorQuantization t) {
         if (t.kind() != TensorQuantization.Kind.ACTIVATION) {
@@ -136,8 +148,17 @@ public final class FakeQuantRewriter {
         INDArray scale = scaleArray(t, x.dataType());
         INDArray scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale))[0];
         Nd4j.exec(new Rint(scaled, scaled));
+        INDArray zeroPoint = t.hasZeroPoints() ? zeroPointArray(t, x.dataType()) : null;
+        if (zeroPoint != null) {
+            scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp(scaled,
+                    zeroPoint))[0];
+        }
         INDArray clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(scaled,
                 t.grid().qmin(), t.grid().qmax()))[0];
+        if (zeroPoint != null) {
+            clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp(clipped,
+                    zeroPoint))[0];
+        }
         return Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped, scale))[0];
     }
 
@@ -186,6 +207,15 @@ public final class FakeQuantRewriter {
 
     private static INDArray scaleArray(TensorQuantization t, DataType type) {
         return Nd4j.create(t.scales(), t.scaleShape(), 'c').castTo(type);
+    }
+
+    /** The zero points as a constant of the scales' shape, in the activation's type (exact: small integers). */
+    private static INDArray zeroPointArray(TensorQuantization t, DataType type) {
+        float[] z = new float[t.zeroPoints().length];
+        for (int c = 0; c < z.length; c++) {
+            z[c] = t.zeroPoints()[c];
+        }
+        return Nd4j.create(z, t.scaleShape(), 'c').castTo(type);
     }
 
     /** Makes each listed op read {@code replacement} wherever it read {@code original}. */

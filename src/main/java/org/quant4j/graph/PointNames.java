@@ -7,7 +7,9 @@ package org.quant4j.graph;
  * <ul>
  * <li>an activation point: {@code t:scale} (the scales {@code s}, a constant), {@code t:scaled} ({@code t / s}),
  * {@code t:q} (the levels {@code clip(rint(t / s), qmin, qmax)}) and {@code t:fq} ({@code t:q * s}, what the
- * quantized readers of {@code t} read);</li>
+ * quantized readers of {@code t} read); with zero points also {@code t:zp} (the zero points {@code z}, a constant),
+ * {@code t:shifted} ({@code rint(t / s) + z}, what {@code t:q} clips) and {@code t:centred} ({@code t:q - z}, what
+ * {@code t:fq} multiplies by {@code s});</li>
  * <li>a weight {@code W}: {@code W:q} (its integer levels, an INT8 constant, with the input scales {@code s_x}
  * folded in), {@code W:scale} ({@code s}), {@code W:inscale} ({@code s_x}), {@code W:dq} ({@code cast(W:q) * s})
  * and {@code W:dqi} ({@code W:dq / s_x}, the weight in its own units, what the op reads when there are input
@@ -23,6 +25,9 @@ public final class PointNames {
     private static final String SCALED = ":scaled";
     private static final String LEVELS = ":q";
     private static final String FAKE_QUANT = ":fq";
+    private static final String ZERO_POINT = ":zp";
+    private static final String SHIFTED = ":shifted";
+    private static final String CENTRED = ":centred";
     private static final String INPUT_SCALE = ":inscale";
     private static final String DEQUANTIZED = ":dq";
     private static final String DEQUANTIZED_UNFOLDED = ":dqi";
@@ -49,6 +54,21 @@ public final class PointNames {
     /** {@code t:fq}: an activation point's fake-quantized value {@code t:q * s}. */
     public static String fakeQuant(String tensor) {
         return tensor + FAKE_QUANT;
+    }
+
+    /** {@code t:zp}: the zero points of an asymmetric activation point. */
+    public static String zeroPoint(String tensor) {
+        return tensor + ZERO_POINT;
+    }
+
+    /** {@code t:shifted}: {@code rint(t / s) + z}, the levels before they are clipped. */
+    public static String shifted(String tensor) {
+        return tensor + SHIFTED;
+    }
+
+    /** {@code t:centred}: {@code t:q - z}, the levels relative to the zero point. */
+    public static String centred(String tensor) {
+        return tensor + CENTRED;
     }
 
     /** {@code W:inscale}: the scales {@code s_x} of the activation a weight multiplies, folded into its levels. */

@@ -5,10 +5,12 @@ import java.util.List;
 import org.quant4j.range.QuantGrid;
 
 /**
- * How one tensor is quantized: its grid and one scale per channel (or a single scale for the whole tensor).
+ * How one tensor is quantized: its grid and one scale per channel (or a single scale for the whole tensor), and for
+ * an asymmetric activation one zero point per channel.
  *
- * <p>Element {@code x} of channel {@code c} becomes {@code q = clamp(rint(x / scales[c]), grid.qmin(), grid.qmax())}
- * and is used as {@code q * scales[c]} (see {@link QuantGrid}).
+ * <p>Element {@code x} of channel {@code c} becomes {@code q = clamp(rint(x / scales[c]) + z[c], grid.qmin(),
+ * grid.qmax())} and is used as {@code (q - z[c]) * scales[c]} (see {@link QuantGrid}), {@code z} all 0 without zero
+ * points.
  *
  * @param tensor    the variable's name in the fp32 graph
  * @param kind      activation (quantized at run time) or weight (quantized once, stored as integers)
@@ -24,9 +26,12 @@ import org.quant4j.range.QuantGrid;
  * @param inputScales weights only: the scale of the activation each input row multiplies (expanded to the
  *                    weight's input size), folded into the weights before they are quantized
  *                    ({@code W'[o, c] = W[o, c] * inputScales[c]}); empty for activations
+ * @param zeroPoints  activations on the asymmetric grid only: the zero point per channel (as many as scales, each a
+ *                    level of the unsigned grid); empty (or null, as in files saved before zero points) for none
  */
 public record TensorQuantization(String tensor, Kind kind, int rank, int axis, QuantGrid grid, float[] scales,
-        double[] lo, double[] hi, List<String> consumers, String input, int inputAxis, float[] inputScales) {
+        double[] lo, double[] hi, List<String> consumers, String input, int inputAxis, float[] inputScales,
+        int[] zeroPoints) {
 
     /** What a quantized tensor is. */
     public enum Kind { ACTIVATION, WEIGHT }
@@ -38,8 +43,35 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
                 new float[0]);
     }
 
+    /** A quantization without zero points. */
+    public TensorQuantization(String tensor, Kind kind, int rank, int axis, QuantGrid grid, float[] scales,
+            double[] lo, double[] hi, List<String> consumers, String input, int inputAxis, float[] inputScales) {
+        this(tensor, kind, rank, axis, grid, scales, lo, hi, consumers, input, inputAxis, inputScales, new int[0]);
+    }
+
+    /** An asymmetric activation's quantization: zero points {@code zeroPoints}, one per scale. */
+    public static TensorQuantization asymmetric(String tensor, int rank, int axis, QuantGrid grid, float[] scales,
+            int[] zeroPoints, double[] lo, double[] hi, List<String> consumers) {
+        return new TensorQuantization(tensor, Kind.ACTIVATION, rank, axis, grid, scales, lo, hi, consumers, null, -1,
+                new float[0], zeroPoints);
+    }
+
     public TensorQuantization {
         consumers = List.copyOf(consumers);
+        zeroPoints = zeroPoints == null ? new int[0] : zeroPoints;
+        if (zeroPoints.length > 0) {
+            if (kind != Kind.ACTIVATION || grid.signed() || zeroPoints.length != scales.length) {
+                throw new IllegalArgumentException(tensor + ": zero points are for activations on the unsigned grid,"
+                        + " one per scale; got " + zeroPoints.length + " for " + scales.length + " scales ("
+                        + kind + ", " + grid + ")");
+            }
+            for (int z : zeroPoints) {
+                if (z < grid.qmin() || z > grid.qmax()) {
+                    throw new IllegalArgumentException(tensor + ": zero point " + z + " outside the grid "
+                            + grid.qmin() + ".." + grid.qmax());
+                }
+            }
+        }
         if (scales.length != lo.length || scales.length != hi.length) {
             throw new IllegalArgumentException(tensor + ": " + scales.length + " scales but " + lo.length
                     + " ranges");
@@ -47,6 +79,16 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
         if (axis < -1 || axis >= rank) {
             throw new IllegalArgumentException(tensor + ": channel axis " + axis + " out of range for rank " + rank);
         }
+    }
+
+    /** Whether the tensor has zero points (the asymmetric grid), even if some are 0. */
+    public boolean hasZeroPoints() {
+        return zeroPoints.length > 0;
+    }
+
+    /** The zero point of channel {@code c} (of the only channel for a per-tensor quantization); 0 without. */
+    public int zeroPoint(int c) {
+        return zeroPoints.length == 0 ? 0 : zeroPoints[perTensor() ? 0 : c];
     }
 
     /** Whether one scale serves the whole tensor. */
@@ -77,7 +119,7 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
                 && t.axis == axis && t.grid.equals(grid) && Arrays.equals(t.scales, scales)
                 && Arrays.equals(t.lo, lo) && Arrays.equals(t.hi, hi) && t.consumers.equals(consumers)
                 && java.util.Objects.equals(t.input, input) && t.inputAxis == inputAxis
-                && Arrays.equals(t.inputScales, inputScales);
+                && Arrays.equals(t.inputScales, inputScales) && Arrays.equals(t.zeroPoints, zeroPoints);
     }
 
     @Override
@@ -87,6 +129,7 @@ public record TensorQuantization(String tensor, Kind kind, int rank, int axis, Q
 
     @Override
     public String toString() {
-        return kind + " " + tensor + " " + grid + " axis " + axis + " (" + scales.length + " scales)";
+        return kind + " " + tensor + " " + grid + " axis " + axis + " (" + scales.length + " scales"
+                + (hasZeroPoints() ? ", zero points" : "") + ")";
     }
 }

@@ -293,10 +293,27 @@ final class GraphExporter {
                 k -> out.bytes("zero_point_128", new byte[] {(byte) 128}, false));
     }
 
-    /** Zero points 0 of type int8 or uint8 for a point's scales: a scalar, or one per channel. */
+    /**
+     * A point's zero points, of type int8 or uint8, for its scales: a scalar, or one per channel; 0 unless the point
+     * has zero points (the asymmetric grid, uint8: QuantizeLinear's {@code saturate(rint(x / s) + z)} and
+     * DequantizeLinear's {@code (q - z) s} are the fake-quant graph's formulas).
+     */
     String zeroPoints(TensorQuantization p, boolean signed) {
+        if (p.hasZeroPoints()) {
+            return p.perTensor() ? out.bytes(p.tensor() + ":zero_point", zeroPointBytes(p), false)
+                    : out.bytes(p.tensor() + ":zero_point", zeroPointBytes(p), false, p.scales().length);
+        }
         return p.perTensor() ? zeroPoint(signed)
                 : out.bytes("zero_point", new byte[p.scales().length], signed, p.scales().length);
+    }
+
+    /** A point's zero points as uint8 bytes. */
+    static byte[] zeroPointBytes(TensorQuantization p) {
+        byte[] z = new byte[p.zeroPoints().length];
+        for (int c = 0; c < z.length; c++) {
+            z[c] = (byte) p.zeroPoints()[c];
+        }
+        return z;
     }
 
     /** A scalar zero point 0 of type int8 or uint8 (which sets the levels' type). */

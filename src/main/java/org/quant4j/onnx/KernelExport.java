@@ -80,7 +80,9 @@ final class KernelExport {
             }
             op = g.producer(t);
         }
-        if (op == null || !takes(op) || g.weightOf(op) == null || !point.perTensor() && point.axis() != 1) {
+        if (op == null || !takes(op) || g.weightOf(op) == null || !point.perTensor() && point.axis() != 1
+                || point.hasZeroPoints()) {
+            // A point with zero points is quantized from the kernel's float result, as in the int8 plan.
             return null;
         }
         GraphExporter.Levels x = g.kernelInput(op.getInputsToOp().get(0));
@@ -201,8 +203,14 @@ final class KernelExport {
         String qdq(GraphExporter g, float[] scale, String base) {
             OnnxGraph out = g.out;
             int n = outChannels();
-            String xf = out.add("DequantizeLinear", List.of(x.name(), g.scalar("one", 1f), g.zeroPoint(x.signed())),
-                    x.point().tensor() + "#levels_f");
+            String xf = inputZeroPoints(g, "QDQ") == null
+                    ? out.add("DequantizeLinear", List.of(x.name(), g.scalar("one", 1f), g.zeroPoint(x.signed())),
+                            x.point().tensor() + "#levels_f")
+                    : x.point().perTensor()
+                    ? out.add("DequantizeLinear", List.of(x.name(), g.scalar("one", 1f), inputZeroPoints(g, "QDQ")),
+                            x.point().tensor() + "#levels_f")
+                    : out.add("DequantizeLinear", List.of(x.name(), ones(g, x.point().scales().length),
+                            inputZeroPoints(g, "QDQ")), x.point().tensor() + "#levels_f", attr("axis", 1L));
             String wq = out.bytes(base + "/W:q", levels, true, shape);
             String wf = out.add("DequantizeLinear", List.of(wq, out.floats(base + "/W:scale", scale, n),
                     out.bytes(base + "/W:zero_point", new byte[n], true, n)), base + "/W",
@@ -219,6 +227,32 @@ final class KernelExport {
             }
             return conv ? out.add("Conv", inputs, base, attrs.toArray(Onnx.AttributeProto[]::new))
                     : out.add("Gemm", inputs, base);
+        }
+
+        /**
+         * The input point's zero points (uint8), or null where it has none: per tensor a scalar; per channel one per
+         * channel along axis 1, which the QDQ form takes when the op reads the point's own levels (not through a
+         * reshape, which moves the channels), and the integer form not at all (ConvInteger and MatMulInteger take
+         * one zero point for the whole input).
+         */
+        String inputZeroPoints(GraphExporter g, String form) {
+            TensorQuantization p = x.point();
+            if (!p.hasZeroPoints()) {
+                return null;
+            }
+            boolean ownLevels = x.name().equals(g.levels(p.tensor()).name());
+            if (!p.perTensor() && (!form.equals("QDQ") || !ownLevels)) {
+                throw new OnnxExportException("quantized op reading point '" + p.tensor() + "' cannot take its"
+                        + " per-channel zero points in the " + form + " form" + (ownLevels ? "" : " through a reshape")
+                        + " (quantize with per-tensor activations, or without zero points)");
+            }
+            return g.zeroPoints(p, false);
+        }
+
+        private static String ones(GraphExporter g, int n) {
+            float[] one = new float[n];
+            java.util.Arrays.fill(one, 1f);
+            return g.out.floats("ones_" + n, one, n);
         }
 
         /** Whether every channel's bias in accumulator units fits an int32. */
@@ -254,7 +288,8 @@ final class KernelExport {
                     shifted[i] = (byte) (levels[i] + 128);
                 }
                 String xu = x.name();
-                String xZero = g.zeroPoint(false);
+                String xZero = inputZeroPoints(g, "integer") != null ? inputZeroPoints(g, "integer")
+                        : g.zeroPoint(false);
                 if (x.signed()) {
                     String xf = out.add("DequantizeLinear", List.of(x.name(), g.scalar("one", 1f),
                             g.zeroPoint(true)), x.point().tensor() + "#levels_f");
@@ -266,8 +301,9 @@ final class KernelExport {
                         g.zeroPoint128()), output + "#acc",
                         attrs.toArray(Onnx.AttributeProto[]::new));
             } else {
+                String xZero = inputZeroPoints(g, "integer");
                 acc = out.add("MatMulInteger", List.of(x.name(), out.bytes(output + "/W:q", levels, true, shape),
-                        g.zeroPoint(x.signed()), g.zeroPoint(true)), output + "#acc");
+                        xZero != null ? xZero : g.zeroPoint(x.signed()), g.zeroPoint(true)), output + "#acc");
             }
             String f = out.add("Cast", List.of(acc), output + "#accf", attr("to", (long) Onnx.TensorProto.DataType.FLOAT_VALUE));
             float[] s = new float[n];

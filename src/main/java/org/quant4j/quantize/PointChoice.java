@@ -9,8 +9,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.QuantizableOp;
 
 /**
- * The per-point granularity choice: of the candidates of an activation point (per-channel and per-tensor scales,
- * each with its consumers' weights solved for it), the one whose consumers' outputs come closest to fp32, measured.
+ * The per-point choices: of the candidates of an activation point (per-channel and per-tensor scales, with and
+ * without zero points, each with its consumers' weights solved for it), the one whose consumers' outputs come closest
+ * to fp32, measured.
  */
 final class PointChoice {
 

@@ -107,7 +107,8 @@ public final class QuantizationPipeline {
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 
         List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
-        String granularity = describe(options.activationGranularity(), quantizations) + " activations, "
+        String granularity = describe(options.activationGranularity(), quantizations) + " activations"
+                + zeroPoints(options.activationZeroPoints(), quantizations) + ", "
                 + options.weightGranularity().label() + " weights";
         QuantizationReport report = new QuantizationReport(options.activationRangeMethod().name(),
                 options.weightRangeMethod().name(),
@@ -156,6 +157,17 @@ public final class QuantizationPipeline {
                 .filter(t -> t.kind() == TensorQuantization.Kind.ACTIVATION).toList();
         long perChannel = points.stream().filter(t -> t.scales().length > 1).count();
         return "per-point (" + perChannel + " of " + points.size() + " points per-channel)";
+    }
+
+    /** With zero points on or per point: at how many activation points they are (" (zero points at 2 of 5)"). */
+    private static String zeroPoints(org.quant4j.ZeroPoints setting, List<TensorQuantization> quantizations) {
+        if (setting == org.quant4j.ZeroPoints.OFF) {
+            return "";
+        }
+        List<TensorQuantization> points = quantizations.stream()
+                .filter(t -> t.kind() == TensorQuantization.Kind.ACTIVATION).toList();
+        return " (zero points at " + points.stream().filter(TensorQuantization::hasZeroPoints).count() + " of "
+                + points.size() + ")";
     }
 
     /** DL4J-converted ops output {@code <layer>/<part>}; the layer is the part before the first slash. */

@@ -9,6 +9,7 @@ import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.RangeMethod;
+import org.quant4j.ZeroPoints;
 import org.quant4j.calib.ChannelStatistics;
 import org.quant4j.calib.TensorObserver;
 import org.quant4j.graph.FakeQuantRewriter;
@@ -36,7 +37,8 @@ public final class RangeSetting {
      * The ranges of every activation point and weight of {@code ops} from the statistics of {@code calibration}:
      * activations first (their scales fold into the weights), then each weight per output channel or per tensor.
      * With {@link Granularity#PER_POINT}, each point with several channels gets per-channel and per-tensor
-     * candidates (each with its consumers' weights solved for it), and {@link PointChoice#choose} keeps the better.
+     * candidates (each with its consumers' weights solved for it), and {@link PointChoice#choose} keeps the better;
+     * with {@link ZeroPoints#PER_POINT}, a point holding negative values gets each candidate also with zero points.
      */
     static List<TensorQuantization> solveRanges(ObservedNetwork calibration, List<QuantizableOp> ops,
             QuantizationOptions options) {
@@ -50,19 +52,26 @@ public final class RangeSetting {
             String tensor = calibration.point(op).tensor();
             if (!activations.containsKey(tensor)) {
                 List<String> readers = new ArrayList<>(fp32.graph().getVariables().get(tensor).getInputsForOp());
-                TensorQuantization chosen = solveActivation(tensor, calibration.rank(tensor),
-                        calibration.statistics(tensor, perChannel), perChannel ? calibration.axis(tensor) : -1,
-                        activationSolver, options.activationBits(), readers);
-                if (choose && chosen.scales().length > 1) {
-                    TensorQuantization perTensor = solveActivation(tensor, calibration.rank(tensor),
-                            calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
-                            readers);
+                ChannelStatistics[] channels = calibration.statistics(tensor, perChannel);
+                List<TensorQuantization> candidates = new ArrayList<>();
+                for (boolean zeroPoints : zeroPointCandidates(channels, options.activationZeroPoints())) {
+                    TensorQuantization solved = solveActivation(tensor, calibration.rank(tensor), channels,
+                            perChannel ? calibration.axis(tensor) : -1, activationSolver, options.activationBits(),
+                            zeroPoints, readers);
+                    candidates.add(solved);
+                    if (choose && solved.scales().length > 1) {
+                        candidates.add(solveActivation(tensor, calibration.rank(tensor),
+                                calibration.statistics(tensor, false), -1, activationSolver, options.activationBits(),
+                                zeroPoints, readers));
+                    }
+                }
+                if (candidates.size() > 1) {
                     List<QuantizableOp> consumers = ops.stream()
                             .filter(o -> calibration.point(o).tensor().equals(tensor)).toList();
-                    choices.add(new PointChoice.Choice(tensor, List.of(candidate(fp32, consumers, chosen, options),
-                            candidate(fp32, consumers, perTensor, options))));
+                    choices.add(new PointChoice.Choice(tensor, candidates.stream()
+                            .map(c -> candidate(fp32, consumers, c, options)).toList()));
                 }
-                activations.put(tensor, chosen);
+                activations.put(tensor, candidates.get(0));
             }
         }
         Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
@@ -128,19 +137,63 @@ public final class RangeSetting {
     }
 
     /**
+     * Whether a point is quantized without zero points ({@code false}), with them ({@code true}), or both tried, in
+     * that order: zero points only for a point holding negative values (a one-sided point's unsigned grid is the
+     * asymmetric grid with every zero point 0 already).
+     */
+    private static List<Boolean> zeroPointCandidates(ChannelStatistics[] channels, ZeroPoints setting) {
+        if (setting == ZeroPoints.OFF || !anyNegative(channels)) {
+            return List.of(false);
+        }
+        return setting == ZeroPoints.ON ? List.of(true) : List.of(false, true);
+    }
+
+    private static boolean anyNegative(ChannelStatistics[] channels) {
+        for (ChannelStatistics c : channels) {
+            if (c.min() < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * An activation's grid is unsigned when every observed value of every channel is non-negative (e.g. after
-     * ReLU), signed otherwise.
+     * ReLU), signed otherwise; with {@code zeroPoints}, a point holding negative values goes onto the asymmetric
+     * grid instead (below).
+     *
+     * <p>The asymmetric grid's range: the range method's clip range on the signed grid (the methods solve a
+     * two-sided channel symmetrically, {@code [-a, a]}), intersected with the channel's observed {@code [min, max]}
+     * (widened to hold 0): the method still clips the long tail, and the short side, which the symmetric grid
+     * covers to {@code -a} or {@code a} whatever it holds, is cut to what the channel reaches. Then
+     * {@link QuantGrid#affine} spans it with all {@code 2^M} levels. The method's clip was chosen for the signed
+     * grid's coarser step, so it is, if anything, generous.
      */
     private static TensorQuantization solveActivation(String tensor, int rank, ChannelStatistics[] channels,
-            int axis, RangeSolver solver, int bits, List<String> consumers) {
-        boolean signed = false;
-        for (ChannelStatistics c : channels) {
-            signed |= c.min() < 0;
-        }
+            int axis, RangeSolver solver, int bits, boolean zeroPoints, List<String> consumers) {
+        boolean signed = anyNegative(channels);
         QuantGrid grid = new QuantGrid(bits, signed);
         Solved solved = solve(channels, solver, grid);
-        return TensorQuantization.activation(tensor, rank, axis, grid, solved.scales, solved.lo, solved.hi,
-                consumers);
+        if (!zeroPoints || !signed) {
+            return TensorQuantization.activation(tensor, rank, axis, grid, solved.scales, solved.lo, solved.hi,
+                    consumers);
+        }
+        QuantGrid asymmetric = new QuantGrid(bits, false);
+        int n = channels.length;
+        float[] scales = new float[n];
+        int[] zero = new int[n];
+        double[] lo = new double[n];
+        double[] hi = new double[n];
+        for (int c = 0; c < n; c++) {
+            ClipRange range = ClipRange.covering(Math.max(solved.lo[c], channels[c].min()),
+                    Math.min(solved.hi[c], channels[c].max()));
+            QuantGrid.Affine affine = asymmetric.affine(range);
+            scales[c] = affine.scale();
+            zero[c] = affine.zeroPoint();
+            lo[c] = range.lo();
+            hi[c] = range.hi();
+        }
+        return TensorQuantization.asymmetric(tensor, rank, axis, asymmetric, scales, zero, lo, hi, consumers);
     }
 
     /**

@@ -25,7 +25,8 @@ final class AliasLowering implements OpLowering {
             return false;
         }
         if (op.getOp() instanceof Identity) {
-            plan.alias(new Value(out, x.kind(), x.type(), x.shape(), x.scales(), x.flattenedFrom(), x.slot()));
+            plan.alias(new Value(out, x.kind(), x.type(), x.shape(), x.scales(), x.flattenedFrom(), x.slot(),
+                    x.zeroPoints()));
             return true;
         }
         long[] shape = plan.shape(out);
@@ -33,12 +34,13 @@ final class AliasLowering implements OpLowering {
             return false;
         }
         if (Arrays.equals(shape, x.shape())) {
-            plan.alias(new Value(out, x.kind(), x.type(), shape, x.scales(), x.flattenedFrom(), x.slot()));
+            plan.alias(new Value(out, x.kind(), x.type(), shape, x.scales(), x.flattenedFrom(), x.slot(),
+                    x.zeroPoints()));
             return true;
         }
         if (x.kind() == Value.Kind.LEVELS && x.rank() == 4 && shape.length == 2 && shape[0] == x.shape()[0]
                 && shape[1] == x.shape()[1] * x.shape()[2] * x.shape()[3]) {
-            plan.alias(new Value(out, x.kind(), x.type(), shape, x.scales(), x.shape(), x.slot()));
+            plan.alias(new Value(out, x.kind(), x.type(), shape, x.scales(), x.shape(), x.slot(), x.zeroPoints()));
             return true;
         }
         return false;

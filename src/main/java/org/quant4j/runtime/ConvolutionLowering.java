@@ -12,7 +12,10 @@ import org.quant4j.graph.ConvolutionArgs;
 /**
  * A quantized NCHW convolution or depthwise convolution reading rank-4 levels: an int8 {@link Int8Conv2d} (a
  * depthwise one with oneDNN groups = channels, weights {@code [kH, kW, C, M]} as goihw {@code [C, M, 1, kH, kW]}),
- * with a residual add after it fused when {@link KernelRoute} finds one.
+ * with a residual add after it fused when {@link KernelRoute} finds one. Levels with zero points: without padding,
+ * compensated in the bias ({@link KernelLowering#compensatedBias}, exact); with padding, oneDNN's source zero point
+ * (per tensor: oneDNN pads with it, so a border tap reads 0 as the graph does); per-channel zero points with padding
+ * have neither, and the op runs as an fp32 island.
  */
 final class ConvolutionLowering extends KernelLowering {
 
@@ -53,8 +56,30 @@ final class ConvolutionLowering extends KernelLowering {
         }
         long macs = g.batch() * g.out() * g.outHeight() * g.outWidth() * (g.in() / g.groups()) * g.kernelH()
                 * g.kernelW();
-        Int8Conv2d k = new Int8Conv2d(g, s.x().type(), s.dstType(), levels, s.bias(), s.outputScales(), s.sum(),
-                s.relu());
+        float[] bias = s.bias();
+        int sourceZeroPoint = 0;
+        Value x = s.x();
+        if (x.hasZeroPoints()) {
+            boolean padded = pad[0] != 0 || pad[1] != 0 || pad[2] != 0 || pad[3] != 0;
+            if (!padded) {
+                bias = compensatedBias(bias, levels, (int) g.out(), (int) g.groups(), (int) (g.in() / g.groups()),
+                        (int) (g.kernelH() * g.kernelW()), c -> x.zeroPoint(c));
+            } else if (x.zeroPoints().length == 1) {
+                sourceZeroPoint = x.zeroPoints()[0];
+            } else {
+                return null; // per-channel zero points and padding: an fp32 island computes it
+            }
+        }
+        Int8Conv2d k;
+        try {
+            k = new Int8Conv2d(g, x.type(), s.dstType(), levels, bias, s.outputScales(), s.sum(), s.relu(),
+                    sourceZeroPoint);
+        } catch (RuntimeException e) {
+            if (sourceZeroPoint == 0) {
+                throw e;
+            }
+            return null; // no oneDNN kernel with a source zero point for this geometry: an fp32 island
+        }
         return new Made(k, k.dstBytes(), k::execute, macs);
     }
 

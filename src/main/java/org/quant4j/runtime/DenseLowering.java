@@ -8,7 +8,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 
 /**
  * A quantized dense layer ({@code xw_plus_b}, or a {@code matmul} without transposes) reading rank-2 levels: an int8
- * {@link Int8Dense}. After a flatten of NHWC levels its weights are permuted into NHWC feature order once.
+ * {@link Int8Dense}. After a flatten of NHWC levels its weights are permuted into NHWC feature order once. Levels
+ * with zero points: compensated in the bias ({@link KernelLowering#compensatedBias}, exact for a dense layer; oneDNN
+ * 2.5's inner product takes no zero points).
  */
 final class DenseLowering extends KernelLowering {
 
@@ -31,7 +33,14 @@ final class DenseLowering extends KernelLowering {
         long outChannels = s.outShape()[1];
         byte[] levels = WeightLayouts.dense(s.weights(), x, features, outChannels);
         long macs = x.shape()[0] * features * outChannels;
-        Int8Dense k = new Int8Dense(x.shape()[0], features, outChannels, x.type(), s.dstType(), levels, s.bias(),
+        float[] bias = s.bias();
+        if (x.hasZeroPoints()) {
+            // Features in the buffer's order: (h, w, c) after a flatten of NHWC levels, else one per channel.
+            long channels = x.flattenedFrom() != null ? x.flattenedFrom()[1] : features;
+            bias = compensatedBias(bias, levels, (int) outChannels, 1, (int) features, 1,
+                    f -> x.zeroPoint(f % channels));
+        }
+        Int8Dense k = new Int8Dense(x.shape()[0], features, outChannels, x.type(), s.dstType(), levels, bias,
                 s.outputScales(), s.relu());
         return new Made(k, k.dstBytes(), k::execute, macs);
     }

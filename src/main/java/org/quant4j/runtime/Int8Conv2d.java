@@ -82,6 +82,8 @@ public final class Int8Conv2d implements AutoCloseable {
     private final Primitives.Bias bias;
     private final PrimitiveRunner runner;
     private final boolean addsToDestination;
+    private final memory zeroPointMemory;
+    private final org.bytedeco.javacpp.IntPointer zeroPointBuffer;
 
     /** A kernel that overwrites its destination. */
     public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
@@ -104,6 +106,18 @@ public final class Int8Conv2d implements AutoCloseable {
      */
     public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
             float[] outputScales, boolean addToDestination, boolean relu) {
+        this(g, srcType, dstType, weights, bias, outputScales, addToDestination, relu, 0);
+    }
+
+    /**
+     * A kernel whose source levels have the zero point {@code sourceZeroPoint} (0: none): oneDNN's source zero
+     * point (per tensor, a run-time argument), which computes {@code sum (q - z) W} and pads the source with
+     * {@code z}, so that a border tap reads the value 0 as the fake-quant graph's convolution does.
+     *
+     * @param sourceZeroPoint the source's zero point, a level of its u8 grid, or 0
+     */
+    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
+            float[] outputScales, boolean addToDestination, boolean relu, int sourceZeroPoint) {
         if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
         }
@@ -131,6 +145,9 @@ public final class Int8Conv2d implements AutoCloseable {
         memory.desc biasDesc = new memory.desc(new long[] {g.out()}, memory.data_type.f32, memory.format_tag.x);
 
         primitive_attr attr = Primitives.requantization(outputScales, addToDestination, relu);
+        if (sourceZeroPoint != 0) {
+            attr.set_zero_points(dnnl.DNNL_ARG_SRC, 0, new int[] {dnnl.DNNL_RUNTIME_S32_VAL});
+        }
         long[] strides = {g.strideH(), g.strideW()};
         long[] dilates = {g.dilationH() - 1, g.dilationW() - 1};
         long[] padL = {g.padTop(), g.padLeft()};
@@ -151,6 +168,15 @@ public final class Int8Conv2d implements AutoCloseable {
         fixed.put(dnnl.DNNL_ARG_WEIGHTS, this.weights.memory());
         if (this.bias != null) {
             fixed.put(dnnl.DNNL_ARG_BIAS, this.bias.memory());
+        }
+        if (sourceZeroPoint != 0) {
+            zeroPointBuffer = new org.bytedeco.javacpp.IntPointer(new int[] {sourceZeroPoint});
+            zeroPointMemory = new memory(new memory.desc(new long[] {1}, memory.data_type.s32, memory.format_tag.x),
+                    engine, zeroPointBuffer);
+            fixed.put(dnnl.DNNL_ARG_ATTR_ZERO_POINTS | dnnl.DNNL_ARG_SRC, zeroPointMemory);
+        } else {
+            zeroPointBuffer = null;
+            zeroPointMemory = null;
         }
         runner = new PrimitiveRunner(conv, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
                 new memory.desc[] {srcDesc, dstDesc}, fixed);
@@ -201,6 +227,10 @@ public final class Int8Conv2d implements AutoCloseable {
         weights.close();
         if (bias != null) {
             bias.close();
+        }
+        if (zeroPointMemory != null) {
+            zeroPointMemory.close();
+            zeroPointBuffer.close();
         }
     }
 }

@@ -59,6 +59,47 @@ abstract class KernelLowering implements OpLowering {
     /** The kernel, or null when the op does not fit it after all (nothing planned). */
     abstract Made make(Spec spec);
 
+    /**
+     * The bias in accumulator units with the source's zero points compensated:
+     * {@code b'[o] = b[o] - sum_{c, k} z_c W'[o, c, k]}, since the kernel sums {@code q W'} over levels
+     * {@code q = x / s + z}, and {@code sum (q - z) W' = sum q W' - sum z W'}. Exact (in integers, rounded once to
+     * float) wherever every tap reads a real level: a dense layer, and a convolution without padding; a padded
+     * convolution's border taps read the padding, 0, which stands for {@code -z s}, not 0, so there the compensation
+     * would be wrong (oneDNN's source zero point pads with the zero point instead, {@link Int8Conv2d}).
+     * Per-channel zero points and per-channel activation scales (folded into {@code W'}) both fold in.
+     *
+     * @param bias        the bias in accumulator units, or null (none)
+     * @param weights     O x (C/G) x K signed levels, output-major (oneDNN's oihw or goihw, or [O, F])
+     * @param out         O
+     * @param groups      G (1 but for a depthwise convolution)
+     * @param inPerGroup  C/G
+     * @param kernel      K, taps per input channel (1 for a dense layer)
+     * @param zeroPoint   the zero point of input channel c (0..C-1)
+     */
+    static float[] compensatedBias(float[] bias, byte[] weights, int out, int groups, int inPerGroup, int kernel,
+            java.util.function.IntUnaryOperator zeroPoint) {
+        float[] result = new float[out];
+        int perGroup = out / groups;
+        for (int o = 0; o < out; o++) {
+            long sum = 0;
+            int first = (o / perGroup) * inPerGroup;
+            int base = o * inPerGroup * kernel;
+            for (int c = 0; c < inPerGroup; c++) {
+                int z = zeroPoint.applyAsInt(first + c);
+                if (z == 0) {
+                    continue;
+                }
+                long taps = 0;
+                for (int k = 0; k < kernel; k++) {
+                    taps += weights[base + c * kernel + k];
+                }
+                sum += z * taps;
+            }
+            result[o] = (float) ((bias == null ? 0.0 : bias[o]) - sum);
+        }
+        return result;
+    }
+
     /** The quantization of the weights a conv/dense op reads ({@code <W>:dqi} or {@code <W>:dq}), or null. */
     static TensorQuantization weightOf(SameDiffOp op, PlanBuilder plan) {
         List<String> in = op.getInputsToOp();
@@ -129,7 +170,7 @@ abstract class KernelLowering implements OpLowering {
             return false;
         }
         plan.absorb(route.through());
-        Value out = point != null ? plan.newLevels(route.tensor(), dstType, outShape, point.scales())
+        Value out = point != null ? plan.newLevels(route.tensor(), dstType, outShape, point.scales(), new int[0])
                 : plan.newValue(route.tensor(), Value.Kind.F32, ElementType.F32, outShape, null);
         String label = op.getOp().opName() + " " + op.getName() + (residual == null ? "" : " + " + residual) + " -> "
                 + out;

@@ -26,7 +26,7 @@ record KernelRoute(String tensor, TensorQuantization point, boolean relu, List<S
 
     /**
      * Through identities and at most one ReLU, each tensor read by that op alone, to a quantization point read
-     * only by its quantize ops: the kernel writes the point's levels. Otherwise, for a convolution whose result
+     * only by its quantize ops and without zero points: the kernel writes the point's levels. Otherwise, for a convolution whose result
      * only an add of two tensors of one shape reads, and whose other term is already computed, the sum in f32 (the
      * add fused as oneDNN's sum post-op, {@code act(s_w[o] * acc + b[o] + r)}: the same float operations as the
      * unfused add, and a plain ReLU reading the sum alone fused after it): a residual block's last convolution.
@@ -41,7 +41,10 @@ record KernelRoute(String tensor, TensorQuantization point, boolean relu, List<S
         List<SameDiffOp> through = new ArrayList<>();
         while (!graph.isOutput(tensor)) {
             TensorQuantization point = plan.activation(tensor);
-            if (point != null && QuantizeLowering.chain(tensor, plan) != null && graph.readers(tensor).size() == 1
+            // A point with zero points is not written by the kernel (it would need oneDNN's destination zero
+            // point, and an inner product has none): the kernel writes f32 and the point's quantize step follows.
+            if (point != null && !point.hasZeroPoints() && QuantizeLowering.chain(tensor, plan) != null
+                    && graph.readers(tensor).size() == 1
                     && QuantizeLowering.levelsSupported(point, plan.shape(tensor))) {
                 through.addAll(QuantizeLowering.chain(tensor, plan));
                 return new KernelRoute(tensor, point, relu, through);

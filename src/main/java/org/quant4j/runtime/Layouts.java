@@ -18,7 +18,7 @@ final class Layouts {
     private Layouts() {
     }
 
-    /** The value as floats in its buffer's order (levels dequantized, {@code q * s_c}). */
+    /** The value as floats in its buffer's order (levels dequantized, {@code (q - z_c) * s_c}). */
     static float[] floats(Value v, Object content) {
         float[] values = new float[(int) v.elements()];
         switch (v.kind()) {
@@ -31,7 +31,8 @@ final class Layouts {
                 boolean unsigned = v.type() == ElementType.U8;
                 for (int i = 0; i < q.length; i++) {
                     float level = unsigned ? Byte.toUnsignedInt(q[i]) : q[i];
-                    values[i] = level * s[channels == 1 ? 0 : i % channels];
+                    int c = channels == 1 ? 0 : i % channels;
+                    values[i] = (level - v.zeroPoint(c)) * s[c]; // q - z exact in float, then one product
                 }
             }
             case ND4J -> throw new IllegalArgumentException(v + " is an array, not a buffer");

@@ -135,9 +135,19 @@ final class PlanBuilder {
         return v;
     }
 
-    /** A new value holding the levels of point {@code tensor}: {@code <tensor>:fq}, traced as {@code <tensor>:q}. */
-    Value newLevels(String tensor, ElementType type, long[] shape, float[] scales) {
-        Value levels = newValue(PointNames.fakeQuant(tensor), Value.Kind.LEVELS, type, shape, scales);
+    /** A new value of tensor {@code name} holding levels with these scales and zero points, in a slot of its own. */
+    Value newLevelsValue(String name, ElementType type, long[] shape, float[] scales, int[] zeroPoints) {
+        Value v = new Value(name, Value.Kind.LEVELS, type, shape, scales, null, slots++, zeroPoints);
+        values.put(name, v);
+        return v;
+    }
+
+    /**
+     * A new value holding the levels of point {@code tensor} ({@code zeroPoints} empty for none): {@code <tensor>:fq},
+     * traced as {@code <tensor>:q}.
+     */
+    Value newLevels(String tensor, ElementType type, long[] shape, float[] scales, int[] zeroPoints) {
+        Value levels = newLevelsValue(PointNames.fakeQuant(tensor), type, shape, scales, zeroPoints);
         points.put(PointNames.fakeQuant(tensor), PointNames.levels(tensor));
         return levels;
     }
@@ -171,7 +181,7 @@ final class PlanBuilder {
             c = new Value(name, kind, ElementType.F32, shape, null, null, slots++);
             if (kind == Value.Kind.F32 && v.kind() == Value.Kind.LEVELS && v.flattenedFrom() == null) {
                 addPrimitive(new LevelConversionStep("dequantize " + v,
-                        LevelConversion.dequantize(v.elements(), v.scales(), v.type()), v, c));
+                        LevelConversion.dequantize(v.elements(), v.scales(), v.zeroPoints(), v.type()), v, c));
             } else if (kind == Value.Kind.F32 && v.kind() == Value.Kind.ND4J && shape.length == 4) {
                 steps.add(new ReorderStep(v, c));
             } else {

@@ -73,7 +73,7 @@ final class PoolingLowering implements OpLowering {
                 : plan.require(x.name(), Value.Kind.F32);
         Pool2d pool = new Pool2d(kind, src.type(), in, out4, kH, kW, sH, sW, pad);
         Value dst = src.kind() == Value.Kind.LEVELS
-                ? plan.newValue(outName, Value.Kind.LEVELS, src.type(), out, src.scales())
+                ? plan.newLevelsValue(outName, src.type(), out, src.scales(), src.zeroPoints())
                 : plan.newValue(outName, Value.Kind.F32, ElementType.F32, out, null);
         plan.addPrimitive(new PoolStep(f.opName() + " " + op.getName() + " -> " + dst, pool, src, dst));
         return true;

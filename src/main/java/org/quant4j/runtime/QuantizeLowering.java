@@ -5,6 +5,8 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.quant4j.graph.PointNames;
 import org.quant4j.graph.TensorQuantization;
@@ -12,7 +14,7 @@ import org.quant4j.range.QuantGrid;
 
 /**
  * A quantization point's four ops ({@code <t>:scaled = t / s}, rint, {@code <t>:q = clip(., qmin, qmax)},
- * {@code <t>:fq = <t>:q * s}), seen at its div, when no kernel already wrote its levels: one quantize step
+ * {@code <t>:fq = <t>:q * s}; with zero points six: {@code + z} before the clip, {@code - z} after it), seen at its div, when no kernel already wrote its levels: one quantize step
  * {@code q = clamp(rint(x / s_c), qmin, qmax)} into u8/s8 levels ({@link LevelConversion}: an IEEE division, as the
  * graph; a reorder would multiply by {@code 1 / s_c}, which differs at ties). Readers of {@code <t>:fq} that need
  * f32 get {@code q * s_c} from a dequantize step ({@link PlanBuilder#require}), exactly the graph's value. A point on
@@ -44,9 +46,9 @@ final class QuantizeLowering implements OpLowering {
                 && !plan.converted(t, Value.Kind.F32)) {
             // an NCHW array: quantized first, then the bytes transposed
             plan.absorb(chain);
-            Value levels = plan.newLevels(t, type, raw.shape(), q.scales());
+            Value levels = plan.newLevels(t, type, raw.shape(), q.scales(), q.zeroPoints());
             plan.addPrimitive(new QuantizeToNhwcStep("quantize " + t + " (NCHW, then NHWC levels)", raw, levels,
-                    q.scales(), q.grid()));
+                    q.scales(), q.zeroPoints(), q.grid()));
             return true;
         }
         Value x = plan.require(t, Value.Kind.F32);
@@ -54,15 +56,20 @@ final class QuantizeLowering implements OpLowering {
             return false;
         }
         plan.absorb(chain);
-        Value levels = plan.newLevels(t, type, x.shape(), q.scales());
+        Value levels = plan.newLevels(t, type, x.shape(), q.scales(), q.zeroPoints());
         plan.addPrimitive(new LevelConversionStep("quantize " + t,
-                LevelConversion.quantize(x.elements(), q.scales(), q.grid()), x, levels));
+                LevelConversion.quantize(x.elements(), q.scales(), q.zeroPoints(), q.grid()), x, levels));
         return true;
     }
 
-    /** The four ops of point {@code t} ({@code :scaled} div, rint, {@code :q} clip, {@code :fq} mul), or null. */
+    /**
+     * The ops of point {@code t}, or null: {@code :scaled} div, rint, {@code :q} clip, {@code :fq} mul; with zero
+     * points also the {@code :shifted} add of {@code :zp} before the clip and the {@code :centred} sub of
+     * {@code :zp} after it.
+     */
     static List<SameDiffOp> chain(String t, PlanBuilder plan) {
-        if (plan.activation(t) == null) {
+        TensorQuantization q = plan.activation(t);
+        if (q == null) {
             return null;
         }
         PlanGraph graph = plan.graph();
@@ -75,18 +82,44 @@ final class QuantizeLowering implements OpLowering {
         if (rint == null || !(rint.getOp() instanceof Rint)) {
             return null;
         }
-        SameDiffOp clip = graph.onlyReader(rint.getOutputsOfOp().get(0));
+        List<SameDiffOp> ops = new java.util.ArrayList<>(List.of(div, rint));
+        String rounded = rint.getOutputsOfOp().get(0);
+        String zeroPoint = PointNames.zeroPoint(t);
+        if (q.hasZeroPoints()) {
+            SameDiffOp add = graph.onlyReader(rounded);
+            if (add == null || !(add.getOp() instanceof AddOp)
+                    || !add.getInputsToOp().equals(List.of(rounded, zeroPoint))
+                    || !add.getOutputsOfOp().get(0).equals(PointNames.shifted(t))) {
+                return null;
+            }
+            ops.add(add);
+            rounded = PointNames.shifted(t);
+        }
+        SameDiffOp clip = graph.onlyReader(rounded);
         if (clip == null || !(clip.getOp() instanceof ClipByValue)
                 || !clip.getOutputsOfOp().get(0).equals(PointNames.levels(t))) {
             return null;
         }
-        SameDiffOp mul = graph.onlyReader(PointNames.levels(t));
+        ops.add(clip);
+        String levels = PointNames.levels(t);
+        if (q.hasZeroPoints()) {
+            SameDiffOp sub = graph.onlyReader(levels);
+            if (sub == null || !(sub.getOp() instanceof SubOp)
+                    || !sub.getInputsToOp().equals(List.of(levels, zeroPoint))
+                    || !sub.getOutputsOfOp().get(0).equals(PointNames.centred(t))) {
+                return null;
+            }
+            ops.add(sub);
+            levels = PointNames.centred(t);
+        }
+        SameDiffOp mul = graph.onlyReader(levels);
         if (mul == null || !(mul.getOp() instanceof MulOp)
                 || !mul.getOutputsOfOp().get(0).equals(PointNames.fakeQuant(t))
-                || !mul.getInputsToOp().equals(List.of(PointNames.levels(t), PointNames.scale(t)))) {
+                || !mul.getInputsToOp().equals(List.of(levels, PointNames.scale(t)))) {
             return null;
         }
-        return List.of(div, rint, clip, mul);
+        ops.add(mul);
+        return List.copyOf(ops);
     }
 
     /** U8 for an unsigned grid, S8 for a signed one; refused above 8 bits. */

@@ -20,11 +20,11 @@ final class QuantizeToNhwcStep extends PlanStep {
     private final LevelConversion quantize;
     private final NhwcReorder transpose;
 
-    QuantizeToNhwcStep(String label, Value src, Value dst, float[] scales, QuantGrid grid) {
+    QuantizeToNhwcStep(String label, Value src, Value dst, float[] scales, int[] zeroPoints, QuantGrid grid) {
         super(label, src.slot());
         this.src = src;
         this.dst = dst;
-        LevelConversion q = LevelConversion.quantizeNchw(src.shape(), scales, grid);
+        LevelConversion q = LevelConversion.quantizeNchw(src.shape(), scales, zeroPoints, grid);
         try {
             this.transpose = new NhwcReorder(src.shape(), dst.type());
         } catch (RuntimeException e) {

@@ -7,7 +7,8 @@ import java.util.Arrays;
  * buffer's layout depends on its kind:
  * <ul>
  * <li>{@link Kind#LEVELS}: u8 or s8 integer levels {@code q} of a quantization point, standing for the real values
- * {@code q * scales[c]} (zero point 0; {@code c} the channel). Rank 4: NHWC. Rank 2: [N, F] in the graph's order, or,
+ * {@code (q - zeroPoints[c]) * scales[c]} ({@code c} the channel; zero points only for u8 levels of an asymmetric
+ * point, else 0). Rank 4: NHWC. Rank 2: [N, F] in the graph's order, or,
  * when {@link #flattenedFrom} is set, flattened from an NHWC buffer (feature order h, w, c: a flatten of NHWC levels
  * is free, and dense weights are permuted to match).</li>
  * <li>{@link Kind#F32}: f32 values, NHWC for rank 4, the graph's C order for other ranks.</li>
@@ -21,8 +22,29 @@ import java.util.Arrays;
  * @param scales        levels only: one scale per channel, or one for the whole tensor
  * @param flattenedFrom levels only: the NCHW shape of the NHWC buffer this rank-2 value is a flatten of, or null
  * @param slot          where the plan keeps it while it runs (values that alias a buffer share the slot)
+ * @param zeroPoints    levels only: the zero point per channel (as many as scales), or empty for none
  */
-record Value(String name, Kind kind, ElementType type, long[] shape, float[] scales, long[] flattenedFrom, int slot) {
+record Value(String name, Kind kind, ElementType type, long[] shape, float[] scales, long[] flattenedFrom, int slot,
+        int[] zeroPoints) {
+
+    /** A value without zero points. */
+    Value(String name, Kind kind, ElementType type, long[] shape, float[] scales, long[] flattenedFrom, int slot) {
+        this(name, kind, type, shape, scales, flattenedFrom, slot, new int[0]);
+    }
+
+    Value {
+        zeroPoints = zeroPoints == null ? new int[0] : zeroPoints;
+    }
+
+    /** Whether the levels have zero points. */
+    boolean hasZeroPoints() {
+        return zeroPoints.length > 0;
+    }
+
+    /** The zero point of channel {@code c} of {@link #channels()} (0 without zero points). */
+    int zeroPoint(long c) {
+        return zeroPoints.length == 0 ? 0 : zeroPoints[zeroPoints.length == 1 ? 0 : (int) c];
+    }
 
     /** How a value is held. */
     enum Kind { LEVELS, F32, ND4J }

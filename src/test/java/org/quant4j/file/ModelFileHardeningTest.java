@@ -297,6 +297,53 @@ class ModelFileHardeningTest {
                 new long[] {8, 2, 12, 12}, 4, 2, 3)), Nd4j.rand(DataType.FLOAT, 2, 2, 12, 12));
     }
 
+    /**
+     * A model with zero points (the leaky ReLU's and tanh's points): saved and loaded to the same quantizations and
+     * outputs; its zero points checked on load like its scales: against the graph's {@code t:zp}, present in both or
+     * neither, on the unsigned grid, within it.
+     */
+    @Test
+    void zeroPointsSurviveSaveAndLoadAndAreChecked() throws IOException {
+        QuantizedModel zp = Quantizer.quantize(TestNetworks.cnn(), TestNetworks.randomIterator(16, 784, 10, 2, 8),
+                QuantizationOptions.builder().activationZeroPoints(org.quant4j.ZeroPoints.ON).build());
+        String point = zp.quantizations().stream().filter(t -> t.hasZeroPoints() && t.scales().length > 1)
+                .map(t -> t.tensor()).findFirst().orElseThrow(() -> new AssertionError(
+                        "no per-channel point with zero points: " + zp.quantizations()));
+        assertRoundTrip(zp, x);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        zp.save(out);
+        byte[] zpMetadata = ModelZips.entry(out.toByteArray(), "quant4j.json");
+        byte[] zpGraph = ModelZips.entry(out.toByteArray(), "graph.fb");
+        int first = (int) JSON.readTree(zpMetadata).get("quantizations").findValues("zeroPoints").stream()
+                .filter(n -> n.size() > 0).findFirst().orElseThrow().get(0).asInt();
+        List<Edit> edits = List.of(
+                new Edit("a zero point moved", m -> ((ArrayNode) quantization(m, point).get("zeroPoints"))
+                        .set(0, first == 0 ? 1 : first - 1), "'" + point + "' (activation) has "
+                        + (first == 0 ? 1 : first - 1) + ".0 for channel 0 but the graph's '" + point + ":zp'"),
+                new Edit("zero points dropped", m -> quantization(m, point).putArray("zeroPoints"),
+                        "'" + point + "' (activation) has no zero points but the graph holds '" + point + ":zp'"),
+                new Edit("a zero point off the grid", m -> ((ArrayNode) quantization(m, point).get("zeroPoints"))
+                        .set(0, 256), "zero point 256 outside the grid 0..255"),
+                new Edit("zero points on weights", m -> quantization(m, "conv2/W").putArray("zeroPoints").add(0),
+                        "zero points are for activations on the unsigned grid"));
+        List<String> failures = new ArrayList<>();
+        for (Edit edit : edits) {
+            ObjectNode m = (ObjectNode) JSON.readTree(zpMetadata);
+            edit.change().accept(m);
+            byte[] bytes = ModelZips.zip(List.of(new Entry("quant4j.json", m.toString().getBytes(
+                    StandardCharsets.UTF_8)), new Entry("graph.fb", zpGraph)));
+            try {
+                QuantizedModel.load(new ByteArrayInputStream(bytes));
+                failures.add(edit.what() + ": loaded");
+            } catch (QuantizationException e) {
+                if (!e.getMessage().startsWith("the stream") || !e.getMessage().contains(edit.expected())) {
+                    failures.add(edit.what() + ": " + e.getMessage());
+                }
+            }
+        }
+        assertEquals(List.of(), failures);
+    }
+
     private static void assertRoundTrip(QuantizedModel q, INDArray input) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         q.save(out);

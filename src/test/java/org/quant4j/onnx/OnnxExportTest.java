@@ -71,6 +71,32 @@ class OnnxExportTest {
         }
     }
 
+    /**
+     * Zero points at every two-sided point (the leaky ReLU's and tanh's), per tensor: QuantizeLinear and
+     * DequantizeLinear carry them, and the integer kernels take them as their input zero point, in both forms.
+     */
+    @ParameterizedTest
+    @EnumSource(OnnxExport.Form.class)
+    void zeroPointsRunInOnnxRuntimeAsInTheInt8Plan(OnnxExport.Form form) throws Exception {
+        QuantizedModel zp = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64),
+                QuantizationOptions.builder().activationGranularity(Granularity.PER_TENSOR)
+                        .activationZeroPoints(org.quant4j.ZeroPoints.ON).build());
+        assertTrue(zp.quantizations().stream().anyMatch(t -> t.hasZeroPoints() && t.zeroPoint(0) > 0),
+                "no point with a zero point: " + zp.quantizations());
+        assertEquals(Execution.INT8, zp.execution(), zp.int8Unavailable());
+        try (OrtCheck ort = OrtCheck.export(zp, tmp, form)) {
+            assertEquals(List.of(), ort.floatKernels(), "float convolutions or matrix products");
+            assertEquals(4, ort.integerKernels(), ort.opCounts().toString());
+            INDArray expected = zp.outputs(Execution.INT8, x)[0];
+            INDArray actual = ort.output(x);
+            double agree = expected.argMax(1).eq(actual.argMax(1)).castTo(DataType.INT32).sumNumber().doubleValue()
+                    / x.size(0);
+            System.out.printf("zero points per tensor, %s: top-1 agreement %.4f, max |p diff| %.3g; %s%n", form,
+                    agree, expected.sub(actual).amaxNumber().doubleValue(), ort.opCounts());
+            assertTrue(agree >= 0.999, "top-1 agreement " + agree);
+        }
+    }
+
     @Test
     void sixBitPerTensorActivationsAreClippedToTheirGrid() throws Exception {
         QuantizedModel a6 = Quantizer.quantize(net, data.iterator(Dataset.MNIST, Split.TRAIN, Subset.first(256), 64),

@@ -18,6 +18,7 @@ import org.quant4j.Calibration;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizedModel;
+import org.quant4j.ZeroPoints;
 import org.quant4j.Quantizer;
 import org.quant4j.cli.Progress;
 import org.quant4j.data.Datasets;
@@ -47,7 +48,8 @@ public final class AccuracyStudy {
      * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} or {@code +nobc} (bias
      * correction on or off, {@link QuantizationOptions#biasCorrection()}; without either, the default) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}) and {@code +cle} (cross-layer equalization,
-     * {@link QuantizationOptions#crossLayerEqualization()}). A single name sets weights as its authors do:
+     * {@link QuantizationOptions#crossLayerEqualization()}) and {@code +zp} or {@code +zpon} (activation zero points
+     * per point or everywhere, {@link QuantizationOptions#activationZeroPoints()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
@@ -57,16 +59,19 @@ public final class AccuracyStudy {
         Boolean bc = null;
         int passes = 0;
         boolean cle = false;
+        ZeroPoints zeroPoints = ZeroPoints.OFF;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].equals("cle")) {
                 cle = true;
+            } else if (parts[i].equals("zp") || parts[i].equals("zpon")) {
+                zeroPoints = parts[i].equals("zp") ? ZeroPoints.PER_POINT : ZeroPoints.ON;
             } else if (parts[i].equals("bc") || parts[i].equals("nobc")) {
                 bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +nobc, +seq, +seqN, +cle)");
+                        + "' (known: +bc, +nobc, +seq, +seqN, +cle, +zp, +zpon)");
             }
         }
         int slash = name.indexOf('/');
@@ -74,7 +79,7 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         QuantizationOptions.Builder builder = QuantizationOptions.builder().activationRangeMethod(activations)
-                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle);
+                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle).activationZeroPoints(zeroPoints);
         return bc == null ? builder : builder.biasCorrection(bc);
     }
 
@@ -171,8 +176,8 @@ public final class AccuracyStudy {
                 .orElse(0);
         QuantizationOptions calibrationOptions = QuantizationOptions.builder().calibrationBatches(Integer.MAX_VALUE)
                 .sequentialPasses(passes).build();
-        int total = settings.draws()
-                * (settings.methods().size() * settings.granularities().size() * settings.bits().size() + 1);
+        int total = settings.draws() * (settings.methods().size() * settings.granularities().size()
+                * settings.bits().size() + int8ZeroPoints(settings.methods()).size());
         long samples = 0;
         try (ProgressBar bar = progress.start(net.id(), total, "configurations")) {
             for (int draw = 0; draw < settings.draws(); draw++) {
@@ -201,24 +206,35 @@ public final class AccuracyStudy {
                         }
                     }
                 }
-                // The default options on the integer runtime (8-bit weights where exact, else 7: see Dnnl).
-                long t = System.nanoTime();
-                QuantizationOptions o = QuantizationOptions.defaults();
-                QuantizedModel q = stats.quantize(o);
-                try {
-                    int[] predicted = predict(test, settings.batchSize(),
-                            f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
-                    rows.add(row(net, o.activationRangeMethod().name(), q.options(), draw, "int8", q, predicted, labels,
-                            fp32, t));
-                } catch (org.quant4j.QuantizationException e) {
-                    log.printf("%s: no int8 runtime (%s)%n", net.id(), e.getMessage());
+                // The default options on the integer runtime (8-bit weights where exact, else 7: see Dnnl), also
+                // with each zero-point setting a method asks for.
+                for (ZeroPoints z : int8ZeroPoints(settings.methods())) {
+                    long t = System.nanoTime();
+                    QuantizationOptions o = QuantizationOptions.builder().activationZeroPoints(z).build();
+                    QuantizedModel q = stats.quantize(o);
+                    String label = o.activationRangeMethod().name() + (z == ZeroPoints.OFF ? ""
+                            : z == ZeroPoints.ON ? "+zpon" : "+zp");
+                    try {
+                        int[] predicted = predict(test, settings.batchSize(),
+                                f -> q.outputs(QuantizedModel.Execution.INT8, f)[0]);
+                        rows.add(row(net, label, q.options(), draw, "int8", q, predicted, labels, fp32, t));
+                    } catch (org.quant4j.QuantizationException e) {
+                        log.printf("%s: no int8 runtime for %s (%s)%n", net.id(), label, e.getMessage());
+                    }
+                    bar.step();
                 }
-                bar.step();
             }
         }
         log.printf(Locale.ROOT, "%s: %d configurations in %.0f s%n", net.id(), rows.size(), seconds(start));
         return new NetworkResult(net.id(), net.dataset().directoryName(), (int) samples, labels.length,
                 QuantizationOptions.defaults().activationRangeMethod().name(), rows);
+    }
+
+    /** The zero-point settings the int8 runtime is measured with: off, then any other the methods name. */
+    static List<ZeroPoints> int8ZeroPoints(List<String> methods) {
+        java.util.Set<ZeroPoints> settings = new java.util.LinkedHashSet<>(List.of(ZeroPoints.OFF));
+        methods.forEach(m -> settings.add(options(m).build().activationZeroPoints()));
+        return List.copyOf(settings);
     }
 
     private static Calibration calibrate(Model model, LabeledImages calibration, QuantizationOptions options) {
@@ -306,7 +322,7 @@ public final class AccuracyStudy {
             }
             List<String> bitColumns = new ArrayList<>();
             Map<String, Map<String, List<Row>>> table = new LinkedHashMap<>();
-            List<Row> int8 = new ArrayList<>();
+            Map<String, List<Row>> int8 = new LinkedHashMap<>();
             for (Row x : r.rows()) {
                 if (x.execution().equals("fake-quant")) {
                     String bits = "W" + x.weightBits() + "A" + x.activationBits();
@@ -316,7 +332,7 @@ public final class AccuracyStudy {
                     table.computeIfAbsent(x.method() + " | " + x.granularity(), k -> new LinkedHashMap<>())
                             .computeIfAbsent(bits, k -> new ArrayList<>()).add(x);
                 } else if (x.execution().equals("int8")) {
-                    int8.add(x);
+                    int8.computeIfAbsent(x.method(), k -> new ArrayList<>()).add(x);
                 }
             }
             md.append("| method | granularity |");
@@ -332,12 +348,12 @@ public final class AccuracyStudy {
                 }
                 md.append('\n');
             }
-            if (!int8.isEmpty()) {
-                Row first = int8.get(0);
+            for (List<Row> rowsOfMethod : int8.values()) {
+                Row first = rowsOfMethod.get(0);
                 md.append(String.format(Locale.ROOT,
                         "%nint8 runtime (default options: %s, %s, W%dA%d): top-1 %s%%, agreement with fp32 %s%%%n",
                         first.method(), first.granularity(), first.weightBits(), first.activationBits(),
-                        percent(int8, Row::top1), percent(int8, Row::agreement)));
+                        percent(rowsOfMethod, Row::top1), percent(rowsOfMethod, Row::agreement)));
             }
             md.append('\n');
         }

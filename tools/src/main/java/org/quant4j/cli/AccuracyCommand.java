@@ -36,7 +36,8 @@ final class AccuracyCommand extends CommonOptions implements Callable<Integer> {
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
             description = "Range methods; a suffix +bc or +nobc turns bias correction on or off (default: on), +seq or +seqN sequential calibration "
-                    + "(1 or N passes on the quantized network), A/W crosses an activation and a weight method "
+                    + "(1 or N passes on the quantized network), +cle cross-layer equalization, +zp or +zpon activation zero "
+                    + "points per point or everywhere, A/W crosses an activation and a weight method "
                     + "(default: patent, patent+nobc, minmax, percentile-99.99, entropy, mse, aciq).")
     List<String> methods;
 

@@ -171,6 +171,21 @@ class MainTest {
 
     @Test
     @Tag("slow")
+    void quantizeTakesZeroPoints() throws IOException {
+        Path net = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-zp.zip"));
+        Run r = run("quantize", net.toString(), "-o", dir.resolve("zp.q4j").toString(), "--calibration-images", "32",
+                "--zero-points", "on");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(org.quant4j.ZeroPoints.ON, org.quant4j.QuantizedModel.load(dir.resolve("zp.q4j").toFile())
+                .options().activationZeroPoints());
+        Run bad = run("quantize", net.toString(), "--zero-points", "sometimes");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--zero-points: unknown zero-point setting 'sometimes' (known: off, per-point,"
+                + " on)"), bad.err());
+    }
+
+    @Test
+    @Tag("slow")
     void quantizeTakesBiasCorrectionAndSequentialPasses() throws IOException {
         Path graph = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-bc.zip"));
         Run plain = run("quantize", graph.toString(), "-o", dir.resolve("plain.q4j").toString(),

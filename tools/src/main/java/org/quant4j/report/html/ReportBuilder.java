@@ -204,7 +204,7 @@ public final class ReportBuilder {
                 "%s %s: %d %s, %d-bit %s, clip |x| up to %.4g (median %.4g%s), step up to %.3g",
                 t.kind() == TensorQuantization.Kind.WEIGHT ? "weights" : "activation input", t.tensor(),
                 t.scales().length, t.perTensor() ? "scale (per tensor)" : "channels", t.grid().bits(),
-                t.grid().signed() ? "signed" : "unsigned", max, median,
+                t.hasZeroPoints() ? "asymmetric (zero points)" : t.grid().signed() ? "signed" : "unsigned", max, median,
                 median > 0 && max / median >= 4 ? String.format(Locale.ROOT, "; widest %.0fx the median", max / median)
                         : "", step));
         if (stats != null) {
