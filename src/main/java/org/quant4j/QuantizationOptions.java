@@ -36,11 +36,14 @@ import org.quant4j.range.RangeSolver;
  * @param crossLayerEqualization before calibrating, rescale the channels of consecutive weighted layers so that
  *                              their weight ranges even out (cross-layer equalization, default off); read when
  *                              calibrating, see {@link Calibration#quantize}
+ * @param adaroundIterations    AdaRound: learn each weight's rounding (up or down) on the calibration's held batches
+ *                              with this many iterations per layer (0, the default: round to nearest)
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
-        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization) {
+        boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization,
+        int adaroundIterations) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -50,6 +53,9 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
 
     /** Weight bits decided when quantizing: 8, or 7 where the CPU's int8 kernels would saturate 8-bit products. */
     public static final int AUTO_WEIGHT_BITS = 0;
+
+    /** The most AdaRound iterations per layer the options take (the paper's 10,000 x 2). */
+    public static final int MAX_ADAROUND_ITERATIONS = 20_000;
 
     public QuantizationOptions {
         java.util.Objects.requireNonNull(activationRangeMethod, "activationRangeMethod");
@@ -68,6 +74,10 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         if (reportBatches < 0) {
             throw new IllegalArgumentException("reportBatches must be at least 0, got " + reportBatches);
         }
+        if (adaroundIterations < 0 || adaroundIterations > MAX_ADAROUND_ITERATIONS) {
+            throw new IllegalArgumentException("adaround iterations must be in 0.." + MAX_ADAROUND_ITERATIONS
+                    + ", got " + adaroundIterations);
+        }
         if (sequentialPasses < 0) {
             throw new IllegalArgumentException("sequentialPasses must be at least 0, got " + sequentialPasses);
         }
@@ -83,35 +93,39 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         boolean correct = biasCorrection == null || biasCorrection;
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                adaroundIterations);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
     public QuantizationOptions withKeepFp32(Set<String> layers) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                adaroundIterations);
     }
 
     /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
     public QuantizationOptions withCrossLayerEqualization(boolean on) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on, adaroundIterations);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
     public QuantizationOptions withActivationGranularity(Granularity granularity) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
+                adaroundIterations);
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
     public QuantizationOptions withInputNormalization(InputNormalization normalization) {
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization);
+                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization,
+                adaroundIterations);
     }
 
     private static void checkBits(String what, int bits) {
@@ -149,6 +163,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private boolean keepUnsupportedLayersFp32;
         private InputNormalization inputNormalization;
         private boolean crossLayerEqualization;
+        private int adaroundIterations;
 
         private Builder() {
         }
@@ -313,11 +328,24 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * AdaRound (Nagel et al., 2020; default 0, off): after the ranges are solved, each quantized convolution,
+         * depthwise convolution and dense layer learns, in graph order, whether each weight rounds down or up, so
+         * that its output on the calibration's held batches (its input from the layers before it, already
+         * quantized) stays closest to fp32's; {@code iterations} Adam steps per layer on the rectified-sigmoid
+         * relaxation, its regularizer annealed. The scales are unchanged: only the integer weights differ. Costs
+         * time (measured in docs/ACCURACY.md); it helps at 4-bit weights.
+         */
+        public Builder adaround(int iterations) {
+            this.adaroundIterations = iterations;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
                     biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization,
-                    crossLayerEqualization);
+                    crossLayerEqualization, adaroundIterations);
         }
     }
 }
