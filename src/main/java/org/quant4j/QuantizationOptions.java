@@ -57,6 +57,12 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
     /** The most AdaRound iterations per layer the options take (the paper's 10,000 x 2). */
     public static final int MAX_ADAROUND_ITERATIONS = 20_000;
 
+    /**
+     * AdaRound's iterations per layer where none are named (the command line's {@code --adaround}, the study's
+     * {@code +ada}): a tenth of the paper's 10,000, which the full-batch moments make enough here (docs/ACCURACY.md).
+     */
+    public static final int DEFAULT_ADAROUND_ITERATIONS = 1000;
+
     public QuantizationOptions {
         java.util.Objects.requireNonNull(activationRangeMethod, "activationRangeMethod");
         java.util.Objects.requireNonNull(weightRangeMethod, "weightRangeMethod");

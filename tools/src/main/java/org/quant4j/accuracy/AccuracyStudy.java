@@ -47,7 +47,8 @@ public final class AccuracyStudy {
      * two methods (e.g. {@code patent/minmax}), followed by any of the modifiers {@code +bc} or {@code +nobc} (bias
      * correction on or off, {@link QuantizationOptions#biasCorrection()}; without either, the default) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}) and {@code +cle} (cross-layer equalization,
-     * {@link QuantizationOptions#crossLayerEqualization()}). A single name sets weights as its authors do:
+     * {@link QuantizationOptions#crossLayerEqualization()}) and {@code +ada} or {@code +adaN} (AdaRound with the default
+     * or N iterations per layer, {@link QuantizationOptions#adaroundIterations()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
@@ -57,16 +58,20 @@ public final class AccuracyStudy {
         Boolean bc = null;
         int passes = 0;
         boolean cle = false;
+        int adaround = 0;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].equals("cle")) {
                 cle = true;
+            } else if (parts[i].matches("ada\\d*")) {
+                adaround = parts[i].length() == 3 ? QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS
+                        : Integer.parseInt(parts[i].substring(3));
             } else if (parts[i].equals("bc") || parts[i].equals("nobc")) {
                 bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +nobc, +seq, +seqN, +cle)");
+                        + "' (known: +bc, +nobc, +seq, +seqN, +cle, +ada, +adaN)");
             }
         }
         int slash = name.indexOf('/');
@@ -74,7 +79,7 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         QuantizationOptions.Builder builder = QuantizationOptions.builder().activationRangeMethod(activations)
-                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle);
+                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle).adaround(adaround);
         return bc == null ? builder : builder.biasCorrection(bc);
     }
 

@@ -77,6 +77,13 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             + "(conv/dense -> ReLU -> conv/dense) before calibrating; the fp32 network computes the same.")
     boolean crossLayerEqualization;
 
+    @Option(names = "--adaround", arity = "0..1", paramLabel = "N",
+            fallbackValue = "" + QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS,
+            description = "Learn whether each weight rounds up or down (AdaRound), N iterations per layer, 1.."
+                    + QuantizationOptions.MAX_ADAROUND_ITERATIONS + " (N left out: "
+                    + QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS + "; default: off).")
+    Integer adaround;
+
     @Option(names = "--weight-bits", paramLabel = "BITS",
             description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
                     + "would saturate).")
@@ -108,6 +115,9 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--sequential-passes", sequentialPasses, 0, OptionBounds.MAX_SEQUENTIAL_PASSES);
+        if (adaround != null) {
+            requireInRange("--adaround", adaround, 1, QuantizationOptions.MAX_ADAROUND_ITERATIONS);
+        }
         if (weightBits != null) { // checked here: options() reads 0 as "decided by the machine"
             requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         }
@@ -119,7 +129,8 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         }
         QuantizationOptions.Builder builder = options(this, method,
                 weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
-                keepFp32).sequentialPasses(sequentialPasses).crossLayerEqualization(crossLayerEqualization);
+                keepFp32).sequentialPasses(sequentialPasses).crossLayerEqualization(crossLayerEqualization)
+                .adaround(adaround == null ? 0 : adaround);
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
         CalibrationSource source = calibrationSource(calibration);
