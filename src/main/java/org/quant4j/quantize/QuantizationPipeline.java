@@ -47,9 +47,10 @@ public final class QuantizationPipeline {
         if (options.inputNormalization() != null) {
             InputNormalizationPass.insert(converted, options.inputNormalization());
         }
-        ModelGraph fp32 = BatchNormFolding.fold(converted);
+        Map<String, BatchNormFolding.Folded> batchNorms = new java.util.HashMap<>();
+        ModelGraph fp32 = BatchNormFolding.fold(converted, batchNorms);
         if (options.crossLayerEqualization()) {
-            CrossLayerEqualization.equalize(fp32);
+            CrossLayerEqualization.equalize(fp32, batchNorms); // with high-bias absorption
         }
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         ObservedNetwork observed = ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(),
