@@ -153,6 +153,17 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new Builder();
     }
 
+    /**
+     * The 4-bit preset: 4-bit weights with their rounding learned (AdaRound, {@link #DEFAULT_ADAROUND_ITERATIONS}
+     * iterations per layer), 8-bit activations, the other defaults (per-point activations, per-channel weights, the
+     * fitted-PDF method, bias correction). What measured best at 4-bit weights on the reference networks
+     * (docs/ACCURACY.md, "The 4-bit preset"); any setting can be changed on the builder it returns, e.g.
+     * {@code fourBit().activationBits(4)}.
+     */
+    public static Builder fourBit() {
+        return builder().weightBits(4).adaround(DEFAULT_ADAROUND_ITERATIONS);
+    }
+
     /** Builds {@link QuantizationOptions}; every setter validates on {@link #build()}. */
     public static final class Builder {
         private RangeMethod activationRangeMethod = DEFAULT_METHOD;

@@ -52,6 +52,20 @@ public final class AccuracyStudy {
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
+    private static int adaroundIterations(String n) {
+        int max = QuantizationOptions.MAX_ADAROUND_ITERATIONS;
+        String message = "the N of +adaN must be in 0.." + max + ", got " + n;
+        try {
+            int value = Integer.parseInt(n);
+            if (value > max) {
+                throw new IllegalArgumentException(message);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
     public static QuantizationOptions.Builder options(String method) {
         String[] parts = method.split("\\+");
         String name = parts[0];
@@ -64,7 +78,7 @@ public final class AccuracyStudy {
                 cle = true;
             } else if (parts[i].matches("ada\\d*")) {
                 adaround = parts[i].length() == 3 ? QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS
-                        : Integer.parseInt(parts[i].substring(3));
+                        : adaroundIterations(parts[i].substring(3));
             } else if (parts[i].equals("bc") || parts[i].equals("nobc")) {
                 bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {

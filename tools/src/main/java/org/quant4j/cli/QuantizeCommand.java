@@ -84,6 +84,11 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     + QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS + "; default: off).")
     Integer adaround;
 
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "Start from a preset: w4 (4-bit weights with learned rounding, 8-bit activations: "
+                    + "QuantizationOptions.fourBit()); the other options given change it.")
+    String preset;
+
     @Option(names = "--weight-bits", paramLabel = "BITS",
             description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
                     + "would saturate).")
@@ -127,10 +132,16 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
         }
+        QuantizationOptions base = QuantizationOptions.defaults();
+        if (preset != null) {
+            check(preset.equals("w4"), this, "--preset: unknown preset '" + preset + "' (known: w4)");
+            base = QuantizationOptions.fourBit().build();
+        }
         QuantizationOptions.Builder builder = options(this, method,
-                weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
-                keepFp32).sequentialPasses(sequentialPasses).crossLayerEqualization(crossLayerEqualization)
-                .adaround(adaround == null ? 0 : adaround);
+                weightBits != null ? weightBits : base.weightBits(), activationBits, granularity,
+                keepFp32).sequentialPasses(sequentialPasses)
+                .crossLayerEqualization(crossLayerEqualization || base.crossLayerEqualization())
+                .adaround(adaround != null ? adaround : base.adaroundIterations());
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
         CalibrationSource source = calibrationSource(calibration);
