@@ -21,6 +21,7 @@ import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.PointNames;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.TensorQuantization;
+import org.quant4j.nd4j.NativeArrays;
 
 /**
  * AdaRound (learned rounding, Nagel et al. 2020) over a fake-quant graph: op after op in graph order, each weight's
@@ -87,8 +88,11 @@ final class AdaRound {
                 float[] mg = m.slice(g).dup('c').data().asFloat();
                 float[] wf = wg.slice(g).dup('c').data().asFloat();
                 INDArray gramQ = moments.gramQ[g];
-                float[] cross = Nd4j.create(wf, new long[] {rows, k}, 'c').mmul(moments.cross[g])
-                        .dup('c').data().asFloat();
+                INDArray wRows = Nd4j.create(wf, new long[] {rows, k}, 'c');
+                INDArray product = wRows.mmul(moments.cross[g]);
+                float[] cross = product.dup('c').data().asFloat();
+                NativeArrays.release(wRows);
+                NativeArrays.release(product);
                 float[] nearest = new float[u.length];
                 for (int i = 0; i < u.length; i++) {
                     nearest[i] = Math.max(t.grid().qmin(), Math.min(t.grid().qmax(), (float) Math.rint(u[i])))
@@ -106,6 +110,11 @@ final class AdaRound {
             }
             INDArray q = layout.fromGroups(levels, w.shape()).castTo(t.grid().bits() <= 8 ? DataType.INT8
                     : DataType.INT16);
+            for (INDArray temporary : new INDArray[] {units, perLevel, m, wg, levels, scales}) {
+                NativeArrays.release(temporary, w);
+            }
+            NativeArrays.release(folded, w);
+            moments.release();
             quantized.graph().getVariable(PointNames.levels(op.weight())).setArray(q);
             LOG.debug("AdaRound {}: output error {} -> {} per column ({} ms)", op.output(), before, after,
                     (System.nanoTime() - start) / 1_000_000);
@@ -116,6 +125,13 @@ final class AdaRound {
 
     /** The second moments of one op's input columns, per group (see {@link #moments}). */
     private record Moments(INDArray[] gramQ, INDArray[] cross, INDArray[] gram) {
+        void release() {
+            for (INDArray[] arrays : List.of(gramQ, cross, gram)) {
+                for (INDArray a : arrays) {
+                    NativeArrays.release(a);
+                }
+            }
+        }
     }
 
     /**
@@ -133,10 +149,16 @@ final class AdaRound {
         for (int b = 0; b < batches.size(); b++) {
             Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
-            INDArray x = layout.columns(GraphExecution.output(fp32.graph(), feed, List.of(op.activation()))
-                    .get(op.activation()));
-            INDArray xq = layout.columns(GraphExecution.output(quantized.graph(), feed, List.of(quantizedInput))
-                    .get(quantizedInput));
+            INDArray fp32Input = GraphExecution.output(fp32.graph(), feed, List.of(op.activation()))
+                    .get(op.activation());
+            INDArray quantizedValue = GraphExecution.output(quantized.graph(), feed, List.of(quantizedInput))
+                    .get(quantizedInput);
+            Columns xc = layout.columns(fp32Input);
+            Columns xqc = layout.columns(quantizedValue);
+            NativeArrays.release(fp32Input, batches.get(b));
+            NativeArrays.release(quantizedValue, batches.get(b));
+            INDArray x = xc.columns();
+            INDArray xq = xqc.columns();
             int groups = (int) x.size(0);
             if (gramQ == null) {
                 gramQ = new INDArray[groups];
@@ -151,17 +173,28 @@ final class AdaRound {
                 gram[g] = add(gram[g], a.mmul(a.transpose()));
             }
             columns += x.size(2);
+            NativeArrays.release(xc.owner());
+            NativeArrays.release(xqc.owner());
         }
         for (int g = 0; g < gramQ.length; g++) {
-            gramQ[g] = gramQ[g].divi(columns).dup('c');
-            cross[g] = cross[g].divi(columns).dup('c');
-            gram[g] = gram[g].divi(columns).dup('c');
+            gramQ[g].divi(columns);
+            cross[g].divi(columns);
+            gram[g].divi(columns);
         }
         return new Moments(gramQ, cross, gram);
     }
 
     private static INDArray add(INDArray sum, INDArray term) {
-        return sum == null ? term : sum.addi(term);
+        if (sum == null) {
+            return term;
+        }
+        sum.addi(term);
+        NativeArrays.release(term);
+        return sum;
+    }
+
+    /** Input columns {@code [groups, K, N]}, a view of {@code owner}, the array to free after use. */
+    private record Columns(INDArray columns, INDArray owner) {
     }
 
     /** The variable the op reads as its data input in the quantized graph (its point's fake-quant value, ...). */
@@ -258,18 +291,20 @@ final class AdaRound {
         }
 
         /** The input columns {@code [groups, K, N]} of a batch of the op's input. */
-        INDArray columns(INDArray x) {
+        Columns columns(INDArray x) {
             if (type.equals("dense")) {
                 INDArray t = x.reshape(x.size(0), -1).transpose().dup('c');
-                return t.reshape(1, t.size(0), t.size(1));
+                return new Columns(t.reshape(1, t.size(0), t.size(1)), t);
             }
             // im2col: [N, C, kH, kW, oH, oW]
             INDArray cols = Convolution.im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, same);
             INDArray ordered = cols.permute(1, 2, 3, 0, 4, 5).dup('c');
+            NativeArrays.release(cols, x);
             long c = ordered.size(0);
             long taps = (long) kh * kw;
             long n = ordered.length() / (c * taps);
-            return type.equals("conv2d") ? ordered.reshape(1, c * taps, n) : ordered.reshape(c, taps, n);
+            return new Columns(type.equals("conv2d") ? ordered.reshape(1, c * taps, n)
+                    : ordered.reshape(c, taps, n), ordered);
         }
 
         private static int[] inverse(int[] perm) {
