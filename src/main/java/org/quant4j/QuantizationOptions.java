@@ -39,12 +39,14 @@ import org.quant4j.range.RangeSolver;
  * @param activationZeroPoints  asymmetric activations with zero points: off (the default; also for null, as in files
  *                              saved before the option), per point (where they lower the measured consumer error)
  *                              or on ({@link ZeroPoints})
+ * @param adaroundIterations    AdaRound: learn each weight's rounding (up or down) on the calibration's held batches
+ *                              with this many iterations per layer (0, the default: round to nearest)
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
         boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization,
-        ZeroPoints activationZeroPoints) {
+        ZeroPoints activationZeroPoints, int adaroundIterations) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -54,6 +56,15 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
 
     /** Weight bits decided when quantizing: 8, or 7 where the CPU's int8 kernels would saturate 8-bit products. */
     public static final int AUTO_WEIGHT_BITS = 0;
+
+    /** The most AdaRound iterations per layer the options take (the paper's 10,000 x 2). */
+    public static final int MAX_ADAROUND_ITERATIONS = 20_000;
+
+    /**
+     * AdaRound's iterations per layer where none are named (the command line's {@code --adaround}, the study's
+     * {@code +ada}): a tenth of the paper's 10,000, which the full-batch moments make enough here (docs/ACCURACY.md).
+     */
+    public static final int DEFAULT_ADAROUND_ITERATIONS = 1000;
 
     public QuantizationOptions {
         java.util.Objects.requireNonNull(activationRangeMethod, "activationRangeMethod");
@@ -72,6 +83,10 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         if (reportBatches < 0) {
             throw new IllegalArgumentException("reportBatches must be at least 0, got " + reportBatches);
         }
+        if (adaroundIterations < 0 || adaroundIterations > MAX_ADAROUND_ITERATIONS) {
+            throw new IllegalArgumentException("adaround iterations must be in 0.." + MAX_ADAROUND_ITERATIONS
+                    + ", got " + adaroundIterations);
+        }
         if (sequentialPasses < 0) {
             throw new IllegalArgumentException("sequentialPasses must be at least 0, got " + sequentialPasses);
         }
@@ -89,7 +104,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints);
+                activationZeroPoints, adaroundIterations);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
@@ -97,7 +112,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints);
+                activationZeroPoints, adaroundIterations);
     }
 
     /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
@@ -105,7 +120,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on,
-                activationZeroPoints);
+                activationZeroPoints, adaroundIterations);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
@@ -113,7 +128,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints);
+                activationZeroPoints, adaroundIterations);
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
@@ -121,7 +136,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization,
-                activationZeroPoints);
+                activationZeroPoints, adaroundIterations);
     }
 
     private static void checkBits(String what, int bits) {
@@ -143,6 +158,17 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new Builder();
     }
 
+    /**
+     * The 4-bit preset: 4-bit weights with their rounding learned (AdaRound, {@link #DEFAULT_ADAROUND_ITERATIONS}
+     * iterations per layer), 8-bit activations, the other defaults (per-point activations, per-channel weights, the
+     * fitted-PDF method, bias correction). On the ResNet-style reference CNN it keeps W4A8 within 0.1 point of fp32
+     * (docs/ACCURACY.md, "The 4-bit preset", where the other networks' measurements stand); any setting can be changed on the builder it returns, e.g.
+     * {@code fourBit().activationBits(4)}.
+     */
+    public static Builder fourBit() {
+        return builder().weightBits(4).adaround(DEFAULT_ADAROUND_ITERATIONS);
+    }
+
     /** Builds {@link QuantizationOptions}; every setter validates on {@link #build()}. */
     public static final class Builder {
         private RangeMethod activationRangeMethod = DEFAULT_METHOD;
@@ -160,6 +186,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private boolean keepUnsupportedLayersFp32;
         private InputNormalization inputNormalization;
         private boolean crossLayerEqualization;
+        private int adaroundIterations;
 
         private Builder() {
         }
@@ -335,11 +362,24 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * AdaRound (Nagel et al., 2020; default 0, off): after the ranges are solved, each quantized convolution,
+         * depthwise convolution and dense layer learns, in graph order, whether each weight rounds down or up, so
+         * that its output on the calibration's held batches (its input from the layers before it, already
+         * quantized) stays closest to fp32's; {@code iterations} Adam steps per layer on the rectified-sigmoid
+         * relaxation, its regularizer annealed. The scales are unchanged: only the integer weights differ. Costs
+         * time (measured in docs/ACCURACY.md); it helps at 4-bit weights.
+         */
+        public Builder adaround(int iterations) {
+            this.adaroundIterations = iterations;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
                     biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization,
-                    crossLayerEqualization, activationZeroPoints);
+                    crossLayerEqualization, activationZeroPoints, adaroundIterations);
         }
     }
 }

@@ -29,8 +29,23 @@ public final class BatchNormFolding {
     private BatchNormFolding() {
     }
 
+    /**
+     * A folded BatchNorm's shift and scale per channel: the folded convolution's output channel c has mean
+     * {@code beta[c]} and standard deviation {@code |gamma[c]|} on the data the BatchNorm's statistics describe.
+     */
+    public record Folded(double[] beta, double[] gamma) {
+    }
+
     /** Folds every foldable BatchNorm of {@code g}'s graph in place; returns {@code g} without the folded layers. */
     public static ModelGraph fold(ModelGraph g) {
+        return fold(g, new java.util.HashMap<>());
+    }
+
+    /**
+     * {@link #fold(ModelGraph)}, recording each folded BatchNorm's {@code beta} and {@code gamma} in {@code folded}
+     * under the convolution's output variable (for {@link HighBiasAbsorption}).
+     */
+    public static ModelGraph fold(ModelGraph g, java.util.Map<String, Folded> folded) {
         SameDiff sd = g.graph();
         List<String> removed = new ArrayList<>();
         for (SameDiffOp bnOp : new ArrayList<>(sd.getOps().values())) {
@@ -66,6 +81,8 @@ public final class BatchNormFolding {
                     : w.castTo(DataType.DOUBLE).reshape('c', out, -1).mulColumnVector(k.reshape(out, 1));
             INDArray b2 = b.castTo(DataType.DOUBLE).reshape(out).sub(mean).mul(k).add(beta).castTo(b.dataType())
                     .reshape(b.shape());
+            folded.put(convOp.getOutputsOfOp().get(0), new Folded(beta.dup().data().asDouble(),
+                    gamma.dup().data().asDouble()));
             w.assign(w2.reshape('c', w.shape()).castTo(w.dataType()));
             b.assign(b2);
             // Readers of the BatchNorm's output now read its input.

@@ -47,8 +47,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Not equalized: a tensor read by several ops (a residual block's input), a residual add or concatenation between
  * the two, a clipping activation (ReLU6: {@code min(y / s, 6) != min(y, 6) / s}), a flatten (channels become
  * features). The scales are computed in double and written once; the graph computes what it computed up to float
- * rounding of the scaled weights. High-bias absorption (the paper's section 4.2) is not done: it changes the fp32
- * output where a pre-activation falls below the absorbed shift and at a zero-padded convolution's borders.
+ * rounding of the scaled weights. High-bias absorption (the paper's section 4.2) follows where BatchNorm statistics
+ * are given: {@link HighBiasAbsorption}.
  */
 public final class CrossLayerEqualization {
 
@@ -92,6 +92,14 @@ public final class CrossLayerEqualization {
      * float rounding); returns the pairs equalized.
      */
     public static List<Pair> equalize(ModelGraph g) {
+        return equalize(g, Map.of());
+    }
+
+    /**
+     * {@link #equalize(ModelGraph)}, then high-bias absorption ({@link HighBiasAbsorption}) on the pairs whose first
+     * op had a BatchNorm folded into it ({@code batchNorms}, from {@link BatchNormFolding#fold(ModelGraph, Map)}).
+     */
+    public static List<Pair> equalize(ModelGraph g, Map<String, BatchNormFolding.Folded> batchNorms) {
         SameDiff sd = g.graph();
         List<Pair> pairs = pairs(g);
         if (pairs.isEmpty()) {
@@ -99,6 +107,7 @@ public final class CrossLayerEqualization {
         }
         Map<String, double[]> values = new LinkedHashMap<>(); // weights and biases, in double, written once at the end
         List<Weighted[]> ops = new ArrayList<>();
+        Map<String, double[]> outputFactors = new LinkedHashMap<>(); // by first op's output: product of 1 / s_c
         for (Pair p : pairs) {
             Weighted a = weighted(sd, producer(sd, p.first()));
             Weighted b = weighted(sd, producer(sd, p.second()));
@@ -130,6 +139,14 @@ public final class CrossLayerEqualization {
                     inverse[c] = 1 / scale[c];
                 }
                 scaleChannels(w1, s1, pair[0].outAxis(), inverse);
+                double[] factor = outputFactors.computeIfAbsent(pair[0].op().getOutputsOfOp().get(0), n -> {
+                    double[] ones = new double[inverse.length];
+                    java.util.Arrays.fill(ones, 1);
+                    return ones;
+                });
+                for (int c = 0; c < factor.length; c++) {
+                    factor[c] *= inverse[c];
+                }
                 if (pair[0].bias() != null) {
                     scaleChannels(values.get(pair[0].bias()), new long[] {inverse.length}, 0, inverse);
                 }
@@ -142,6 +159,9 @@ public final class CrossLayerEqualization {
         for (Map.Entry<String, double[]> e : values.entrySet()) {
             INDArray arr = sd.getVariable(e.getKey()).getArr();
             arr.assign(Nd4j.create(e.getValue(), arr.shape(), 'c').castTo(arr.dataType()));
+        }
+        if (!batchNorms.isEmpty()) {
+            HighBiasAbsorption.absorb(g, pairs, outputFactors, batchNorms);
         }
         return pairs;
     }
@@ -222,7 +242,7 @@ public final class CrossLayerEqualization {
         return false;
     }
 
-    private static SameDiffOp producer(SameDiff sd, String variable) {
+    static SameDiffOp producer(SameDiff sd, String variable) {
         return sd.getOps().get(sd.getVariables().get(variable).getOutputOfOp());
     }
 

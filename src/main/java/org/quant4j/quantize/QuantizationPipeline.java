@@ -32,7 +32,8 @@ import org.quant4j.runtime.Dnnl;
  * ({@link CrossLayerEqualization}) and observe the quantization points on the
  * calibration data ({@link #calibrate}); then solve a range per channel with the chosen range method
  * ({@link RangeSetting}, with the per-point granularity choice of {@link PointChoice}), check the choices as a whole
- * ({@link PerChannelCheck}), rewrite a copy of the graph with fake-quant ops, correct biases
+ * ({@link PerChannelCheck}), rewrite a copy of the graph with fake-quant ops, learn the weights' rounding when asked
+ * ({@link AdaRound}), correct biases
  * ({@link MeasuredBiasCorrection}) and measure every layer's SQNR against fp32 ({@link #quantize}).
  */
 public final class QuantizationPipeline {
@@ -46,9 +47,10 @@ public final class QuantizationPipeline {
         if (options.inputNormalization() != null) {
             InputNormalizationPass.insert(converted, options.inputNormalization());
         }
-        ModelGraph fp32 = BatchNormFolding.fold(converted);
+        Map<String, BatchNormFolding.Folded> batchNorms = new java.util.HashMap<>();
+        ModelGraph fp32 = BatchNormFolding.fold(converted, batchNorms);
         if (options.crossLayerEqualization()) {
-            CrossLayerEqualization.equalize(fp32);
+            CrossLayerEqualization.equalize(fp32, batchNorms); // with high-bias absorption
         }
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         ObservedNetwork observed = ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(),
@@ -136,12 +138,18 @@ public final class QuantizationPipeline {
         return new Quantized(quantizations, quantized);
     }
 
-    /** A copy of the fp32 graph rewritten with fake-quant ops, then bias-corrected when asked. */
+    /**
+     * A copy of the fp32 graph rewritten with fake-quant ops, its weights' rounding learned when asked
+     * ({@link AdaRound}), then bias-corrected when asked.
+     */
     private static ModelGraph rewrite(ObservedNetwork calibration, List<QuantizableOp> ops,
             List<TensorQuantization> quantizations, QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
         ModelGraph quantized = fp32.copy();
         FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        if (options.adaroundIterations() > 0) {
+            AdaRound.apply(calibration, ops, quantizations, quantized, options.adaroundIterations());
+        }
         if (options.biasCorrection()) {
             MeasuredBiasCorrection.apply(calibration, ops, quantized);
         }

@@ -49,10 +49,25 @@ public final class AccuracyStudy {
      * correction on or off, {@link QuantizationOptions#biasCorrection()}; without either, the default) and {@code +seq} or {@code +seqN} (sequential calibration with
      * 1 or N passes, {@link QuantizationOptions#sequentialPasses()}) and {@code +cle} (cross-layer equalization,
      * {@link QuantizationOptions#crossLayerEqualization()}) and {@code +zp} or {@code +zpon} (activation zero points
-     * per point or everywhere, {@link QuantizationOptions#activationZeroPoints()}). A single name sets weights as its authors do:
+     * per point or everywhere, {@link QuantizationOptions#activationZeroPoints()}), {@code +ada} or {@code +adaN} (AdaRound with the default
+     * or N iterations per layer, {@link QuantizationOptions#adaroundIterations()}). A single name sets weights as its authors do:
      * Entropy (TensorRT) and Percentile (PyTorch, TensorRT) are activation calibrators whose tools take weight
      * ranges from MinMax; the patent method, MinMax, MSE and ACIQ set both.
      */
+    private static int adaroundIterations(String n) {
+        int max = QuantizationOptions.MAX_ADAROUND_ITERATIONS;
+        String message = "the N of +adaN must be in 0.." + max + ", got " + n;
+        try {
+            int value = Integer.parseInt(n);
+            if (value > max) {
+                throw new IllegalArgumentException(message);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
     public static QuantizationOptions.Builder options(String method) {
         String[] parts = method.split("\\+");
         String name = parts[0];
@@ -60,18 +75,22 @@ public final class AccuracyStudy {
         int passes = 0;
         boolean cle = false;
         ZeroPoints zeroPoints = ZeroPoints.OFF;
+        int adaround = 0;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].equals("cle")) {
                 cle = true;
             } else if (parts[i].equals("zp") || parts[i].equals("zpon")) {
                 zeroPoints = parts[i].equals("zp") ? ZeroPoints.PER_POINT : ZeroPoints.ON;
+            } else if (parts[i].matches("ada\\d*")) {
+                adaround = parts[i].length() == 3 ? QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS
+                        : adaroundIterations(parts[i].substring(3));
             } else if (parts[i].equals("bc") || parts[i].equals("nobc")) {
                 bc = parts[i].equals("bc");
             } else if (parts[i].matches("seq\\d*")) {
                 passes = parts[i].length() == 3 ? 1 : Integer.parseInt(parts[i].substring(3));
             } else {
                 throw new IllegalArgumentException("unknown modifier '+" + parts[i] + "' in method '" + method
-                        + "' (known: +bc, +nobc, +seq, +seqN, +cle, +zp, +zpon)");
+                        + "' (known: +bc, +nobc, +seq, +seqN, +cle, +zp, +zpon, +ada, +adaN)");
             }
         }
         int slash = name.indexOf('/');
@@ -79,7 +98,8 @@ public final class AccuracyStudy {
         boolean activationOnly = activations.equals("entropy") || activations.startsWith("percentile");
         String weights = slash >= 0 ? name.substring(slash + 1) : activationOnly ? "minmax" : name;
         QuantizationOptions.Builder builder = QuantizationOptions.builder().activationRangeMethod(activations)
-                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle).activationZeroPoints(zeroPoints);
+                .weightRangeMethod(weights).sequentialPasses(passes).crossLayerEqualization(cle)
+                .activationZeroPoints(zeroPoints).adaround(adaround);
         return bc == null ? builder : builder.biasCorrection(bc);
     }
 

@@ -87,6 +87,18 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     + " (where they lower the measured consumer error) | on (default: ${DEFAULT-VALUE}).")
     String zeroPoints;
 
+    @Option(names = "--adaround", arity = "0..1", paramLabel = "N",
+            fallbackValue = "" + QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS,
+            description = "Learn whether each weight rounds up or down (AdaRound), N iterations per layer, 1.."
+                    + QuantizationOptions.MAX_ADAROUND_ITERATIONS + " (N left out: "
+                    + QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS + "; default: off).")
+    Integer adaround;
+
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "Start from a preset: w4 (4-bit weights with learned rounding, 8-bit activations: "
+                    + "QuantizationOptions.fourBit()); the other options given change it.")
+    String preset;
+
     @Option(names = "--weight-bits", paramLabel = "BITS",
             description = "Weight bits, 2..8 (default: 8, or 7 on CPUs without VNNI, where 8-bit int8 kernels "
                     + "would saturate).")
@@ -144,6 +156,9 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         requireInRange("--calibration-images", calibrationImages, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--batch-size", batchSize, 1, OptionBounds.TRAINING_IMAGES);
         requireInRange("--sequential-passes", sequentialPasses, 0, OptionBounds.MAX_SEQUENTIAL_PASSES);
+        if (adaround != null) {
+            requireInRange("--adaround", adaround, 1, QuantizationOptions.MAX_ADAROUND_ITERATIONS);
+        }
         if (weightBits != null) { // checked here: options() reads 0 as "decided by the machine"
             requireInRange("--weight-bits", weightBits, OptionBounds.MIN_BITS, OptionBounds.MAX_BITS);
         }
@@ -163,9 +178,16 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         if (report != null) {
             requireDirectoryOrAbsent("--report", report);
         }
+        QuantizationOptions base = QuantizationOptions.defaults();
+        if (preset != null) {
+            check(preset.equals("w4"), this, "--preset: unknown preset '" + preset + "' (known: w4)");
+            base = QuantizationOptions.fourBit().build();
+        }
         QuantizationOptions.Builder builder = options(this, method,
-                weightBits != null ? weightBits : QuantizationOptions.AUTO_WEIGHT_BITS, activationBits, granularity,
-                keepFp32).sequentialPasses(sequentialPasses).crossLayerEqualization(crossLayerEqualization);
+                weightBits != null ? weightBits : base.weightBits(), activationBits, granularity,
+                keepFp32).sequentialPasses(sequentialPasses)
+                .crossLayerEqualization(crossLayerEqualization || base.crossLayerEqualization())
+                .adaround(adaround != null ? adaround : base.adaroundIterations());
         try {
             builder.activationZeroPoints(ZeroPoints.parse(zeroPoints));
         } catch (IllegalArgumentException e) {

@@ -170,6 +170,25 @@ class MainTest {
     }
 
     @Test
+    void quantizeTakesTheFourBitPresetAndAdaRound() throws IOException {
+        Path net = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-w4.zip"));
+        Run r = run("quantize", net.toString(), "-o", dir.resolve("w4.q4j").toString(), "--calibration-images", "32",
+                "--preset", "w4");
+        assertEquals(0, r.code(), r.err());
+        var options = org.quant4j.QuantizedModel.load(dir.resolve("w4.q4j").toFile()).options();
+        assertEquals(org.quant4j.QuantizationOptions.fourBit().build().weightBits(), options.weightBits());
+        assertEquals(4, options.weightBits());
+        assertEquals(org.quant4j.QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS, options.adaroundIterations());
+        assertEquals(8, options.activationBits());
+        Run n = run("quantize", net.toString(), "-o", dir.resolve("ada.q4j").toString(), "--calibration-images", "32",
+                "--weight-bits", "5", "--adaround", "20");
+        assertEquals(0, n.code(), n.err());
+        var ada = org.quant4j.QuantizedModel.load(dir.resolve("ada.q4j").toFile()).options();
+        assertEquals(20, ada.adaroundIterations());
+        assertEquals(5, ada.weightBits());
+    }
+
+    @Test
     @Tag("slow")
     void quantizeTakesZeroPoints() throws IOException {
         Path net = TinyNetworks.save(TinyNetworks.graph(), dir.resolve("graph-zp.zip"));
