@@ -4,10 +4,8 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -74,9 +72,7 @@ final class ChannelsLastLowering implements OpLowering {
         @Override
         void run(Object[] s, PlanBuffers buffers) {
             INDArray a = (INDArray) s[src.slot()];
-            boolean dense = a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.offset() == 0
-                    && Shape.hasDefaultStridesForShape(a);
-            INDArray source = dense ? a : a.castTo(DataType.FLOAT).dup('c');
+            INDArray source = Layouts.denseFloat(a);
             FloatPointer buffer = buffers.takeFloats(a.length());
             Pointer.memcpy(buffer, source.data().addressPointer(), a.length() * Float.BYTES);
             s[dst.slot()] = buffer;

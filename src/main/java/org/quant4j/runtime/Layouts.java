@@ -18,6 +18,16 @@ final class Layouts {
     private Layouts() {
     }
 
+    /**
+     * {@code a} as a dense row-major f32 array whose buffer starts at its first element (what a primitive reads
+     * through {@code data().addressPointer()}): {@code a} itself when it is one, else a copy.
+     */
+    static INDArray denseFloat(INDArray a) {
+        boolean dense = a.dataType() == DataType.FLOAT && a.ordering() == 'c'
+                && a.offset() == 0 && org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a);
+        return dense ? a : a.castTo(DataType.FLOAT).dup('c');
+    }
+
     /** The value as floats in its buffer's order (levels dequantized, {@code (q - z_c) * s_c}). */
     static float[] floats(Value v, Object content) {
         float[] values = new float[(int) v.elements()];

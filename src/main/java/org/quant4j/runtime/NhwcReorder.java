@@ -8,9 +8,7 @@ import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 
 /**
  * A rank-4 array in the graph's layout (NCHW) into an f32 NHWC buffer, straight from the array's memory (a copy,
@@ -65,9 +63,7 @@ final class NhwcReorder implements AutoCloseable {
             throw new IllegalArgumentException("expected an array of shape " + Arrays.toString(shape) + ", got "
                     + Arrays.toString(array.shape()));
         }
-        boolean dense = array.dataType() == DataType.FLOAT && array.ordering() == 'c' && array.offset() == 0
-                && Shape.hasDefaultStridesForShape(array);
-        INDArray source = dense ? array : array.castTo(DataType.FLOAT).dup('c');
+        INDArray source = Layouts.denseFloat(array);
         FloatPointer dst = buffers.takeFloats(array.length());
         execute(source.data().addressPointer(), dst);
         return dst;

@@ -1,9 +1,7 @@
 package org.quant4j.runtime;
 
 import org.bytedeco.javacpp.BytePointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.quant4j.range.QuantGrid;
 
 /**
@@ -37,9 +35,7 @@ final class QuantizeToNhwcStep extends PlanStep {
     @Override
     void run(Object[] s, PlanBuffers buffers) {
         INDArray a = (INDArray) s[src.slot()];
-        boolean dense = a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.offset() == 0
-                && Shape.hasDefaultStridesForShape(a);
-        INDArray source = dense ? a : a.castTo(DataType.FLOAT).dup('c');
+        INDArray source = Layouts.denseFloat(a);
         BytePointer nchw = buffers.take(dst.bytes());
         quantize.execute(source.data().addressPointer(), nchw);
         BytePointer nhwc = buffers.take(dst.bytes());
