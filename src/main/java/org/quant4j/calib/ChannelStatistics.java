@@ -250,21 +250,68 @@ public final class ChannelStatistics implements java.io.Serializable {
             long occHi = first < 0 ? gHi : Math.max(gHi, (offset + lastNonEmpty(bins)) >> shift);
             relayout(occLo, occHi, e, lo >= 0 && min >= 0, hi <= 0 && max <= 0);
         } else {
-            double magnitude = Math.max(-lo, hi);
-            // Smallest exponent whose window holds [lo, hi]; never so small that global indices pass 2^52.
-            int e = magnitude > 0 ? Math.getExponent(magnitude) - 52 + 2 : -60;
-            if (magnitude > 0) {
-                e = Math.max(e, Math.getExponent((hi - lo) / bins.length) - 1);
-            }
-            while (globalIndex(hi, e) - globalIndex(lo, e) + 1 > bins.length) {
-                e++;
-            }
+            int e = freshExponent(lo, hi, bins.length);
             long gLo = globalIndex(lo, e);
             long gHi = globalIndex(hi, e);
             laidOut = true;
             exponent = e;
             offset = 0;
             relayout(gLo, gHi, e, lo >= 0, hi <= 0);
+        }
+    }
+
+    /**
+     * The bin exponent a histogram of {@code bins} bins that has seen nothing lays out for values in [lo, hi]
+     * (which hold 0): the smallest whose window holds them, never so small that global indices pass 2^52.
+     */
+    static int freshExponent(double lo, double hi, int bins) {
+        double magnitude = Math.max(-lo, hi);
+        int e = magnitude > 0 ? Math.getExponent(magnitude) - 52 + 2 : -60;
+        if (magnitude > 0) {
+            e = Math.max(e, Math.getExponent((hi - lo) / bins) - 1);
+        }
+        while (globalIndex(hi, e) - globalIndex(lo, e) + 1 > bins) {
+            e++;
+        }
+        return e;
+    }
+
+    /**
+     * Whether {@link #acceptSummary} takes {@code chunk}: its histogram is laid out as a fresh one of this size
+     * would be for its extremes (so that every later layout of this histogram nests it), and counts every value.
+     */
+    public boolean takes(ChunkSummary chunk) {
+        return chunk.fits(bins.length);
+    }
+
+    /**
+     * Adds a chunk summarized elsewhere (the observer ops of {@code graph.ObserverPass}): the same as {@link #accept}
+     * of the chunk's values, the histogram exactly (the window is laid out for the chunk's extremes as
+     * {@code accept} lays it out, then the chunk's counts, binned at a width that divides the window's, are added;
+     * see {@link #takes}), the moments merged by the same pairwise formula from the chunk's own.
+     *
+     * @throws IllegalArgumentException when {@link #takes} refuses the chunk
+     */
+    public void acceptSummary(ChunkSummary chunk) {
+        if (!takes(chunk)) {
+            throw new IllegalArgumentException("chunk summary not laid out for " + bins.length + " bins: " + chunk);
+        }
+        if (chunk.count() == 0) {
+            return;
+        }
+        ensureCovers(chunk.min(), chunk.max());
+        remap(chunk.counts(), chunk.offset(), chunk.exponent(), bins, offset, exponent);
+        double[] c = this.chunk;
+        for (int p = 2; p <= MAX_ORDER; p++) {
+            c[p] = chunk.centralSum(p);
+        }
+        combineMoments(chunk.count(), chunk.mean(), c);
+        zeros += chunk.zeros();
+        if (chunk.min() < min) {
+            min = chunk.min();
+        }
+        if (chunk.max() > max) {
+            max = chunk.max();
         }
     }
 
@@ -333,7 +380,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         }
     }
 
-    private static long globalIndex(double x, int e) {
+    static long globalIndex(double x, int e) {
         return (long) Math.floor(Math.scalb(x, -e));
     }
 
