@@ -280,7 +280,7 @@ public final class GraphExecution {
             for (INDArray array : kept) {
                 if (array != null && !array.isEmpty()) {
                     DataBuffer data = array.data();
-                    long start = data.address();
+                    long start = data.platformAddress(); // where the data lives, host or device: no sync
                     keptRanges.add(new long[] {start, start + data.length() * data.getElementSize()});
                 }
             }
@@ -307,7 +307,7 @@ public final class GraphExecution {
                 return false;
             }
             DataBuffer data = array.data();
-            long start = data.address();
+            long start = data.platformAddress(); // where the data lives, host or device: no sync
             long end = start + data.length() * data.getElementSize();
             for (long[] r : ranges) {
                 if (start < r[1] && r[0] < end) {
