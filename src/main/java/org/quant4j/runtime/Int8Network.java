@@ -11,6 +11,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.PointNames;
 import org.quant4j.graph.TensorQuantization;
@@ -111,6 +112,12 @@ public final class Int8Network implements AutoCloseable {
             long[]... sampleShapes) {
         if (!Dnnl.available()) {
             throw new UnsupportedInt8Exception("oneDNN is not available on this platform");
+        }
+        if (!Nd4j.getEnvironment().isCPU()) {
+            // oneDNN's int8 kernels run on the CPU: on a device every call would copy its arrays to the host and back.
+            throw new UnsupportedInt8Exception("the ND4J backend (" + Nd4j.getBackend()
+                    .getClass().getSimpleName() + ") is not the CPU backend, and the int8 plan runs on the CPU through"
+                    + " oneDNN");
         }
         if (sampleShapes.length != graph.inputs().size()) {
             throw new IllegalArgumentException("the network has " + graph.inputs().size() + " inputs, "
