@@ -19,7 +19,7 @@ import org.quant4j.graph.ObserverPass;
  * layout the Java side would not have chosen) is reported back, before anything is merged, so that the caller
  * observes that batch the Java way instead.
  */
-final class OpObservers {
+public final class OpObservers {
 
     private final ObserverPass.Instrumented instrumented;
 
@@ -28,7 +28,7 @@ final class OpObservers {
     }
 
     /** Observer ops on {@code graph} for every observer, whose ranks must be known (a batch already observed). */
-    static OpObservers of(ModelGraph graph, Map<String, TensorObserver> observers) {
+    public static OpObservers of(ModelGraph graph, Map<String, TensorObserver> observers) {
         Map<String, Integer> axes = new LinkedHashMap<>();
         Map<String, Integer> ranks = new LinkedHashMap<>();
         observers.forEach((tensor, o) -> {
@@ -42,7 +42,7 @@ final class OpObservers {
      * Runs the instrumented graph on {@code feed} and merges the summaries into {@code observers}; false, with
      * nothing merged, when a summary was refused.
      */
-    boolean observe(Map<String, INDArray> feed, Map<String, TensorObserver> observers) {
+    public boolean observe(Map<String, INDArray> feed, Map<String, TensorObserver> observers) {
         Map<String, INDArray> out = GraphExecution.output(instrumented.graph(), feed, instrumented.outputs());
         try {
             Map<TensorObserver, ChunkSummary[]> chunks = new LinkedHashMap<>();
