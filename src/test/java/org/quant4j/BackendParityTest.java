@@ -43,7 +43,8 @@ import org.quant4j.reference.ReferenceNetwork;
  * uniform random images with the Java observers and with the observer ops; per point and channel the count (equal),
  * the extremes and mean (within 1e-4 of the channel's scale), the standard deviation (1e-3 relative), the 1 %, 50 %
  * and 99 % quantiles of the histogram (within 1 % of the channel's range); then the fake-quant outputs of the default
- * quantization on 64 images (within 2e-3 absolute, top-1 equal on at least 62 of 64).
+ * quantization on 64 images (within 2e-3 absolute, top-1 equal on at least 62 of 64). On a backend other than the
+ * CPU's, {@code output()} must give the fake-quant graph's outputs and {@code int8Unavailable()} name the backend.
  */
 @Tag("slow")
 class BackendParityTest {
@@ -111,6 +112,14 @@ class BackendParityTest {
         }
         INDArray x = batches(ref, 1, 64, 12L).next().getFeatures();
         INDArray y = fakeQuant.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0];
+        if (!Nd4j.getEnvironment().isCPU()) {
+            // No int8 plan off the CPU backend: output() runs the fake-quant graph and the model says why.
+            INDArray served = fakeQuant.output(x);
+            String why = fakeQuant.int8Unavailable();
+            assertTrue(why != null && why.contains(Nd4j.getBackend().getClass().getSimpleName()),
+                    ref.id() + ": int8Unavailable() does not name the backend: " + why);
+            assertEquals(y, served, ref.id() + ": output() is not the fake-quant graph's output");
+        }
         for (int r = 0; r < y.size(0); r++) {
             values.put("output/" + r, y.getRow(r).dup().toDoubleVector());
         }
