@@ -27,8 +27,8 @@ import org.nd4j.linalg.api.buffer.DataBuffer;
 
 /**
  * The library's layering (docs/ARCHITECTURE.md, "Packages"). The root package is the public API in three layers: the
- * entry points ({@link Quantizer}, {@link QuantizedModel}, {@link Calibration}, the accuracy budget's search and
- * its result) above every other package; the
+ * entry points ({@link Quantizer}, {@link QuantizedModel}, {@link Calibration}, and the accuracy budget: its search,
+ * its result, the budget and its metric, which scores quantized models) above every other package; the
  * plain-data types they take (options, granularity, range methods), which may name the interfaces a user implements
  * ({@link org.quant4j.range.RangeSolver}); and the exceptions, below everything that throws them. Every package of
  * the library, with the root's three layers counted apart, is free of cycles, and nothing below the entry points
@@ -38,7 +38,8 @@ class ArchitectureTest {
 
     /** The root package's entry points; every other root class is a plain-data type of the API. */
     static final Set<String> ENTRY_POINTS = Set.of(Quantizer.class.getName(), QuantizedModel.class.getName(),
-            Calibration.class.getName(), BudgetedModel.class.getName(), AccuracyControl.class.getName());
+            Calibration.class.getName(), BudgetedModel.class.getName(), AccuracyControl.class.getName(),
+            AccuracyBudget.class.getName(), ValidationMetric.class.getName(), BudgetCandidate.class.getName());
 
     /** The library's own classes: its output folder only (the test class path also holds the reference module). */
     static final JavaClasses LIBRARY = new ClassFileImporter()

@@ -99,7 +99,22 @@ public final class GraphExecution {
                 return (RunSession) s;
             }
         }
+        resolveOutputs(sd);
         return new RunSession(sd);
+    }
+
+    /**
+     * SameDiff M2.1's ops find their output variables on first use ({@code DynamicCustomOp.outputVariables}), and
+     * publish the array before filling it: a second thread running a graph just loaded or copied could read an
+     * empty output name and fail. So every op's outputs are resolved, under the graph's lock, before a run on a new
+     * session; a pooled session was made after its graph had been resolved.
+     */
+    private static void resolveOutputs(SameDiff sd) {
+        synchronized (sd) {
+            for (SameDiffOp op : sd.getOps().values()) {
+                op.getOp().outputVariables();
+            }
+        }
     }
 
     private static void give(SameDiff sd, RunSession session) {
