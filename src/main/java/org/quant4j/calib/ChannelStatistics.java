@@ -1,5 +1,11 @@
 package org.quant4j.calib;
 
+import static org.quant4j.calib.HistogramWindows.firstNonEmpty;
+import static org.quant4j.calib.HistogramWindows.freshExponent;
+import static org.quant4j.calib.HistogramWindows.globalIndex;
+import static org.quant4j.calib.HistogramWindows.lastNonEmpty;
+import static org.quant4j.calib.HistogramWindows.remap;
+
 /**
  * Streaming, mergeable statistics of the values of one channel: count, extremes, mean, central moments up to the
  * 6th, and a histogram whose range grows without losing counts. Memory is bounded by the number of bins,
@@ -261,22 +267,6 @@ public final class ChannelStatistics implements java.io.Serializable {
     }
 
     /**
-     * The bin exponent a histogram of {@code bins} bins that has seen nothing lays out for values in [lo, hi]
-     * (which hold 0): the smallest whose window holds them, never so small that global indices pass 2^52.
-     */
-    static int freshExponent(double lo, double hi, int bins) {
-        double magnitude = Math.max(-lo, hi);
-        int e = magnitude > 0 ? Math.getExponent(magnitude) - 52 + 2 : -60;
-        if (magnitude > 0) {
-            e = Math.max(e, Math.getExponent((hi - lo) / bins) - 1);
-        }
-        while (globalIndex(hi, e) - globalIndex(lo, e) + 1 > bins) {
-            e++;
-        }
-        return e;
-    }
-
-    /**
      * Whether {@link #acceptSummary} takes {@code chunk}: its histogram is laid out as a fresh one of this size
      * would be for its extremes (so that every later layout of this histogram nests it), and counts every value.
      */
@@ -366,40 +356,6 @@ public final class ChannelStatistics implements java.io.Serializable {
         boolean nonPositive = max <= 0 && other.max <= 0;
         relayout(lo, hi, e, nonNegative, nonPositive);
         remap(other.bins, other.offset, other.exponent, bins, offset, exponent);
-    }
-
-    /** Adds the counts of src (window offset/exponent) into dst (dstExponent >= srcExponent). */
-    private static void remap(long[] src, long srcOffset, int srcExponent, long[] dst, long dstOffset, int dstExponent) {
-        int shift = dstExponent - srcExponent;
-        for (int i = 0; i < src.length; i++) {
-            long c = src[i];
-            if (c != 0) {
-                long j = ((srcOffset + i) >> shift) - dstOffset;
-                dst[(int) j] += c;
-            }
-        }
-    }
-
-    static long globalIndex(double x, int e) {
-        return (long) Math.floor(Math.scalb(x, -e));
-    }
-
-    private static int firstNonEmpty(long[] h) {
-        for (int i = 0; i < h.length; i++) {
-            if (h[i] != 0) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static int lastNonEmpty(long[] h) {
-        for (int i = h.length - 1; i >= 0; i--) {
-            if (h[i] != 0) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private int firstNonEmptyBin() {

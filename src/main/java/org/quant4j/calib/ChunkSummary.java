@@ -55,8 +55,8 @@ public record ChunkSummary(long count, double min, double max, double mean, doub
         }
         double lo = Math.min(min(), 0.0);
         double hi = Math.max(max(), 0.0);
-        return exponent == ChannelStatistics.freshExponent(lo, hi, bins)
-                && offset == ChannelStatistics.globalIndex(lo, exponent) && total() == count;
+        return exponent == HistogramWindows.freshExponent(lo, hi, bins)
+                && offset == HistogramWindows.globalIndex(lo, exponent) && total() == count;
     }
 
     @Override
