@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fake-quant, observer and calibration tests on ND4J's CUDA backend, compared with the CPU backend's results.
 #
-# Needs: an NVIDIA GPU with a driver for CUDA 11.6 (nvidia-smi), and the nd4j-cuda-11.6 1.0.0-M2.1 artifacts (about
-# 575 MB, with their linux-x86_64 natives) in the local Maven repository or reachable through it; a machine without
-# a registry needs ~/.m2 copied from one where `mvn -Pcuda -DskipTests package -pl src -am` has run.
+# Needs: an NVIDIA GPU with a driver for CUDA 11.6 (nvidia-smi) and the CUDA 11.6 libraries that nd4j-cuda loads
+# (the toolkit's cudart, cuBLAS, cuSOLVER; nd4j-cuda does not bundle them), and the nd4j-cuda-11.6 1.0.0-M2.1
+# artifacts (about 575 MB, with their linux-x86_64 natives) in the local Maven repository or reachable through it;
+# a machine without a registry needs ~/.m2 copied from one where `mvn -Pcuda -DskipTests package -pl src -am` ran.
 #
 # Steps (the same source tree, each in the project's own reactor, never `mvn install`):
 #   1. CPU backend: BackendParityTest with -Dquant4j.parity.write=OUT/cpu: four reference networks initialized
