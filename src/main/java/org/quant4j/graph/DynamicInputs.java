@@ -7,12 +7,14 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Dynamic quantization of the data input of the matrix products that read a weight quantized on its own
- * ({@link WeightOnly}: the recurrent weights of a layer unrolled over its time steps), as PyTorch's
+ * ({@link WeightOnly}: the recurrent weights of a layer unrolled over its time steps; with dynamic quantization,
+ * {@code Quantizer.quantizeDynamic}, every dense layer's and recurrent layer's weights), as PyTorch's
  * {@code quantize_dynamic} does for an LSTM's hidden state: no calibrated range, but one scale per call and tensor,
  * computed from the values themselves,
  * <pre>  s = max(max |h|, MIN_RANGE) / 127,   h_q = clip(rint(h / s), -127, 127) * s</pre>
@@ -43,7 +45,8 @@ public final class DynamicInputs {
 
     /**
      * Whether weight quantization {@code t} is weight only ({@code t.input() == null}) and read by matrix products
-     * only, as their second operand: then their first operands are quantized dynamically.
+     * only ({@code matmul} of two operands, {@code xw_plus_b}), as their second operand: then their first operands
+     * are quantized dynamically.
      */
     static boolean appliesTo(SameDiff sd, TensorQuantization t) {
         if (t.kind() != TensorQuantization.Kind.WEIGHT || t.input() != null || t.consumers().isEmpty()
@@ -52,7 +55,13 @@ public final class DynamicInputs {
         }
         for (String name : t.consumers()) {
             SameDiffOp op = sd.getOps().get(name);
-            if (op == null || !(op.getOp() instanceof Mmul) || op.getInputsToOp().size() != 2) {
+            if (op == null) {
+                return false;
+            }
+            List<String> in = op.getInputsToOp();
+            boolean product = op.getOp() instanceof Mmul && in.size() == 2
+                    || op.getOp() instanceof XwPlusB && in.size() == 3;
+            if (!product || in.indexOf(PointNames.dequantized(t.tensor())) != 1) {
                 return false;
             }
         }

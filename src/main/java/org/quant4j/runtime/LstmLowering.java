@@ -195,7 +195,7 @@ final class LstmLowering implements OpLowering {
     }
 
     /** [H, 4 H] levels as [4 H, H] bytes (O x F: one row per gate column). */
-    private static byte[] transposed(INDArray levels) {
+    static byte[] transposed(INDArray levels) {
         int rows = (int) levels.size(0);
         int cols = (int) levels.size(1);
         float[] v = levels.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
