@@ -136,6 +136,43 @@ class DynamicQuantizationTest {
                 QuantizedModel.load(file).outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
     }
 
+    /**
+     * A NaN and an infinity in two examples: their outputs are NaN, and those examples run as zeros, so the scales
+     * computed per call are not set by them: the other examples' outputs stay finite and close to what they are
+     * without them (not bit for bit: the scale is the batch's), on both executions, for the statically quantized
+     * LSTM (its hidden state's scale) and the dynamic one (where one NaN made the whole batch NaN).
+     */
+    @Test
+    void aNonFiniteExampleLeavesTheOthersFinite() {
+        MultiLayerNetwork net = lstm();
+        Nd4j.getRandom().setSeed(9);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 8, 10, 7);
+        java.util.List<org.nd4j.linalg.dataset.DataSet> batches = java.util.List.of(
+                new org.nd4j.linalg.dataset.DataSet(Nd4j.randn(DataType.FLOAT, 16, 10, 7),
+                        Nd4j.zeros(DataType.FLOAT, 16, 5)));
+        QuantizedModel staticModel = Quantizer.quantize(net,
+                new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(batches, 16));
+        QuantizedModel dynamicModel = Quantizer.quantizeDynamic(net, 10, QuantizationOptions.defaults());
+        INDArray bad = x.dup();
+        bad.putScalar(new long[] {3, 4, 2}, Float.NaN);
+        bad.putScalar(new long[] {5, 0, 1}, Float.POSITIVE_INFINITY);
+        for (QuantizedModel q : java.util.List.of(staticModel, dynamicModel)) {
+            for (QuantizedModel.Execution e : QuantizedModel.Execution.values()) {
+                INDArray clean = q.outputs(e, x)[0];
+                INDArray out = q.outputs(e, bad)[0];
+                for (int r = 0; r < 8; r++) {
+                    INDArray row = out.getRow(r);
+                    if (r == 3 || r == 5) {
+                        assertTrue(Double.isNaN(row.getDouble(0)), e + ": example " + r + " not NaN: " + row);
+                    } else {
+                        double diff = row.sub(clean.getRow(r)).amaxNumber().doubleValue();
+                        assertTrue(diff < 0.05, e + ": example " + r + " moved by " + diff + ": " + row);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void recurrentNetworkWithoutSequenceLengthIsRefusedNamingIt() {
         MultiLayerNetwork net = lstm();
