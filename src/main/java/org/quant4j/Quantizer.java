@@ -132,6 +132,57 @@ public final class Quantizer {
     }
 
     /**
+     * Dynamic quantization of a feed-forward network, without calibration data (PyTorch's {@code
+     * quantize_dynamic}): the weights of every dense layer (and output layer) int8 per output channel, each layer's
+     * input quantized per call from its own range ({@code s = max|x| / 127} over the batch); convolutions stay fp32.
+     * A network with recurrent layers needs its sequence length: {@link #quantizeDynamic(MultiLayerNetwork, long,
+     * QuantizationOptions)}.
+     */
+    public static QuantizedModel quantizeDynamic(MultiLayerNetwork net) {
+        return quantizeDynamic(net, -1, QuantizationOptions.defaults());
+    }
+
+    /**
+     * Dynamic quantization, without calibration data, of a network whose recurrent layers (LSTM, GravesLSTM,
+     * SimpleRnn, bidirectional) are unrolled over {@code sequenceLength} steps ({@code -1} for a feed-forward
+     * network): dense and recurrent weights int8 per output channel, the input of each of their products (the
+     * layer input, and each step's hidden state) quantized per call from its own range. Of {@code options}, the
+     * weight bits, range method and granularity, {@code keepFp32}, the input normalizer and cross-layer equalization
+     * apply; what needs data (bias correction, AdaRound, sequential calibration, per-point choices) does not.
+     */
+    public static QuantizedModel quantizeDynamic(MultiLayerNetwork net, long sequenceLength,
+            QuantizationOptions options) {
+        ModelGraph converted;
+        try {
+            converted = Dl4jConverter.convert(net, sequenceLength, false);
+        } catch (UnsupportedLayerException e) {
+            throw withLengthHint(e, sequenceLength);
+        }
+        return QuantizedModel.of(QuantizationPipeline.quantizeDynamic(converted, options));
+    }
+
+    /** As {@link #quantizeDynamic(MultiLayerNetwork, long, QuantizationOptions)}, for a ComputationGraph. */
+    public static QuantizedModel quantizeDynamic(ComputationGraph net, long sequenceLength,
+            QuantizationOptions options) {
+        ModelGraph converted;
+        try {
+            converted = Dl4jConverter.convert(net, sequenceLength);
+        } catch (UnsupportedLayerException e) {
+            throw withLengthHint(e, sequenceLength);
+        }
+        return QuantizedModel.of(QuantizationPipeline.quantizeDynamic(converted, options));
+    }
+
+    /** A converter error for an unknown sequence length, with how dynamic quantization is given one. */
+    private static UnsupportedLayerException withLengthHint(UnsupportedLayerException e, long sequenceLength) {
+        if (sequenceLength >= 0 || !e.getMessage().contains("sequence length")) {
+            return e;
+        }
+        return new UnsupportedLayerException(e.getMessage() + "; without calibration data, give it to"
+                + " Quantizer.quantizeDynamic(net, sequenceLength, options)");
+    }
+
+    /**
      * Calibrates once for many quantizations: observes {@code net} on at most {@code options.calibrationBatches()}
      * batches of {@code calibration}; {@link Calibration#quantize} then quantizes with any range method, bits and
      * granularity without reading the data again.

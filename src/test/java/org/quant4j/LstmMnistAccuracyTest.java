@@ -32,7 +32,8 @@ import org.quant4j.data.Subset;
  * An LSTM sequence classifier on MNIST images read row by row (28 steps of 28 pixels, NWC), trained briefly here,
  * then quantized W8A8 with the default options on 512 training images: the top-1 accuracy of fp32 DL4J, of the
  * fake-quant graph and of the int8 plan on the 10,000 test images. Issue #20 asks for a drop of at most 0.3 points
- * and for the int8 runtime to agree with the fake-quant graph on at least 99.9 % of the test inputs.
+ * and for the int8 runtime to agree with the fake-quant graph on at least 99.9 % of the test inputs; the same
+ * network quantized dynamically ({@link Quantizer#quantizeDynamic}, no calibration data) likewise.
  */
 @Tag("slow")
 class LstmMnistAccuracyTest {
@@ -71,10 +72,15 @@ class LstmMnistAccuracyTest {
         INDArray x = rows(test.features());
         INDArray labels = test.labels().argMax(1);
         int n = (int) x.size(0);
+        QuantizedModel d = Quantizer.quantizeDynamic(net, 28, QuantizationOptions.defaults());
+        assertEquals(QuantizedModel.Execution.INT8, d.execution(), d.int8Unavailable());
         int fp32 = 0;
         int fakeQuant = 0;
         int int8 = 0;
         int agree = 0;
+        int dynamicFakeQuant = 0;
+        int dynamicInt8 = 0;
+        int dynamicAgree = 0;
         for (int from = 0; from < n; from += BATCH) {
             INDArray batch = x.get(NDArrayIndex.interval(from, Math.min(n, from + BATCH)));
             INDArray truth = labels.get(NDArrayIndex.interval(from, Math.min(n, from + BATCH)));
@@ -84,6 +90,11 @@ class LstmMnistAccuracyTest {
             fakeQuant += truth.eq(simulated).castTo(DataType.INT32).sumNumber().intValue();
             int8 += truth.eq(integer).castTo(DataType.INT32).sumNumber().intValue();
             agree += simulated.eq(integer).castTo(DataType.INT32).sumNumber().intValue();
+            INDArray dynamicSimulated = d.outputs(QuantizedModel.Execution.FAKE_QUANT, batch)[0].argMax(1);
+            INDArray dynamicInteger = d.output(batch).argMax(1);
+            dynamicFakeQuant += truth.eq(dynamicSimulated).castTo(DataType.INT32).sumNumber().intValue();
+            dynamicInt8 += truth.eq(dynamicInteger).castTo(DataType.INT32).sumNumber().intValue();
+            dynamicAgree += dynamicSimulated.eq(dynamicInteger).castTo(DataType.INT32).sumNumber().intValue();
         }
         double fp32Accuracy = 100.0 * fp32 / n;
         double fakeQuantAccuracy = 100.0 * fakeQuant / n;
@@ -98,5 +109,16 @@ class LstmMnistAccuracyTest {
         assertTrue(fp32Accuracy - fakeQuantAccuracy <= 0.3, "W8A8 drop " + (fp32Accuracy - fakeQuantAccuracy));
         assertTrue(fp32Accuracy - int8Accuracy <= 0.3, "int8 drop " + (fp32Accuracy - int8Accuracy));
         assertTrue(agreement >= 99.9, "int8 agrees with fake-quant on " + agreement + " %");
+
+        double dynamicAccuracy = 100.0 * dynamicFakeQuant / n;
+        double dynamicInt8Accuracy = 100.0 * dynamicInt8 / n;
+        double dynamicAgreement = 100.0 * dynamicAgree / n;
+        System.out.printf("dynamic (no calibration data): top-1 W8A8 fake-quant %.2f %%, int8 plan %.2f %%; int8"
+                + " agrees with fake-quant on %.2f %%%n%s%n", dynamicAccuracy, dynamicInt8Accuracy, dynamicAgreement,
+                d.int8Network().summary(new long[] {BATCH, 28, 28}));
+        assertTrue(fp32Accuracy - dynamicAccuracy <= 0.3, "dynamic W8A8 drop " + (fp32Accuracy - dynamicAccuracy));
+        assertTrue(fp32Accuracy - dynamicInt8Accuracy <= 0.3, "dynamic int8 drop "
+                + (fp32Accuracy - dynamicInt8Accuracy));
+        assertTrue(dynamicAgreement >= 99.9, "dynamic int8 agrees with fake-quant on " + dynamicAgreement + " %");
     }
 }

@@ -101,7 +101,12 @@ class RecurrentWrappersQuantizationTest {
         SqnrMeter m = new SqnrMeter();
         m.add(expected, fakeQuant);
         assertTrue(m.sqnrDb() > 25 && m.sqnrDb() < 200, "W8A8 output SQNR " + m.sqnrDb() + " dB");
-        assertTrue(fakeQuant.sub(q.output(x)).amaxNumber().doubleValue() < 1e-3, "int8 plan far from fake-quant");
+        // The hidden state's levels are dynamic (one scale per step and batch): where the plan's h differs from the
+        // graph's in the last float bits, a level at a rounding boundary may round the other way, one step of h
+        // (max |h| / 127) times a weight: about 1e-3 here.
+        double diff = fakeQuant.sub(q.output(x)).amaxNumber().doubleValue();
+        assertTrue(diff < 3e-3, "int8 plan far from fake-quant: " + diff);
+        assertEquals(fakeQuant.argMax(1), q.output(x).argMax(1), "int8 plan and fake-quant graph disagree");
     }
 
     private static void assertAgrees(INDArray expected, QuantizedModel q, INDArray x) {

@@ -29,7 +29,8 @@ import org.quant4j.nd4j.NativeArrays;
  * once, stored as an INT8 constant (INT16 above 8 bits) named {@code <W>:q}, and dequantized in the graph as
  * {@code cast(q) * s / s_x}; the fp32 weight is removed from the graph. The op then computes
  * {@code sum_c (q_x[c] s_x[c]) (q[o, c] s[o] / s_x[c]) = s[o] sum_c q_x[c] q[o, c]}: what an integer kernel computes
- * from the integer levels of both, up to float rounding.
+ * from the integer levels of both, up to float rounding. The matrix products reading a weight quantized on its own
+ * (a recurrent weight) get their data operand quantized per call ({@link DynamicInputs}).
  */
 public final class FakeQuantRewriter {
 
@@ -117,6 +118,9 @@ public final class FakeQuantRewriter {
             dequantized = sd.math.div(PointNames.dequantizedUnfolded(t.tensor()), dequantized, inputScale);
         }
         replaceInput(sd, t.tensor(), dequantized, t.consumers());
+        if (DynamicInputs.appliesTo(sd, t)) {
+            DynamicInputs.quantizeInputs(sd, t.consumers());
+        }
         if (sd.getVariables().get(t.tensor()).getInputsForOp() == null
                 || sd.getVariables().get(t.tensor()).getInputsForOp().isEmpty()) {
             GraphEditing.removeConstant(sd, t.tensor());

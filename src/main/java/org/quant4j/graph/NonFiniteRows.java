@@ -45,6 +45,31 @@ public final class NonFiniteRows {
         return IntStream.range(0, flags.length).filter(r -> flags[r]).asLongStream().toArray();
     }
 
+    /**
+     * Copies of {@code inputs} whose given examples are set to 0 (the inputs themselves where {@code rows} is empty):
+     * run in their place, so that a value computed over the whole batch (a scale computed per call, dynamic
+     * quantization) is not set by a NaN or an infinity; those examples' outputs are then {@link #poison}ed.
+     */
+    public static INDArray[] zeroed(INDArray[] inputs, long[] rows) {
+        if (rows.length == 0) {
+            return inputs;
+        }
+        INDArray[] copies = inputs.clone();
+        for (int i = 0; i < copies.length; i++) {
+            INDArray x = copies[i];
+            if (x == null || x.rank() == 0 || !x.dataType().isFPType()) {
+                continue;
+            }
+            copies[i] = x.dup();
+            for (long r : rows) {
+                if (r < x.size(0)) {
+                    copies[i].get(NDArrayIndex.point(r)).assign(0);
+                }
+            }
+        }
+        return copies;
+    }
+
     /** Sets the given examples of every output whose first dimension is the batch ({@code batch} rows) to NaN. */
     public static void poison(INDArray[] outputs, long[] rows, long batch) {
         if (rows.length == 0) {

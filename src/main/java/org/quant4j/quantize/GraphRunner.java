@@ -42,31 +42,51 @@ public final class GraphRunner {
 
     /** The outputs: from the int8 plan for these shapes where there is one, else from the fake-quant graph. */
     public INDArray[] outputs(INDArray[] inputs) {
-        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        INDArray[] ordered = ordered(feed);
+        Call call = call(inputs);
         INDArray[] result = null;
-        Int8Network network = int8(ordered);
+        Int8Network network = int8(call.ordered());
         if (network != null) {
-            result = int8Outputs(network, ordered, false);
+            result = int8Outputs(network, call.ordered(), false);
         }
-        return checked(ordered, result != null ? result : simulate(feed));
+        return checked(call, result != null ? result : simulate(call.feed()));
     }
 
     /** The outputs of the fake-quant graph. */
     public INDArray[] fakeQuantOutputs(INDArray[] inputs) {
-        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        return checked(ordered(feed), simulate(feed));
+        Call call = call(inputs);
+        return checked(call, simulate(call.feed()));
     }
 
     /** The outputs of the int8 runtime, or a {@link QuantizationException} saying why there is none here. */
     public INDArray[] int8Outputs(INDArray[] inputs) {
-        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
-        INDArray[] ordered = ordered(feed);
-        Int8Network network = int8(ordered);
+        Call call = call(inputs);
+        Int8Network network = int8(call.ordered());
         if (network == null) {
             throw new QuantizationException("this model has no integer execution here: " + int8Unavailable());
         }
-        return checked(ordered, int8Outputs(network, ordered, true));
+        return checked(call, int8Outputs(network, call.ordered(), true));
+    }
+
+    /**
+     * One call's inputs, checked ({@link InputFeed}), by name and in the graph's order, with the examples holding a
+     * non-finite value ({@code bad}) set to 0 ({@link NonFiniteRows#zeroed}); {@code given}: the caller's arrays.
+     */
+    private record Call(Map<String, INDArray> feed, INDArray[] ordered, INDArray[] given, long[] bad) {
+    }
+
+    private Call call(INDArray[] inputs) {
+        Map<String, INDArray> feed = InputFeed.of(graph.inputs(), inputs, "input");
+        INDArray[] given = ordered(feed);
+        long[] bad = given.length == 0 || given[0].rank() == 0 ? new long[0] : NonFiniteRows.of(given);
+        if (bad.length == 0) {
+            return new Call(feed, given, given, bad);
+        }
+        INDArray[] zeroed = NonFiniteRows.zeroed(given, bad);
+        Map<String, INDArray> zeroedFeed = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < zeroed.length; i++) {
+            zeroedFeed.put(graph.inputs().get(i).name(), zeroed[i]);
+        }
+        return new Call(zeroedFeed, zeroed, given, bad);
     }
 
     /**
@@ -99,7 +119,8 @@ public final class GraphRunner {
     }
 
     /** {@code outputs} after the checks of every call (see the class comment). */
-    private INDArray[] checked(INDArray[] inputs, INDArray[] outputs) {
+    private INDArray[] checked(Call call, INDArray[] outputs) {
+        INDArray[] inputs = call.given();
         long batch = inputs[0].rank() == 0 ? -1 : inputs[0].size(0);
         List<String> names = graph.outputs();
         for (int i = 0; i < outputs.length; i++) {
@@ -115,7 +136,7 @@ public final class GraphRunner {
             }
         }
         if (batch >= 0) {
-            NonFiniteRows.poison(outputs, NonFiniteRows.of(inputs), batch);
+            NonFiniteRows.poison(outputs, call.bad(), batch);
         }
         return outputs;
     }

@@ -75,26 +75,8 @@ public final class QuantizationPipeline {
                 .withInputNormalization(calibration.inputNormalization())
                 .withCrossLayerEqualization(calibration.equalized());
         ModelGraph fp32 = calibration.fp32Graph();
-        List<QuantizableOp> all = calibration.ops();
-        List<QuantizableOp> ops = new ArrayList<>();
         List<String> kept = new ArrayList<>();
-        Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
-        for (QuantizableOp op : all) {
-            String layer = layerOf(op.output());
-            if (options.keepFp32().contains(op.output()) || options.keepFp32().contains(layer)) {
-                kept.add(op.output());
-                unmatched.remove(op.output());
-                unmatched.remove(layer);
-            } else {
-                ops.add(op);
-            }
-        }
-        if (!unmatched.isEmpty()) {
-            TreeSet<String> known = new TreeSet<>();
-            all.forEach(op -> known.add(layerOf(op.output())));
-            throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched
-                    + " (quantizable layers: " + known + ")");
-        }
+        List<QuantizableOp> ops = selected(calibration.ops(), options, kept);
 
         long start = System.nanoTime();
         Quantized result = quantizeGraph(calibration, ops, options);
@@ -117,6 +99,77 @@ public final class QuantizationPipeline {
                 options.activationBits(), options.weightBits(), granularity, calibration.batches(),
                 calibration.samples(), calibration.cutOff(), ops.stream().map(QuantizableOp::output).toList(), kept,
                 calibration.millis(), solveMillis, sqnr,
+                options.inputNormalization() == null ? null : options.inputNormalization().description());
+        return new QuantizedNetwork.Whole(quantized, options, quantizations, report);
+    }
+
+    /**
+     * The ops of {@code all} to quantize: those not kept in fp32 by the options (added to {@code kept}); a name in
+     * {@code keepFp32} that matches no op is refused, listing the quantizable layers.
+     */
+    private static List<QuantizableOp> selected(List<QuantizableOp> all, QuantizationOptions options,
+            List<String> kept) {
+        List<QuantizableOp> ops = new ArrayList<>();
+        Set<String> unmatched = new LinkedHashSet<>(options.keepFp32());
+        for (QuantizableOp op : all) {
+            String layer = layerOf(op.output());
+            if (options.keepFp32().contains(op.output()) || options.keepFp32().contains(layer)) {
+                kept.add(op.output());
+                unmatched.remove(op.output());
+                unmatched.remove(layer);
+            } else {
+                ops.add(op);
+            }
+        }
+        if (!unmatched.isEmpty()) {
+            TreeSet<String> known = new TreeSet<>();
+            all.forEach(op -> known.add(layerOf(op.output())));
+            throw new QuantizationException("keepFp32 names no quantizable layer: " + unmatched
+                    + " (quantizable layers: " + known + ")");
+        }
+        return ops;
+    }
+
+    /**
+     * Dynamic quantization (PyTorch's {@code quantize_dynamic}), without calibration data: BatchNorms folded (and
+     * layers equalized when asked: both need no data), then every dense and recurrent product's weights quantized
+     * on their own, per output channel with the default options ({@link RangeSetting#solveDynamic}), and each
+     * product's data input quantized per call on the symmetric 8-bit grid from its own largest magnitude,
+     * {@code s = max|x| / 127} over the whole tensor of that call (batch): {@code graph.DynamicInputs}. Convolutions
+     * stay fp32. Nothing is measured on data: the report's SQNR is NaN, and bias correction, AdaRound and sequential
+     * calibration (which need data) are off in the model's options, as are zero points (the grid is symmetric).
+     */
+    public static QuantizedNetwork.Whole quantizeDynamic(ModelGraph converted, QuantizationOptions requested) {
+        FiniteValues.requireFiniteParameters(converted.graph());
+        if (requested.inputNormalization() != null) {
+            InputNormalizationPass.insert(converted, requested.inputNormalization());
+        }
+        Map<String, BatchNormFolding.Folded> batchNorms = new java.util.HashMap<>();
+        ModelGraph fp32 = BatchNormFolding.fold(converted, batchNorms);
+        if (requested.crossLayerEqualization()) {
+            CrossLayerEqualization.equalize(fp32, batchNorms);
+        }
+        QuantizationOptions r = requested.resolved(Dnnl.safeWeightBits());
+        QuantizationOptions options = new QuantizationOptions(r.activationRangeMethod(), r.weightRangeMethod(), 8,
+                r.weightBits(), Granularity.PER_TENSOR, r.weightGranularity(), r.calibrationBatches(),
+                r.reportBatches(), r.keepFp32(), false, 0, r.keepUnsupportedLayersFp32(), r.inputNormalization(),
+                r.crossLayerEqualization(), org.quant4j.ZeroPoints.OFF, 0, false);
+        List<String> kept = new ArrayList<>();
+        List<QuantizableOp> ops = selected(QuantizableOps.find(fp32.graph()), options, kept);
+        long start = System.nanoTime();
+        List<TensorQuantization> quantizations = RangeSetting.solveDynamic(fp32, ops, options);
+        ModelGraph quantized = fp32.copy();
+        FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        long solveMillis = (System.nanoTime() - start) / 1_000_000;
+        List<String> dynamic = new ArrayList<>();
+        for (QuantizableOp op : ops) {
+            (op.type().equals("xw_plus_b") || op.type().equals("matmul") ? dynamic : kept).add(op.output());
+        }
+        QuantizationReport report = new QuantizationReport("dynamic (per batch)",
+                options.weightRangeMethod().name(), options.activationBits(), options.weightBits(),
+                "dynamic per-tensor activations (a scale per call), " + options.weightGranularity().label()
+                        + " weights", 0, 0, false, dynamic, kept, 0, solveMillis,
+                measureSqnr(fp32, quantized, List.of()),
                 options.inputNormalization() == null ? null : options.inputNormalization().description());
         return new QuantizedNetwork.Whole(quantized, options, quantizations, report);
     }

@@ -98,6 +98,32 @@ public final class RangeSetting {
     }
 
     /**
+     * Dynamic quantization ({@link QuantizationPipeline#quantizeDynamic}): every dense product's weight ({@code
+     * xw_plus_b}, {@code matmul}) and every shared recurrent weight quantized on its own (per output channel with the
+     * default options, nothing folded in), their readers' data inputs then quantized per call from their own values
+     * ({@code graph.DynamicInputs}); embedding tables stored as int8 as in static quantization; convolutions stay
+     * fp32, as in PyTorch's {@code quantize_dynamic}. No activation point is solved: there are no statistics.
+     */
+    static List<TensorQuantization> solveDynamic(ModelGraph fp32, List<QuantizableOp> ops,
+            QuantizationOptions options) {
+        RangeSolver solver = options.weightRangeMethod().solver();
+        List<TensorQuantization> quantizations = new ArrayList<>();
+        for (QuantizableOp op : ops) {
+            if (op.type().equals("xw_plus_b") || op.type().equals("matmul")) {
+                quantizations.add(solveWeightOnly(fp32,
+                        new WeightOnly(op.weight(), List.of(op.op()), op.type(), op.weightAxis()), options, solver));
+            }
+        }
+        for (WeightOnly shared : QuantizableOps.weightOnly(fp32.graph())) {
+            if (!keptFp32(shared, options) && List.of("xw_plus_b", "matmul", "gather").contains(shared.type())) {
+                quantizations.add(solveWeightOnly(fp32, shared, options, shared.type().equals("gather")
+                        ? RangeMethod.MINMAX.solver() : solver));
+            }
+        }
+        return quantizations;
+    }
+
+    /**
      * A weight quantized on its own ({@link WeightOnly}): per channel (or per tensor), nothing folded in, its
      * readers reading the dequantized values.
      */

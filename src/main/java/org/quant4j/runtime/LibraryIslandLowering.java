@@ -22,7 +22,7 @@ final class LibraryIslandLowering implements OpLowering {
      * fake-quant graph).
      */
     private static final Set<String> OPS = Set.of("softmax", "pad", "batchnorm", "lrn", "avgpool2d", "subtract",
-            "multiply");
+            "multiply", "permute", "reshape", "strided_slice", "shape_of", "cast", "concat");
 
     @Override
     public boolean takes(SameDiffOp op, PlanBuilder plan) {

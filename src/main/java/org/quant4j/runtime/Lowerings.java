@@ -11,6 +11,8 @@ final class Lowerings {
 
     /** Every lowering, in the order the planner tries them. */
     static final List<OpLowering> ALL = List.of(
+            new LstmLowering(), // a converted LSTM layer with dynamic hidden-state levels: one step, int8 products
+            new DynamicDenseLowering(), // a tensor quantized per call read by dense products: int8 kernels
             new ConvolutionLowering(), // conv2d, depthwise_conv2d on levels: int8 kernels (residual add fused)
             new DenseLowering(), // xw_plus_b, matmul on levels: int8 kernels
             new QuantizeLowering(), // a point's :scaled/rint/:q/:fq ops: one quantize step

@@ -213,6 +213,57 @@ class KerasImportTest {
         assertTrue(diff < 0.05, "int8 and fake-quant differ by " + diff);
     }
 
+    /**
+     * A Keras Sequential LSTM classifier: LSTM(16, tanh, sigmoid gates, last step only) over 10 steps of 7 features
+     * -> Dense(5, softmax). DL4J's import makes it a LastTimeStep(LSTM), NWC; converted against DL4J, quantized
+     * (static and dynamic), the LSTM one int8 step in the plan.
+     */
+    @Test
+    void kerasSequentialLstmConvertsQuantizesAndRunsItsLstmInt8(@TempDir Path dir) throws Exception {
+        String lstm = "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"trainable\": true,"
+                + " \"batch_input_shape\": [null, 10, 7], \"dtype\": \"float32\", \"return_sequences\": false,"
+                + " \"return_state\": false, \"go_backwards\": false, \"stateful\": false, \"unroll\": false,"
+                + " \"time_major\": false, \"units\": 16, \"activation\": \"tanh\","
+                + " \"recurrent_activation\": \"sigmoid\", \"use_bias\": true, " + KERNEL
+                + ", \"recurrent_initializer\": {\"class_name\": \"GlorotUniform\", \"config\":"
+                + " {\"seed\": null}},"
+                + " \"unit_forget_bias\": true, \"recurrent_regularizer\": null, \"recurrent_constraint\": null,"
+                + " \"dropout\": 0.0, \"recurrent_dropout\": 0.0, \"implementation\": 2}}";
+        String json = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"rnn\", \"layers\": [" + lstm
+                + ", " + dense("out", 5, "softmax") + "]}, \"keras_version\": \"2.4.0\","
+                + " \"backend\": \"tensorflow\"}";
+        Path file = dir.resolve("lstm.json");
+        Files.writeString(file, json, StandardCharsets.UTF_8);
+        MultiLayerNetwork net = new MultiLayerNetwork(KerasModelImport.importKerasSequentialConfiguration(
+                file.toString()));
+        net.init();
+        Nd4j.getRandom().setSeed(191);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 10, 7); // uniform in [0, 1), as the calibration batches
+        ModelGraph graph = Dl4jConverter.convert(net, 10);
+        INDArray ours = GraphExecution.output(graph.graph(), Map.of(graph.inputs().get(0).name(), x),
+                graph.outputs()).get(graph.outputs().get(0));
+        double err = Dl4jConverterTest.relativeError(net.output(x.dup(), false).dup('c'), ours);
+        assertTrue(err < 1e-5, "differs from DL4J by " + err);
+
+        QuantizedModel staticModel = Quantizer.quantize(net, TestNetworks.randomIterator(32, new long[] {32, 10, 7},
+                5, 4, 193));
+        QuantizedModel dynamicModel = Quantizer.quantizeDynamic(net, 10, QuantizationOptions.defaults());
+        for (QuantizedModel model : List.of(staticModel, dynamicModel)) {
+            assertEquals(Execution.INT8, model.execution(), "int8 unavailable: " + model.int8Unavailable());
+            INDArray int8 = model.outputs(Execution.INT8, x)[0];
+            INDArray fake = model.outputs(Execution.FAKE_QUANT, x)[0];
+            double diff = int8.sub(fake).amaxNumber().doubleValue();
+            double fromFp32 = fake.sub(net.output(x, false)).amaxNumber().doubleValue();
+            String summary = model.int8Network().summary(x.shape());
+            System.out.printf("Keras LSTM quantized (%s): max |int8 - fake-quant| %.2e, max |fake-quant - fp32|"
+                    + " %.2e%n", summary, diff, fromFp32);
+            // the input products, the LSTM as one step, the output layer
+            assertTrue(summary.startsWith("3 int8 kernels") && !summary.contains("matmul"), summary);
+            assertTrue(diff < 3e-3, "int8 and fake-quant differ by " + diff);
+            assertTrue(fromFp32 < 0.05, "fake-quant and DL4J fp32 differ by " + fromFp32);
+        }
+    }
+
     /** A layer of a functional model reading {@code inbound}'s output. */
     private static String node(String layer, String inbound) {
         String name = layer.substring(layer.indexOf("\"name\": \"") + 9);

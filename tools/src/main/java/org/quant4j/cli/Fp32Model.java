@@ -226,6 +226,16 @@ record Fp32Model(String name, Model network, Normalizer<?> normalizer) {
     }
 
     /**
+     * Quantizes the network dynamically ({@link Quantizer#quantizeDynamic}: no calibration data), recurrent layers
+     * unrolled over {@code sequenceLength} steps (-1: none); its normalizer (if any) built in.
+     */
+    QuantizedModel quantizeDynamic(long sequenceLength, QuantizationOptions options) {
+        QuantizationOptions o = options(options);
+        return network instanceof MultiLayerNetwork m ? Quantizer.quantizeDynamic(m, sequenceLength, o)
+                : Quantizer.quantizeDynamic((ComputationGraph) network, sequenceLength, o);
+    }
+
+    /**
      * Quantizes within an accuracy budget ({@link Quantizer#quantizeWithinBudget}) on raw calibration data, the
      * budget's metric reading raw validation data; the normalizer (if any) built in.
      */

@@ -49,6 +49,15 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions;
 
+    @Option(names = "--dynamic", description = "Dynamic quantization, without calibration data: dense and "
+            + "recurrent weights int8 per output channel, each of their inputs quantized per call from its own "
+            + "range; convolutions stay fp32. --calibration and the options that need data are not read.")
+    boolean dynamic;
+
+    @Option(names = "--sequence-length", paramLabel = "STEPS",
+            description = "With --dynamic: the sequence length a recurrent network is unrolled over.")
+    Integer sequenceLength;
+
     @Option(names = "--calibration-images", defaultValue = "512", paramLabel = "N",
             description = "Training images used for calibration, 1.." + OptionBounds.TRAINING_IMAGES
                     + " (default: ${DEFAULT-VALUE}).")
@@ -195,6 +204,11 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
         }
         QuantizationOptions options = biasCorrection == null ? builder.build()
                 : builder.biasCorrection(biasCorrection).build();
+        if (dynamic) {
+            return quantizeDynamic(file, options);
+        }
+        check(sequenceLength == null, this, "--sequence-length is read only with --dynamic (calibration data gives"
+                + " it otherwise)");
         CalibrationSource source = calibrationSource(calibration);
         CalibrationSource validationSource = maxAccuracyDrop == null ? null : validationSource(source);
 
@@ -243,6 +257,27 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
                     main.progress, batches(images.size(), batchSize), null);
             main.out.println("report: " + html);
         }
+        return Main.OK;
+    }
+
+    /** {@code --dynamic}: quantizes without data, saves, prints the report; options that need data refused. */
+    private Integer quantizeDynamic(Path file, QuantizationOptions options) throws java.io.IOException {
+        check(maxAccuracyDrop == null && report == null && adaround == null && preset == null
+                && sequentialPasses == 0 && !Boolean.TRUE.equals(biasCorrection), this, "--dynamic reads no"
+                + " calibration data: --max-accuracy-drop, --report, --adaround, --preset, --sequential-passes and"
+                + " --bias-correction need it");
+        if (sequenceLength != null) {
+            requireInRange("--sequence-length", sequenceLength, 1, 1_000_000);
+        }
+        Fp32Model fp32 = normalizerOption.resolve(this, model, dataOptions.zooInput(this), dataOptions);
+        long start = System.nanoTime();
+        QuantizedModel q = fp32.quantizeDynamic(sequenceLength == null ? -1 : sequenceLength, options);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        q.save(file.toFile());
+        main.out.println(q.report());
+        main.out.printf(Locale.ROOT, "quantized %s dynamically (no calibration data) in %.2f s; wrote %s (%,d bytes)%n",
+                fp32.name(), seconds, file, Files.size(file));
         return Main.OK;
     }
 

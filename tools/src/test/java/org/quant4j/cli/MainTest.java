@@ -75,6 +75,27 @@ class MainTest {
     }
 
     @Test
+    void quantizeDynamicReadsNoCalibrationData() throws IOException {
+        Path mlp = TinyNetworks.save(TinyNetworks.mlp(), dir.resolve("mlp-dynamic.zip"));
+        Path out = dir.resolve("out/mlp-dynamic.q4j");
+        Run r = run("quantize", mlp.toString(), "-o", out.toString(), "--dynamic");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("dynamically (no calibration data)"), r.out());
+        assertFalse(r.err().contains("calibration:"), r.err());
+        QuantizedModel q = QuantizedModel.load(out.toFile());
+        assertEquals(0, q.report().calibrationSamples());
+        assertFalse(q.quantizations().isEmpty());
+        assertTrue(q.quantizations().stream().allMatch(t -> t.kind() == org.quant4j.graph.TensorQuantization.Kind.WEIGHT
+                && t.input() == null), "dynamic: weights only, no activation point");
+        Run bad = run("quantize", mlp.toString(), "--dynamic", "--report", dir.resolve("dyn-report").toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--dynamic reads no calibration data"), bad.err());
+        Run length = run("quantize", mlp.toString(), "--sequence-length", "28");
+        assertEquals(2, length.code(), length.err());
+        assertTrue(length.err().contains("--sequence-length is read only with --dynamic"), length.err());
+    }
+
+    @Test
     void exportWritesTheQuantizedModelAndTheFp32NetworkAsOnnx() throws IOException {
         assertEquals(0, quantized.code(), quantized.err());
         Path onnx = dir.resolve("out/tiny.onnx");

@@ -1,0 +1,126 @@
+package org.quant4j.benchmarks;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizedModel;
+import org.quant4j.Quantizer;
+import org.quant4j.convert.Dl4jConverter;
+import org.quant4j.graph.ModelGraph;
+
+/**
+ * Inference latency of an LSTM sequence classifier (MNIST-shaped: {@code steps} steps of 28 features, an LSTM of
+ * {@code hidden} units read at its last step, a softmax layer of 10; untrained weights: speed does not depend on
+ * them), side by side in one run: DL4J fp32 ({@code MultiLayerNetwork.output}), the same network converted to
+ * SameDiff and run in fp32 ({@code SameDiff.output}, the unrolled graph quant4j quantizes), and the quantized model
+ * in its int8 plan (the input products and the output layer as int8 kernels, the LSTM as one step with int8
+ * recurrent products and dynamic hidden-state levels), and the network quantized dynamically
+ * ({@code Quantizer.quantizeDynamic}: every product's input levels computed per call) in its int8 plan.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgs = {"-Xmx4g"})
+public class LstmInferenceBenchmark {
+
+    @Param({"32"})
+    int batch;
+
+    @Param({"28"})
+    int steps;
+
+    @Param({"128"})
+    int hidden;
+
+    private MultiLayerNetwork net;
+    private SameDiff fp32Graph;
+    private String graphInput;
+    private String graphOutput;
+    private QuantizedModel quantized;
+    private QuantizedModel dynamic;
+    private INDArray input;
+
+    @Setup
+    public void setUp() {
+        Nd4j.getRandom().setSeed(1);
+        net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(20).dataType(DataType.FLOAT).list()
+                .layer(new LastTimeStep(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH)
+                        .dataFormat(RNNFormat.NWC).build()))
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(28, steps, RNNFormat.NWC)).build());
+        net.init();
+        ModelGraph graph = Dl4jConverter.convert(net, steps);
+        fp32Graph = graph.graph();
+        graphInput = graph.inputs().get(0).name();
+        graphOutput = graph.outputs().get(0);
+        List<DataSet> calibration = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, 32, steps, 28), Nd4j.zeros(DataType.FLOAT, 32, 10)));
+        }
+        quantized = Quantizer.quantize(net, new ListDataSetIterator<>(calibration, 32));
+        input = Nd4j.rand(DataType.FLOAT, batch, steps, 28);
+        if (quantized.execution() != QuantizedModel.Execution.INT8) {
+            throw new IllegalStateException("no int8 plan: " + quantized.int8Unavailable());
+        }
+        quantized.output(input);
+        System.out.println("int8: " + quantized.int8Network().summary(input.shape()));
+        dynamic = Quantizer.quantizeDynamic(net, steps, QuantizationOptions.defaults());
+        if (dynamic.execution() != QuantizedModel.Execution.INT8) {
+            throw new IllegalStateException("no dynamic int8 plan: " + dynamic.int8Unavailable());
+        }
+        dynamic.output(input);
+        System.out.println("dynamic int8: " + dynamic.int8Network().summary(input.shape()));
+    }
+
+    @Benchmark
+    public void dl4jFp32(Blackhole bh) {
+        bh.consume(net.output(input, false));
+    }
+
+    @Benchmark
+    public void sameDiffFp32(Blackhole bh) {
+        bh.consume(fp32Graph.output(Map.of(graphInput, input), graphOutput));
+    }
+
+    @Benchmark
+    public void quant4jInt8(Blackhole bh) {
+        bh.consume(quantized.outputs(QuantizedModel.Execution.INT8, input));
+    }
+
+    @Benchmark
+    public void quant4jDynamicInt8(Blackhole bh) {
+        bh.consume(dynamic.outputs(QuantizedModel.Execution.INT8, input));
+    }
+}
