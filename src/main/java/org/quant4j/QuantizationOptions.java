@@ -103,44 +103,60 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
      * machineWeightBits} (the most the CPU's int8 kernels take exactly), a default bias correction on.
      */
     public QuantizationOptions resolved(int machineWeightBits) {
-        int bits = weightBits == AUTO_WEIGHT_BITS ? machineWeightBits : weightBits;
-        boolean correct = biasCorrection == null || biasCorrection;
-        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
-                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations, observerOps);
+        Builder b = toBuilder();
+        b.weightBits = weightBits == AUTO_WEIGHT_BITS ? machineWeightBits : weightBits;
+        b.biasCorrection = biasCorrection == null || biasCorrection;
+        return b.build();
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
     public QuantizationOptions withKeepFp32(Set<String> layers) {
-        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
-                activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations, observerOps);
+        Builder b = toBuilder();
+        b.keepFp32.clear();
+        b.keepFp32.addAll(layers);
+        return b.build();
     }
 
     /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
     public QuantizationOptions withCrossLayerEqualization(boolean on) {
-        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
-                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on,
-                activationZeroPoints, adaroundIterations, observerOps);
+        return toBuilder().crossLayerEqualization(on).build();
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
     public QuantizationOptions withActivationGranularity(Granularity granularity) {
-        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
-                granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations, observerOps);
+        Builder b = toBuilder();
+        b.activationGranularity = granularity;
+        return b.build();
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
     public QuantizationOptions withInputNormalization(InputNormalization normalization) {
-        return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
-                activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
-                sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations, observerOps);
+        Builder b = toBuilder();
+        b.inputNormalization = normalization;
+        return b.build();
+    }
+
+    /** A builder holding these options, every one as it is here (unresolved ones stay unresolved). */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.activationRangeMethod = activationRangeMethod;
+        b.weightRangeMethod = weightRangeMethod;
+        b.activationBits = activationBits;
+        b.weightBits = weightBits;
+        b.activationGranularity = activationGranularity;
+        b.weightGranularity = weightGranularity;
+        b.calibrationBatches = calibrationBatches;
+        b.reportBatches = reportBatches;
+        b.keepFp32.addAll(keepFp32);
+        b.biasCorrection = biasCorrection;
+        b.activationZeroPoints = activationZeroPoints;
+        b.sequentialPasses = sequentialPasses;
+        b.keepUnsupportedLayersFp32 = keepUnsupportedLayersFp32;
+        b.inputNormalization = inputNormalization;
+        b.crossLayerEqualization = crossLayerEqualization;
+        b.adaroundIterations = adaroundIterations;
+        b.observerOps = observerOps;
+        return b;
     }
 
     private static void checkBits(String what, int bits) {

@@ -51,6 +51,24 @@ class QuantizationOptionsTest {
     }
 
     @Test
+    void toBuilderKeepsEveryOptionAndChangesOnlyWhatIsSet() {
+        QuantizationOptions unresolved = QuantizationOptions.defaults();
+        assertEquals(unresolved, unresolved.toBuilder().build(), "AUTO bits and the default bias correction stay");
+        QuantizationOptions every = QuantizationOptions.builder().activationRangeMethod(RangeMethod.MINMAX)
+                .weightRangeMethod(RangeMethod.MSE).activationBits(6).weightBits(5)
+                .activationGranularity(Granularity.PER_TENSOR).weightGranularity(Granularity.PER_TENSOR)
+                .calibrationBatches(7).reportBatches(3).keepFp32("dense", "conv").biasCorrection(false)
+                .sequentialPasses(2).keepUnsupportedLayersFp32(true).crossLayerEqualization(true)
+                .activationZeroPoints(ZeroPoints.PER_POINT).adaround(50).observerOps(true).build();
+        assertEquals(every, every.toBuilder().build());
+        QuantizationOptions changed = every.toBuilder().activationBits(8).build();
+        assertEquals(8, changed.activationBits());
+        assertEquals(every, changed.toBuilder().activationBits(6).build(), "nothing else changed");
+        assertEquals(java.util.Set.of("only"), every.withKeepFp32(java.util.Set.of("only")).keepFp32());
+        assertEquals(every.activationRangeMethod(), every.withKeepFp32(java.util.Set.of()).activationRangeMethod());
+    }
+
+    @Test
     void machineLimitsAreDecidedWhenQuantizing() {
         QuantizationOptions defaults = QuantizationOptions.defaults();
         assertEquals(QuantizationOptions.AUTO_WEIGHT_BITS, defaults.weightBits());

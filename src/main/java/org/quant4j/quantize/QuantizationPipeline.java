@@ -150,10 +150,9 @@ public final class QuantizationPipeline {
             CrossLayerEqualization.equalize(fp32, batchNorms);
         }
         QuantizationOptions r = requested.resolved(Dnnl.safeWeightBits());
-        QuantizationOptions options = new QuantizationOptions(r.activationRangeMethod(), r.weightRangeMethod(), 8,
-                r.weightBits(), Granularity.PER_TENSOR, r.weightGranularity(), r.calibrationBatches(),
-                r.reportBatches(), r.keepFp32(), false, 0, r.keepUnsupportedLayersFp32(), r.inputNormalization(),
-                r.crossLayerEqualization(), org.quant4j.ZeroPoints.OFF, 0, false);
+        QuantizationOptions options = r.toBuilder().activationBits(8).activationGranularity(Granularity.PER_TENSOR)
+                .biasCorrection(false).sequentialPasses(0).activationZeroPoints(org.quant4j.ZeroPoints.OFF)
+                .adaround(0).observerOps(false).build();
         List<String> kept = new ArrayList<>();
         List<QuantizableOp> ops = selected(QuantizableOps.find(fp32.graph()), options, kept);
         long start = System.nanoTime();
