@@ -11,7 +11,9 @@ import java.util.TreeSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.Granularity;
 import org.quant4j.QuantizationException;
+import org.quant4j.QuantizationListener.Phase;
 import org.quant4j.QuantizationOptions;
+import org.quant4j.QuantizationPhases;
 import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.CrossLayerEqualization;
 import org.quant4j.graph.FakeQuantRewriter;
@@ -43,6 +45,16 @@ public final class QuantizationPipeline {
 
     /** ObservedNetwork of a converted graph (public for the report, which replays the calibration). */
     public static ObservedNetwork calibrate(ModelGraph converted, Iterator<INDArray[]> batches, QuantizationOptions options) {
+        ModelGraph fp32 = QuantizationPhases.timed(Phase.CONVERSION, () -> prepared(converted, options));
+        List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
+        ObservedNetwork observed = QuantizationPhases.timed(Phase.CALIBRATION, () -> ObservedNetwork.observe(fp32,
+                all, batches, options.calibrationBatches(), options.reportBatches(), options.sequentialPasses() > 0,
+                options.inputNormalization()));
+        return options.crossLayerEqualization() ? observed.markEqualized() : observed;
+    }
+
+    /** The converted graph checked, its input normalization built in, BatchNorms folded, equalized when asked. */
+    private static ModelGraph prepared(ModelGraph converted, QuantizationOptions options) {
         FiniteValues.requireFiniteParameters(converted.graph());
         if (options.inputNormalization() != null) {
             InputNormalizationPass.insert(converted, options.inputNormalization());
@@ -52,10 +64,7 @@ public final class QuantizationPipeline {
         if (options.crossLayerEqualization()) {
             CrossLayerEqualization.equalize(fp32, batchNorms); // with high-bias absorption
         }
-        List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
-        ObservedNetwork observed = ObservedNetwork.observe(fp32, all, batches, options.calibrationBatches(),
-                options.reportBatches(), options.sequentialPasses() > 0, options.inputNormalization());
-        return options.crossLayerEqualization() ? observed.markEqualized() : observed;
+        return fp32;
     }
 
     /**
@@ -102,13 +111,16 @@ public final class QuantizationPipeline {
         if (options.activationGranularity() == Granularity.PER_POINT && OutputDivergence.canReject(held)
                 && result.quantizations().stream().anyMatch(t -> t.kind() == TensorQuantization.Kind.ACTIVATION
                         && t.scales().length == 1 && calibration.statistics(t.tensor(), true).length > 1)) {
-            result = PerChannelCheck.checked(calibration, ops, options, result);
+            Quantized unchecked = result;
+            result = QuantizationPhases.timed(Phase.PER_CHANNEL_CHECK,
+                    () -> PerChannelCheck.checked(calibration, ops, options, unchecked));
         }
         List<TensorQuantization> quantizations = result.quantizations();
         ModelGraph quantized = result.graph();
         long solveMillis = (System.nanoTime() - start) / 1_000_000;
 
-        List<LayerSqnr> sqnr = measureSqnr(fp32, quantized, calibration.reportBatches());
+        List<LayerSqnr> sqnr = QuantizationPhases.timed(Phase.REPORT,
+                () -> measureSqnr(fp32, quantized, calibration.reportBatches()));
         String granularity = describe(options.activationGranularity(), quantizations) + " activations"
                 + zeroPoints(options.activationZeroPoints(), quantizations) + ", "
                 + options.weightGranularity().label() + " weights";
@@ -128,12 +140,17 @@ public final class QuantizationPipeline {
     /** Solves the ranges and rewrites the graph (again on the quantized network's values, per sequential pass). */
     static Quantized quantizeGraph(ObservedNetwork calibration, List<QuantizableOp> ops,
             QuantizationOptions options) {
-        List<TensorQuantization> quantizations = RangeSetting.solveRanges(calibration, ops, options);
+        List<TensorQuantization> quantizations = QuantizationPhases.timed(Phase.SOLVE,
+                () -> RangeSetting.solveRanges(calibration, ops, options));
         ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
         for (int pass = 0; pass < options.sequentialPasses(); pass++) {
-            ObservedNetwork observed = calibration.observedOn(quantized);
-            quantizations = RangeSetting.solveRanges(observed, ops, options);
-            quantized = rewrite(observed, ops, quantizations, options);
+            ModelGraph previous = quantized;
+            ObservedNetwork observed = QuantizationPhases.timed(Phase.CALIBRATION,
+                    () -> calibration.observedOn(previous));
+            List<TensorQuantization> solved = QuantizationPhases.timed(Phase.SOLVE,
+                    () -> RangeSetting.solveRanges(observed, ops, options));
+            quantizations = solved;
+            quantized = rewrite(observed, ops, solved, options);
         }
         return new Quantized(quantizations, quantized);
     }
@@ -145,13 +162,18 @@ public final class QuantizationPipeline {
     private static ModelGraph rewrite(ObservedNetwork calibration, List<QuantizableOp> ops,
             List<TensorQuantization> quantizations, QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
-        ModelGraph quantized = fp32.copy();
-        FakeQuantRewriter.rewrite(quantized.graph(), quantizations);
+        ModelGraph quantized = QuantizationPhases.timed(Phase.REWRITE, () -> {
+            ModelGraph copy = fp32.copy();
+            FakeQuantRewriter.rewrite(copy.graph(), quantizations);
+            return copy;
+        });
         if (options.adaroundIterations() > 0) {
-            AdaRound.apply(calibration, ops, quantizations, quantized, options.adaroundIterations());
+            QuantizationPhases.timed(Phase.ADAROUND, () -> AdaRound.apply(calibration, ops, quantizations, quantized,
+                    options.adaroundIterations()));
         }
         if (options.biasCorrection()) {
-            MeasuredBiasCorrection.apply(calibration, ops, quantized);
+            QuantizationPhases.timed(Phase.BIAS_CORRECTION,
+                    () -> MeasuredBiasCorrection.apply(calibration, ops, quantized));
         }
         return quantized;
     }
