@@ -201,7 +201,12 @@ public final class Quantizer {
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
     private static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches,
             QuantizationOptions options) {
-        return calibrate(converted, batches, options).quantize(options);
+        Calibration calibration = calibrate(converted, batches, options);
+        try {
+            return calibration.quantize(options);
+        } finally {
+            calibration.release(); // the graph quant4j made, used once: its arrays freed now, not by the collector
+        }
     }
 
     /**

@@ -69,7 +69,7 @@ public final class FakeQuantRewriter {
                 }
             }
         }
-        SameDiff copy = sd.dup();
+        SameDiff copy = GraphCopy.sharingArrays(sd); // run only; the replaced weights' levels drop out
         if (names.isEmpty()) {
             return copy;
         }
@@ -106,7 +106,11 @@ public final class FakeQuantRewriter {
             throw new QuantizationException("weight '" + t.tensor() + "' has no value in the graph");
         }
         DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
-        INDArray q = quantizeWeights(foldInputScales(values, t), t).castTo(intType);
+        INDArray folded = foldInputScales(values, t);
+        INDArray levels = quantizeWeights(folded, t);
+        NativeArrays.release(folded, values); // weight-sized temporaries: freed now, not by the collector
+        INDArray q = levels.castTo(intType);
+        NativeArrays.release(levels, q);
         SDVariable stored = sd.constant(PointNames.levels(t.tensor()), q);
         SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, values.dataType()));
         SDVariable dequantized = sd.math.mul(PointNames.dequantized(t.tensor()), stored.castTo(values.dataType()),
@@ -149,17 +153,26 @@ public final class FakeQuantRewriter {
         INDArray scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale))[0];
         Nd4j.exec(new Rint(scaled, scaled));
         INDArray zeroPoint = t.hasZeroPoints() ? zeroPointArray(t, x.dataType()) : null;
+        // Each step's input, the size of x, is freed as soon as the next is made (not by the collector).
         if (zeroPoint != null) {
+            INDArray unshifted = scaled;
             scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp(scaled,
                     zeroPoint))[0];
+            NativeArrays.release(unshifted, x, scaled);
         }
         INDArray clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(scaled,
                 t.grid().qmin(), t.grid().qmax()))[0];
+        NativeArrays.release(scaled, x, clipped);
         if (zeroPoint != null) {
+            INDArray shifted = clipped;
             clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp(clipped,
                     zeroPoint))[0];
+            NativeArrays.release(shifted, x, clipped);
         }
-        return Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped, scale))[0];
+        INDArray result = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped,
+                scale))[0];
+        NativeArrays.release(clipped, x, result);
+        return result;
     }
 
     /**

@@ -36,6 +36,14 @@ public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> o
 
     /** A deep copy whose graph can be rewritten without touching this one. */
     public ModelGraph copy() {
-        return new ModelGraph(graph.dup(), inputs, outputs, layerOutputs, kernelTaps);
+        return new ModelGraph(GraphCopy.of(graph), inputs, outputs, layerOutputs, kernelTaps);
+    }
+
+    /**
+     * A copy sharing the arrays named in {@code shared} with this graph, every other array duplicated
+     * ({@link GraphCopy#of(SameDiff, java.util.Set)}): for a rewrite that replaces those arrays.
+     */
+    public ModelGraph copySharing(java.util.Set<String> shared) {
+        return new ModelGraph(GraphCopy.of(graph, shared), inputs, outputs, layerOutputs, kernelTaps);
     }
 }

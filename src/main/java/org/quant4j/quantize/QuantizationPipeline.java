@@ -17,6 +17,7 @@ import org.quant4j.QuantizationPhases;
 import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.CrossLayerEqualization;
 import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.graph.GraphCopy;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.InputNormalizationPass;
@@ -163,8 +164,13 @@ public final class QuantizationPipeline {
             List<TensorQuantization> quantizations, QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
         ModelGraph quantized = QuantizationPhases.timed(Phase.REWRITE, () -> {
-            ModelGraph copy = fp32.copy();
+            // The weights are read once by the rewrite and replaced by their levels: shared, not copied, until then.
+            Set<String> weights = new java.util.HashSet<>();
+            quantizations.stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT)
+                    .forEach(t -> weights.add(t.tensor()));
+            ModelGraph copy = fp32.copySharing(weights);
             FakeQuantRewriter.rewrite(copy.graph(), quantizations);
+            GraphCopy.unshare(fp32.graph(), copy.graph(), weights);
             return copy;
         });
         if (options.adaroundIterations() > 0) {
