@@ -70,7 +70,8 @@ public final class FakeQuantRewriter {
                 }
             }
         }
-        SameDiff copy = GraphCopy.sharingArrays(sd); // run only; the replaced weights' levels drop out
+        // dup(), not GraphCopy: this runs while a model serves, and GraphCopy briefly changes the graph it copies.
+        SameDiff copy = sd.dup();
         if (names.isEmpty()) {
             return copy;
         }

@@ -34,7 +34,10 @@ public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> o
     public record LayerOutput(String layer, String type, String variable) {
     }
 
-    /** A deep copy whose graph can be rewritten without touching this one. */
+    /**
+     * A deep copy whose graph can be rewritten without touching this one ({@link GraphCopy}: this graph must not run
+     * on another thread meanwhile).
+     */
     public ModelGraph copy() {
         return new ModelGraph(GraphCopy.of(graph), inputs, outputs, layerOutputs, kernelTaps);
     }
