@@ -37,8 +37,9 @@ import org.quant4j.Quantizer;
 
 /**
  * The memory and time of {@code Quantizer.quantize} per phase ({@link QuantizationListener}): wall time, the JVM heap
- * in use, JavaCPP's native bytes ({@code Pointer.totalBytes()}: what ND4J and the int8 runtime allocated and have not
- * freed; {@code Pointer.physicalBytes()}: the resident set as JavaCPP reads it), ND4J's workspaces, and the peak
+ * in use, JavaCPP's native bytes ({@code Pointer.totalBytes()}: what was allocated through JavaCPP and not freed, the
+ * int8 runtime's buffers; ND4J's CPU arrays are allocated in libnd4j and are not counted there, so the resident set is
+ * their only measure; {@code Pointer.physicalBytes()}: the resident set as JavaCPP reads it), ND4J's workspaces, the peak
  * resident set of each phase (Linux's {@code VmHWM}, reset at each phase boundary through
  * {@code /proc/self/clear_refs}). A sampler thread reads the heap and native bytes every 10 ms for their peaks.
  *
