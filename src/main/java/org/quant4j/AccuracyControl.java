@@ -39,10 +39,10 @@ final class AccuracyControl {
 
     static BudgetedModel search(Calibration calibration, QuantizationOptions options, AccuracyBudget budget) {
         ModelGraph fp32 = calibration.fp32Graph();
-        Scored reference = Scored.of(budget.metric(), fp32Function(fp32));
+        Scored reference = Scored.of(budget.metric(), BudgetCandidate.fp32(fp32Function(fp32)));
         int evaluations = 1;
         QuantizedModel model = calibration.quantize(options);
-        Scored full = Scored.of(budget.metric(), model::output);
+        Scored full = Scored.of(budget.metric(), BudgetCandidate.quantized(model));
         evaluations++;
         double bound = full.dropBound(reference, budget);
         LOG.info(String.format(Locale.ROOT, "accuracy budget %.4g: fp32 %.4f, quantized %.4f (drop %.4f, bound %.4f)",
@@ -65,7 +65,7 @@ final class AccuracyControl {
             Set<String> keep = new LinkedHashSet<>(options.keepFp32());
             keep.addAll(kept);
             QuantizedModel candidate = calibration.quantize(options.withKeepFp32(keep));
-            Scored s = Scored.of(budget.metric(), candidate::output);
+            Scored s = Scored.of(budget.metric(), BudgetCandidate.quantized(candidate));
             evaluations++;
             double b = s.dropBound(reference, budget);
             LOG.info(String.format(Locale.ROOT, "accuracy budget: %d layer(s) in fp32 %s: %.4f (drop %.4f, bound %.4f)",
@@ -96,7 +96,7 @@ final class AccuracyControl {
     /** A model's validation score and, where the metric gives them, its examples' scores. */
     private record Scored(double score, double[] examples) {
 
-        static Scored of(ValidationMetric metric, Function<INDArray, INDArray> model) {
+        static Scored of(ValidationMetric metric, BudgetCandidate model) {
             double[] examples = metric.exampleScores(model);
             if (examples == null) {
                 return new Scored(metric.score(model), null);

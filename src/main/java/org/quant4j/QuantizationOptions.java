@@ -41,12 +41,16 @@ import org.quant4j.range.RangeSolver;
  *                              or on ({@link ZeroPoints})
  * @param adaroundIterations    AdaRound: learn each weight's rounding (up or down) on the calibration's held batches
  *                              with this many iterations per layer (0, the default: round to nearest)
+ * @param observerOps           calibrate through observer ops in the graph ({@code graph.ObserverPass}): each batch
+ *                              returns per-channel summaries, not the observed tensors; the same statistics. Default
+ *                              off (docs/PERFORMANCE.md: on the CPU the Java observers are faster); read when
+ *                              calibrating
  */
 public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod weightRangeMethod,
         int activationBits, int weightBits, Granularity activationGranularity, Granularity weightGranularity,
         int calibrationBatches, int reportBatches, Set<String> keepFp32, Boolean biasCorrection, int sequentialPasses,
         boolean keepUnsupportedLayersFp32, InputNormalization inputNormalization, boolean crossLayerEqualization,
-        ZeroPoints activationZeroPoints, int adaroundIterations) {
+        ZeroPoints activationZeroPoints, int adaroundIterations, boolean observerOps) {
 
     /**
      * The default range method: the fitted-PDF method, chosen by the accuracy study (docs/ACCURACY.md): W8A8 at fp32
@@ -104,7 +108,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, bits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, correct,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations);
+                activationZeroPoints, adaroundIterations, observerOps);
     }
 
     /** These options with {@code layers} as the layers kept in fp32 (for a part of a network). */
@@ -112,7 +116,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, layers, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations);
+                activationZeroPoints, adaroundIterations, observerOps);
     }
 
     /** These options with cross-layer equalization on or off (as the calibration they are applied to was made). */
@@ -120,7 +124,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, on,
-                activationZeroPoints, adaroundIterations);
+                activationZeroPoints, adaroundIterations, observerOps);
     }
 
     /** These options with {@code granularity} for activations (the per-point check's per-channel candidate). */
@@ -128,7 +132,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 granularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, inputNormalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations);
+                activationZeroPoints, adaroundIterations, observerOps);
     }
 
     /** These options with {@code normalization} built in at the input (null: none). */
@@ -136,7 +140,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                 activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32, biasCorrection,
                 sequentialPasses, keepUnsupportedLayersFp32, normalization, crossLayerEqualization,
-                activationZeroPoints, adaroundIterations);
+                activationZeroPoints, adaroundIterations, observerOps);
     }
 
     private static void checkBits(String what, int bits) {
@@ -187,6 +191,7 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
         private InputNormalization inputNormalization;
         private boolean crossLayerEqualization;
         private int adaroundIterations;
+        private boolean observerOps;
 
         private Builder() {
         }
@@ -375,11 +380,22 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
             return this;
         }
 
+        /**
+         * Calibrate through observer ops added to the graph ({@code graph.ObserverPass}, default off): every
+         * calibration batch returns per-channel summaries (extremes, central sums to the 6th, zeros, histograms)
+         * instead of the observed tensors. The statistics are the Java observers' (counts and histograms exactly,
+         * moments to rounding); the gain is on a device, where only the summaries cross to the host.
+         */
+        public Builder observerOps(boolean on) {
+            this.observerOps = on;
+            return this;
+        }
+
         public QuantizationOptions build() {
             return new QuantizationOptions(activationRangeMethod, weightRangeMethod, activationBits, weightBits,
                     activationGranularity, weightGranularity, calibrationBatches, reportBatches, keepFp32,
                     biasCorrection, sequentialPasses, keepUnsupportedLayersFp32, inputNormalization,
-                    crossLayerEqualization, activationZeroPoints, adaroundIterations);
+                    crossLayerEqualization, activationZeroPoints, adaroundIterations, observerOps);
         }
     }
 }

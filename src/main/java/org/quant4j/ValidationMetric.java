@@ -30,6 +30,23 @@ public interface ValidationMetric {
     }
 
     /**
+     * The score of a model of the accuracy-budget search; by default {@link #score(Function)} of its output. A metric
+     * that scores on a cluster overrides this and {@link #exampleScores(BudgetCandidate)} to send the candidate's
+     * model to its workers ({@link BudgetCandidate#quantizedModel()}).
+     */
+    default double score(BudgetCandidate candidate) {
+        return score(candidate::output);
+    }
+
+    /**
+     * As {@link #exampleScores(Function)}, for a model of the accuracy-budget search (see
+     * {@link #score(BudgetCandidate)}).
+     */
+    default double[] exampleScores(BudgetCandidate candidate) {
+        return exampleScores(candidate::output);
+    }
+
+    /**
      * Top-1 accuracy in points (0 to 100) over every batch of {@code validation}: the arg-max of the output against
      * the arg-max of the one-hot labels; each example scores 100 or 0. The iterator is reset before each pass.
      */

@@ -1,5 +1,11 @@
 package org.quant4j.calib;
 
+import static org.quant4j.calib.HistogramWindows.firstNonEmpty;
+import static org.quant4j.calib.HistogramWindows.freshExponent;
+import static org.quant4j.calib.HistogramWindows.globalIndex;
+import static org.quant4j.calib.HistogramWindows.lastNonEmpty;
+import static org.quant4j.calib.HistogramWindows.remap;
+
 /**
  * Streaming, mergeable statistics of the values of one channel: count, extremes, mean, central moments up to the
  * 6th, and a histogram whose range grows without losing counts. Memory is bounded by the number of bins,
@@ -250,21 +256,52 @@ public final class ChannelStatistics implements java.io.Serializable {
             long occHi = first < 0 ? gHi : Math.max(gHi, (offset + lastNonEmpty(bins)) >> shift);
             relayout(occLo, occHi, e, lo >= 0 && min >= 0, hi <= 0 && max <= 0);
         } else {
-            double magnitude = Math.max(-lo, hi);
-            // Smallest exponent whose window holds [lo, hi]; never so small that global indices pass 2^52.
-            int e = magnitude > 0 ? Math.getExponent(magnitude) - 52 + 2 : -60;
-            if (magnitude > 0) {
-                e = Math.max(e, Math.getExponent((hi - lo) / bins.length) - 1);
-            }
-            while (globalIndex(hi, e) - globalIndex(lo, e) + 1 > bins.length) {
-                e++;
-            }
+            int e = freshExponent(lo, hi, bins.length);
             long gLo = globalIndex(lo, e);
             long gHi = globalIndex(hi, e);
             laidOut = true;
             exponent = e;
             offset = 0;
             relayout(gLo, gHi, e, lo >= 0, hi <= 0);
+        }
+    }
+
+    /**
+     * Whether {@link #acceptSummary} takes {@code chunk}: its histogram is laid out as a fresh one of this size
+     * would be for its extremes (so that every later layout of this histogram nests it), and counts every value.
+     */
+    public boolean takes(ChunkSummary chunk) {
+        return chunk.fits(bins.length);
+    }
+
+    /**
+     * Adds a chunk summarized elsewhere (the observer ops of {@code graph.ObserverPass}): the same as {@link #accept}
+     * of the chunk's values, the histogram exactly (the window is laid out for the chunk's extremes as
+     * {@code accept} lays it out, then the chunk's counts, binned at a width that divides the window's, are added;
+     * see {@link #takes}), the moments merged by the same pairwise formula from the chunk's own.
+     *
+     * @throws IllegalArgumentException when {@link #takes} refuses the chunk
+     */
+    public void acceptSummary(ChunkSummary chunk) {
+        if (!takes(chunk)) {
+            throw new IllegalArgumentException("chunk summary not laid out for " + bins.length + " bins: " + chunk);
+        }
+        if (chunk.count() == 0) {
+            return;
+        }
+        ensureCovers(chunk.min(), chunk.max());
+        remap(chunk.counts(), chunk.offset(), chunk.exponent(), bins, offset, exponent);
+        double[] c = this.chunk;
+        for (int p = 2; p <= MAX_ORDER; p++) {
+            c[p] = chunk.centralSum(p);
+        }
+        combineMoments(chunk.count(), chunk.mean(), c);
+        zeros += chunk.zeros();
+        if (chunk.min() < min) {
+            min = chunk.min();
+        }
+        if (chunk.max() > max) {
+            max = chunk.max();
         }
     }
 
@@ -319,40 +356,6 @@ public final class ChannelStatistics implements java.io.Serializable {
         boolean nonPositive = max <= 0 && other.max <= 0;
         relayout(lo, hi, e, nonNegative, nonPositive);
         remap(other.bins, other.offset, other.exponent, bins, offset, exponent);
-    }
-
-    /** Adds the counts of src (window offset/exponent) into dst (dstExponent >= srcExponent). */
-    private static void remap(long[] src, long srcOffset, int srcExponent, long[] dst, long dstOffset, int dstExponent) {
-        int shift = dstExponent - srcExponent;
-        for (int i = 0; i < src.length; i++) {
-            long c = src[i];
-            if (c != 0) {
-                long j = ((srcOffset + i) >> shift) - dstOffset;
-                dst[(int) j] += c;
-            }
-        }
-    }
-
-    private static long globalIndex(double x, int e) {
-        return (long) Math.floor(Math.scalb(x, -e));
-    }
-
-    private static int firstNonEmpty(long[] h) {
-        for (int i = 0; i < h.length; i++) {
-            if (h[i] != 0) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static int lastNonEmpty(long[] h) {
-        for (int i = h.length - 1; i >= 0; i--) {
-            if (h[i] != 0) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private int firstNonEmptyBin() {

@@ -95,6 +95,48 @@ public final class TensorObserver implements java.io.Serializable {
         return index;
     }
 
+    /**
+     * Whether {@link #observe(long[], ChunkSummary[])} takes these summaries of one batch: one per channel, of a
+     * tensor of the shape seen so far, each taken by its channel's statistics ({@link ChannelStatistics#takes}).
+     */
+    public boolean takes(long[] shape, ChunkSummary[] chunks) {
+        int n = axis < 0 ? 1 : axis < shape.length ? (int) shape[axis] : -1;
+        if (chunks.length != n || (rank >= 0 && (shape.length != rank || n != channels.length))) {
+            return false;
+        }
+        for (ChunkSummary chunk : chunks) {
+            if (!chunk.fits(ChannelStatistics.DEFAULT_BINS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Adds one batch of the tensor, summarized per channel elsewhere (the observer ops in the graph): the same
+     * statistics as {@link #observe(INDArray)} of the batch ({@link ChannelStatistics#acceptSummary}).
+     *
+     * @throws QuantizationException when the summaries do not fit this tensor ({@link #takes})
+     */
+    public void observe(long[] shape, ChunkSummary[] chunks) {
+        if (!takes(shape, chunks)) {
+            throw new QuantizationException("tensor '" + tensor + "': the summaries of shape " + Arrays.toString(shape)
+                    + " (" + chunks.length + " channels) do not fit its statistics (channel axis " + axis
+                    + ", shape seen " + Arrays.toString(channelShape) + ")");
+        }
+        if (rank < 0) {
+            rank = shape.length;
+            channels = new ChannelStatistics[chunks.length];
+            for (int c = 0; c < chunks.length; c++) {
+                channels[c] = new ChannelStatistics();
+            }
+            channelShape = shape.clone();
+        }
+        for (int c = 0; c < channels.length; c++) {
+            channels[c].acceptSummary(chunks[c]);
+        }
+    }
+
     private static int[] moveToFront(int rank, int axis) {
         int[] order = new int[rank];
         order[0] = axis;

@@ -99,7 +99,22 @@ public final class GraphExecution {
                 return (RunSession) s;
             }
         }
+        resolveOutputs(sd);
         return new RunSession(sd);
+    }
+
+    /**
+     * SameDiff M2.1's ops find their output variables on first use ({@code DynamicCustomOp.outputVariables}), and
+     * publish the array before filling it: a second thread running a graph just loaded or copied could read an
+     * empty output name and fail. So every op's outputs are resolved, under the graph's lock, before a run on a new
+     * session; a pooled session was made after its graph had been resolved.
+     */
+    private static void resolveOutputs(SameDiff sd) {
+        synchronized (sd) {
+            for (SameDiffOp op : sd.getOps().values()) {
+                op.getOp().outputVariables();
+            }
+        }
     }
 
     private static void give(SameDiff sd, RunSession session) {
@@ -280,7 +295,7 @@ public final class GraphExecution {
             for (INDArray array : kept) {
                 if (array != null && !array.isEmpty()) {
                     DataBuffer data = array.data();
-                    long start = data.address();
+                    long start = data.platformAddress(); // where the data lives, host or device: no sync
                     keptRanges.add(new long[] {start, start + data.length() * data.getElementSize()});
                 }
             }
@@ -307,7 +322,7 @@ public final class GraphExecution {
                 return false;
             }
             DataBuffer data = array.data();
-            long start = data.address();
+            long start = data.platformAddress(); // where the data lives, host or device: no sync
             long end = start + data.length() * data.getElementSize();
             for (long[] r : ranges) {
                 if (start < r[1] && r[0] < end) {

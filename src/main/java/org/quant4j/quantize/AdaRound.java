@@ -80,33 +80,31 @@ final class AdaRound {
             int groups = (int) units.size(0);
             int rows = (int) units.size(1);
             int k = (int) units.size(2);
-            INDArray levels = Nd4j.create(DataType.FLOAT, groups, rows, k);
+            INDArray gramQ = Nd4j.stack(0, moments.gramQ);
+            INDArray crossMoment = Nd4j.stack(0, moments.cross);
+            INDArray cross = Nd4j.matmul(wg, crossMoment);
+            INDArray levels = RoundingOptimizer.optimize(units, m, gramQ, cross, t.grid().qmin(), t.grid().qmax(),
+                    iterations);
             double before = 0;
             double after = 0;
             for (int g = 0; g < groups; g++) {
                 float[] u = units.slice(g).dup('c').data().asFloat();
                 float[] mg = m.slice(g).dup('c').data().asFloat();
                 float[] wf = wg.slice(g).dup('c').data().asFloat();
-                INDArray gramQ = moments.gramQ[g];
-                INDArray wRows = Nd4j.create(wf, new long[] {rows, k}, 'c');
-                INDArray product = wRows.mmul(moments.cross[g]);
-                float[] cross = product.dup('c').data().asFloat();
-                NativeArrays.release(wRows);
-                NativeArrays.release(product);
+                float[] learned = levels.slice(g).dup('c').data().asFloat();
+                float[] crossRows = cross.slice(g).dup('c').data().asFloat();
                 float[] nearest = new float[u.length];
+                float[] wq = new float[u.length];
                 for (int i = 0; i < u.length; i++) {
                     nearest[i] = Math.max(t.grid().qmin(), Math.min(t.grid().qmax(), (float) Math.rint(u[i])))
                             * mg[i];
-                }
-                float[] learned = RoundingOptimizer.optimize(u, mg, gramQ, cross, rows, k, t.grid().qmin(),
-                        t.grid().qmax(), iterations);
-                float[] wq = new float[u.length];
-                for (int i = 0; i < u.length; i++) {
                     wq[i] = learned[i] * mg[i];
                 }
-                before += RoundingOptimizer.loss(nearest, wf, gramQ, moments.gram[g], cross, rows, k);
-                after += RoundingOptimizer.loss(wq, wf, gramQ, moments.gram[g], cross, rows, k);
-                levels.slice(g).assign(Nd4j.create(learned, new long[] {rows, k}, 'c'));
+                before += RoundingOptimizer.loss(nearest, wf, moments.gramQ[g], moments.gram[g], crossRows, rows, k);
+                after += RoundingOptimizer.loss(wq, wf, moments.gramQ[g], moments.gram[g], crossRows, rows, k);
+            }
+            for (INDArray temporary : new INDArray[] {gramQ, crossMoment, cross}) {
+                NativeArrays.release(temporary);
             }
             INDArray q = layout.fromGroups(levels, w.shape()).castTo(t.grid().bits() <= 8 ? DataType.INT8
                     : DataType.INT16);

@@ -48,14 +48,17 @@ public final class ObservedNetwork {
     private final boolean cutOff;
     private final long millis;
     private final InputNormalization inputNormalization;
+    private final boolean observerOps;
+    private int opBatches;
     private ConsumerProbe probe;
     private boolean equalized;
 
     private ObservedNetwork(ModelGraph fp32, List<QuantizableOp> ops, Map<QuantizableOp, QuantizationPoints.Point> points,
             Map<String, TensorObserver> observers, Map<String, String> axisConflicts,
             List<INDArray[]> heldBatches, int reportBatches, List<INDArray[]> allBatches, int batches, long samples,
-            boolean cutOff, long millis, InputNormalization inputNormalization) {
+            boolean cutOff, long millis, InputNormalization inputNormalization, boolean observerOps) {
         this.fp32 = fp32;
+        this.observerOps = observerOps;
         this.inputNormalization = inputNormalization;
         this.ops = List.copyOf(ops);
         this.points = points;
@@ -74,10 +77,12 @@ public final class ObservedNetwork {
      * Observes the quantization points of {@code ops} on at most {@code maxBatches} batches, keeping the first
      * {@code keepBatches} for the SQNR report (and at least the first for the per-point granularity choice), and every
      * batch when {@code keepAll} (for sequential calibration, {@link #observedOn}); {@code inputNormalization} is
-     * the normalization built into {@code fp32} at its input (null: none), recorded for the quantized model.
+     * the normalization built into {@code fp32} at its input (null: none), recorded for the quantized model. With
+     * {@code observerOps}, the statistics are computed in the graph by observer ops ({@link OpObservers}) from the
+     * second batch on (the first, observed in Java, gives the tensors' ranks); the statistics are the same.
      */
     static ObservedNetwork observe(ModelGraph fp32, List<QuantizableOp> ops, Iterator<INDArray[]> data, int maxBatches,
-            int keepBatches, boolean keepAll, InputNormalization inputNormalization) {
+            int keepBatches, boolean keepAll, InputNormalization inputNormalization, boolean observerOps) {
         Map<QuantizableOp, QuantizationPoints.Point> points = new LinkedHashMap<>();
         Map<String, Integer> axes = new LinkedHashMap<>();
         Map<String, String> conflicts = new LinkedHashMap<>();
@@ -99,6 +104,8 @@ public final class ObservedNetwork {
         List<INDArray[]> all = new ArrayList<>();
         int batchCount = 0;
         long samples = 0;
+        OpObservers opObservers = null;
+        int opBatches = 0;
         while (batchCount < maxBatches && data.hasNext()) {
             INDArray[] features = data.next();
             for (int i = 0; i < features.length; i++) {
@@ -109,7 +116,11 @@ public final class ObservedNetwork {
                             + "; calibration data must be finite");
                 }
             }
-            observeBatch(fp32, features, "calibration batch " + batchCount, observers);
+            boolean byOps = observeBatch(fp32, features, "calibration batch " + batchCount, observers, opObservers);
+            opBatches += byOps ? 1 : 0;
+            if (observerOps && opObservers == null) {
+                opObservers = OpObservers.of(fp32, observers);
+            }
             // Copies: an iterator may hand out the same buffers again, refilled, for its next batch.
             INDArray[] copy = kept.size() < Math.max(1, keepBatches) || keepAll ? copies(features) : null;
             if (kept.size() < Math.max(1, keepBatches)) {
@@ -130,14 +141,25 @@ public final class ObservedNetwork {
                     + " the calibration data was not read", batchCount, samples);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new ObservedNetwork(fp32, ops, points, observers, conflicts, kept, keepBatches, all, batchCount,
-                samples, cutOff, millis, inputNormalization);
+        ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, observers, conflicts, kept, keepBatches, all,
+                batchCount, samples, cutOff, millis, inputNormalization, observerOps);
+        observed.opBatches = opBatches;
+        return observed;
     }
 
-    /** Runs {@code graph} on one batch and adds the observed tensors' values to the observers. */
-    private static void observeBatch(ModelGraph graph, INDArray[] features, String what,
-            Map<String, TensorObserver> observers) {
+    /**
+     * Runs {@code graph} on one batch and adds the observed tensors' values to the observers: through the observer
+     * ops of {@code opObservers} when given and the batch's summaries are taken, otherwise from the tensors.
+     */
+    private static boolean observeBatch(ModelGraph graph, INDArray[] features, String what,
+            Map<String, TensorObserver> observers, OpObservers opObservers) {
         Map<String, INDArray> feed = InputFeed.of(graph.inputs(), features, what + ": features");
+        if (opObservers != null) {
+            if (opObservers.observe(feed, observers)) {
+                return true;
+            }
+            LOG.debug("{}: a summary of the observer ops was refused (non-finite values); observed in Java", what);
+        }
         Set<String> wanted = new LinkedHashSet<>(observers.keySet());
         List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
         Map<String, INDArray> values = new LinkedHashMap<>(feed);
@@ -147,6 +169,7 @@ public final class ObservedNetwork {
         for (TensorObserver observer : observers.values()) {
             observer.observe(values.get(observer.tensor()));
         }
+        return false;
     }
 
     /**
@@ -165,15 +188,31 @@ public final class ObservedNetwork {
         long start = System.nanoTime();
         Map<String, TensorObserver> again = new LinkedHashMap<>();
         observers.forEach((tensor, o) -> again.put(tensor, new TensorObserver(tensor, o.axis())));
+        OpObservers opObservers = null;
+        int opBatches = 0;
         for (int b = 0; b < allBatches.size(); b++) {
-            observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again);
+            boolean byOps = observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, opObservers);
+            opBatches += byOps ? 1 : 0;
+            if (observerOps && opObservers == null) {
+                opObservers = OpObservers.of(quantized, again);
+            }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, again, axisConflicts, heldBatches,
-                reportBatches, allBatches, batches, samples, cutOff, this.millis + millis, inputNormalization);
+                reportBatches, allBatches, batches, samples, cutOff, this.millis + millis, inputNormalization,
+                observerOps);
         observed.probe = probe;
         observed.equalized = equalized;
+        observed.opBatches = opBatches;
         return observed;
+    }
+
+    /**
+     * How many batches were observed through observer ops (the option {@code observerOps}): every batch but the
+     * first, less any whose summaries were refused (non-finite values) and observed in Java.
+     */
+    public int observerOpBatches() {
+        return opBatches;
     }
 
     /** Copies of the observers of every point, by tensor, in observation order. */
@@ -219,7 +258,7 @@ public final class ObservedNetwork {
             copies.put(tensor, other.copy());
         });
         ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, copies, axisConflicts, heldBatches,
-                reportBatches, allBatches, batches, samples, false, millis, inputNormalization);
+                reportBatches, allBatches, batches, samples, false, millis, inputNormalization, observerOps);
         observed.probe = probe;
         observed.equalized = equalized;
         return observed;

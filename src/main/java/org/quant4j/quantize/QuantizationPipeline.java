@@ -50,7 +50,7 @@ public final class QuantizationPipeline {
         List<QuantizableOp> all = QuantizableOps.find(fp32.graph());
         ObservedNetwork observed = QuantizationPhases.timed(Phase.CALIBRATION, () -> ObservedNetwork.observe(fp32,
                 all, batches, options.calibrationBatches(), options.reportBatches(), options.sequentialPasses() > 0,
-                options.inputNormalization()));
+                options.inputNormalization(), options.observerOps()));
         return options.crossLayerEqualization() ? observed.markEqualized() : observed;
     }
 

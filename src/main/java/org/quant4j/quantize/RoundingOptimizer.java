@@ -1,7 +1,9 @@
 package org.quant4j.quantize;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * AdaRound's optimization for one weight matrix (Nagel et al. 2020, "Up or Down? Adaptive Rounding for Post-Training
@@ -20,7 +22,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@link #LEARNING_RATE}) on {@code V}; the regularizer is off for the first {@link #WARM_UP} of the iterations, then
  * {@code beta} falls linearly from 20 to 2; at the end each weight rounds up where {@code h(V) >= 0.5}. Elements
  * whose floor or ceiling falls outside the grid, and exact zeros (a dilated kernel's structural zeros), keep their
- * nearest level. Deterministic: every iteration uses all calibration columns.
+ * nearest level. Deterministic: every iteration uses all calibration columns. One step is a dozen element-wise ND4J
+ * operations over every weight and one product, batched over independent problems (a depthwise convolution's
+ * channels), in float32 as the paper's implementation.
  */
 final class RoundingOptimizer {
 
@@ -39,73 +43,137 @@ final class RoundingOptimizer {
     }
 
     /**
-     * The learned levels, {@code O x K} row-major.
+     * The learned levels of {@code G} independent problems at once, {@code [G, O, K]} (a dense layer or convolution
+     * is one problem; a depthwise convolution one per channel, {@code O = 1}).
      *
-     * @param u      the weights in level units, row-major {@code O x K}
-     * @param m      the level's value in weight units per element, row-major {@code O x K}
-     * @param gramQ  {@code G~ = X~ X~^T / N}, {@code K x K}
-     * @param cross  {@code P = W X X~^T / N}, {@code O x K}
+     * @param u      the weights in level units, {@code [G, O, K]}
+     * @param m      the level's value in weight units per element, {@code [G, O, K]}
+     * @param gramQ  {@code G~ = X~ X~^T / N} per problem, {@code [G, K, K]}
+     * @param cross  {@code P = W X X~^T / N} per problem, {@code [G, O, K]}
      */
-    static float[] optimize(float[] u, float[] m, INDArray gramQ, float[] cross, int rows, int k, int qmin, int qmax,
+    static INDArray optimize(INDArray u, INDArray m, INDArray gramQ, INDArray cross, int qmin, int qmax,
             int iterations) {
-        int n = rows * k;
+        long[] shape = u.shape();
+        float[] uf = u.dup('c').data().asFloat();
+        float[] mf = m.dup('c').data().asFloat();
+        int n = uf.length;
         float[] floor = new float[n];
-        boolean[] learn = new boolean[n];
-        double[] v = new double[n];
+        float[] learn = new float[n];
+        float[] v0 = new float[n];
         float[] levels = new float[n];
         for (int i = 0; i < n; i++) {
-            float f = (float) Math.floor(u[i]);
+            float f = (float) Math.floor(uf[i]);
             floor[i] = f;
-            learn[i] = u[i] != 0 && f >= qmin && f + 1 <= qmax;
-            levels[i] = Math.max(qmin, Math.min(qmax, (float) Math.rint(u[i])));
-            if (learn[i]) {
-                double rest = u[i] - f;
-                double sig = (rest - GAMMA) / (ZETA - GAMMA);
-                v[i] = Math.log(sig / (1 - sig));
+            levels[i] = Math.max(qmin, Math.min(qmax, (float) Math.rint(uf[i])));
+            if (uf[i] != 0 && f >= qmin && f + 1 <= qmax) {
+                learn[i] = 1;
+                double sig = (uf[i] - f - GAMMA) / (ZETA - GAMMA);
+                v0[i] = (float) Math.log(sig / (1 - sig));
             }
         }
-        double[] m1 = new double[n];
-        double[] m2 = new double[n];
-        float[] w = new float[n];
-        INDArray wArr = Nd4j.createUninitialized(org.nd4j.linalg.api.buffer.DataType.FLOAT, rows, k);
-        int warm = (int) Math.round(WARM_UP * iterations);
-        for (int it = 0; it < iterations; it++) {
-            for (int i = 0; i < n; i++) {
-                w[i] = learn[i] ? (floor[i] + (float) h(v[i])) * m[i] : levels[i] * m[i];
+        Problem p = new Problem(Nd4j.create(learn, shape, 'c'), Nd4j.create(mf, shape, 'c'),
+                cross.castTo(DataType.FLOAT).dup('c'), gramQ.castTo(DataType.FLOAT).dup('c'),
+                fixedWeights(floor, levels, learn, mf, shape));
+        try (INDArray v = Nd4j.create(v0, shape, 'c');
+                INDArray m1 = Nd4j.zeros(DataType.FLOAT, shape);
+                INDArray m2 = Nd4j.zeros(DataType.FLOAT, shape)) {
+            int warm = (int) Math.round(WARM_UP * iterations);
+            for (int it = 0; it < iterations; it++) {
+                double beta = it < warm ? 0 : BETA_END + (BETA_START - BETA_END)
+                        * (1 - (double) (it - warm) / Math.max(1, iterations - warm));
+                step(v, p, m1, m2, beta, it + 1);
             }
-            float[] r = times(w, wArr, gramQ, rows, k);
-            double beta = it < warm ? 0 : BETA_END + (BETA_START - BETA_END)
-                    * (1 - (double) (it - warm) / Math.max(1, iterations - warm));
-            int step = it + 1;
+            float[] learned = v.data().asFloat();
+            for (int i = 0; i < n; i++) {
+                if (learn[i] != 0) {
+                    levels[i] = Math.max(qmin, Math.min(qmax, floor[i] + (h(learned[i]) >= 0.5 ? 1 : 0)));
+                }
+            }
+            return Nd4j.create(levels, shape, 'c');
+        } finally {
+            p.close();
+        }
+    }
+
+    /**
+     * The constants of a problem: {@code mask} 1 where the rounding is learned, {@code perLevel} m, {@code cross} P,
+     * {@code gram} G~ and {@code fixed} the weights' part that does not depend on V.
+     */
+    private record Problem(INDArray mask, INDArray perLevel, INDArray cross, INDArray gram, INDArray fixed) {
+
+        /** {@code w G~}, batched over the problems. */
+        INDArray times(INDArray w) {
+            return Nd4j.matmul(w, gram);
+        }
+
+        void close() {
+            for (INDArray a : new INDArray[] {mask, perLevel, cross, gram, fixed}) {
+                a.close();
+            }
+        }
+    }
+
+    /**
+     * The weights' part that does not depend on {@code V}: {@code m * floor(u)} where the rounding is learned,
+     * {@code m * round(u)} elsewhere; the weights are {@code h(V) * m * learn + fixed}.
+     */
+    private static INDArray fixedWeights(float[] floor, float[] levels, float[] learn, float[] m, long[] shape) {
+        float[] fixed = new float[floor.length];
+        for (int i = 0; i < fixed.length; i++) {
+            fixed[i] = (learn[i] != 0 ? floor[i] : levels[i]) * m[i];
+        }
+        return Nd4j.create(fixed, shape, 'c');
+    }
+
+    /**
+     * One Adam step on {@code V}, in place, element-wise in ND4J: the gradient of the loss through
+     * {@code W~ = h(V) m + fixed}, {@code dL/dh = 2 (W~ G~ - P) m - lambda beta |2h - 1|^(beta - 1) sign(2h - 1) 2},
+     * times {@code dh/dV = sigmoid'(V) (zeta - gamma)}; elements whose rounding is not learned, or whose stretched
+     * sigmoid lies outside (0, 1) (h clipped: no gradient), keep {@code V} and their moments.
+     */
+    private static void step(INDArray v, Problem p, INDArray m1, INDArray m2, double beta, int step) {
+        try (INDArray sig = Transforms.sigmoid(v, true);
+                INDArray stretched = sig.mul(ZETA - GAMMA).addi(GAMMA);
+                INDArray w = stretched.dup();
+                INDArray active = active(stretched, p.mask());
+                INDArray scratch = sig.rsub(1)) {
+            Transforms.max(w, 0.0, false);
+            Transforms.min(w, 1.0, false);
+            w.muli(p.perLevel()).muli(p.mask()).addi(p.fixed());
+            try (INDArray grad = p.times(w)) {
+                grad.subi(p.cross()).muli(p.perLevel()).muli(2);
+                if (beta > 0) {
+                    try (INDArray t = stretched.mul(2).subi(1); INDArray sign = Transforms.sign(t, true)) {
+                        Transforms.abs(t, false);
+                        Transforms.pow(t, beta - 1, false);
+                        grad.addi(t.muli(sign).muli(-2 * LAMBDA * beta));
+                    }
+                }
+                // dh/dV = sig (1 - sig) (zeta - gamma), zero where no gradient flows.
+                grad.muli(sig).muli(scratch).muli(ZETA - GAMMA).muli(active);
+                // m += active (1 - b) (g - m): the moments of inactive elements stay as they were.
+                scratch.assign(grad).subi(m1).muli(active).muli(1 - ADAM_B1);
+                m1.addi(scratch);
+                scratch.assign(grad).muli(grad).subi(m2).muli(active).muli(1 - ADAM_B2);
+                m2.addi(scratch);
+            }
             double c1 = 1 - Math.pow(ADAM_B1, step);
             double c2 = 1 - Math.pow(ADAM_B2, step);
-            for (int i = 0; i < n; i++) {
-                if (!learn[i]) {
-                    continue;
-                }
-                double sig = 1 / (1 + Math.exp(-v[i]));
-                double stretched = sig * (ZETA - GAMMA) + GAMMA;
-                if (stretched <= 0 || stretched >= 1) {
-                    continue; // h is clipped here: no gradient
-                }
-                double dh = 2 * (r[i] - cross[i]) * m[i];
-                if (beta > 0) {
-                    double t = 2 * stretched - 1;
-                    dh += LAMBDA * -beta * Math.pow(Math.abs(t), beta - 1) * Math.signum(t) * 2;
-                }
-                double g = dh * sig * (1 - sig) * (ZETA - GAMMA);
-                m1[i] = ADAM_B1 * m1[i] + (1 - ADAM_B1) * g;
-                m2[i] = ADAM_B2 * m2[i] + (1 - ADAM_B2) * g * g;
-                v[i] -= LEARNING_RATE * (m1[i] / c1) / (Math.sqrt(m2[i] / c2) + ADAM_EPS);
-            }
+            // V -= lr (m1 / c1) / (sqrt(m2 / c2) + eps), on active elements.
+            scratch.assign(m2).divi(c2);
+            Transforms.sqrt(scratch, false).addi(ADAM_EPS);
+            scratch.rdivi(m1).divi(c1).muli(active).muli(LEARNING_RATE);
+            v.subi(scratch);
         }
-        wArr.close();
-        for (int i = 0; i < n; i++) {
-            if (learn[i]) {
-                levels[i] = Math.max(qmin, Math.min(qmax, floor[i] + (h(v[i]) >= 0.5 ? 1 : 0)));
-            }
+    }
+
+    /** 1 where the rounding is learned and the stretched sigmoid lies inside (0, 1), else 0. */
+    private static INDArray active(INDArray stretched, INDArray mask) {
+        try (INDArray above = stretched.gt(0.0); INDArray below = stretched.lt(1.0);
+                INDArray inside = below.castTo(DataType.FLOAT)) {
+            INDArray active = above.castTo(DataType.FLOAT);
+            return active.muli(inside).muli(mask);
         }
-        return levels;
     }
 
     /** The rectified sigmoid {@code clip(sigmoid(v) (zeta - gamma) + gamma, 0, 1)}. */

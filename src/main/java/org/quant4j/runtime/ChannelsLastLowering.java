@@ -74,7 +74,7 @@ final class ChannelsLastLowering implements OpLowering {
             INDArray a = (INDArray) s[src.slot()];
             INDArray source = Layouts.denseFloat(a);
             FloatPointer buffer = buffers.takeFloats(a.length());
-            Pointer.memcpy(buffer, source.data().addressPointer(), a.length() * Float.BYTES);
+            Pointer.memcpy(buffer, Layouts.hostPointer(source), a.length() * Float.BYTES);
             s[dst.slot()] = buffer;
         }
     }

@@ -11,6 +11,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.PointNames;
 import org.quant4j.graph.TensorQuantization;
@@ -101,14 +102,20 @@ public final class Int8Network implements AutoCloseable {
     }
 
     /**
-     * Checks that the network can run in integer arithmetic here and prepares it. Refused (with the reason) when
-     * oneDNN is unavailable, a quantized tensor has more than 8 bits, weights use 8-bit levels on a CPU whose int8
-     * kernels would saturate (no VNNI), or no quantized op could run as an integer kernel.
+     * Checks that the network can run in integer arithmetic here and prepares it. Refused (with the reason) when ND4J's
+     * backend is not the CPU's, oneDNN is unavailable, a quantized tensor has more than 8 bits, weights use 8-bit
+     * levels on a CPU whose int8 kernels would saturate (no VNNI), or no quantized op could run as an integer kernel.
      *
      * @param sampleShapes the shapes of the network's inputs, in order, to build the first plan for
      */
     public static Int8Network compile(ModelGraph graph, List<TensorQuantization> quantizations,
             long[]... sampleShapes) {
+        if (!Nd4j.getEnvironment().isCPU()) {
+            // oneDNN's int8 kernels run on the CPU: on a device every call would copy its arrays to the host and back.
+            throw new UnsupportedInt8Exception("the ND4J backend (" + Nd4j.getBackend()
+                    .getClass().getSimpleName() + ") is not the CPU backend, and the int8 plan runs on the CPU through"
+                    + " oneDNN");
+        }
         if (!Dnnl.available()) {
             throw new UnsupportedInt8Exception("oneDNN is not available on this platform");
         }

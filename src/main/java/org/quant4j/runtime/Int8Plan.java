@@ -225,7 +225,8 @@ final class Int8Plan implements AutoCloseable {
 
     private static long[] range(INDArray array) {
         DataBuffer data = array.data();
-        return new long[] {data.address(), data.address() + data.length() * data.getElementSize()};
+        // The platform address (the device's on a device backend): an identity, read without a sync.
+        return new long[] {data.platformAddress(), data.platformAddress() + data.length() * data.getElementSize()};
     }
 
     private static boolean overlaps(long[] range, INDArray other) {

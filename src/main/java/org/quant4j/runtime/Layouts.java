@@ -4,6 +4,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -20,12 +21,22 @@ final class Layouts {
 
     /**
      * {@code a} as a dense row-major f32 array whose buffer starts at its first element (what a primitive reads
-     * through {@code data().addressPointer()}): {@code a} itself when it is one, else a copy.
+     * through {@link #hostPointer}): {@code a} itself when it is one, else a copy.
      */
     static INDArray denseFloat(INDArray a) {
         boolean dense = a.dataType() == DataType.FLOAT && a.ordering() == 'c'
                 && a.offset() == 0 && org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a);
         return dense ? a : a.castTo(DataType.FLOAT).dup('c');
+    }
+
+    /**
+     * The host address of a dense array's first element (an array from {@link #denseFloat}), for a primitive to
+     * read: the array's values are made current on the host first (a no-op on the CPU backend; on a device backend
+     * the device's values are copied back), so a raw read never sees stale host memory.
+     */
+    static Pointer hostPointer(INDArray dense) {
+        Nd4j.getAffinityManager().ensureLocation(dense, AffinityManager.Location.HOST);
+        return dense.data().addressPointer();
     }
 
     /** The value as floats in its buffer's order (levels dequantized, {@code (q - z_c) * s_c}). */

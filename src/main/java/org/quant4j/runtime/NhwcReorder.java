@@ -65,7 +65,7 @@ final class NhwcReorder implements AutoCloseable {
         }
         INDArray source = Layouts.denseFloat(array);
         FloatPointer dst = buffers.takeFloats(array.length());
-        execute(source.data().addressPointer(), dst);
+        execute(Layouts.hostPointer(source), dst);
         return dst;
     }
 

@@ -37,7 +37,7 @@ final class QuantizeToNhwcStep extends PlanStep {
         INDArray a = (INDArray) s[src.slot()];
         INDArray source = Layouts.denseFloat(a);
         BytePointer nchw = buffers.take(dst.bytes());
-        quantize.execute(source.data().addressPointer(), nchw);
+        quantize.execute(Layouts.hostPointer(source), nchw);
         BytePointer nhwc = buffers.take(dst.bytes());
         transpose.execute(nchw, nhwc);
         buffers.give(nchw);
