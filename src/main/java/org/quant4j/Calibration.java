@@ -67,6 +67,11 @@ public final class Calibration {
         return observed.observes(tensor);
     }
 
+    /** Frees the calibration's native memory now: for a calibration quantized once and dropped. */
+    void release() {
+        observed.release();
+    }
+
     /** What was observed, for the searches that quantize many times from it. */
     ObservedNetwork observed() {
         return observed;

@@ -350,7 +350,18 @@ public final class QuantizedModel {
     public void save(OutputStream out) throws IOException {
         requireOneGraph("cannot save it");
         synchronized (this) {
-            ModelFile.write(new QuantizedNetwork.Whole(graph, options, quantizations, report), out);
+            QuantizationListener listener = QuantizationPhases.current();
+            long start = System.nanoTime();
+            if (listener != null) {
+                listener.started(QuantizationListener.Phase.SAVE);
+            }
+            try {
+                ModelFile.write(new QuantizedNetwork.Whole(graph, options, quantizations, report), out);
+            } finally {
+                if (listener != null) {
+                    listener.finished(QuantizationListener.Phase.SAVE, System.nanoTime() - start);
+                }
+            }
         }
     }
 

@@ -67,7 +67,9 @@ public final class Quantizer {
         INDArray[] first = batches.first();
         long steps = first == null ? -1 : Dl4jConverter.sequenceLength(net, first[0]);
         boolean masked = steps > 0 && first[1] != null;
-        return new Converted(Dl4jConverter.convert(net, steps, masked), FeatureBatches.masked(batches, masked, steps));
+        ModelGraph graph = QuantizationPhases.timed(QuantizationListener.Phase.CONVERSION,
+                () -> Dl4jConverter.convert(net, steps, masked));
+        return new Converted(graph, FeatureBatches.masked(batches, masked, steps));
     }
 
     public static QuantizedModel quantize(ComputationGraph net, DataSetIterator calibration) {
@@ -106,7 +108,8 @@ public final class Quantizer {
     private static ModelGraph convert(ComputationGraph net, PeekedBatches batches, QuantizationOptions options) {
         try {
             INDArray[] first = batches.first();
-            return Dl4jConverter.convert(net, first == null ? -1 : Dl4jConverter.sequenceLength(net, first));
+            return QuantizationPhases.timed(QuantizationListener.Phase.CONVERSION, () -> Dl4jConverter.convert(net,
+                    first == null ? -1 : Dl4jConverter.sequenceLength(net, first)));
         } catch (UnsupportedLayerException e) {
             if (!options.keepUnsupportedLayersFp32()) {
                 throw e;
@@ -249,7 +252,12 @@ public final class Quantizer {
     /** The pipeline on a graph quant4j owns (it is changed: BatchNorms are folded into convolutions). */
     private static QuantizedModel quantize(ModelGraph converted, Iterator<INDArray[]> batches,
             QuantizationOptions options) {
-        return calibrate(converted, batches, options).quantize(options);
+        Calibration calibration = calibrate(converted, batches, options);
+        try {
+            return calibration.quantize(options);
+        } finally {
+            calibration.release(); // the graph quant4j made, used once: its arrays freed now, not by the collector
+        }
     }
 
     /**

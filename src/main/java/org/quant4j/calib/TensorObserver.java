@@ -51,17 +51,48 @@ public final class TensorObserver implements java.io.Serializable {
             throw new QuantizationException("tensor '" + tensor + "' changed shape between batches: "
                     + Arrays.toString(channelShape) + " then " + Arrays.toString(value.shape()));
         }
-        INDArray channelMajor = axis <= 0 ? value : value.permute(moveToFront(rank, axis));
+        if (axis < 0 || channels.length == 1) {
+            accept(value, 0, value);
+            return;
+        }
+        // A block of channels at a time: the copies (native and on the heap) stay near BLOCK_ELEMENTS whatever the
+        // tensor's size; each channel still gets all its values in one call, so the statistics are the same.
+        long perChannel = value.length() / channels.length;
+        int block = (int) Math.max(1, Math.min(channels.length, BLOCK_ELEMENTS / Math.max(1, perChannel)));
+        for (int from = 0; from < channels.length; from += block) {
+            int to = Math.min(channels.length, from + block);
+            INDArray part = block == channels.length ? value : value.get(span(rank, axis, from, to));
+            accept(part, from, value);
+            NativeArrays.release(part, value);
+        }
+    }
+
+    /** Elements copied at a time (16 MB of floats), in whole channels. */
+    static final long BLOCK_ELEMENTS = 1L << 22;
+
+    /** Adds the values of {@code part} (channels {@code first}.. of the tensor {@code value}) to their statistics. */
+    private void accept(INDArray part, int first, INDArray value) {
+        INDArray channelMajor = axis <= 0 ? part : part.permute(moveToFront(rank, axis));
         INDArray typed = channelMajor.castTo(DataType.FLOAT);
         INDArray contiguous = typed.dup('c');
         float[] data = contiguous.data().asFloat();
         // Copies made here are freed now rather than by the garbage collector (native memory it does not see).
-        NativeArrays.release(contiguous, value);
-        NativeArrays.release(typed, value, channelMajor);
-        int perChannel = data.length / channels.length;
-        for (int c = 0; c < channels.length; c++) {
-            channels[c].accept(data, c * perChannel, (c + 1) * perChannel);
+        NativeArrays.release(contiguous, value, part);
+        NativeArrays.release(typed, value, part, channelMajor);
+        int count = axis < 0 ? 1 : (int) part.size(axis);
+        int perChannel = data.length / count;
+        for (int c = 0; c < count; c++) {
+            channels[first + c].accept(data, c * perChannel, (c + 1) * perChannel);
         }
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex[] span(int rank, int axis, int from, int to) {
+        org.nd4j.linalg.indexing.INDArrayIndex[] index = new org.nd4j.linalg.indexing.INDArrayIndex[rank];
+        for (int d = 0; d < rank; d++) {
+            index[d] = d == axis ? org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)
+                    : org.nd4j.linalg.indexing.NDArrayIndex.all();
+        }
+        return index;
     }
 
     /**

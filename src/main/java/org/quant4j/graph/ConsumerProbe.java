@@ -38,7 +38,7 @@ public final class ConsumerProbe {
         if (ops.size() != points.size()) {
             throw new IllegalArgumentException(ops.size() + " ops but " + points.size() + " points");
         }
-        SameDiff sd = fp32.graph().dup();
+        SameDiff sd = GraphCopy.sharingArrays(fp32.graph()); // run only: the weights are fed, never changed
         for (String point : new java.util.LinkedHashSet<>(points)) {
             redirect(sd, point, pointInput(point), readers(sd, point));
         }

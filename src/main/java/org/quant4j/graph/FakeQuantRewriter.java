@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.quant4j.QuantizationException;
 import org.quant4j.nd4j.NativeArrays;
 
@@ -70,6 +71,7 @@ public final class FakeQuantRewriter {
                 }
             }
         }
+        // dup(), not GraphCopy: this runs while a model serves, and GraphCopy briefly changes the graph it copies.
         SameDiff copy = sd.dup();
         if (names.isEmpty()) {
             return copy;
@@ -107,7 +109,11 @@ public final class FakeQuantRewriter {
             throw new QuantizationException("weight '" + t.tensor() + "' has no value in the graph");
         }
         DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
-        INDArray q = quantizeWeights(foldInputScales(values, t), t).castTo(intType);
+        INDArray folded = foldInputScales(values, t);
+        INDArray levels = quantizeWeights(folded, t);
+        NativeArrays.release(folded, values); // weight-sized temporaries: freed now, not by the collector
+        INDArray q = levels.castTo(intType);
+        NativeArrays.release(levels, q);
         SDVariable stored = sd.constant(PointNames.levels(t.tensor()), q);
         SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, values.dataType()));
         SDVariable dequantized = sd.math.mul(PointNames.dequantized(t.tensor()), stored.castTo(values.dataType()),
@@ -153,17 +159,26 @@ public final class FakeQuantRewriter {
         INDArray scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale))[0];
         Nd4j.exec(new Rint(scaled, scaled));
         INDArray zeroPoint = t.hasZeroPoints() ? zeroPointArray(t, x.dataType()) : null;
+        // Each step's input, the size of x, is freed as soon as the next is made (not by the collector).
         if (zeroPoint != null) {
+            INDArray unshifted = scaled;
             scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp(scaled,
                     zeroPoint))[0];
+            NativeArrays.release(unshifted, x, scaled);
         }
         INDArray clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(scaled,
                 t.grid().qmin(), t.grid().qmax()))[0];
+        NativeArrays.release(scaled, x, clipped);
         if (zeroPoint != null) {
+            INDArray shifted = clipped;
             clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp(clipped,
                     zeroPoint))[0];
+            NativeArrays.release(shifted, x, clipped);
         }
-        return Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped, scale))[0];
+        INDArray result = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped,
+                scale))[0];
+        NativeArrays.release(clipped, x, result);
+        return result;
     }
 
     /**
@@ -171,9 +186,6 @@ public final class FakeQuantRewriter {
      * float, as the fake-quant graph computes activations).
      */
     public static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
-        INDArray contiguous = values.dup('c');
-        float[] w = contiguous.data().asFloat();
-        NativeArrays.release(contiguous, values);
         long[] shape = values.shape();
         long stride = 1;
         for (int d = shape.length - 1; d > t.axis() && t.axis() >= 0; d--) {
@@ -182,13 +194,32 @@ public final class FakeQuantRewriter {
         long channels = t.perTensor() ? 1 : shape[t.axis()];
         int qmin = t.grid().qmin();
         int qmax = t.grid().qmax();
-        for (int i = 0; i < w.length; i++) {
-            int c = t.perTensor() ? 0 : (int) ((i / stride) % channels);
-            float level = (float) Math.rint(w[i] / t.scales()[c]);
-            w[i] = Math.max(qmin, Math.min(qmax, level));
+        long n = values.length();
+        INDArray flat = values.reshape('c', new long[] {n}); // a view of a C-order array, else a copy
+        INDArray result = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        INDArray out = result.reshape('c', new long[] {n});
+        // A block at a time: the heap and the native copies stay near BLOCK_ELEMENTS whatever the weight's size
+        // (a whole-weight float[] was 411 MB of heap for VGG16's first dense layer). The arithmetic is unchanged.
+        for (long from = 0; from < n; from += WEIGHT_BLOCK) {
+            long to = Math.min(n, from + WEIGHT_BLOCK);
+            INDArray part = flat.get(NDArrayIndex.interval(from, to)).dup('c');
+            float[] w = part.data().asFloat();
+            NativeArrays.release(part, values);
+            for (int i = 0; i < w.length; i++) {
+                int c = t.perTensor() ? 0 : (int) (((from + i) / stride) % channels);
+                float level = (float) Math.rint(w[i] / t.scales()[c]);
+                w[i] = Math.max(qmin, Math.min(qmax, level));
+            }
+            INDArray levels = Nd4j.createFromArray(w);
+            out.get(NDArrayIndex.interval(from, to)).assign(levels);
+            NativeArrays.release(levels);
         }
-        return Nd4j.create(w, shape, 'c');
+        NativeArrays.release(flat, values);
+        return result;
     }
+
+    /** Weight values quantized at a time by {@link #quantizeWeights} (16 MB of floats). */
+    static final long WEIGHT_BLOCK = 1L << 22;
 
     /**
      * The weights as the fake-quant op sees them, in the original units: {@code q * s / s_x}, computed in float as

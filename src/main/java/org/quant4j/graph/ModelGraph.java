@@ -34,8 +34,19 @@ public record ModelGraph(SameDiff graph, List<TensorSpec> inputs, List<String> o
     public record LayerOutput(String layer, String type, String variable) {
     }
 
-    /** A deep copy whose graph can be rewritten without touching this one. */
+    /**
+     * A deep copy whose graph can be rewritten without touching this one ({@link GraphCopy}: this graph must not run
+     * on another thread meanwhile).
+     */
     public ModelGraph copy() {
-        return new ModelGraph(graph.dup(), inputs, outputs, layerOutputs, kernelTaps);
+        return new ModelGraph(GraphCopy.of(graph), inputs, outputs, layerOutputs, kernelTaps);
+    }
+
+    /**
+     * A copy sharing the arrays named in {@code shared} with this graph, every other array duplicated
+     * ({@link GraphCopy#of(SameDiff, java.util.Set)}): for a rewrite that replaces those arrays.
+     */
+    public ModelGraph copySharing(java.util.Set<String> shared) {
+        return new ModelGraph(GraphCopy.of(graph, shared), inputs, outputs, layerOutputs, kernelTaps);
     }
 }

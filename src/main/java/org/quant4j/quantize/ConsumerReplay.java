@@ -6,6 +6,7 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.ConsumerProbe;
 import org.quant4j.graph.FakeQuantRewriter;
+import org.quant4j.nd4j.NativeArrays;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
@@ -53,19 +54,47 @@ final class ConsumerReplay {
             if (!computed.isEmpty()) {
                 values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
             }
-            Map<String, Map<String, INDArray>> references = new LinkedHashMap<>();
-            for (Trial trial : trials) {
-                INDArray x = values.get(trial.tensor());
-                Map<String, INDArray> originals = new LinkedHashMap<>();
-                trial.consumers().forEach(op -> originals.put(op.weight(), fp32.graph().getArrForVarName(op.weight())));
-                Map<String, INDArray> reference = references.computeIfAbsent(trial.tensor(),
-                        k -> probe.outputs(trial.tensor(), x, trial.consumers(), originals));
-                Map<String, INDArray> dequantized = new LinkedHashMap<>();
-                trial.weights().forEach((w, t) -> dequantized.put(w,
-                        FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
-                Map<String, INDArray> quantized = probe.outputs(trial.tensor(),
-                        FakeQuantRewriter.fakeQuantized(x, trial.activation()), trial.consumers(), dequantized);
-                sink.accept(trial, reference, quantized);
+            // Point by point: a point's value, its consumers' reference outputs, each trial's dequantized weights
+            // (weight-sized), quantized input and outputs are freed as soon as the point is done, not left to the
+            // garbage collector (native memory it does not see: gigabytes on VGG's dense layers).
+            for (String tensor : trials.stream().map(Trial::tensor).distinct().toList()) {
+                INDArray x = values.get(tensor);
+                Map<String, INDArray> reference = null;
+                for (Trial trial : trials) {
+                    if (!trial.tensor().equals(tensor)) {
+                        continue;
+                    }
+                    Map<String, INDArray> originals = new LinkedHashMap<>();
+                    trial.consumers().forEach(op -> originals.put(op.weight(),
+                            fp32.graph().getArrForVarName(op.weight())));
+                    if (reference == null) {
+                        reference = probe.outputs(tensor, x, trial.consumers(), originals);
+                    }
+                    Map<String, INDArray> dequantized = new LinkedHashMap<>();
+                    trial.weights().forEach((w, t) -> dequantized.put(w,
+                            FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
+                    INDArray xq = FakeQuantRewriter.fakeQuantized(x, trial.activation());
+                    Map<String, INDArray> quantized = probe.outputs(tensor, xq, trial.consumers(), dequantized);
+                    sink.accept(trial, reference, quantized);
+                    dequantized.forEach((w, d) -> NativeArrays.release(d, originals.get(w)));
+                    NativeArrays.release(xq, x);
+                    release(quantized.values(), x);
+                }
+                if (reference != null) {
+                    release(reference.values(), x);
+                }
+                if (!feed.containsKey(tensor)) {
+                    NativeArrays.release(x);
+                }
+            }
+        }
+    }
+
+    private static void release(java.util.Collection<INDArray> arrays, INDArray kept) {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (INDArray a : arrays) {
+            if (seen.add(a)) {
+                NativeArrays.release(a, kept);
             }
         }
     }

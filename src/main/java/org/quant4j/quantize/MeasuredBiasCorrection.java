@@ -79,6 +79,9 @@ final class MeasuredBiasCorrection {
     /** {@code y} summed over every axis but {@code axis}, in double. */
     private static double[] channelSums(INDArray y, int axis) {
         int[] others = java.util.stream.IntStream.range(0, y.rank()).filter(d -> d != axis).toArray();
-        return y.castTo(DataType.DOUBLE).sum(others).toDoubleVector();
+        INDArray d = y.castTo(DataType.DOUBLE);
+        double[] sums = d.sum(others).toDoubleVector();
+        org.quant4j.nd4j.NativeArrays.release(d, y);
+        return sums;
     }
 }

@@ -339,6 +339,26 @@ public final class ObservedNetwork {
         return probe;
     }
 
+    /**
+     * Frees the native memory of the fp32 graph and the held batches now, for a calibration used once and dropped
+     * (the quantized graph shares no array with the fp32 one): an ND4J array is otherwise freed only when the garbage
+     * collector finds it unreachable. This network must not be used afterwards.
+     */
+    public void release() {
+        org.quant4j.graph.GraphCopy.release(fp32.graph());
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (List<INDArray[]> list : List.of(heldBatches, allBatches)) {
+            for (INDArray[] batch : list) {
+                for (INDArray a : batch) {
+                    if (a != null && seen.add(a) && a.closeable()) {
+                        a.close();
+                    }
+                }
+            }
+        }
+        probe = null;
+    }
+
     /** Batches read. */
     public int batches() {
         return batches;

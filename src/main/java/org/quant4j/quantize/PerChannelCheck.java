@@ -39,8 +39,11 @@ public final class PerChannelCheck {
             QuantizationOptions options, QuantizationPipeline.Quantized perPoint) {
         QuantizationPipeline.Quantized perChannel = QuantizationPipeline.quantizeGraph(calibration, ops,
                 options.withActivationGranularity(Granularity.PER_CHANNEL));
-        return perChannelReplaces(calibration.fp32Graph(), perChannel.graph(), perPoint.graph(),
-                calibration.heldBatches()) ? perChannel : perPoint;
+        boolean replace = perChannelReplaces(calibration.fp32Graph(), perChannel.graph(), perPoint.graph(),
+                calibration.heldBatches());
+        // The graph not kept shares no array with anything (GraphCopy): freed now, not when the collector runs.
+        org.quant4j.graph.GraphCopy.release((replace ? perPoint : perChannel).graph().graph());
+        return replace ? perChannel : perPoint;
     }
 
     /**

@@ -82,10 +82,14 @@ final class PointChoice {
 
         void add(INDArray reference, INDArray quantized) {
             INDArray r = reference.castTo(DataType.DOUBLE);
-            INDArray e = quantized.castTo(DataType.DOUBLE).sub(r);
+            INDArray qd = quantized.castTo(DataType.DOUBLE);
+            INDArray e = qd.sub(r);
+            org.quant4j.nd4j.NativeArrays.release(qd, quantized);
             int[] others = java.util.stream.IntStream.range(0, e.rank()).filter(d -> d != axis).toArray();
             double[] s = e.sum(others).toDoubleVector();
-            double[] q = e.mul(e).sum(others).toDoubleVector();
+            INDArray e2 = e.mul(e);
+            double[] q = e2.sum(others).toDoubleVector();
+            org.quant4j.nd4j.NativeArrays.release(e2);
             if (sum == null) {
                 sum = new double[s.length];
                 squares = new double[s.length];
@@ -94,8 +98,13 @@ final class PointChoice {
                 sum[c] += s[c];
                 squares[c] += q[c];
             }
-            signal += r.mul(r).sumNumber().doubleValue();
+            INDArray r2 = r.mul(r);
+            signal += r2.sumNumber().doubleValue();
             perChannel += e.length() / s.length;
+            // Output-sized doubles (hundreds of MB for a large convolution's batch): freed now.
+            org.quant4j.nd4j.NativeArrays.release(r2);
+            org.quant4j.nd4j.NativeArrays.release(e);
+            org.quant4j.nd4j.NativeArrays.release(r, reference);
         }
 
         /**

@@ -75,7 +75,10 @@ public final class RangeSetting {
             }
         }
         Map<String, TensorQuantization> weights = new LinkedHashMap<>(); // by weight; solved early by a choice
-        for (ConsumerReplay.Trial best : PointChoice.choose(calibration, choices, options.biasCorrection())) {
+        List<ConsumerReplay.Trial> chosen = org.quant4j.QuantizationPhases.timed(
+                org.quant4j.QuantizationListener.Phase.POINT_CHOICE,
+                () -> PointChoice.choose(calibration, choices, options.biasCorrection()));
+        for (ConsumerReplay.Trial best : chosen) {
             activations.put(best.activation().tensor(), best.activation());
             weights.putAll(best.weights());
         }

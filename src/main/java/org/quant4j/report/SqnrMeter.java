@@ -2,6 +2,7 @@ package org.quant4j.report;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.nd4j.NativeArrays;
 
 /** Accumulates signal power and noise power over batches: {@code SQNR = 10 log10(sum x^2 / sum (x - x_q)^2)}. */
 public final class SqnrMeter {
@@ -12,9 +13,18 @@ public final class SqnrMeter {
     /** Adds one batch of reference values and their quantized counterparts (same shape). */
     public void add(INDArray reference, INDArray quantized) {
         INDArray r = reference.castTo(DataType.DOUBLE);
-        INDArray diff = r.sub(quantized.castTo(DataType.DOUBLE));
-        signal += r.mul(r).sumNumber().doubleValue();
-        noise += diff.mul(diff).sumNumber().doubleValue();
+        INDArray q = quantized.castTo(DataType.DOUBLE);
+        INDArray diff = r.sub(q);
+        NativeArrays.release(q, quantized);
+        INDArray r2 = r.mul(r);
+        signal += r2.sumNumber().doubleValue();
+        NativeArrays.release(r2);
+        NativeArrays.release(r, reference);
+        INDArray d2 = diff.mul(diff);
+        noise += d2.sumNumber().doubleValue();
+        NativeArrays.release(d2);
+        NativeArrays.release(diff);
+        // Each temporary (the batch's values in double) is closed at once: its native memory is not the collector's.
     }
 
     /** The SQNR in dB over everything added; +Infinity when there was no noise. */

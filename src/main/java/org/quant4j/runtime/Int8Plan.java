@@ -55,7 +55,7 @@ final class Int8Plan implements AutoCloseable {
             Supplier<SameDiff> islands, long[][] inputShapes) {
         PlanBuilder plan = new PlanBuilder(graph, activations, weights, islands, inputShapes);
         try {
-            plan.build();
+            org.quant4j.QuantizationPhases.timed(org.quant4j.QuantizationListener.Phase.PLAN_BUILD, plan::build);
         } catch (Int8Network.UnsupportedInt8Exception e) {
             plan.close();
             throw e;
