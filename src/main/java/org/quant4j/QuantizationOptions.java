@@ -179,14 +179,15 @@ public record QuantizationOptions(RangeMethod activationRangeMethod, RangeMethod
     }
 
     /**
-     * The 4-bit preset: 4-bit weights with their rounding learned (AdaRound, {@link #DEFAULT_ADAROUND_ITERATIONS}
-     * iterations per layer), 8-bit activations, the other defaults (per-point activations, per-channel weights, the
-     * fitted-PDF method, bias correction). On the ResNet-style reference CNN it keeps W4A8 within 0.1 point of fp32
-     * (docs/ACCURACY.md, "The 4-bit preset", where the other networks' measurements stand); any setting can be changed on the builder it returns, e.g.
+     * The 4-bit preset: 4-bit weights whose ranges minimize their squared error ({@link RangeMethod#MSE}, as the
+     * AdaRound paper sets them) and whose rounding is learned (AdaRound, {@link #DEFAULT_ADAROUND_ITERATIONS}
+     * iterations per layer); 8-bit activations with the default fitted-PDF ranges; the other defaults (per-point
+     * activations, per-channel weights, bias correction). Measured over three calibration draws in
+     * docs/ACCURACY.md ("The 4-bit preset"); any setting can be changed on the builder it returns, e.g.
      * {@code fourBit().activationBits(4)}.
      */
     public static Builder fourBit() {
-        return builder().weightBits(4).adaround(DEFAULT_ADAROUND_ITERATIONS);
+        return builder().weightBits(4).weightRangeMethod(RangeMethod.MSE).adaround(DEFAULT_ADAROUND_ITERATIONS);
     }
 
     /** Builds {@link QuantizationOptions}; every setter validates on {@link #build()}. */

@@ -71,9 +71,10 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             description = "Calibration batch size, 1.." + OptionBounds.TRAINING_IMAGES + " (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--method", defaultValue = RangeMethods.FITTED_PDF, paramLabel = "METHOD",
-            description = "Range method: minmax | percentile-99.99 | percentile-99.999 | entropy | mse | aciq | patent "
-                    + "| patent-ml | patent-lg | patent-folded (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", paramLabel = "METHOD",
+            description = "Range method of activations and weights: minmax | percentile-99.99 | percentile-99.999 | "
+                    + "entropy | mse | aciq | patent | patent-ml | patent-lg | patent-folded (default: "
+                    + RangeMethods.FITTED_PDF + "; with --preset w4, mse for the weights).")
     String method;
 
     @Option(names = "--bias-correction", negatable = true,
@@ -104,8 +105,8 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
     Integer adaround;
 
     @Option(names = "--preset", paramLabel = "NAME",
-            description = "Start from a preset: w4 (4-bit weights with learned rounding, 8-bit activations: "
-                    + "QuantizationOptions.fourBit()); the other options given change it.")
+            description = "Start from a preset: w4 (4-bit weights with MSE ranges and learned rounding, 8-bit "
+                    + "activations: QuantizationOptions.fourBit()); the other options given change it.")
     String preset;
 
     @Option(names = "--weight-bits", paramLabel = "BITS",
@@ -192,11 +193,14 @@ final class QuantizeCommand extends CommonOptions implements Callable<Integer> {
             check(preset.equals("w4"), this, "--preset: unknown preset '" + preset + "' (known: w4)");
             base = QuantizationOptions.fourBit().build();
         }
-        QuantizationOptions.Builder builder = options(this, method,
+        QuantizationOptions.Builder builder = options(this, method != null ? method : RangeMethods.FITTED_PDF,
                 weightBits != null ? weightBits : base.weightBits(), activationBits, granularity,
                 keepFp32).sequentialPasses(sequentialPasses)
                 .crossLayerEqualization(crossLayerEqualization || base.crossLayerEqualization())
                 .adaround(adaround != null ? adaround : base.adaroundIterations());
+        if (method == null) {
+            builder.activationRangeMethod(base.activationRangeMethod()).weightRangeMethod(base.weightRangeMethod());
+        }
         try {
             builder.activationZeroPoints(ZeroPoints.parse(zeroPoints));
         } catch (IllegalArgumentException e) {

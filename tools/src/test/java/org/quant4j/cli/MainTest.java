@@ -201,6 +201,14 @@ class MainTest {
         assertEquals(4, options.weightBits());
         assertEquals(org.quant4j.QuantizationOptions.DEFAULT_ADAROUND_ITERATIONS, options.adaroundIterations());
         assertEquals(8, options.activationBits());
+        assertEquals(org.quant4j.RangeMethod.MSE, options.weightRangeMethod());
+        assertEquals(org.quant4j.RangeMethod.FITTED_PDF, options.activationRangeMethod());
+        Run m = run("quantize", net.toString(), "-o", dir.resolve("w4-minmax.q4j").toString(), "--calibration-images",
+                "32", "--preset", "w4", "--method", "minmax");
+        assertEquals(0, m.code(), m.err());
+        var minmax = org.quant4j.QuantizedModel.load(dir.resolve("w4-minmax.q4j").toFile()).options();
+        assertEquals(org.quant4j.RangeMethod.MINMAX, minmax.weightRangeMethod(), "--method names both");
+        assertEquals(org.quant4j.RangeMethod.MINMAX, minmax.activationRangeMethod());
         Run n = run("quantize", net.toString(), "-o", dir.resolve("ada.q4j").toString(), "--calibration-images", "32",
                 "--weight-bits", "5", "--adaround", "20");
         assertEquals(0, n.code(), n.err());
