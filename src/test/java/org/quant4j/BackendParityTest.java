@@ -16,8 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -197,17 +197,9 @@ class BackendParityTest {
     }
 
     private static Object initialized(ReferenceNetwork ref, File file) throws IOException {
-        Object conf = ref.configuration();
-        if (conf instanceof ComputationGraphConfiguration c) {
-            ComputationGraph g = new ComputationGraph(c);
-            g.init();
-            ModelSerializer.writeModel(g, file, false);
-            return g;
-        }
-        MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) conf);
-        m.init();
-        ModelSerializer.writeModel(m, file, false);
-        return m;
+        Model net = ref.untrained();
+        ModelSerializer.writeModel(net, file, false);
+        return net;
     }
 
     private static Object load(ReferenceNetwork ref, File file) throws IOException {

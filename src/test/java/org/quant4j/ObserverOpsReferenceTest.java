@@ -3,8 +3,6 @@ package org.quant4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
@@ -78,14 +76,7 @@ public class ObserverOpsReferenceTest {
         QuantizationOptions options = QuantizationOptions.builder().calibrationBatches(4).observerOps(observerOps)
                 .build();
         DataSetIterator calibration = data.iterator(ref.dataset(), Split.TRAIN, Subset.random(128, 5L), 32);
-        Object conf = ref.configuration();
-        if (conf instanceof ComputationGraphConfiguration c) {
-            ComputationGraph g = new ComputationGraph(c);
-            g.init();
-            return Quantizer.calibrate(g, calibration, options);
-        }
-        MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) conf);
-        m.init();
-        return Quantizer.calibrate(m, calibration, options);
+        return ref.untrained() instanceof ComputationGraph g ? Quantizer.calibrate(g, calibration, options)
+                : Quantizer.calibrate((MultiLayerNetwork) ref.untrained(), calibration, options);
     }
 }

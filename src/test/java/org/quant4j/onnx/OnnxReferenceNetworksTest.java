@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,17 +60,7 @@ class OnnxReferenceNetworksTest {
     @EnumSource(value = ReferenceNetwork.class, names = {"MLP_MNIST", "LENET_MNIST", "RESNET_FASHION",
             "MOBILENET_FASHION"})
     void referenceNetwork(ReferenceNetwork ref) throws Exception {
-        Object conf = ref.configuration();
-        Model net;
-        if (conf instanceof ComputationGraphConfiguration c) {
-            ComputationGraph g = new ComputationGraph(c);
-            g.init();
-            net = g;
-        } else {
-            MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) conf);
-            m.init();
-            net = m;
-        }
+        Model net = ref.untrained();
         check(ref.id(), net, ref.dataset(), 640);
     }
 

@@ -5,8 +5,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.zoo.ZooModel;
@@ -76,16 +74,7 @@ public class ObserverOpsBenchmark {
             shape = new long[] {4, 3, 224, 224};
         } else {
             ReferenceNetwork ref = ReferenceNetwork.byId(model);
-            Object conf = ref.configuration();
-            if (conf instanceof ComputationGraphConfiguration c) {
-                ComputationGraph g = new ComputationGraph(c);
-                g.init();
-                net = g;
-            } else {
-                MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) conf);
-                m.init();
-                net = m;
-            }
+            net = ref.untrained();
             shape = new long[] {32, 1, 28, 28};
         }
         graph = net instanceof MultiLayerNetwork m ? Dl4jConverter.convert(m) : Dl4jConverter.convert((ComputationGraph) net);

@@ -18,7 +18,6 @@ import java.util.stream.Stream;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -171,14 +170,7 @@ public class OrtComparisonBenchmark {
                     : ModelSerializer.restoreMultiLayerNetwork(file, false);
         }
         System.out.println(file + " not found: " + ref.id() + " with random weights");
-        if (conf instanceof ComputationGraphConfiguration c) {
-            ComputationGraph g = new ComputationGraph(c);
-            g.init();
-            return g;
-        }
-        MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) conf);
-        m.init();
-        return m;
+        return ref.untrained();
     }
 
     /** Quantized with the default options, calibrated on two batches of 4 uniform random images (seed 1). */

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -20,6 +21,8 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -179,6 +182,21 @@ public enum ReferenceNetwork {
             case MOBILENET_FASHION -> mobilenet();
             default -> SecondSetNetworks.configuration(this, base(SecondSetNetworks.learningRate(this)));
         };
+    }
+
+    /**
+     * A new network of this configuration with its seeded initial weights (untrained): a {@link MultiLayerNetwork}
+     * or a {@link ComputationGraph}.
+     */
+    public Model untrained() {
+        if (configuration() instanceof ComputationGraphConfiguration c) {
+            ComputationGraph g = new ComputationGraph(c);
+            g.init();
+            return g;
+        }
+        MultiLayerNetwork m = new MultiLayerNetwork((MultiLayerConfiguration) configuration());
+        m.init();
+        return m;
     }
 
     /**

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -44,17 +43,7 @@ public final class ReferenceTraining {
     /** Trains {@code net} on its data set's first {@link ReferenceNetwork#trainingImages()} training images and saves it as {@code dir/<id>.zip}. */
     public static Trained train(ReferenceNetwork net, Datasets data, Path dir, PrintStream log, Progress progress)
             throws IOException {
-        Object conf = net.configuration();
-        Model model;
-        if (conf instanceof MultiLayerConfiguration c) {
-            MultiLayerNetwork m = new MultiLayerNetwork(c);
-            m.init();
-            model = m;
-        } else {
-            ComputationGraph g = new ComputationGraph((ComputationGraphConfiguration) conf);
-            g.init();
-            model = g;
-        }
+        Model model = net.untrained();
         LabeledImages train = net.trainingImages() >= ReferenceNetwork.TRAINING_SPLIT
                 ? data.load(net.dataset(), Split.TRAIN)
                 : data.load(net.dataset(), Split.TRAIN, Subset.first(net.trainingImages()));
