@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
@@ -34,6 +33,7 @@ import org.quant4j.QuantizationListener;
 import org.quant4j.QuantizationPhases;
 import org.quant4j.QuantizedModel;
 import org.quant4j.Quantizer;
+import org.quant4j.reference.HeScaling;
 
 /**
  * The memory and time of {@code Quantizer.quantize} per phase ({@link QuantizationListener}): wall time, the JVM heap
@@ -140,7 +140,7 @@ public final class QuantizeMemory {
         };
         Model net = zoo.init();
         if (name.equals("resnet50")) {
-            heScale(net);
+            HeScaling.rescale(net);
         }
         return net;
     }
@@ -150,25 +150,6 @@ public final class QuantizeMemory {
             return new long[] {1, Integer.parseInt(name.substring(4))};
         }
         return name.equals("unet") ? new long[] {1, 3, 512, 512} : new long[] {1, 3, 224, 224};
-    }
-
-    /** Weights rescaled to He's scale (init() draws N(0, 0.5): ResNet-50's activations overflow without it). */
-    static void heScale(Model net) {
-        org.deeplearning4j.nn.api.Layer[] layers = net instanceof MultiLayerNetwork m ? m.getLayers()
-                : ((ComputationGraph) net).getLayers();
-        for (org.deeplearning4j.nn.api.Layer layer : layers) {
-            for (Map.Entry<String, INDArray> e : layer.paramTable().entrySet()) {
-                INDArray w = e.getValue();
-                if (!e.getKey().equals("W") || w.rank() < 2 || w.length() < 2) {
-                    continue;
-                }
-                long fanIn = w.rank() == 2 ? w.size(0) : w.length() / w.size(0);
-                double std = w.stdNumber().doubleValue();
-                if (std > 0) {
-                    w.muli(Math.sqrt(2.0 / fanIn) / std);
-                }
-            }
-        }
     }
 
     /** One reading of the process's memory. */

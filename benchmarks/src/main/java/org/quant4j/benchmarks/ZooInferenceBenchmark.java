@@ -34,6 +34,7 @@ import org.quant4j.Quantizer;
 import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
+import org.quant4j.reference.HeScaling;
 
 /**
  * Inference latency of DL4J zoo models (random weights rescaled to He's scale, 10 classes, their own input sizes):
@@ -86,7 +87,7 @@ public class ZooInferenceBenchmark {
     /** The network, its weights at He's scale. */
     static Model initialized(ZooModel<?> zoo) {
         Model net = zoo.init();
-        heScale(net);
+        HeScaling.rescale(net);
         return net;
     }
 
@@ -100,19 +101,6 @@ public class ZooInferenceBenchmark {
         }
         return net instanceof MultiLayerNetwork m ? Quantizer.quantize(m, new ListDataSetIterator<>(calibration, 1))
                 : Quantizer.quantize((ComputationGraph) net, new ListDataSetIterator<>(calibration, 1));
-    }
-
-    /** As the zoo tests do: ResNet50's init() weights overflow float32; speed does not depend on the values. */
-    private static void heScale(Model net) {
-        org.deeplearning4j.nn.api.Layer[] layers = net instanceof MultiLayerNetwork m ? m.getLayers()
-                : ((ComputationGraph) net).getLayers();
-        for (org.deeplearning4j.nn.api.Layer layer : layers) {
-            INDArray w = layer.paramTable().get("W");
-            if (w != null && w.rank() >= 2 && w.stdNumber().doubleValue() > 0) {
-                long fanIn = w.rank() == 2 ? w.size(0) : w.length() / w.size(0);
-                w.muli(Math.sqrt(2.0 / fanIn) / w.stdNumber().doubleValue());
-            }
-        }
     }
 
     @Benchmark

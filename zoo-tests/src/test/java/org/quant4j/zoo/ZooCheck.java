@@ -219,29 +219,6 @@ final class ZooCheck {
         }
     }
 
-    /**
-     * Rescales every weight tensor {@code W} (and separable {@code pW}) to He's standard deviation sqrt(2 / fanIn),
-     * for zoo models whose init() weights overflow float32 on real images (ResNet50 draws N(0, 0.5) in every layer:
-     * DL4J's own output is NaN). The architecture and everything else stay as init() made them.
-     */
-    static void heScale(Model net) {
-        org.deeplearning4j.nn.api.Layer[] layers = net instanceof MultiLayerNetwork m ? m.getLayers()
-                : ((ComputationGraph) net).getLayers();
-        for (org.deeplearning4j.nn.api.Layer layer : layers) {
-            for (Map.Entry<String, INDArray> e : layer.paramTable().entrySet()) {
-                INDArray w = e.getValue();
-                if (!(e.getKey().equals("W") || e.getKey().equals("pW")) || w.rank() < 2 || w.length() < 2) {
-                    continue;
-                }
-                long fanIn = w.rank() == 2 ? w.size(0) : w.length() / w.size(0);
-                double std = w.stdNumber().doubleValue();
-                if (std > 0) {
-                    w.muli(Math.sqrt(2.0 / fanIn) / std);
-                }
-            }
-        }
-    }
-
     static INDArray output(Model net, INDArray x) {
         return net instanceof MultiLayerNetwork m ? m.output(x, false) : ((ComputationGraph) net).outputSingle(false, x);
     }

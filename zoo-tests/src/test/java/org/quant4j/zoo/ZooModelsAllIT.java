@@ -14,11 +14,12 @@ import org.deeplearning4j.zoo.model.VGG19;
 import org.deeplearning4j.zoo.model.Xception;
 import org.deeplearning4j.zoo.model.YOLO2;
 import org.junit.jupiter.api.Test;
+import org.quant4j.reference.HeScaling;
 
 /**
  * The larger DL4J zoo models, run by {@code mvn verify -Pzoo-all} (not in the default build): the same checks as
  * {@link ZooModelsIT} at each model's own input size, batch 1, 8 calibration and 4 evaluation photos. Weights whose
- * init() scale overflows float32 on photos are rescaled to He's scale ({@link ZooCheck#heScale}).
+ * init() scale overflows float32 on photos are rescaled to He's scale ({@link HeScaling}).
  */
 class ZooModelsAllIT {
 
@@ -82,7 +83,7 @@ class ZooModelsAllIT {
                 .seed(ZooModelsIT.SEED).build());
         // init() weights give activations of order 1e6 on photos: the residual sums then cancel in float32, and
         // the converted graph's tanh after them differs from DL4J's by 5 % (0.054) for rounding alone
-        ZooCheck.heScale(net);
+        HeScaling.rescale(net);
         check("InceptionResNetV1", net, 3, 160, 160);
     }
 

@@ -11,6 +11,7 @@ import org.deeplearning4j.zoo.model.SqueezeNet;
 import org.deeplearning4j.zoo.model.NASNet;
 import org.deeplearning4j.zoo.model.ResNet50;
 import org.junit.jupiter.api.Test;
+import org.quant4j.reference.HeScaling;
 
 /**
  * DL4J zoo models that the default build checks (random weights from init() with a fixed seed): each converts with
@@ -58,7 +59,7 @@ class ZooModelsIT {
     @Test
     void resNet50() {
         Model net = init(ResNet50.builder().numClasses(CLASSES).seed(SEED).build());
-        ZooCheck.heScale(net); // init() draws N(0, 0.5) weights: DL4J's own output on photos is NaN without this
+        HeScaling.rescale(net); // init() draws N(0, 0.5) weights: DL4J's own output on photos is NaN without this
         ZooCheck.Result r = ZooCheck.run("ResNet50", net, 3, 224, 224, 2, 16, 8);
         assertTrue(r.sqnrDb() >= ZooCheck.MIN_SQNR_DB, r.toString());
         assertTrue(r.execution().startsWith("int8"), r.toString());

@@ -26,6 +26,7 @@ import org.quant4j.data.Photos;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.onnx.OnnxExport;
 import org.quant4j.onnx.OrtCheck;
+import org.quant4j.reference.HeScaling;
 
 /**
  * The ONNX export of the default zoo models (random weights from init(), as {@link ZooModelsIT}), quantized on the
@@ -61,7 +62,7 @@ class ZooOnnxIT {
     void resNet50() throws Exception {
         Model net = ZooModelsIT.init(ResNet50.builder().numClasses(ZooModelsIT.CLASSES).seed(ZooModelsIT.SEED)
                 .build());
-        ZooCheck.heScale(net);
+        HeScaling.rescale(net);
         check("ResNet50", net, 3, 224, 224, 16);
     }
 
