@@ -28,11 +28,7 @@ public record ChunkSummary(long count, double min, double max, double mean, doub
 
     /** The sum of the histogram's counts. */
     public long total() {
-        long t = 0;
-        for (long c : counts) {
-            t += c;
-        }
-        return t;
+        return java.util.Arrays.stream(counts).sum();
     }
 
     /**

@@ -57,11 +57,7 @@ public record Histogram(double low, double binWidth, long[] counts) {
 
     /** Sum of all counts. */
     public long total() {
-        long t = 0;
-        for (long c : counts) {
-            t += c;
-        }
-        return t;
+        return java.util.Arrays.stream(counts).sum();
     }
 
     /** Left edge of bin {@code i} ({@code i == bins()} gives the right edge of the last bin). */
