@@ -13,7 +13,8 @@ import org.nd4j.linalg.indexing.conditions.Conditions;
  * clamp it to a level and answer with a finite, confident, meaningless output.
  *
  * <p>Cost: one sum per input (finite for an all-finite batch, whatever the values: a sum that overflows only
- * triggers the exact check), and a per-example count only when that sum is not finite.
+ * triggers the exact check; a small input's values times 0, summed in Java, are NaN only for a NaN or an infinity),
+ * and a per-example count only when that sum is not finite.
  */
 public final class NonFiniteRows {
 
@@ -24,7 +25,7 @@ public final class NonFiniteRows {
     public static long[] of(INDArray[] inputs) {
         boolean[] bad = null;
         for (INDArray x : inputs) {
-            if (!x.dataType().isFPType() || x.rank() == 0 || Double.isFinite(x.sumNumber().doubleValue())) {
+            if (!x.dataType().isFPType() || x.rank() == 0 || allFinite(x)) {
                 continue;
             }
             int[] perExample = IntStream.range(1, x.rank()).toArray();
@@ -43,6 +44,27 @@ public final class NonFiniteRows {
         }
         boolean[] flags = bad;
         return IntStream.range(0, flags.length).filter(r -> flags[r]).asLongStream().toArray();
+    }
+
+    /** Below this many values a float input is scanned in Java: an ND4J sum costs tens of microseconds per call. */
+    static final long SCANNED_IN_JAVA = 1 << 14;
+
+    /**
+     * Whether every value is finite, or may be: false only after a sum of the values (or, for a small dense float
+     * array, of the values times 0, whatever their size) was not finite.
+     */
+    private static boolean allFinite(INDArray x) {
+        if (x.length() >= SCANNED_IN_JAVA || x.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT
+                || x.isView() || x.ordering() != 'c' || x.offset() != 0) {
+            return Double.isFinite(x.sumNumber().doubleValue());
+        }
+        Nd4j.getAffinityManager().ensureLocation(x, org.nd4j.linalg.api.concurrency.AffinityManager.Location.HOST);
+        java.nio.FloatBuffer values = x.data().asNioFloat();
+        float zeroIfFinite = 0;
+        for (int i = 0, n = (int) x.length(); i < n; i++) {
+            zeroIfFinite += values.get(i) * 0f;
+        }
+        return zeroIfFinite == 0;
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.enums.WeightsFormat;
@@ -27,8 +28,9 @@ import org.quant4j.nd4j.NativeArrays;
  * AdaRound (learned rounding, Nagel et al. 2020) over a fake-quant graph: op after op in graph order, each weight's
  * integer levels {@code <W>:q} are replaced by levels learned to minimize the op's output error on the calibration's
  * held batches ({@link RoundingOptimizer}), its input taken from the quantized graph, where the ops before it already
- * have their learned levels, and its target from the fp32 graph. The scales stay those range setting solved, so the
- * graph, the int8 plan and a saved model hold only different integers. Runs before bias correction.
+ * have their learned levels, and its target from the fp32 graph. Each weight's scales are fitted to the same output
+ * error ({@link ScaleFit}) before (with rounding to nearest) and after the rounding is learned, so the graph, the int8
+ * plan and a saved model hold other integers and other weight scales, nothing else. Runs before bias correction.
  *
  * <p>Taken: {@code conv2d} on NCHW data (any weight layout), {@code depthwise_conv2d} on NCHW data with depth
  * multiplier 1 (each channel its own {@code 1 x kH kW} problem), {@code xw_plus_b} and {@code matmul} on rank-2
@@ -48,15 +50,22 @@ final class AdaRound {
     record Result(String op, double nearest, double learned) {
     }
 
+    /** The output errors per op taken, and the quantizations with the weight scales fitted to the learned levels. */
+    record Outcome(List<Result> results, List<TensorQuantization> quantizations) {
+    }
+
     /**
-     * Learns the rounding of every weight of {@code ops} in {@code quantized} ({@code iterations} each); the
-     * output errors before and after, per op taken.
+     * Learns the rounding of every weight of {@code ops} in {@code quantized} ({@code iterations} each), with its
+     * scales fitted to the output error ({@link ScaleFit}): to rounding to nearest before the rounding is learned, and
+     * to the learned levels after; the output errors before and after, per op taken, and the quantizations with the
+     * fitted scales (the graph's {@code <W>:scale} constants hold them too).
      */
-    static List<Result> apply(ObservedNetwork calibration, List<QuantizableOp> ops, List<TensorQuantization> quantizations,
+    static Outcome apply(ObservedNetwork calibration, List<QuantizableOp> ops, List<TensorQuantization> quantizations,
             ModelGraph quantized, int iterations) {
         ModelGraph fp32 = calibration.fp32Graph();
         Set<String> done = new HashSet<>();
         List<Result> results = new java.util.ArrayList<>();
+        List<TensorQuantization> fitted = new java.util.ArrayList<>(quantizations);
         for (QuantizableOp op : ops) {
             TensorQuantization t = quantizations.stream().filter(q -> q.kind() == TensorQuantization.Kind.WEIGHT
                     && q.tensor().equals(op.weight())).findFirst().orElse(null);
@@ -83,13 +92,23 @@ final class AdaRound {
             INDArray gramQ = Nd4j.stack(0, moments.gramQ);
             INDArray crossMoment = Nd4j.stack(0, moments.cross);
             INDArray cross = Nd4j.matmul(wg, crossMoment);
-            INDArray levels = RoundingOptimizer.optimize(units, m, gramQ, cross, t.grid().qmin(), t.grid().qmax(),
-                    iterations);
+            int qmin = t.grid().qmin();
+            int qmax = t.grid().qmax();
+            int[] index = scaleIndex(layout, groups, rows, t.scales().length);
+            double[] alpha = ScaleFit.fittedToNearest(units, m, gramQ, cross, index, t.scales().length, qmin, qmax);
+            INDArray levels;
+            try (INDArray e = ScaleFit.expand(alpha, index, units.shape()); INDArray unitsAt = units.div(e);
+                    INDArray mAt = m.mul(e)) {
+                levels = RoundingOptimizer.optimize(unitsAt, mAt, gramQ, cross, qmin, qmax, iterations);
+            }
+            alpha = ScaleFit.factors(levels, m, gramQ, cross, index, t.scales().length);
+            INDArray fittedM = ScaleFit.expand(alpha, index, units.shape()).muli(m);
             double before = 0;
             double after = 0;
             for (int g = 0; g < groups; g++) {
                 float[] u = units.slice(g).dup('c').data().asFloat();
                 float[] mg = m.slice(g).dup('c').data().asFloat();
+                float[] fittedMg = fittedM.slice(g).dup('c').data().asFloat();
                 float[] wf = wg.slice(g).dup('c').data().asFloat();
                 float[] learned = levels.slice(g).dup('c').data().asFloat();
                 float[] crossRows = cross.slice(g).dup('c').data().asFloat();
@@ -98,7 +117,7 @@ final class AdaRound {
                 for (int i = 0; i < u.length; i++) {
                     nearest[i] = Math.max(t.grid().qmin(), Math.min(t.grid().qmax(), (float) Math.rint(u[i])))
                             * mg[i];
-                    wq[i] = learned[i] * mg[i];
+                    wq[i] = learned[i] * fittedMg[i];
                 }
                 before += RoundingOptimizer.loss(nearest, wf, moments.gramQ[g], moments.gram[g], crossRows, rows, k);
                 after += RoundingOptimizer.loss(wq, wf, moments.gramQ[g], moments.gram[g], crossRows, rows, k);
@@ -108,17 +127,54 @@ final class AdaRound {
             }
             INDArray q = layout.fromGroups(levels, w.shape()).castTo(t.grid().bits() <= 8 ? DataType.INT8
                     : DataType.INT16);
-            for (INDArray temporary : new INDArray[] {units, perLevel, m, wg, levels, scales}) {
+            for (INDArray temporary : new INDArray[] {units, perLevel, m, fittedM, wg, levels, scales}) {
                 NativeArrays.release(temporary, w);
             }
             NativeArrays.release(folded, w);
             moments.release();
             quantized.graph().getVariable(PointNames.levels(op.weight())).setArray(q);
+            TensorQuantization rescaled = rescaled(t, alpha);
+            SDVariable scale = quantized.graph().getVariable(PointNames.scale(op.weight()));
+            scale.setArray(Nd4j.create(rescaled.scales(), t.scaleShape(), 'c').castTo(scale.getArr().dataType()));
+            fitted.set(fitted.indexOf(t), rescaled);
             LOG.debug("AdaRound {}: output error {} -> {} per column ({} ms)", op.output(), before, after,
                     (System.nanoTime() - start) / 1_000_000);
             results.add(new Result(op.output(), before, after));
         }
-        return results;
+        return new Outcome(results, fitted);
+    }
+
+    /**
+     * The weight scale of each row of the problems {@code [groups, rows, K]}, at {@code g * rows + r}: the output
+     * channel's (a depthwise convolution's group, another op's row), or 0 for a per-tensor weight.
+     */
+    private static int[] scaleIndex(Layout layout, int groups, int rows, int scales) {
+        boolean depthwise = layout.type().equals("depthwise");
+        if (scales != 1 && scales != (depthwise ? groups : rows)) {
+            throw new IllegalStateException(scales + " weight scales for " + groups + " x " + rows
+                    + " output channels (" + layout.type() + ")");
+        }
+        int[] index = new int[groups * rows];
+        for (int g = 0; g < groups; g++) {
+            for (int r = 0; r < rows; r++) {
+                index[g * rows + r] = scales == 1 ? 0 : depthwise ? g : r;
+            }
+        }
+        return index;
+    }
+
+    /** {@code t} with each weight scale, and its clip range, times its factor. */
+    private static TensorQuantization rescaled(TensorQuantization t, double[] alpha) {
+        float[] scales = t.scales().clone();
+        double[] lo = t.lo().clone();
+        double[] hi = t.hi().clone();
+        for (int c = 0; c < scales.length; c++) {
+            scales[c] = (float) (scales[c] * alpha[c]);
+            lo[c] *= alpha[c];
+            hi[c] *= alpha[c];
+        }
+        return new TensorQuantization(t.tensor(), t.kind(), t.rank(), t.axis(), t.grid(), scales, lo, hi,
+                t.consumers(), t.input(), t.inputAxis(), t.inputScales(), t.zeroPoints());
     }
 
     /** The second moments of one op's input columns, per group (see {@link #moments}). */

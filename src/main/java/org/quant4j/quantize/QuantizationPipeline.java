@@ -195,45 +195,43 @@ public final class QuantizationPipeline {
             QuantizationOptions options) {
         List<TensorQuantization> quantizations = QuantizationPhases.timed(Phase.SOLVE,
                 () -> RangeSetting.solveRanges(calibration, ops, options));
-        ModelGraph quantized = rewrite(calibration, ops, quantizations, options);
+        Quantized result = rewrite(calibration, ops, quantizations, options);
         for (int pass = 0; pass < options.sequentialPasses(); pass++) {
-            ModelGraph previous = quantized;
+            ModelGraph previous = result.graph();
             ObservedNetwork observed = QuantizationPhases.timed(Phase.CALIBRATION,
                     () -> calibration.observedOn(previous));
             List<TensorQuantization> solved = QuantizationPhases.timed(Phase.SOLVE,
                     () -> RangeSetting.solveRanges(observed, ops, options));
-            quantizations = solved;
-            quantized = rewrite(observed, ops, solved, options);
+            result = rewrite(observed, ops, solved, options);
         }
-        return new Quantized(quantizations, quantized);
+        return result;
     }
 
     /**
      * A copy of the fp32 graph rewritten with fake-quant ops, its weights' rounding learned when asked
      * ({@link AdaRound}), then bias-corrected when asked.
      */
-    private static ModelGraph rewrite(ObservedNetwork calibration, List<QuantizableOp> ops,
-            List<TensorQuantization> quantizations, QuantizationOptions options) {
+    private static Quantized rewrite(ObservedNetwork calibration, List<QuantizableOp> ops,
+            List<TensorQuantization> solved, QuantizationOptions options) {
         ModelGraph fp32 = calibration.fp32Graph();
         ModelGraph quantized = QuantizationPhases.timed(Phase.REWRITE, () -> {
             // The weights are read once by the rewrite and replaced by their levels: shared, not copied, until then.
             Set<String> weights = new java.util.HashSet<>();
-            quantizations.stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT)
+            solved.stream().filter(t -> t.kind() == TensorQuantization.Kind.WEIGHT)
                     .forEach(t -> weights.add(t.tensor()));
             ModelGraph copy = fp32.copySharing(weights);
-            FakeQuantRewriter.rewrite(copy.graph(), quantizations);
+            FakeQuantRewriter.rewrite(copy.graph(), solved);
             GraphCopy.unshare(fp32.graph(), copy.graph(), weights);
             return copy;
         });
-        if (options.adaroundIterations() > 0) {
-            QuantizationPhases.timed(Phase.ADAROUND, () -> AdaRound.apply(calibration, ops, quantizations, quantized,
-                    options.adaroundIterations()));
-        }
+        List<TensorQuantization> quantizations = options.adaroundIterations() <= 0 ? solved
+                : QuantizationPhases.timed(Phase.ADAROUND, () -> AdaRound.apply(calibration, ops, solved, quantized,
+                        options.adaroundIterations())).quantizations();
         if (options.biasCorrection()) {
             QuantizationPhases.timed(Phase.BIAS_CORRECTION,
                     () -> MeasuredBiasCorrection.apply(calibration, ops, quantized));
         }
-        return quantized;
+        return new Quantized(quantizations, quantized);
     }
 
     /** The activation granularity; per-point with how many points chose per-channel scales. */

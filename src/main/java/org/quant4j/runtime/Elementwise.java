@@ -7,6 +7,7 @@ import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.primitive_desc_base;
+import org.bytedeco.dnnl.softmax_forward;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -15,7 +16,8 @@ import org.bytedeco.javacpp.Pointer;
  * relu and leaky ReLU compute it), the sum of two tensors ({@code a + b}, one rounding, as SameDiff's add), and the
  * logistic sigmoid {@code 1 / (1 + e^-x)} (oneDNN's vectorized exp: within 4 units in the last place of SameDiff's
  * sigmoid, measured). Also tanh, which the plan does not use: it differs from SameDiff's tanh by up to 251 units in
- * the last place. {@link #execute} is thread-safe.
+ * the last place. And the softmax of each row of a row-major {@code rows x cols} matrix,
+ * {@code exp(x - max x) / sum exp(x - max x)} (a classifier's output). {@link #execute} is thread-safe.
  */
 final class Elementwise implements AutoCloseable {
 
@@ -48,6 +50,24 @@ final class Elementwise implements AutoCloseable {
                         new memory.desc[] {desc, desc, desc}, java.util.Map.of())
                 : new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
                         new memory.desc[] {desc, desc}, java.util.Map.of());
+    }
+
+    /** The softmax of each row of a row-major {@code rows x cols} f32 matrix. */
+    private Elementwise(long rows, long cols) {
+        this.binaryOp = false;
+        desc = new memory.desc(new long[] {rows, cols}, memory.data_type.f32, memory.format_tag.ab);
+        softmax_forward.primitive_desc p = new softmax_forward.primitive_desc(
+                new softmax_forward.desc(dnnl.prop_kind.forward_inference, desc, 1), Primitives.threadSafe(),
+                Dnnl.engine());
+        pd = p;
+        primitive = new softmax_forward(p);
+        runner = new PrimitiveRunner(primitive, pd, new int[] {dnnl.DNNL_ARG_SRC, dnnl.DNNL_ARG_DST},
+                new memory.desc[] {desc, desc}, java.util.Map.of());
+    }
+
+    /** {@code dst = softmax(src)} over each row of a row-major {@code rows x cols} matrix. */
+    static Elementwise softmaxRows(long rows, long cols) {
+        return new Elementwise(rows, cols);
     }
 
     /** {@code dst = src >= 0 ? src : alpha src} over n values. */

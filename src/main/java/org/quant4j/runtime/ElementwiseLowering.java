@@ -8,12 +8,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.BaseScalarOp;
 import org.nd4j.linalg.api.ops.impl.scalar.LeakyReLU;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 
 /**
- * ReLU, leaky ReLU, sigmoid and the sum of two tensors of one shape: f32 oneDNN primitives ({@link Elementwise}) on
- * f32 values. (Not tanh: oneDNN's differs from SameDiff's by up to 251 units in the last place, sigmoid by 4; see
+ * ReLU, leaky ReLU, sigmoid, the sum of two tensors of one shape and the softmax of a rank-2 value's rows: f32
+ * oneDNN primitives ({@link Elementwise}) on f32 values. (Not tanh: oneDNN's differs from SameDiff's by up to 251 units in the last place, sigmoid by 4; see
  * Int8SigmoidAndConcatTest.) A ReLU or residual add that a kernel fuses never gets here ({@link KernelRoute}).
  */
 final class ElementwiseLowering implements OpLowering {
@@ -21,7 +22,23 @@ final class ElementwiseLowering implements OpLowering {
     @Override
     public boolean takes(SameDiffOp op, PlanBuilder plan) {
         DifferentialFunction f = op.getOp();
-        return f instanceof RectifiedLinear || f instanceof LeakyReLU || f instanceof Sigmoid || f instanceof AddOp;
+        return f instanceof RectifiedLinear || f instanceof LeakyReLU || f instanceof Sigmoid || f instanceof AddOp
+                || rowSoftmax(op, plan);
+    }
+
+    /**
+     * A softmax over dimension 1 of a rank-2 value (a classifier's output, as the converter writes DL4J's softmax on
+     * rank 2).
+     */
+    private static boolean rowSoftmax(SameDiffOp op, PlanBuilder plan) {
+        if (!(op.getOp() instanceof SoftMax softmax) || op.getInputsToOp().size() != 1
+                || op.getOutputsOfOp().size() != 1) {
+            return false;
+        }
+        Value in = plan.value(op.getInputsToOp().get(0));
+        long[] iArgs = softmax.iArgs();
+        int axis = iArgs == null || iArgs.length == 0 ? -1 : (int) iArgs[0];
+        return in != null && in.shape().length == 2 && (axis == 1 || axis == -1);
     }
 
     @Override
@@ -36,7 +53,13 @@ final class ElementwiseLowering implements OpLowering {
         Elementwise primitive;
         Value a;
         Value b = null;
-        if (f instanceof AddOp) {
+        if (f instanceof SoftMax) {
+            a = plan.require(in.get(0), Value.Kind.F32);
+            if (!Arrays.equals(a.shape(), out)) {
+                return false;
+            }
+            primitive = Elementwise.softmaxRows(out[0], out[1]);
+        } else if (f instanceof AddOp) {
             if (in.size() != 2 || plan.value(in.get(0)) == null || plan.value(in.get(1)) == null
                     || !Arrays.equals(plan.value(in.get(0)).shape(), out)
                     || !Arrays.equals(plan.value(in.get(1)).shape(), out)) {

@@ -19,9 +19,9 @@ final class Lowerings {
             new AliasLowering(), // identity, a flatten of levels: no step
             new ChannelsLastLowering(), // the permutes at the edges of channels-last networks: a copy
             new PoolingLowering(), // max pooling, global average/max pooling
-            new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add
+            new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add, a rank-2 softmax
             new ConcatenationLowering(), // concat
-            new LibraryIslandLowering(), // softmax, pad, batchnorm, lrn, avgpool2d, subtract, multiply: the library op
+            new LibraryIslandLowering(), // other softmaxes, pad, batchnorm, lrn, avgpool2d, subtract, multiply: the library op
             new SameDiffIslandLowering()); // anything else: the op alone through SameDiff
 
     private Lowerings() {

@@ -12,10 +12,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A rank-4 array in the graph's layout (NCHW) into an f32 NHWC buffer, straight from the array's memory (a copy,
- * exact), or a buffer of NCHW levels (u8, s8) into NHWC levels ({@link QuantizeToNhwcStep}): through oneDNN's reorder for {@value #FEW_CHANNELS} channels or more; for fewer (a network's input image)
- * by interleaving the channel planes in Java, as oneDNN's AVX-512 reorder to three innermost channels took 4.4 ms
- * for ResNet-50's input batch of 8 (0.4 ms limited to AVX2; {@code PlanProfile}, docs/PERFORMANCE.md). ND4J's
- * permute and copy took 3 to 5 ms.
+ * exact), or a buffer of NCHW levels (u8, s8) into NHWC levels ({@link QuantizeToNhwcStep}). One channel: the two
+ * layouts are the same bytes, copied. Otherwise through oneDNN's reorder, except floats with fewer than
+ * {@value #FEW_CHANNELS} channels (a network's input image), whose channel planes are interleaved in Java: oneDNN's
+ * AVX-512 reorder to three innermost f32 channels took 4.4 ms for ResNet-50's input batch of 8 (0.4 ms limited to
+ * AVX2; {@code PlanProfile}, docs/PERFORMANCE.md), ND4J's permute and copy 3 to 5 ms. For bytes oneDNN's reorder is
+ * the fast one (that batch's three u8 channels: 0.35 ms against 1.6 ms in Java, AVX-512).
  * Made once per plan step (one shape); {@link #toNhwc} is thread-safe.
  */
 final class NhwcReorder implements AutoCloseable {
@@ -43,7 +45,7 @@ final class NhwcReorder implements AutoCloseable {
         }
         this.shape = shape.clone();
         this.type = type;
-        if (shape[1] < FEW_CHANNELS) {
+        if (shape[1] == 1 || (type == ElementType.F32 && shape[1] < FEW_CHANNELS)) {
             pd = null;
             primitive = null;
             runner = null;
@@ -73,6 +75,8 @@ final class NhwcReorder implements AutoCloseable {
     void execute(Pointer nchw, Pointer nhwc) {
         if (runner != null) {
             runner.execute(nchw, nhwc);
+        } else if (shape[1] == 1) {
+            Pointer.memcpy(nhwc, nchw, shape[0] * shape[2] * shape[3] * type.bytes());
         } else if (type == ElementType.F32) {
             interleave(new FloatPointer(nchw), nhwc instanceof FloatPointer f ? f : new FloatPointer(nhwc));
         } else {

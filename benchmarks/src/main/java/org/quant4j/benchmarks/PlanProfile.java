@@ -13,8 +13,8 @@ import org.quant4j.QuantizedModel;
 import org.quant4j.runtime.Int8Network;
 
 /**
- * Where the int8 plan of a zoo model spends its time, step by step: the model of {@link ZooInferenceBenchmark},
- * quantized the same way, run {@code runs} times (default 50, after 50 untimed) on one random batch; prints the time per kind of step (int8
+ * Where the int8 plan of a network spends its time, step by step: a zoo model of {@link ZooInferenceBenchmark} or a
+ * network of {@link OrtComparisonBenchmark}, quantized as there, run {@code runs} times (default 50, after 50 untimed) on one random batch; prints the time per kind of step (int8
  * kernels, quantize steps, f32 primitives, islands) and the slowest steps. A plain-timer profile for finding the
  * cost, not a benchmark: the speed goals are measured with JMH.
  *
@@ -28,25 +28,47 @@ public final class PlanProfile {
     private PlanProfile() {
     }
 
-    public static void main(String[] args) {
+    /** Mean milliseconds of {@code call} over {@code runs} calls. */
+    private static double wholeCall(int runs, Runnable call) {
+        long start = System.nanoTime();
+        for (int i = 0; i < runs; i++) {
+            call.run();
+        }
+        return (System.nanoTime() - start) / 1e6 / runs;
+    }
+
+    public static void main(String[] args) throws java.io.IOException {
         if (args.length < 2) {
-            System.err.println("usage: PlanProfile MODEL BATCH [RUNS]   (MODEL: LeNet, SimpleCNN, SqueezeNet, ResNet50)");
+            System.err.println("usage: PlanProfile MODEL BATCH [RUNS]   (MODEL: LeNet, SimpleCNN, SqueezeNet, ResNet50,"
+                    + " DemoCNN, ResNetStyle, MobileNetStyle)");
             System.exit(2);
         }
         int batch = Integer.parseInt(args[1]);
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 50;
-        ZooModel<?> zoo = ZooInferenceBenchmark.zooModel(args[0]);
-        int[] shape = zoo.metaData().getInputShape()[0];
-        QuantizedModel q = ZooInferenceBenchmark.quantized(ZooInferenceBenchmark.initialized(zoo), shape);
-        INDArray input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        QuantizedModel q;
+        INDArray input;
+        if (List.of("DemoCNN", "ResNetStyle", "MobileNetStyle").contains(args[0])) {
+            long[] image = OrtComparisonBenchmark.inputShape(args[0]);
+            q = OrtComparisonBenchmark.quantize(OrtComparisonBenchmark.network(args[0]), image);
+            input = Nd4j.rand(DataType.FLOAT, batch, image[0], image[1], image[2]);
+        } else {
+            ZooModel<?> zoo = ZooInferenceBenchmark.zooModel(args[0]);
+            int[] shape = zoo.metaData().getInputShape()[0];
+            q = ZooInferenceBenchmark.quantized(ZooInferenceBenchmark.initialized(zoo), shape);
+            input = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        }
         q.outputs(QuantizedModel.Execution.INT8, input); // compiles the plan, or says why it cannot
         Int8Network int8 = q.int8Network();
         // Warm-up: the first tens of calls are up to twice as slow (the native allocator reaching its working set,
         // the JIT), as JMH's warm-up iterations also show.
         for (int i = 0; i < WARMUP; i++) {
             int8.outputs(input);
+            q.outputs(QuantizedModel.Execution.INT8, input);
         }
         System.out.println(args[0] + ", batch " + batch + ": " + int8.summary(input.shape()));
+        System.out.printf(Locale.ROOT, "whole call: QuantizedModel.outputs %.3f ms, Int8Network.outputs %.3f ms%n",
+                wholeCall(runs, () -> q.outputs(QuantizedModel.Execution.INT8, input)),
+                wholeCall(runs, () -> int8.outputs(input)));
         List<Int8Network.StepTime> steps = int8.profile(runs, input);
         double total = steps.stream().mapToDouble(Int8Network.StepTime::millis).sum();
         Map<String, double[]> byKind = new TreeMap<>();
