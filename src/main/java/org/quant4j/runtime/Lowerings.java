@@ -21,6 +21,7 @@ final class Lowerings {
             new PoolingLowering(), // max pooling, global average/max pooling
             new ElementwiseLowering(), // ReLU, leaky ReLU, sigmoid, add, a rank-2 softmax
             new ConcatenationLowering(), // concat
+            new PadLowering(), // a constant padding: row copies
             new LibraryIslandLowering(), // other softmaxes, pad, batchnorm, lrn, avgpool2d, subtract, multiply: the library op
             new SameDiffIslandLowering()); // anything else: the op alone through SameDiff
 
