@@ -14,8 +14,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 
 /**
  * ReLU, leaky ReLU, sigmoid, the sum of two tensors of one shape and the softmax of a rank-2 value's rows: f32
- * oneDNN primitives ({@link Elementwise}) on f32 values. (Not tanh: oneDNN's differs from SameDiff's by up to 251 units in the last place, sigmoid by 4; see
- * Int8SigmoidAndConcatTest.) A ReLU or residual add that a kernel fuses never gets here ({@link KernelRoute}).
+ * oneDNN primitives ({@link Elementwise}) on f32 values. (Not tanh: oneDNN's differs from SameDiff's by up to 251
+ * units in the last place, sigmoid by 4 (Int8SigmoidAndConcatTest), softmax by tens (Int8PadAndSoftmaxTest).) A ReLU
+ * or residual add that a kernel fuses never gets here ({@link KernelRoute}).
  */
 final class ElementwiseLowering implements OpLowering {
 

@@ -31,12 +31,12 @@ import org.slf4j.LoggerFactory;
  * when its result flows only through identity and ReLU into that point, else f32 ({@code s_w[o] * acc + b});</li>
  * <li>max pooling, identity and a flatten run on levels (max pooling commutes with a monotonic quantizer; a flatten
  * of NHWC levels is free, the dense weights after it are permuted once);</li>
- * <li>ReLU / leaky ReLU, sigmoid, the sum of two tensors, a concatenation, max and global average/max pooling run as
- * f32 oneDNN primitives;</li>
+ * <li>ReLU / leaky ReLU, sigmoid, the sum of two tensors, a concatenation, max and global average/max pooling and
+ * the softmax of a rank-2 value run as f32 oneDNN primitives, a constant padding as row copies;</li>
  * <li>a quantization point's {@code :scaled/:q/:fq} ops become one quantize step
  * ({@code clamp(rint(x / s_c), qmin, qmax)} in float, exactly as the graph) unless a kernel already wrote its levels;
  * readers of {@code <t>:fq} that are not integer kernels get {@code q * s_c}, exactly as the graph computes it;</li>
- * <li>any other op (un-folded BatchNorm, LRN, softmax, tanh, upsampling, ...) is an fp32 island: that one op
+ * <li>any other op (un-folded BatchNorm, LRN, tanh, upsampling, ...) is an fp32 island: that one op
  * runs through SameDiff on ND4J arrays (NCHW), converted at its edges.</li>
  * </ul>
  * So the plan differs from the fake-quant graph only by float rounding inside kernels and f32 primitives (sums in

@@ -16,8 +16,10 @@ final class LibraryIslandLowering implements OpLowering {
 
     /**
      * The ops the zoo's plans keep as islands most, each checked against the fake-quant graph by the int8 tests
-     * (softmax and zero padding in ResNet-50, BatchNorm after a ReLU and LRN in {@code Int8GraphTest}, average
-     * pooling in {@code RandomNetworkPropertiesTest} and the zoo SimpleCNN), and the subtract and multiply of an
+     * (softmax over other ranks and paddings other than constant ones: {@link ElementwiseLowering} and
+     * {@link PadLowering} take a rank-2 softmax and a constant padding first; BatchNorm after a ReLU and LRN in
+     * {@code Int8GraphTest}, average pooling in {@code RandomNetworkPropertiesTest} and the zoo SimpleCNN), and the
+     * subtract and multiply of an
      * input normalizer built in at the network's input ({@code InputNormalizationTest}: the int8 plan against the
      * fake-quant graph).
      */
