@@ -12,7 +12,10 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -134,6 +137,31 @@ class DynamicQuantizationTest {
         q.save(file);
         assertEquals(q.outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0],
                 QuantizedModel.load(file).outputs(QuantizedModel.Execution.FAKE_QUANT, x)[0]);
+    }
+
+    /**
+     * Self-attention's key and value projections read the same rows: one dynamic quantization of those rows, read by
+     * both products (quantizing them once per product named the same ops twice). Every projection int8 in the plan.
+     */
+    @Test
+    void selfAttentionProjectionsSharingTheirInputQuantizeOnce() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(11)
+                .dataType(DataType.FLOAT).list()
+                .layer(new LSTM.Builder().name("lstm").nOut(16).activation(Activation.TANH).build())
+                .layer(new SelfAttentionLayer.Builder().name("attention").nOut(16).nHeads(2).projectInput(true)
+                        .build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build())
+                .layer(new OutputLayer.Builder().name("out").nOut(5).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(7, 10, RNNFormat.NCW)).build());
+        net.init();
+        QuantizedModel q = Quantizer.quantizeDynamic(net, 10, QuantizationOptions.defaults());
+        Nd4j.getRandom().setSeed(12);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 16, 7, 10);
+        assertCloseToFp32(net.output(x), q, x);
+        String summary = q.int8Network().summary(x.shape());
+        // the LSTM's input products and its step, Wq, Wk, Wv, Wo, the output layer
+        assertTrue(summary.startsWith("7 int8 kernels"), summary);
+        assertFalse(summary.contains("xw_plus_b") || summary.contains("abs"), summary);
     }
 
     /**

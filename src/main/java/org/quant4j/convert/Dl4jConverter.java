@@ -106,7 +106,7 @@ public final class Dl4jConverter {
         if (conf.getConfs().isEmpty() || features == null || features.rank() < 2) {
             return -1;
         }
-        Layer first = conf.getConf(0).getLayer();
+        Layer first = Wrappers.unwrap(conf.getConf(0).getLayer());
         if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer) {
             return features.size(features.rank() - 1);
         }
@@ -188,7 +188,7 @@ public final class Dl4jConverter {
             for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
                 if (e.getValue().contains(inputs.get(i)) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
                         && features[i] != null) {
-                    Layer first = lv.getLayerConf().getLayer();
+                    Layer first = Wrappers.unwrap(lv.getLayerConf().getLayer());
                     if (first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer
                             && features[i].rank() >= 2) {
                         return features[i].size(features[i].rank() - 1);

@@ -1,8 +1,6 @@
 package org.quant4j.graph;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
@@ -68,13 +66,16 @@ public final class DynamicInputs {
         return true;
     }
 
-    /** Quantizes the first operand of each of {@code consumers} dynamically (one set of ops per operand). */
+    /**
+     * Quantizes the first operand of each of {@code consumers} dynamically: one set of ops per operand, shared by
+     * every product that reads it (also products of other weights, as the key and value projections of
+     * self-attention read the same rows).
+     */
     static void quantizeInputs(SameDiff sd, List<String> consumers) {
-        Map<String, SDVariable> done = new HashMap<>();
         for (String name : consumers) {
             SameDiffOp op = sd.getOps().get(name);
             String x = op.getInputsToOp().get(0);
-            SDVariable fq = done.computeIfAbsent(x, k -> insert(sd, sd.getVariable(k)));
+            SDVariable fq = sd.hasVariable(fakeQuant(x)) ? sd.getVariable(fakeQuant(x)) : insert(sd, sd.getVariable(x));
             sd.replaceArgFor(0, fq, op.getOp());
         }
     }

@@ -2,6 +2,13 @@ package org.quant4j.convert;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quant4j.KerasJson.activation;
+import static org.quant4j.KerasJson.batchNorm;
+import static org.quant4j.KerasJson.conv;
+import static org.quant4j.KerasJson.dense;
+import static org.quant4j.KerasJson.flatten;
+import static org.quant4j.KerasJson.maxPool;
+import static org.quant4j.KerasJson.node;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,6 +32,7 @@ import org.quant4j.QuantizedModel;
 import org.quant4j.QuantizedModel.Execution;
 import org.quant4j.Quantizer;
 import org.quant4j.TestNetworks;
+import org.quant4j.KerasJson;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 
@@ -34,59 +42,17 @@ import org.quant4j.graph.ModelGraph;
  */
 class KerasImportTest {
 
-    private static final String KERNEL = "\"kernel_initializer\": {\"class_name\": \"GlorotUniform\", \"config\":"
-            + " {\"seed\": null}}, \"bias_initializer\": {\"class_name\": \"Zeros\", \"config\": {}},"
-            + " \"kernel_regularizer\": null, \"bias_regularizer\": null, \"activity_regularizer\": null,"
-            + " \"kernel_constraint\": null, \"bias_constraint\": null";
-
-    private static String conv(String name, int filters, int k, String padding, String activation, String extra) {
-        return "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"" + name + "\", \"trainable\": true," + extra
-                + " \"dtype\": \"float32\", \"filters\": " + filters + ", \"kernel_size\": [" + k + ", " + k + "],"
-                + " \"strides\": [1, 1], \"padding\": \"" + padding + "\", \"data_format\": \"channels_last\","
-                + " \"dilation_rate\": [1, 1], \"activation\": \"" + activation + "\", \"use_bias\": true, " + KERNEL
-                + "}}";
-    }
-
-    private static String batchNorm(String name) {
-        return "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"" + name + "\", \"trainable\": true,"
-                + " \"dtype\": \"float32\", \"axis\": -1, \"momentum\": 0.99, \"epsilon\": 0.001, \"center\": true,"
-                + " \"scale\": true, \"beta_initializer\": {\"class_name\": \"Zeros\", \"config\": {}},"
-                + " \"gamma_initializer\": {\"class_name\": \"Ones\", \"config\": {}},"
-                + " \"moving_mean_initializer\": {\"class_name\": \"Zeros\", \"config\": {}},"
-                + " \"moving_variance_initializer\": {\"class_name\": \"Ones\", \"config\": {}},"
-                + " \"beta_regularizer\": null, \"gamma_regularizer\": null, \"beta_constraint\": null,"
-                + " \"gamma_constraint\": null}}";
-    }
-
-    private static String maxPool(String name) {
-        return "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"" + name + "\", \"trainable\": true,"
-                + " \"dtype\": \"float32\", \"pool_size\": [2, 2], \"padding\": \"valid\", \"strides\": [2, 2],"
-                + " \"data_format\": \"channels_last\"}}";
-    }
-
-    private static String dense(String name, int units, String activation) {
-        return "{\"class_name\": \"Dense\", \"config\": {\"name\": \"" + name + "\", \"trainable\": true,"
-                + " \"dtype\": \"float32\", \"units\": " + units + ", \"activation\": \"" + activation + "\","
-                + " \"use_bias\": true, " + KERNEL + "}}";
-    }
-
     /**
      * A Keras Sequential CNN, channels-last: Conv2D 3x3 -> BatchNormalization -> ReLU -> MaxPooling2D -> Conv2D 3x3
      * same (ReLU) -> ZeroPadding2D -> Flatten -> Dense (ReLU) -> Dense (softmax), input 16 x 16 x 3.
      */
     static String sequentialCnn() {
-        String flatten = "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\", \"trainable\": true,"
-                + " \"dtype\": \"float32\", \"data_format\": \"channels_last\"}}";
         String padding = "{\"class_name\": \"ZeroPadding2D\", \"config\": {\"name\": \"pad\", \"trainable\": true,"
                 + " \"dtype\": \"float32\", \"padding\": [[1, 0], [0, 1]], \"data_format\": \"channels_last\"}}";
-        String relu = "{\"class_name\": \"Activation\", \"config\": {\"name\": \"relu1\", \"trainable\": true,"
-                + " \"dtype\": \"float32\", \"activation\": \"relu\"}}";
-        List<String> layers = List.of(
+        return KerasJson.sequential("cnn", List.of(
                 conv("conv1", 8, 3, "valid", "linear", " \"batch_input_shape\": [null, 16, 16, 3],"),
-                batchNorm("bn1"), relu, maxPool("pool1"), conv("conv2", 12, 3, "same", "relu", ""), padding, flatten,
-                dense("fc", 24, "relu"), dense("out", 5, "softmax"));
-        return "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"cnn\", \"layers\": ["
-                + String.join(", ", layers) + "]}, \"keras_version\": \"2.4.0\", \"backend\": \"tensorflow\"}";
+                batchNorm("bn1"), activation("relu1", "relu"), maxPool("pool1"), conv("conv2", 12, 3, "same", "relu",
+                        ""), padding, flatten("flatten"), dense("fc", 24, "relu"), dense("out", 5, "softmax")));
     }
 
     /** The Keras CNN through DL4J's import, with generated weights and BatchNorm statistics that are not the identity. */
@@ -224,7 +190,7 @@ class KerasImportTest {
                 + " \"batch_input_shape\": [null, 10, 7], \"dtype\": \"float32\", \"return_sequences\": false,"
                 + " \"return_state\": false, \"go_backwards\": false, \"stateful\": false, \"unroll\": false,"
                 + " \"time_major\": false, \"units\": 16, \"activation\": \"tanh\","
-                + " \"recurrent_activation\": \"sigmoid\", \"use_bias\": true, " + KERNEL
+                + " \"recurrent_activation\": \"sigmoid\", \"use_bias\": true, " + KerasJson.KERNEL
                 + ", \"recurrent_initializer\": {\"class_name\": \"GlorotUniform\", \"config\":"
                 + " {\"seed\": null}},"
                 + " \"unit_forget_bias\": true, \"recurrent_regularizer\": null, \"recurrent_constraint\": null,"
@@ -262,13 +228,5 @@ class KerasImportTest {
             assertTrue(diff < 3e-3, "int8 and fake-quant differ by " + diff);
             assertTrue(fromFp32 < 0.05, "fake-quant and DL4J fp32 differ by " + fromFp32);
         }
-    }
-
-    /** A layer of a functional model reading {@code inbound}'s output. */
-    private static String node(String layer, String inbound) {
-        String name = layer.substring(layer.indexOf("\"name\": \"") + 9);
-        name = name.substring(0, name.indexOf('"'));
-        return layer.substring(0, layer.length() - 1) + ", \"name\": \"" + name + "\", \"inbound_nodes\": [[[\""
-                + inbound + "\", 0, 0, {}]]]}";
     }
 }

@@ -8,8 +8,11 @@ import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -38,9 +41,11 @@ import org.quant4j.convert.Dl4jConverter;
 import org.quant4j.graph.ModelGraph;
 
 /**
- * Inference latency of an LSTM sequence classifier (MNIST-shaped: {@code steps} steps of 28 features, an LSTM of
- * {@code hidden} units read at its last step, a softmax layer of 10; untrained weights: speed does not depend on
- * them), side by side in one run: DL4J fp32 ({@code MultiLayerNetwork.output}), the same network converted to
+ * Inference latency of a sequence classifier (MNIST-shaped: {@code steps} steps of 28 features; untrained weights:
+ * speed does not depend on them), {@code model} {@code lstm}: an LSTM of {@code hidden} units read at its last step
+ * (NWC), a softmax layer of 10; {@code lstm-attention}: an LSTM of {@code hidden} units, a SelfAttentionLayer (4
+ * heads, projections), average pooling over the steps, a softmax layer of 10 (NCW: DL4J's attention layers take NCW
+ * only); side by side in one run: DL4J fp32 ({@code MultiLayerNetwork.output}), the same network converted to
  * SameDiff and run in fp32 ({@code SameDiff.output}, the unrolled graph quant4j quantizes), and the quantized model
  * in its int8 plan (the input products and the output layer as int8 kernels, the LSTM as one step with int8
  * recurrent products and dynamic hidden-state levels), and the network quantized dynamically
@@ -53,6 +58,9 @@ import org.quant4j.graph.ModelGraph;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"-Xmx4g"})
 public class LstmInferenceBenchmark {
+
+    @Param({"lstm"})
+    String model;
 
     @Param({"32"})
     int batch;
@@ -74,12 +82,25 @@ public class LstmInferenceBenchmark {
     @Setup
     public void setUp() {
         Nd4j.getRandom().setSeed(1);
-        net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(20).dataType(DataType.FLOAT).list()
-                .layer(new LastTimeStep(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH)
-                        .dataFormat(RNNFormat.NWC).build()))
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(10)
-                        .activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.recurrent(28, steps, RNNFormat.NWC)).build());
+        boolean attention = "lstm-attention".equals(model);
+        if (!attention && !"lstm".equals(model)) {
+            throw new IllegalArgumentException("model is lstm or lstm-attention: " + model);
+        }
+        RNNFormat format = attention ? RNNFormat.NCW : RNNFormat.NWC;
+        NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder().seed(20)
+                .dataType(DataType.FLOAT).list();
+        if (attention) {
+            layers.layer(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH).build())
+                    .layer(new SelfAttentionLayer.Builder().name("attention").nOut(hidden).nHeads(4)
+                            .projectInput(true).build())
+                    .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build());
+        } else {
+            layers.layer(new LastTimeStep(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH)
+                    .dataFormat(RNNFormat.NWC).build()));
+        }
+        net = new MultiLayerNetwork(layers.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out")
+                .nOut(10).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(28, steps, format)).build());
         net.init();
         ModelGraph graph = Dl4jConverter.convert(net, steps);
         fp32Graph = graph.graph();
@@ -87,10 +108,11 @@ public class LstmInferenceBenchmark {
         graphOutput = graph.outputs().get(0);
         List<DataSet> calibration = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, 32, steps, 28), Nd4j.zeros(DataType.FLOAT, 32, 10)));
+            calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, sequence(32, format)), Nd4j.zeros(DataType.FLOAT,
+                    32, 10)));
         }
         quantized = Quantizer.quantize(net, new ListDataSetIterator<>(calibration, 32));
-        input = Nd4j.rand(DataType.FLOAT, batch, steps, 28);
+        input = Nd4j.rand(DataType.FLOAT, sequence(batch, format));
         if (quantized.execution() != QuantizedModel.Execution.INT8) {
             throw new IllegalStateException("no int8 plan: " + quantized.int8Unavailable());
         }
@@ -102,6 +124,10 @@ public class LstmInferenceBenchmark {
         }
         dynamic.output(input);
         System.out.println("dynamic int8: " + dynamic.int8Network().summary(input.shape()));
+    }
+
+    private long[] sequence(int examples, RNNFormat format) {
+        return format == RNNFormat.NWC ? new long[] {examples, steps, 28} : new long[] {examples, 28, steps};
     }
 
     @Benchmark
