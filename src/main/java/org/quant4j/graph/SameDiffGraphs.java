@@ -7,9 +7,13 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.quant4j.QuantizationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Wraps a user's SameDiff graph as a {@link ModelGraph}, working on a copy so that the user's graph is untouched. */
 public final class SameDiffGraphs {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SameDiffGraphs.class);
 
     private SameDiffGraphs() {
     }
@@ -17,10 +21,14 @@ public final class SameDiffGraphs {
     /**
      * A copy of {@code sd} (made by {@link OpNames#distinctCopy}, which briefly renames clashing op names in
      * {@code sd} and restores them: do not run {@code sd} on another thread meanwhile) with its placeholders as inputs; outputs are the graph's declared outputs, or else every
-     * computed variable that no op reads. The "layers" of reports are the outputs of the quantizable ops.
+     * computed variable that no op reads. The "layers" of reports are the outputs of the quantizable ops. Weights
+     * behind identity, cast, transpose or reshape ops of constants are folded into constants
+     * ({@link ConstantWeights#fold}); each product whose weight is still left in fp32 is logged as a warning.
      */
     public static ModelGraph of(SameDiff sd) {
         SameDiff copy = OpNames.distinctCopy(sd);
+        ConstantWeights.fold(copy);
+        ConstantWeights.leftInFp32(copy).forEach(LOG::warn);
         List<TensorSpec> inputs = new ArrayList<>();
         for (String name : copy.inputs()) {
             inputs.add(new TensorSpec(name, copy.getVariable(name).placeholderShape()));
