@@ -34,7 +34,9 @@ import org.quant4j.runtime.Int8Network;
  * <p>File format ({@link #save(OutputStream)}, {@link #load(InputStream)}; {@link #save(File)} and
  * {@link #load(File)} write and read the same bytes): a zip holding {@code quant4j.json} (format name and version,
  * inputs, outputs, options, every tensor's quantization, the report) and {@code graph.fb} (the SameDiff graph as
- * FlatBuffers, weights stored as INT8). Saving to a file is atomic: a temporary file beside the target is renamed
+ * FlatBuffers, weights stored as INT8); a model in parts ({@link #fp32Layers()} not empty) as a zip of its parts, the
+ * quantized ones in that form and the DL4J layers as DL4J's configuration JSON and parameters
+ * ({@code file.PartsFile}). Saving to a file is atomic: a temporary file beside the target is renamed
  * over it; when saving fails, no file is left at the target (an existing one is left as it was) nor beside it.
  *
  * <p>Determinism: the same model, calibration data and options give byte-identical files, in any run, process
@@ -329,10 +331,10 @@ public final class QuantizedModel {
      * the temporary file's name is shortened to fit.
      *
      * @throws NoSuchFileException   when the directory to save into does not exist
-     * @throws QuantizationException when the model runs in parts ({@code keepUnsupportedLayersFp32}); nothing written
+     * @throws QuantizationException when the model runs in parts and a layer kept in fp32 is not one of DL4J's own
+     *                               classes (a user's layer: a file names DL4J's classes only); nothing written
      */
     public void save(File file) throws IOException {
-        requireOneGraph("cannot save " + file);
         Path target = file.toPath().toAbsolutePath();
         Path dir = target.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
@@ -345,10 +347,10 @@ public final class QuantizedModel {
      * Writes the model to {@code out} in the quant4j file format (a zip, see the class comment): the same bytes as
      * {@link #save(File)}, for any model, process and time. {@code out} is flushed, not closed: the caller closes it.
      *
-     * @throws QuantizationException when the model runs in parts ({@code keepUnsupportedLayersFp32}); nothing written
+     * @throws QuantizationException when the model runs in parts and a layer kept in fp32 is not one of DL4J's own
+     *                               classes (a user's layer: a file names DL4J's classes only); nothing written
      */
     public void save(OutputStream out) throws IOException {
-        requireOneGraph("cannot save it");
         synchronized (this) {
             QuantizationListener listener = QuantizationPhases.current();
             long start = System.nanoTime();
@@ -356,13 +358,25 @@ public final class QuantizedModel {
                 listener.started(QuantizationListener.Phase.SAVE);
             }
             try {
-                ModelFile.write(new QuantizedNetwork.Whole(graph, options, quantizations, report), out);
+                ModelFile.write(network(), out);
             } finally {
                 if (listener != null) {
                     listener.finished(QuantizationListener.Phase.SAVE, System.nanoTime() - start);
                 }
             }
         }
+    }
+
+    /** What this model is, as the file format stores it: one graph, or its steps as parts. */
+    private QuantizedNetwork network() {
+        if (steps == null) {
+            return new QuantizedNetwork.Whole(graph, options, quantizations, report);
+        }
+        List<Object> parts = new ArrayList<>();
+        for (Step step : steps) {
+            parts.add(step.fp32() != null ? step.fp32() : step.quantized().network());
+        }
+        return new QuantizedNetwork.InParts(parts, stepsInput, options, quantizations, report);
     }
 
     /**
@@ -400,8 +414,9 @@ public final class QuantizedModel {
     private void requireOneGraph(String what) {
         if (steps != null) {
             throw new QuantizationException(what + ": this model keeps " + fp32Layers()
-                    + " in DL4J (fp32) between quantized graphs (keepUnsupportedLayersFp32), and the quant4j file"
-                    + " format holds one graph; such a model is used in memory only (nothing was written)");
+                    + " in DL4J (fp32) between quantized graphs (keepUnsupportedLayersFp32), and an ONNX graph holds"
+                    + " the quantized graph of a whole model; save it as a quant4j model instead (nothing was"
+                    + " written)");
         }
     }
 

@@ -30,15 +30,64 @@ public final class Dl4jLayers {
     public record Layer(int index, String name, String type) {
     }
 
+    /**
+     * One layer as a model file stores it: its configuration (DL4J's JSON), its input preprocessor (or null) and its
+     * parameters (a row vector, DL4J's flattened order; null for a layer without parameters).
+     */
+    public record Stored(Layer layer, NeuralNetConfiguration configuration, InputPreProcessor preprocessor,
+            INDArray parameters) {
+    }
+
     private final List<Layer> described;
+    private final List<NeuralNetConfiguration> configurations;
     private final List<org.deeplearning4j.nn.api.Layer> layers;
     private final List<InputPreProcessor> preprocessors;
+    private final DataType dataType;
 
-    private Dl4jLayers(List<Layer> described, List<org.deeplearning4j.nn.api.Layer> layers,
-            List<InputPreProcessor> preprocessors) {
+    private Dl4jLayers(List<Layer> described, List<NeuralNetConfiguration> configurations,
+            List<org.deeplearning4j.nn.api.Layer> layers, List<InputPreProcessor> preprocessors, DataType dataType) {
         this.described = List.copyOf(described);
+        this.configurations = List.copyOf(configurations);
         this.layers = layers;
         this.preprocessors = preprocessors;
+        this.dataType = dataType;
+    }
+
+    /**
+     * Layers from what a model file stored, instantiated as DL4J does when it loads a network.
+     *
+     * @throws RuntimeException what DL4J throws for a configuration it cannot instantiate
+     */
+    public static Dl4jLayers of(List<Stored> stored, DataType dataType) {
+        List<Layer> described = new ArrayList<>();
+        List<NeuralNetConfiguration> configurations = new ArrayList<>();
+        List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
+        List<InputPreProcessor> preprocessors = new ArrayList<>();
+        for (Stored s : stored) {
+            NeuralNetConfiguration conf = s.configuration().clone();
+            layers.add(conf.getLayer().instantiate(conf, List.of(), s.layer().index(), s.parameters(), false,
+                    dataType));
+            configurations.add(s.configuration().clone());
+            preprocessors.add(s.preprocessor());
+            described.add(s.layer());
+        }
+        return new Dl4jLayers(described, configurations, layers, preprocessors, dataType);
+    }
+
+    /** The layers as a model file stores them: configurations, preprocessors and copies of the parameters. */
+    public synchronized List<Stored> stored() {
+        List<Stored> stored = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            org.deeplearning4j.nn.api.Layer layer = layers.get(i);
+            stored.add(new Stored(described.get(i), configurations.get(i).clone(), preprocessors.get(i),
+                    layer.numParams() == 0 ? null : layer.params().dup()));
+        }
+        return stored;
+    }
+
+    /** The data type of the layers' parameters and activations. */
+    public DataType dataType() {
+        return dataType;
     }
 
     /** Copies of the layers {@code from} (inclusive) to {@code to} (exclusive) of {@code net}. */
@@ -46,19 +95,21 @@ public final class Dl4jLayers {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         List<Layer> described = new ArrayList<>();
+        List<NeuralNetConfiguration> configurations = new ArrayList<>();
         List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
         List<InputPreProcessor> preprocessors = new ArrayList<>();
         for (int i = from; i < to; i++) {
             NeuralNetConfiguration layerConf = conf.getConf(i).clone();
             org.deeplearning4j.nn.api.Layer original = net.getLayer(i);
             INDArray params = original.numParams() == 0 ? null : original.params().dup();
+            configurations.add(layerConf.clone());
             layers.add(layerConf.getLayer().instantiate(layerConf, List.of(), i, params, false, dataType));
             InputPreProcessor preprocessor = conf.getInputPreProcess(i);
             preprocessors.add(preprocessor == null ? null : preprocessor.clone());
             described.add(new Layer(i, Dl4jConverter.layerName(layerConf.getLayer(), i),
                     layerConf.getLayer().getClass().getSimpleName()));
         }
-        return new Dl4jLayers(described, layers, preprocessors);
+        return new Dl4jLayers(described, configurations, layers, preprocessors, dataType);
     }
 
     /**
@@ -69,6 +120,7 @@ public final class Dl4jLayers {
         ComputationGraphConfiguration conf = net.getConfiguration();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         List<Layer> described = new ArrayList<>();
+        List<NeuralNetConfiguration> configurations = new ArrayList<>();
         List<org.deeplearning4j.nn.api.Layer> layers = new ArrayList<>();
         List<InputPreProcessor> preprocessors = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
@@ -81,11 +133,12 @@ public final class Dl4jLayers {
             NeuralNetConfiguration layerConf = vertex.getLayerConf().clone();
             org.deeplearning4j.nn.api.Layer original = net.getLayer(name);
             INDArray params = original.numParams() == 0 ? null : original.params().dup();
+            configurations.add(layerConf.clone());
             layers.add(layerConf.getLayer().instantiate(layerConf, List.of(), indices.get(i), params, false, dataType));
             preprocessors.add(vertex.getPreProcessor() == null ? null : vertex.getPreProcessor().clone());
             described.add(new Layer(indices.get(i), name, layerConf.getLayer().getClass().getSimpleName()));
         }
-        return new Dl4jLayers(described, layers, preprocessors);
+        return new Dl4jLayers(described, configurations, layers, preprocessors, dataType);
     }
 
     /**

@@ -12,7 +12,9 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.time.LocalDateTime;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipInputStream;
@@ -61,8 +63,13 @@ public final class ModelFile {
 
     /** The file format's name, first field of the metadata. */
     public static final String FORMAT = "quant4j-model";
-    /** The newest format version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * The newest format version this code writes and reads: 2, models in parts ({@link PartsFile}); a whole model is
+     * written as version 1 ({@link #WHOLE_VERSION}), as it always was.
+     */
+    public static final int FORMAT_VERSION = 2;
+    /** The version a whole model is written in. */
+    static final int WHOLE_VERSION = 1;
 
     /** The most bytes {@code quant4j.json} may inflate to: 64 MiB. */
     public static final long MAX_METADATA_BYTES = 64L << 20;
@@ -91,10 +98,22 @@ public final class ModelFile {
             List<TensorQuantization> quantizations, QuantizationReport report) {
     }
 
-    /** Writes {@code model} to {@code out}, which is flushed, not closed. */
-    public static void write(QuantizedNetwork.Whole model, OutputStream out) throws IOException {
+    /**
+     * Writes {@code model} to {@code out}, which is flushed, not closed: a whole model as {@link #METADATA_ENTRY} and
+     * {@link #GRAPH_ENTRY}, a model in parts as {@link PartsFile} lays it out.
+     */
+    public static void write(QuantizedNetwork model, OutputStream out) throws IOException {
+        if (model instanceof QuantizedNetwork.InParts parts) {
+            PartsFile.write(parts, out);
+        } else {
+            write((QuantizedNetwork.Whole) model, out);
+        }
+    }
+
+    /** Writes a whole model to {@code out}, which is flushed, not closed. */
+    static void write(QuantizedNetwork.Whole model, OutputStream out) throws IOException {
         ModelGraph graph = model.graph();
-        byte[] metadata = JSON.writeValueAsBytes(new Metadata(FORMAT, FORMAT_VERSION, graph.inputs(), graph.outputs(),
+        byte[] metadata = JSON.writeValueAsBytes(new Metadata(FORMAT, WHOLE_VERSION, graph.inputs(), graph.outputs(),
                 graph.layerOutputs(), model.options(), model.quantizations(), model.report().withoutTimings()));
         ByteBuffer fb = graph.graph().asFlatBuffers(true);
         byte[] graphBytes = new byte[fb.remaining()];
@@ -109,7 +128,7 @@ public final class ModelFile {
         }
     }
 
-    private static ZipEntry entry(String name) {
+    static ZipEntry entry(String name) {
         ZipEntry entry = new ZipEntry(name);
         entry.setTimeLocal(ENTRY_TIME);
         return entry;
@@ -122,37 +141,52 @@ public final class ModelFile {
      * @throws QuantizationException when it is not a quant4j model, is damaged or truncated, or comes from a newer
      *                               version; the message says which
      */
-    public static QuantizedNetwork.Whole read(InputStream in, String source) throws IOException {
-        byte[] metadataBytes = null;
-        byte[] graphBytes = null;
+    public static QuantizedNetwork read(InputStream in, String source) throws IOException {
+        Map<String, byte[]> entries = readEntries(in, source);
+        if (entries.containsKey(PartsFile.PARTS_ENTRY)) {
+            return PartsFile.read(entries, source);
+        }
+        for (String name : entries.keySet()) {
+            if (!name.equals(METADATA_ENTRY) && !name.equals(GRAPH_ENTRY)) {
+                throw new QuantizationException(source + " is not a quant4j model: it holds an entry '" + name
+                        + "', and a model holds only " + METADATA_ENTRY + " and " + GRAPH_ENTRY + " (or "
+                        + PartsFile.PARTS_ENTRY + " and its parts)");
+            }
+        }
+        return readWhole(entries.get(METADATA_ENTRY), entries.get(GRAPH_ENTRY), source);
+    }
+
+    /** The most entries a file may hold: a model in parts of at most 1,000 parts, three entries each, and one more. */
+    static final int MAX_ENTRIES = 3_001;
+
+    /**
+     * Every entry of the zip in {@code in}, by name, each inflated through its cap ({@link #limitOf}); an entry
+     * named twice, one of a name no model holds, or more than {@link #MAX_ENTRIES} entries are refused.
+     */
+    private static Map<String, byte[]> readEntries(InputStream in, String source) throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
         BufferedInputStream buffered = new BufferedInputStream(NonClosing.input(in));
         requireZip(buffered, source);
         CountingInput compressed = new CountingInput(buffered);
-        int entries = 0;
         try (ZipInputStream zip = new ZipInputStream(compressed)) {
             ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
-                entries++;
                 String name = entry.getName();
-                long limit;
-                if (name.equals(METADATA_ENTRY)) {
-                    limit = MAX_METADATA_BYTES;
-                } else if (name.equals(GRAPH_ENTRY)) {
-                    limit = MAX_GRAPH_BYTES;
-                } else {
+                long limit = limitOf(name);
+                if (limit < 0) {
                     throw new QuantizationException(source + " is not a quant4j model: it holds an entry '" + name
-                            + "', and a model holds only " + METADATA_ENTRY + " and " + GRAPH_ENTRY);
+                            + "', and a model holds only " + METADATA_ENTRY + " and " + GRAPH_ENTRY + " (or "
+                            + PartsFile.PARTS_ENTRY + " and its parts)");
                 }
-                if (name.equals(METADATA_ENTRY) ? metadataBytes != null : graphBytes != null) {
+                if (entries.containsKey(name)) {
                     throw new QuantizationException(source + " is not a readable quant4j model: it holds the entry "
                             + name + " twice");
                 }
-                byte[] bytes = new BoundedEntry(zip, compressed, source, name, limit).readAllBytes();
-                if (name.equals(METADATA_ENTRY)) {
-                    metadataBytes = bytes;
-                } else {
-                    graphBytes = bytes;
+                if (entries.size() == MAX_ENTRIES) {
+                    throw new QuantizationException(source + " is not a readable quant4j model: it holds more than "
+                            + MAX_ENTRIES + " entries");
                 }
+                entries.put(name, new BoundedEntry(zip, compressed, source, name, limit).readAllBytes());
             }
         } catch (EOFException e) {
             throw new QuantizationException(source + " is not a readable quant4j model: it ends in the middle of"
@@ -165,11 +199,27 @@ public final class ModelFile {
             throw new QuantizationException(source + " is not a readable quant4j model (damaged: an entry's name "
                     + "cannot be decoded: " + e.getMessage() + ")", e);
         }
-        if (entries == 0) {
+        if (entries.isEmpty()) {
             // It begins with a zip entry's signature (requireZip), and ZipInputStream ends quietly at a short header.
             throw new QuantizationException(source + " is not a readable quant4j model: it ends inside the header of"
                     + " its first entry (truncated)");
         }
+        return entries;
+    }
+
+    /** The most bytes entry {@code name} may inflate to; -1 for a name no model file holds. */
+    private static long limitOf(String name) {
+        if (name.equals(METADATA_ENTRY) || name.equals(PartsFile.PARTS_ENTRY)) {
+            return MAX_METADATA_BYTES;
+        }
+        if (name.equals(GRAPH_ENTRY)) {
+            return MAX_GRAPH_BYTES;
+        }
+        return PartsFile.limitOf(name);
+    }
+
+    /** A whole model from its two entries' bytes (either null when the file lacks it). */
+    static QuantizedNetwork.Whole readWhole(byte[] metadataBytes, byte[] graphBytes, String source) {
         if (metadataBytes == null) {
             throw new QuantizationException(source + " is not a quant4j model: it lacks " + METADATA_ENTRY);
         }

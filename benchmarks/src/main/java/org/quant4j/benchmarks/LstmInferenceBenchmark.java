@@ -82,37 +82,18 @@ public class LstmInferenceBenchmark {
     @Setup
     public void setUp() {
         Nd4j.getRandom().setSeed(1);
-        boolean attention = "lstm-attention".equals(model);
-        if (!attention && !"lstm".equals(model)) {
-            throw new IllegalArgumentException("model is lstm or lstm-attention: " + model);
-        }
-        RNNFormat format = attention ? RNNFormat.NCW : RNNFormat.NWC;
-        NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder().seed(20)
-                .dataType(DataType.FLOAT).list();
-        if (attention) {
-            layers.layer(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH).build())
-                    .layer(new SelfAttentionLayer.Builder().name("attention").nOut(hidden).nHeads(4)
-                            .projectInput(true).build())
-                    .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build());
-        } else {
-            layers.layer(new LastTimeStep(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH)
-                    .dataFormat(RNNFormat.NWC).build()));
-        }
-        net = new MultiLayerNetwork(layers.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out")
-                .nOut(10).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.recurrent(28, steps, format)).build());
-        net.init();
+        net = network(model, hidden, steps);
         ModelGraph graph = Dl4jConverter.convert(net, steps);
         fp32Graph = graph.graph();
         graphInput = graph.inputs().get(0).name();
         graphOutput = graph.outputs().get(0);
         List<DataSet> calibration = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, sequence(32, format)), Nd4j.zeros(DataType.FLOAT,
-                    32, 10)));
+            calibration.add(new DataSet(Nd4j.rand(DataType.FLOAT, sequence(model, 32, steps)),
+                    Nd4j.zeros(DataType.FLOAT, 32, 10)));
         }
         quantized = Quantizer.quantize(net, new ListDataSetIterator<>(calibration, 32));
-        input = Nd4j.rand(DataType.FLOAT, sequence(batch, format));
+        input = Nd4j.rand(DataType.FLOAT, sequence(model, batch, steps));
         if (quantized.execution() != QuantizedModel.Execution.INT8) {
             throw new IllegalStateException("no int8 plan: " + quantized.int8Unavailable());
         }
@@ -126,8 +107,33 @@ public class LstmInferenceBenchmark {
         System.out.println("dynamic int8: " + dynamic.int8Network().summary(input.shape()));
     }
 
-    private long[] sequence(int examples, RNNFormat format) {
-        return format == RNNFormat.NWC ? new long[] {examples, steps, 28} : new long[] {examples, 28, steps};
+    /** The benchmark's network {@code model} ({@code lstm}, {@code lstm-attention}), untrained, seeded. */
+    static MultiLayerNetwork network(String model, int hidden, int steps) {
+        boolean attention = "lstm-attention".equals(model);
+        if (!attention && !"lstm".equals(model)) {
+            throw new IllegalArgumentException("model is lstm or lstm-attention: " + model);
+        }
+        NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder().seed(20)
+                .dataType(DataType.FLOAT).list();
+        if (attention) {
+            layers.layer(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH).build())
+                    .layer(new SelfAttentionLayer.Builder().name("attention").nOut(hidden).nHeads(4)
+                            .projectInput(true).build())
+                    .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("pool").build());
+        } else {
+            layers.layer(new LastTimeStep(new LSTM.Builder().name("lstm").nOut(hidden).activation(Activation.TANH)
+                    .dataFormat(RNNFormat.NWC).build()));
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(layers.layer(new OutputLayer.Builder(
+                LossFunctions.LossFunction.MCXENT).name("out").nOut(10).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(28, steps, attention ? RNNFormat.NCW : RNNFormat.NWC)).build());
+        net.init();
+        return net;
+    }
+
+    /** The input shape of {@code model} for {@code examples} sequences of {@code steps} steps of 28 features. */
+    static long[] sequence(String model, int examples, int steps) {
+        return "lstm".equals(model) ? new long[] {examples, steps, 28} : new long[] {examples, 28, steps};
     }
 
     @Benchmark

@@ -1,5 +1,7 @@
 package org.quant4j.benchmarks;
 
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,7 +16,7 @@ import org.quant4j.runtime.Int8Network;
 
 /**
  * Where the int8 plan of a network spends its time, step by step: a zoo model of {@link ZooInferenceBenchmark} or a
- * network of {@link OrtComparisonBenchmark}, quantized as there, run {@code runs} times (default 50, after 50 untimed) on one random batch; prints the time per kind of step (int8
+ * network of {@link OrtComparisonBenchmark} or {@link LstmInferenceBenchmark} (28 steps), quantized as there, run {@code runs} times (default 50, after 50 untimed) on one random batch; prints the time per kind of step (int8
  * kernels, quantize steps, f32 primitives, islands) and the slowest steps. A plain-timer profile for finding the
  * cost, not a benchmark: the speed goals are measured with JMH.
  *
@@ -40,14 +42,25 @@ public final class PlanProfile {
     public static void main(String[] args) throws java.io.IOException {
         if (args.length < 2) {
             System.err.println("usage: PlanProfile MODEL BATCH [RUNS]   (MODEL: LeNet, SimpleCNN, SqueezeNet, ResNet50,"
-                    + " DemoCNN, ResNetStyle, MobileNetStyle)");
+                    + " DemoCNN, ResNetStyle, MobileNetStyle, lstm, lstm-attention)");
             System.exit(2);
         }
         int batch = Integer.parseInt(args[1]);
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 50;
         QuantizedModel q;
         INDArray input;
-        if (List.of("DemoCNN", "ResNetStyle", "MobileNetStyle").contains(args[0])) {
+        if (List.of("lstm", "lstm-attention").contains(args[0])) {
+            // LstmInferenceBenchmark's networks: 128 hidden units, 28 steps, calibrated on 4 random batches of 32
+            MultiLayerNetwork net = LstmInferenceBenchmark.network(args[0], 128, 28);
+            List<org.nd4j.linalg.dataset.DataSet> calibration = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                calibration.add(new org.nd4j.linalg.dataset.DataSet(Nd4j.rand(DataType.FLOAT,
+                        LstmInferenceBenchmark.sequence(args[0], 32, 28)), Nd4j.zeros(DataType.FLOAT, 32, 10)));
+            }
+            q = org.quant4j.Quantizer.quantize(net,
+                    new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(calibration, 32));
+            input = Nd4j.rand(DataType.FLOAT, LstmInferenceBenchmark.sequence(args[0], batch, 28));
+        } else if (List.of("DemoCNN", "ResNetStyle", "MobileNetStyle").contains(args[0])) {
             long[] image = OrtComparisonBenchmark.inputShape(args[0]);
             q = OrtComparisonBenchmark.quantize(OrtComparisonBenchmark.network(args[0]), image);
             input = Nd4j.rand(DataType.FLOAT, batch, image[0], image[1], image[2]);
