@@ -87,6 +87,10 @@ class AttentionQuantizationTest {
         assertEquals(QuantizedModel.Execution.INT8, q.execution(), q.int8Unavailable());
         INDArray x = sequences(1, 64, 5, false).next().getFeatures();
         assertAgrees(net.output(x), q, x);
+        // attention's scores, softmax and weighted sum run as library ops, none through a SameDiff session
+        List<String> sameDiffIslands = q.int8Network().profile(1, x).stream()
+                .map(org.quant4j.runtime.Int8Network.StepTime::label).filter(l -> l.contains("via SameDiff")).toList();
+        assertEquals(List.of(), sameDiffIslands);
         File file = tmp.resolve("attention.q4j").toFile();
         q.save(file);
         QuantizedModel loaded = QuantizedModel.load(file);

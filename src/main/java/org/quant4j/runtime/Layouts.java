@@ -72,8 +72,15 @@ final class Layouts {
         if (v.kind() == Value.Kind.ND4J) {
             return (INDArray) content;
         }
-        float[] values = floats(v, content);
         long[] s = v.shape();
+        if (v.kind() == Value.Kind.F32 && v.flattenedFrom() == null && s.length != 4) {
+            // the buffer is the array's C-order values: one copy into a new array's memory
+            INDArray a = Nd4j.createUninitialized(DataType.FLOAT, s, 'c');
+            Pointer.memcpy(hostPointer(a), (Pointer) content, Float.BYTES * v.elements());
+            Nd4j.getAffinityManager().tagLocation(a, AffinityManager.Location.HOST);
+            return a;
+        }
+        float[] values = floats(v, content);
         if (v.flattenedFrom() != null) {
             long[] f = v.flattenedFrom();
             return nchw(values, f).reshape('c', s);
@@ -96,6 +103,16 @@ final class Layouts {
      * no oneDNN step for it ({@link LevelConversion}, {@link NhwcReorder}): flattened levels, arrays not of rank 4.
      */
     static FloatPointer toF32(Value v, Object content, PlanBuffers buffers) {
+        if (v.kind() == Value.Kind.ND4J && ((INDArray) content).rank() != 4) {
+            // an array of C-order float values, copied as they are
+            INDArray dense = denseFloat((INDArray) content);
+            FloatPointer p = buffers.takeFloats((int) dense.length());
+            Pointer.memcpy(p, hostPointer(dense), Float.BYTES * dense.length());
+            if (dense != content) {
+                dense.close();
+            }
+            return p;
+        }
         INDArray a = toArray(v, content).castTo(DataType.FLOAT);
         INDArray ordered = a.rank() == 4 ? a.permute(0, 2, 3, 1) : a;
         float[] values = ordered.dup('c').data().asFloat();

@@ -1,49 +1,36 @@
 package org.quant4j.runtime;
 
-import org.nd4j.linalg.api.buffer.DataType;
+import java.util.function.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * An fp32 island run as the library op itself: one {@code Nd4j.exec} of the custom op {@code opName} per call, with
- * the graph op's arguments, on ND4J arrays.
+ * An fp32 island run as the library op itself, on ND4J arrays: one ND4J execution per call of a fresh op
+ * ({@link LibraryIslandLowering} says which), never the graph's own op object, so that calls on several threads do
+ * not share one.
  */
 final class LibraryIslandStep extends PlanStep {
 
-    private final String opName;
     private final Object[] args;
-    private final long[] iArgs;
-    private final double[] tArgs;
-    private final boolean[] bArgs;
-    private final DataType[] dArgs;
+    private final Function<INDArray[], INDArray> op;
     private final Value out;
 
-    /** {@code args}: per input, a {@link Value} of the plan (read from its slot) or a constant {@link INDArray}. */
-    LibraryIslandStep(String label, int[] reads, String opName, Object[] args, long[] iArgs, double[] tArgs,
-            boolean[] bArgs, DataType[] dArgs, Value out) {
+    /**
+     * {@code args}: per input, a {@link Value} of the plan (read from its slot) or a constant {@link INDArray};
+     * {@code op}: the output for those inputs.
+     */
+    LibraryIslandStep(String label, int[] reads, Object[] args, Function<INDArray[], INDArray> op, Value out) {
         super(label, reads);
-        this.opName = opName;
         this.args = args;
-        this.iArgs = iArgs;
-        this.tArgs = tArgs;
-        this.bArgs = bArgs;
-        this.dArgs = dArgs;
+        this.op = op;
         this.out = out;
     }
 
     @Override
     void run(Object[] s, PlanBuffers buffers) {
-        DynamicCustomOp call = DynamicCustomOp.builder(opName).build();
-        for (Object a : args) {
-            call.addInputArgument(a instanceof Value v ? (INDArray) s[v.slot()] : (INDArray) a);
+        INDArray[] in = new INDArray[args.length];
+        for (int i = 0; i < args.length; i++) {
+            in[i] = args[i] instanceof Value v ? (INDArray) s[v.slot()] : (INDArray) args[i];
         }
-        call.addIArgument(iArgs);
-        call.addTArgument(tArgs);
-        call.addBArgument(bArgs);
-        if (dArgs != null && dArgs.length > 0) {
-            call.addDArgument(dArgs);
-        }
-        s[out.slot()] = Nd4j.exec(call)[0];
+        s[out.slot()] = op.apply(in);
     }
 }
