@@ -45,8 +45,9 @@ import org.quant4j.report.QuantizationReport;
  * instantiates (Jackson's {@code @class}), and every class named must be DL4J's or ND4J's ({@code org.deeplearning4j.},
  * {@code org.nd4j.}), checked on the JSON tree before DL4J reads it, so a file cannot make the reader instantiate
  * any other class; each layer's parameter count is checked against what its configuration takes, and the
- * parameters' bytes against the counts, before any array is made. Saving refuses, naming it, a layer whose
- * configuration names another class (a user's own layer), so that every file written can be read.
+ * parameters' bytes against the counts, before any array is made, and every parameter must be finite. Saving
+ * refuses, naming it, a layer whose configuration names another class (a user's own layer), so that every file
+ * written can be read.
  */
 final class PartsFile {
 
@@ -259,15 +260,21 @@ final class PartsFile {
             }
             INDArray values = null;
             if (expected > 0) {
+                double[] v = new double[(int) expected];
                 if (type == DataType.FLOAT) {
-                    float[] v = new float[(int) expected];
-                    bytes.asFloatBuffer().get(v);
-                    values = Nd4j.createFromArray(v).reshape(1, expected);
+                    for (int k = 0; k < v.length; k++) {
+                        v[k] = bytes.getFloat(bytes.position() + Float.BYTES * k);
+                    }
                 } else {
-                    double[] v = new double[(int) expected];
                     bytes.asDoubleBuffer().get(v);
-                    values = Nd4j.createFromArray(v).reshape(1, expected);
                 }
+                for (int k = 0; k < v.length; k++) {
+                    if (!Double.isFinite(v[k])) {
+                        throw new QuantizationException(at + ": its parameter " + k + " is " + v[k]
+                                + " (a model's parameters are finite)");
+                    }
+                }
+                values = Nd4j.createFromArray(v).castTo(type).reshape(1, expected);
                 bytes.position(bytes.position() + (int) (expected * type.width()));
             }
             stored.add(new Dl4jLayers.Stored(new Dl4jLayers.Layer(layer.index(), layer.name(), layer.type()), conf,

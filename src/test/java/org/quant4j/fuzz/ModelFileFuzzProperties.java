@@ -91,6 +91,8 @@ class ModelFileFuzzProperties {
     private static final class Models {
         static final Saved CNN;
         static final Saved RESIDUAL_GRAPH;
+        /** A model in parts: dense, DL4J's ElementWiseMultiplicationLayer kept in fp32, dense, softmax. */
+        static final Saved PARTS;
 
         static {
             Nd4j.getRandom().setSeed(17);
@@ -100,6 +102,24 @@ class ModelFileFuzzProperties {
                     flat);
             RESIDUAL_GRAPH = Saved.of(Quantizer.quantize(TestNetworks.residualGraph(), TestNetworks.randomIterator(8,
                     new long[] {8, 2, 12, 12}, 4, 2, 3)), images);
+            org.deeplearning4j.nn.multilayer.MultiLayerNetwork gated = new org.deeplearning4j.nn.multilayer
+                    .MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().seed(19).list()
+                    .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(8)
+                            .activation(org.nd4j.linalg.activations.Activation.RELU).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer.Builder().nOut(8)
+                            .activation(org.nd4j.linalg.activations.Activation.SIGMOID).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(3)
+                            .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+                    .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.feedForward(6)).build());
+            gated.init();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try {
+                Quantizer.quantize(gated, TestNetworks.randomIterator(16, 6, 3, 2, 23),
+                        org.quant4j.QuantizationOptions.builder().keepUnsupportedLayersFp32(true).build()).save(out);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            PARTS = new Saved(out.toByteArray(), null, null, Nd4j.rand(DataType.FLOAT, 3, 6));
         }
     }
 
@@ -139,6 +159,34 @@ class ModelFileFuzzProperties {
     void bytesOfTheMetadataChanged(@ForAll Subject subject, @ForAll("fractions") List<Double> where,
             @ForAll long seed) {
         changeBytes(subject, "bytesOfTheMetadataChanged", 0, where, seed);
+    }
+
+    /**
+     * A model in parts: bytes of one of its entries ({@code parts.json}, a quantized part, a DL4J part's layers or
+     * parameters) set to random values, the zip rewritten valid; or one entry dropped.
+     */
+    @Property(seed = "25")
+    void bytesOfAModelInPartsChanged(@ForAll @IntRange(min = 0, max = 4) int index,
+            @ForAll("fractions") List<Double> where, @ForAll boolean drop, @ForAll long seed) {
+        Saved saved = Models.PARTS;
+        List<Entry> entries = new ArrayList<>(ModelZips.entries(saved.file()));
+        Entry chosen = entries.get(index);
+        StringBuilder what = new StringBuilder("PARTS bytesOfAModelInPartsChanged: " + chosen.name());
+        if (drop) {
+            entries.remove(index);
+            what.append(" dropped");
+        } else {
+            Random random = new Random(seed);
+            byte[] content = chosen.bytes().clone();
+            for (double w : where) {
+                int p = at(w, content);
+                byte value = (byte) random.nextInt(256);
+                what.append(String.format(" [%d] 0x%02x->0x%02x", p, content[p], value));
+                content[p] = value;
+            }
+            entries.set(index, new Entry(chosen.name(), content));
+        }
+        check(saved, what.toString(), ModelZips.zip(entries));
     }
 
     /** Sets the bytes at {@code where} of entry {@code index} to random values and rewrites a valid zip. */
