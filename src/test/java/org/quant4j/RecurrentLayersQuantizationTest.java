@@ -10,6 +10,7 @@ import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
@@ -21,6 +22,8 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToRnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -35,7 +38,8 @@ import org.quant4j.report.SqnrMeter;
 
 /**
  * The recurrent layers the converter takes that no other quantization test covers (GravesLSTM, SimpleRnn,
- * Bidirectional in every mode, RnnLossLayer, EmbeddingLayer, FrozenLayerWithBackprop) through the whole pipeline:
+ * Bidirectional in every mode, RnnLossLayer, EmbeddingLayer, FrozenLayerWithBackprop, the RnnToCnn and CnnToRnn
+ * preprocessors) through the whole pipeline:
  * every layer's products quantized, the fake-quant output close to DL4J's fp32 output, the int8 plan close to the
  * fake-quant graph.
  */
@@ -113,6 +117,24 @@ class RecurrentLayersQuantizationTest {
         List<String> ops = q.report().quantizedOps();
         assertEquals(products, ops.size(), name + ": every layer's products quantized, " + ops);
         assertAgrees(name, net, q, batches(net, new long[] {64, shape[1], shape[2]}, 1, 251).next().getFeatures());
+    }
+
+    /** A convolution at each time step (DL4J's RnnToCnn preprocessor), back to a sequence (CnnToRnn) for an LSTM. */
+    @org.junit.jupiter.api.Test
+    void cnnAndRnnPreprocessorsQuantizeAndRunInt8() {
+        MultiLayerNetwork net = init(new NeuralNetConfiguration.Builder().seed(269).list()
+                .layer(new ConvolutionLayer.Builder(2, 2).name("conv").nIn(2).nOut(3).activation(Activation.RELU)
+                        .build())
+                .layer(new LSTM.Builder().name("lstm").nIn(3 * 3 * 3).nOut(6).activation(Activation.TANH).build())
+                .layer(new RnnOutputLayer.Builder().name("out").nIn(6).nOut(3).activation(Activation.SOFTMAX)
+                        .build())
+                .inputPreProcessor(0, new RnnToCnnPreProcessor(4, 4, 2))
+                .inputPreProcessor(1, new CnnToRnnPreProcessor(3, 3, 3)));
+        long[] shape = {16, 2 * 4 * 4, STEPS};
+        QuantizedModel q = Quantizer.quantize(net, batches(net, shape, 4, 271));
+        assertEquals(3, q.report().quantizedOps().size(), q.report().quantizedOps().toString());
+        assertAgrees("RnnToCnn, CnnToRnn", net, q, batches(net, new long[] {64, shape[1], STEPS}, 1, 277).next()
+                .getFeatures());
     }
 
     /** EmbeddingLayer on class indices [N, 1]: its table stored int8 per row, then a dense classifier. */
