@@ -39,7 +39,9 @@ import org.quant4j.report.QuantizationReport;
  * <p>Reading trusts nothing in the file (a model may come from anywhere):
  * <ul>
  * <li><b>Entries.</b> Exactly {@code quant4j.json} and {@code graph.fb}, in either order, each once: any other entry,
- * or one of them twice, is refused. (The zip's central directory is not read: the entries are read as they come.)</li>
+ * or one of them twice, is refused; a model in parts holds {@code parts.json} and the entries it names instead
+ * ({@link PartsFile}, at most {@link #MAX_ENTRIES}). (The zip's central directory is not read: the entries are read
+ * as they come.)</li>
  * <li><b>Sizes.</b> The entries are inflated through a counting cap, whatever sizes their headers claim (they are
  * never asked): {@code quant4j.json} to at most {@link #MAX_METADATA_BYTES} (64 MiB: the metadata holds a few numbers
  * per channel, 14 kB for the 10-class CNN of the tests and, estimated from its channel counts, about 2 MB for VGG-16,
@@ -79,6 +81,9 @@ public final class ModelFile {
     public static final long RATIO_FREE_BYTES = 64L << 20;
     /** Past {@link #RATIO_FREE_BYTES}, the most an entry's inflated bytes may be, as a multiple of its compressed. */
     public static final int MAX_RATIO = 100;
+
+    /** The most entries a file may hold: a model in parts of at most 1,000 parts, three entries each, and one more. */
+    static final int MAX_ENTRIES = 3_001;
 
     static final String METADATA_ENTRY = "quant4j.json";
     static final String GRAPH_ENTRY = "graph.fb";
@@ -155,9 +160,6 @@ public final class ModelFile {
         }
         return readWhole(entries.get(METADATA_ENTRY), entries.get(GRAPH_ENTRY), source);
     }
-
-    /** The most entries a file may hold: a model in parts of at most 1,000 parts, three entries each, and one more. */
-    static final int MAX_ENTRIES = 3_001;
 
     /**
      * Every entry of the zip in {@code in}, by name, each inflated through its cap ({@link #limitOf}); an entry
