@@ -272,10 +272,11 @@ class BadInputTest {
         // A newer version is refused even when the rest of the file is a good model.
         Path newer = tmp.resolve("newer.q4j");
         String json = new String(readEntry(bytes, "quant4j.json"), java.nio.charset.StandardCharsets.UTF_8)
-                .replace("\"version\" : 1", "\"version\" : 2");
+                .replace("\"version\" : 1", "\"version\" : " + (QuantizedModel.FORMAT_VERSION + 1));
         writeZip(newer, json, readEntry(bytes, "graph.fb"));
         e = assertThrows(QuantizationException.class, () -> QuantizedModel.load(newer.toFile()));
-        assertTrue(e.getMessage().contains("version 2") && e.getMessage().contains("newer quant4j"), e.getMessage());
+        assertTrue(e.getMessage().contains("version " + (QuantizedModel.FORMAT_VERSION + 1))
+                && e.getMessage().contains("newer quant4j"), e.getMessage());
     }
 
     @Test

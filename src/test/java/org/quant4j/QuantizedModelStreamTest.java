@@ -127,7 +127,7 @@ class QuantizedModelStreamTest {
         e = assertThrows(QuantizationException.class,
                 () -> QuantizedModel.load(new ByteArrayInputStream(dl4j.toByteArray())));
         assertEquals("the stream is not a quant4j model: it holds an entry 'configuration.json', and a model holds"
-                + " only quant4j.json and graph.fb", e.getMessage());
+                + " only quant4j.json and graph.fb (or parts.json and its parts)", e.getMessage());
     }
 
     /** An output stream that records whether it was closed and how many bytes it took. */

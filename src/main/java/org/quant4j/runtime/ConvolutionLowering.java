@@ -73,7 +73,7 @@ final class ConvolutionLowering extends KernelLowering {
         Int8Conv2d k;
         try {
             k = new Int8Conv2d(g, x.type(), s.dstType(), levels, bias, s.outputScales(), s.sum(), s.relu(),
-                    sourceZeroPoint);
+                    sourceZeroPoint, s.clip());
         } catch (RuntimeException e) {
             if (sourceZeroPoint == 0) {
                 throw e;

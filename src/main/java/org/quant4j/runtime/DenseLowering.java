@@ -41,7 +41,7 @@ final class DenseLowering extends KernelLowering {
                     f -> x.zeroPoint(f % channels));
         }
         Int8Dense k = new Int8Dense(x.shape()[0], features, outChannels, x.type(), s.dstType(), levels, bias,
-                s.outputScales(), s.relu());
+                s.outputScales(), s.relu(), s.clip());
         return new Made(k, k.dstBytes(), k::execute, macs);
     }
 

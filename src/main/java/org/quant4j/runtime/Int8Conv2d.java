@@ -118,6 +118,15 @@ public final class Int8Conv2d implements AutoCloseable {
      */
     public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
             float[] outputScales, boolean addToDestination, boolean relu, int sourceZeroPoint) {
+        this(g, srcType, dstType, weights, bias, outputScales, addToDestination, relu, sourceZeroPoint, null);
+    }
+
+    /**
+     * As above, the destination's levels clipped to {@code clip} ({@code {qmin, qmax}}, or null: the destination
+     * type's range; see {@link Primitives#requantization(float[], boolean, boolean, int[])}).
+     */
+    public Int8Conv2d(Geometry g, ElementType srcType, ElementType dstType, byte[] weights, float[] bias,
+            float[] outputScales, boolean addToDestination, boolean relu, int sourceZeroPoint, int[] clip) {
         if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the source of an int8 convolution is U8 or S8, not F32");
         }
@@ -144,7 +153,7 @@ public final class Int8Conv2d implements AutoCloseable {
         memory.desc anyWeights = new memory.desc(wDims, memory.data_type.s8, memory.format_tag.any);
         memory.desc biasDesc = new memory.desc(new long[] {g.out()}, memory.data_type.f32, memory.format_tag.x);
 
-        primitive_attr attr = Primitives.requantization(outputScales, addToDestination, relu);
+        primitive_attr attr = Primitives.requantization(outputScales, addToDestination, relu, clip);
         if (sourceZeroPoint != 0) {
             attr.set_zero_points(dnnl.DNNL_ARG_SRC, 0, new int[] {dnnl.DNNL_RUNTIME_S32_VAL});
         }

@@ -34,6 +34,15 @@ public final class Int8Dense implements AutoCloseable {
      */
     public Int8Dense(long batch, long in, long out, ElementType srcType, ElementType dstType, byte[] weights,
             float[] bias, float[] outputScales, boolean relu) {
+        this(batch, in, out, srcType, dstType, weights, bias, outputScales, relu, null);
+    }
+
+    /**
+     * As above, the destination's levels clipped to {@code clip} ({@code {qmin, qmax}}, or null: the destination
+     * type's range; see {@link Primitives#requantization(float[], boolean, boolean, int[])}).
+     */
+    public Int8Dense(long batch, long in, long out, ElementType srcType, ElementType dstType, byte[] weights,
+            float[] bias, float[] outputScales, boolean relu, int[] clip) {
         if (srcType == ElementType.F32) {
             throw new IllegalArgumentException("the input of an int8 dense layer is U8 or S8, not F32");
         }
@@ -55,7 +64,7 @@ public final class Int8Dense implements AutoCloseable {
         inner_product_forward.desc desc = bias != null
                 ? new inner_product_forward.desc(dnnl.prop_kind.forward_inference, srcDesc, anyWeights, biasDesc, dstDesc)
                 : new inner_product_forward.desc(dnnl.prop_kind.forward_inference, srcDesc, anyWeights, dstDesc);
-        pd = new inner_product_forward.primitive_desc(desc, Primitives.requantization(outputScales, relu), engine);
+        pd = new inner_product_forward.primitive_desc(desc, Primitives.requantization(outputScales, false, relu, clip), engine);
         primitive = new inner_product_forward(pd);
         this.weights = Primitives.Weights.reordered(weights,
                 new memory.desc(wDims, memory.data_type.s8, memory.format_tag.oi), pd.weights_desc());

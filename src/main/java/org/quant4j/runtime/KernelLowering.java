@@ -29,9 +29,11 @@ abstract class KernelLowering implements OpLowering {
      * @param outputScales per output channel, {@code s_w[o] / s_y[o]} (or {@code s_w[o]} for f32)
      * @param sum          whether it adds into its destination (a fused residual add)
      * @param relu         whether a ReLU is fused
+     * @param clip         {@code {qmin, qmax}} of the levels it writes where their grid is narrower than the
+     *                     destination type's range, else null
      */
     record Spec(SameDiffOp op, Value x, INDArray weights, long[] outShape, ElementType dstType, float[] bias,
-            float[] outputScales, boolean sum, boolean relu) {
+            float[] outputScales, boolean sum, boolean relu, int[] clip) {
     }
 
     /**
@@ -164,8 +166,15 @@ abstract class KernelLowering implements OpLowering {
                 biasAcc[o] = bias[o] / sw;
             }
         }
+        int[] clip = null;
+        if (point != null) {
+            int qmin = point.grid().qmin();
+            int qmax = point.grid().qmax();
+            boolean full = dstType == ElementType.U8 ? qmin == 0 && qmax == 255 : qmin == -128 && qmax == 127;
+            clip = full ? null : new int[] {qmin, qmax};
+        }
         Made kernel = make(new Spec(op, x, q, outShape, dstType, biasAcc, outputScales, residual != null,
-                route.relu()));
+                route.relu(), clip));
         if (kernel == null) {
             return false;
         }

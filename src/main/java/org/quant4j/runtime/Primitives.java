@@ -36,15 +36,28 @@ final class Primitives {
      * {@code dst = act(scale[o] * (acc + bias[o]) + (sum ? dst_old : 0))}, all in f32 before the store.
      */
     static primitive_attr requantization(float[] outputScales, boolean sum, boolean relu) {
+        return requantization(outputScales, sum, relu, null);
+    }
+
+    /**
+     * As {@link #requantization(float[], boolean, boolean)}, then, where {@code clip} ({@code {qmin, qmax}}) is
+     * given, the clip to a grid narrower than the destination type's range (a signed grid's -127, fewer than 8
+     * bits): {@code clamp(v, qmin, qmax)} before the store's rounding, which equals the fake-quant graph's
+     * {@code clamp(rint(v), qmin, qmax)} as the bounds are integers.
+     */
+    static primitive_attr requantization(float[] outputScales, boolean sum, boolean relu, int[] clip) {
         primitive_attr attr = threadSafe();
         attr.set_output_scales(outputScales.length == 1 ? 0 : 1 << 1, outputScales);
-        if (sum || relu) {
+        if (sum || relu || clip != null) {
             post_ops ops = new post_ops();
             if (sum) {
                 ops.append_sum(); // scale 1, no zero point, the destination's type
             }
             if (relu) {
                 ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            }
+            if (clip != null) {
+                ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_clip, clip[0], clip[1]);
             }
             attr.set_post_ops(ops);
         }
