@@ -143,12 +143,10 @@ final class PartsFile {
             if (count > 0) {
                 INDArray flat = s.parameters().castTo(type).reshape('c', new long[] {count});
                 ByteBuffer b = ByteBuffer.allocate((int) (count * type.width())).order(ByteOrder.LITTLE_ENDIAN);
-                for (long k = 0; k < count; k++) {
-                    if (type == DataType.FLOAT) {
-                        b.putFloat(flat.getFloat(k));
-                    } else {
-                        b.putDouble(flat.getDouble(k));
-                    }
+                if (type == DataType.FLOAT) {
+                    b.asFloatBuffer().put(flat.toFloatVector());
+                } else {
+                    b.asDoubleBuffer().put(flat.toDoubleVector());
                 }
                 params.write(b.array());
             }
@@ -260,21 +258,27 @@ final class PartsFile {
             }
             INDArray values = null;
             if (expected > 0) {
-                double[] v = new double[(int) expected];
+                int n = (int) expected;
+                int bad = -1;
                 if (type == DataType.FLOAT) {
-                    for (int k = 0; k < v.length; k++) {
-                        v[k] = bytes.getFloat(bytes.position() + Float.BYTES * k);
+                    float[] v = new float[n];
+                    bytes.asFloatBuffer().get(v);
+                    for (int k = 0; k < n && bad < 0; k++) {
+                        bad = Float.isFinite(v[k]) ? -1 : k;
                     }
+                    values = Nd4j.createFromArray(v).reshape(1, expected);
                 } else {
+                    double[] v = new double[n];
                     bytes.asDoubleBuffer().get(v);
-                }
-                for (int k = 0; k < v.length; k++) {
-                    if (!Double.isFinite(v[k])) {
-                        throw new QuantizationException(at + ": its parameter " + k + " is " + v[k]
-                                + " (a model's parameters are finite)");
+                    for (int k = 0; k < n && bad < 0; k++) {
+                        bad = Double.isFinite(v[k]) ? -1 : k;
                     }
+                    values = Nd4j.createFromArray(v).reshape(1, expected);
                 }
-                values = Nd4j.createFromArray(v).castTo(type).reshape(1, expected);
+                if (bad >= 0) {
+                    throw new QuantizationException(at + ": its parameter " + bad + " is " + values.getDouble(bad)
+                            + " (a model's parameters are finite)");
+                }
                 bytes.position(bytes.position() + (int) (expected * type.width()));
             }
             stored.add(new Dl4jLayers.Stored(new Dl4jLayers.Layer(layer.index(), layer.name(), layer.type()), conf,

@@ -125,6 +125,13 @@ class PartsFileTest {
                 shorter.getMessage());
         QuantizationException longer = refusedWith("part-1.params", b -> Arrays.copyOf(b, b.length + 8));
         assertTrue(longer.getMessage().contains("8 bytes more"), longer.getMessage());
+        QuantizationException nan = refusedWith("part-1.params", b -> {
+            byte[] c = b.clone();
+            System.arraycopy(new byte[] {0, 0, (byte) 0xc0, 0x7f}, 0, c, 4, 4); // parameter 1 a NaN, little-endian
+            return c;
+        });
+        assertTrue(nan.getMessage().contains("'gate'") && nan.getMessage().contains("parameter 1 is NaN"),
+                nan.getMessage());
         long count = net.getLayer(1).params().length();
         QuantizationException counted = refusedWith("part-1.layers.json", replacing("\"parameters\" : " + count,
                 "\"parameters\" : " + (count - 1)));
