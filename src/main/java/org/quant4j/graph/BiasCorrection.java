@@ -23,6 +23,20 @@ public final class BiasCorrection {
     }
 
     /**
+     * Gives {@code op} a bias of {@code channels} zeros if it has none (a plain matrix product is left as it is), so
+     * that a later {@link #apply} changes an array in place rather than the graph's structure.
+     */
+    public static void ensureBias(org.nd4j.autodiff.samediff.SameDiff sd, QuantizableOp op, int channels) {
+        if (!op.type().equals("matmul")) {
+            var sdOp = sd.getOps().get(op.op());
+            if (sdOp == null) {
+                throw new QuantizationException("op '" + op.op() + "' is not in the graph");
+            }
+            GraphEditing.biasOf(sd, sdOp, channels, sd.getVariable(op.output()).dataType());
+        }
+    }
+
+    /**
      * Subtracts {@code shift} (one value per output channel) from the bias of {@code op} in {@code sd}.
      *
      * @throws QuantizationException when the op's bias does not have one value per shift

@@ -5,9 +5,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.QuantizationException;
 
@@ -40,10 +38,10 @@ public final class ConsumerProbe {
         }
         SameDiff sd = GraphCopy.sharingArrays(fp32.graph()); // run only: the weights are fed, never changed
         for (String point : new java.util.LinkedHashSet<>(points)) {
-            redirect(sd, point, pointInput(point), readers(sd, point));
+            GraphEditing.redirect(sd, point, pointInput(point), readers(sd, point));
         }
         for (QuantizableOp op : ops) {
-            redirect(sd, op.weight(), weightInput(op.weight()), List.of(op.op()));
+            GraphEditing.redirect(sd, op.weight(), weightInput(op.weight()), List.of(op.op()));
         }
         return new ConsumerProbe(sd);
     }
@@ -82,21 +80,5 @@ public final class ConsumerProbe {
             throw new QuantizationException("the graph has no tensor '" + tensor + "'");
         }
         return variable.getInputsForOp() == null ? List.of() : List.copyOf(variable.getInputsForOp());
-    }
-
-    /** Makes each of {@code opNames} read a new placeholder named {@code placeholder} wherever it read {@code from}. */
-    private static void redirect(SameDiff sd, String from, String placeholder, List<String> opNames) {
-        SDVariable original = sd.getVariable(from);
-        SDVariable input = sd.hasVariable(placeholder) ? sd.getVariable(placeholder)
-                : sd.placeHolder(placeholder, original.dataType(), (long[]) null);
-        for (String name : new java.util.LinkedHashSet<>(opNames)) {
-            SameDiffOp op = sd.getOps().get(name);
-            List<String> inputs = op.getInputsToOp();
-            for (int i = 0; i < inputs.size(); i++) {
-                if (inputs.get(i).equals(from)) {
-                    sd.replaceArgFor(i, input, op.getOp());
-                }
-            }
-        }
     }
 }

@@ -96,4 +96,20 @@ final class GraphEditing {
             }
         }
     }
+
+    /** Makes each of {@code opNames} read a new placeholder named {@code placeholder} wherever it read {@code from}. */
+    static void redirect(SameDiff sd, String from, String placeholder, List<String> opNames) {
+        org.nd4j.autodiff.samediff.SDVariable original = sd.getVariable(from);
+        org.nd4j.autodiff.samediff.SDVariable input = sd.hasVariable(placeholder) ? sd.getVariable(placeholder)
+                : sd.placeHolder(placeholder, original.dataType(), (long[]) null);
+        for (String name : new java.util.LinkedHashSet<>(opNames)) {
+            SameDiffOp op = sd.getOps().get(name);
+            List<String> inputs = op.getInputsToOp();
+            for (int i = 0; i < inputs.size(); i++) {
+                if (inputs.get(i).equals(from)) {
+                    sd.replaceArgFor(i, input, op.getOp());
+                }
+            }
+        }
+    }
 }

@@ -87,6 +87,38 @@ public final class GraphExecution {
     }
 
     /**
+     * Runs {@code sd} once and hands each of {@code variables} to {@code sink} as soon as it is computed; the array is
+     * then freed like any intermediate, once the ops of the run that read it have run. So a run can observe every
+     * layer's output while holding no more of them than the graph itself needs at once. A variable that is fed is
+     * handed over first. The sink must not keep the arrays.
+     */
+    public static void stream(SameDiff sd, Map<String, INDArray> feed, Collection<String> variables,
+            java.util.function.BiConsumer<String, INDArray> sink) {
+        List<String> computed = new ArrayList<>();
+        for (String v : new LinkedHashSet<>(variables)) {
+            if (feed.containsKey(v)) {
+                sink.accept(v, feed.get(v));
+            } else {
+                computed.add(v);
+            }
+        }
+        if (computed.isEmpty()) {
+            return;
+        }
+        RunSession session = take(sd);
+        try {
+            session.freeDuringRun = plainDataflow(sd);
+            session.sink = sink;
+            session.output(computed, feed, null, Collections.emptyList(), Collections.emptyList(),
+                    At.defaultAt(Operation.INFERENCE));
+        } finally {
+            session.sink = null;
+            session.finish(List.of());
+            give(sd, session);
+        }
+    }
+
+    /**
      * An idle session of {@code sd}, or a new one. The idle sessions are kept in the graph's own session map under
      * negative keys (SameDiff's own sessions use thread ids, which are positive), so they live and die with the graph
      * and SameDiff drops them when the graph changes.
@@ -193,6 +225,8 @@ public final class GraphExecution {
         private final Map<INDArray, Integer> pending = new IdentityHashMap<>();
         /** Arrays returned to the caller: never closed. */
         private final Set<INDArray> pinned = Collections.newSetFromMap(new IdentityHashMap<>());
+        /** Where a streaming run hands its requested variables ({@link #stream}); null in a plain run. */
+        java.util.function.BiConsumer<String, INDArray> sink;
 
         RunSession(SameDiff sd) {
             super(sd);
@@ -221,17 +255,25 @@ public final class GraphExecution {
             }
             ExecutionResult result = super.getOutputs(opPair, outputFrameIter, opInputs, allIterInputs,
                     constAndPhInputs, listeners, at, batch, allReqVariables, otherPlaceHolders);
+            SameDiffOp op = opPair.getFirst();
+            List<String> names = op.getOutputsOfOp();
+            if (sink != null) {
+                for (int i = 0; i < names.size() && i < result.numResults(); i++) {
+                    INDArray array = result.hasSingle() ? result.resultAt(i) : tensorAt(result, i);
+                    if (array != null && allReqVariables.contains(names.get(i))) {
+                        sink.accept(names.get(i), array);
+                    }
+                }
+            }
             if (!freeDuringRun) {
                 return result;
             }
-            SameDiffOp op = opPair.getFirst();
-            List<String> names = op.getOutputsOfOp();
             for (int i = 0; i < names.size() && i < result.numResults(); i++) {
                 INDArray array = result.hasSingle() ? result.resultAt(i) : tensorAt(result, i);
                 if (array == null) {
                     continue;
                 }
-                if (allReqVariables.contains(names.get(i))) {
+                if (sink == null && allReqVariables.contains(names.get(i))) {
                     pinned.add(array);
                 }
                 int readers = readersInRun(names.get(i));

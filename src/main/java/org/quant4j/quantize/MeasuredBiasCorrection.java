@@ -10,6 +10,7 @@ import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.StagedRun;
 
 /** Bias correction measured on the calibration's held batches (empirical bias correction, Nagel et al. 2019). */
 final class MeasuredBiasCorrection {
@@ -25,53 +26,63 @@ final class MeasuredBiasCorrection {
      * rounding of a skewed distribution, shift means too), the borders of padded convolutions, where a kernel tap
      * reads zeros instead of the mean (a 3x3 kernel on a 4x4 map reads padding at 12 of 16 positions), and the shifts
      * carried in from the quantized layers before.
+     *
+     * <p>The ops are measured in graph order, as if the quantized graph were run from its inputs up to each op; a
+     * {@link StagedRun} holds the activations before the next op for every held batch instead, so the whole
+     * correction costs about one run of the graph per held batch (not one per op and batch).
      */
     static void apply(ObservedNetwork calibration, List<QuantizableOp> ops, ModelGraph quantized) {
         ModelGraph fp32 = calibration.fp32Graph();
         List<INDArray[]> batches = calibration.heldBatches();
-        Map<QuantizableOp, double[]> references = fp32ChannelSums(fp32, ops, batches);
-        for (QuantizableOp op : ops) {
-            double[] sum = null;
-            long perChannel = 0;
-            for (int b = 0; b < batches.size(); b++) {
-                Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
-                        "calibration batch " + b + ": features");
-                INDArray y = GraphExecution.output(quantized.graph(), feed, List.of(op.output())).get(op.output());
-                double[] s = channelSums(y, op.activationAxis());
-                sum = sum == null ? s : MathArrays.ebeAdd(sum, s);
-                perChannel += y.length() / s.length;
+        // A plain matrix product has no bias: nothing to measure.
+        List<QuantizableOp> corrected = ops.stream().filter(op -> !op.type().equals("matmul")).toList();
+        if (corrected.isEmpty()) {
+            return;
+        }
+        Map<String, double[]> references = fp32ChannelSums(fp32, corrected, batches);
+        Map<String, QuantizableOp> byOutput = new java.util.LinkedHashMap<>();
+        for (QuantizableOp op : corrected) {
+            BiasCorrection.ensureBias(quantized.graph(), op, references.get(op.output()).length);
+            byOutput.put(op.output(), op);
+        }
+        // Op after op in graph order, each measured with the ops before it corrected: staged, so that each op's
+        // output is computed from the held values of the activations before it, not by a run from the inputs.
+        try (StagedRun staged = StagedRun.of(quantized, corrected.stream().map(QuantizableOp::activation).toList(),
+                batches, List.copyOf(byOutput.keySet()))) {
+            for (QuantizableOp op : byOutput.values()) {
+                double[] sum = null;
+                long perChannel = 0;
+                for (INDArray y : staged.values(op.output())) {
+                    double[] s = channelSums(y, op.activationAxis());
+                    sum = sum == null ? s : MathArrays.ebeAdd(sum, s);
+                    perChannel += y.length() / s.length;
+                }
+                staged.done(op.output());
+                double[] reference = references.get(op.output());
+                double[] shift = new double[sum.length];
+                for (int c = 0; c < shift.length; c++) {
+                    shift[c] = (sum[c] - reference[c]) / perChannel;
+                }
+                BiasCorrection.apply(quantized.graph(), op, shift);
             }
-            double[] reference = references.get(op);
-            double[] shift = new double[sum.length];
-            for (int c = 0; c < shift.length; c++) {
-                shift[c] = (sum[c] - reference[c]) / perChannel;
-            }
-            BiasCorrection.apply(quantized.graph(), op, shift);
         }
     }
 
-    /** Ops whose fp32 outputs one pass of {@link #fp32ChannelSums} holds at once: a bound on its memory. */
-    private static final int OUTPUTS_PER_PASS = 16;
-
     /**
      * The per-channel sums of every op's fp32 output over {@code batches} (they do not change while the biases of
-     * the quantized graph are corrected), {@link #OUTPUTS_PER_PASS} ops' outputs per pass.
+     * the quantized graph are corrected), by output variable: one run per batch, each output summed and freed as
+     * soon as it is computed.
      */
-    private static Map<QuantizableOp, double[]> fp32ChannelSums(ModelGraph fp32, List<QuantizableOp> ops,
+    private static Map<String, double[]> fp32ChannelSums(ModelGraph fp32, List<QuantizableOp> ops,
             List<INDArray[]> batches) {
-        Map<QuantizableOp, double[]> sums = new java.util.IdentityHashMap<>();
+        Map<String, Integer> axes = new java.util.HashMap<>();
+        ops.forEach(op -> axes.put(op.output(), op.activationAxis()));
+        Map<String, double[]> sums = new java.util.HashMap<>();
         for (int b = 0; b < batches.size(); b++) {
             Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
-            for (int from = 0; from < ops.size(); from += OUTPUTS_PER_PASS) {
-                List<QuantizableOp> group = ops.subList(from, Math.min(ops.size(), from + OUTPUTS_PER_PASS));
-                List<String> names = group.stream().map(QuantizableOp::output).distinct().toList();
-                Map<String, INDArray> y = GraphExecution.output(fp32.graph(), feed, names);
-                for (QuantizableOp op : group) {
-                    double[] s = channelSums(y.get(op.output()), op.activationAxis());
-                    sums.merge(op, s, MathArrays::ebeAdd);
-                }
-            }
+            GraphExecution.stream(fp32.graph(), feed, axes.keySet(),
+                    (name, y) -> sums.merge(name, channelSums(y, axes.get(name)), MathArrays::ebeAdd));
         }
         return sums;
     }

@@ -160,15 +160,8 @@ public final class ObservedNetwork {
             }
             LOG.debug("{}: a summary of the observer ops was refused (non-finite values); observed in Java", what);
         }
-        Set<String> wanted = new LinkedHashSet<>(observers.keySet());
-        List<String> computed = wanted.stream().filter(t -> !feed.containsKey(t)).toList();
-        Map<String, INDArray> values = new LinkedHashMap<>(feed);
-        if (!computed.isEmpty()) {
-            values.putAll(GraphExecution.output(graph.graph(), feed, computed));
-        }
-        for (TensorObserver observer : observers.values()) {
-            observer.observe(values.get(observer.tensor()));
-        }
+        // Each tensor observed as soon as the run computes it, then freed: a batch's activations are not all held.
+        GraphExecution.stream(graph.graph(), feed, observers.keySet(), (t, v) -> observers.get(t).observe(v));
         return false;
     }
 

@@ -23,6 +23,7 @@ import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.InputNormalizationPass;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
+import org.quant4j.graph.StagedRun;
 import org.quant4j.graph.QuantizableOps;
 import org.quant4j.graph.TensorQuantization;
 import org.quant4j.report.LayerSqnr;
@@ -262,41 +263,29 @@ public final class QuantizationPipeline {
         return slash < 0 ? variable : variable.substring(0, slash);
     }
 
-    /** Layer outputs of each graph held at once by the report's measurement: a bound on its memory. */
-    static final int REPORT_OUTPUTS_PER_PASS = 16;
-
-    /** Closes a run's outputs (each array once; the fed arrays and the graph's own are not the run's). */
-    private static void closeOutputs(java.util.Collection<INDArray> outputs, Map<String, INDArray> feed,
-            org.nd4j.autodiff.samediff.SameDiff graph) {
-        Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        feed.values().forEach(seen::add);
-        graph.getConstantArrays().arrayNames().forEach(n -> seen.add(graph.getConstantArrays().getArray(n)));
-        graph.getVariablesArrays().arrayNames().forEach(n -> seen.add(graph.getVariablesArrays().getArray(n)));
-        for (INDArray a : outputs) {
-            if (a != null && seen.add(a) && a.closeable()) {
-                a.close();
-            }
-        }
-    }
-
-    /** Per-layer SQNR of the quantized graph against fp32 on the given batches. */
+    /**
+     * Per-layer SQNR of the quantized graph against fp32 on the given batches. Both graphs run staged
+     * ({@link StagedRun}, cut at the layer outputs) side by side, layer after layer: each layer's outputs of both
+     * graphs are compared and freed before the next layer's are computed, at the cost of about two runs of each graph
+     * per batch.
+     */
     private static List<LayerSqnr> measureSqnr(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
-        List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).toList();
+        List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).distinct()
+                .toList();
         Map<String, SqnrMeter> meters = new LinkedHashMap<>();
         variables.forEach(v -> meters.put(v, new SqnrMeter()));
-        for (INDArray[] features : batches) {
-            Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), features, "features");
-            // REPORT_OUTPUTS_PER_PASS layers at a time, their outputs closed once measured: every layer's output of
-            // both graphs at once was 8.8 GB on ResNet-50 for a batch of 8.
-            for (int from = 0; from < variables.size(); from += REPORT_OUTPUTS_PER_PASS) {
-                List<String> group = variables.subList(from, Math.min(variables.size(), from + REPORT_OUTPUTS_PER_PASS));
-                Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, group);
-                Map<String, INDArray> actual = GraphExecution.output(quantized.graph(), feed, group);
-                for (String v : group) {
-                    meters.get(v).add(reference.get(v), actual.get(v));
+        if (!batches.isEmpty()) {
+            try (StagedRun reference = StagedRun.of(fp32, variables, batches, variables);
+                    StagedRun actual = StagedRun.of(quantized, variables, batches, variables)) {
+                for (String v : variables) {
+                    INDArray[] expected = reference.values(v);
+                    INDArray[] got = actual.values(v);
+                    for (int b = 0; b < batches.size(); b++) {
+                        meters.get(v).add(expected[b], got[b]);
+                    }
+                    reference.done(v);
+                    actual.done(v);
                 }
-                closeOutputs(reference.values(), feed, fp32.graph());
-                closeOutputs(actual.values(), feed, quantized.graph());
             }
         }
         List<LayerSqnr> result = new ArrayList<>();

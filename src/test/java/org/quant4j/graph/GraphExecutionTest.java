@@ -96,6 +96,36 @@ class GraphExecutionTest {
         }
     }
 
+    /**
+     * A streaming run hands over every requested value once, equal to a non-freeing session's, and frees it when the
+     * ops that read it have run: the values' buffers are closed by the time the run returns (none is held).
+     */
+    @Test
+    void streamedValuesEqualANonFreeingSessionAndAreFreedAfterTheirReaders() {
+        SameDiff sd = model.graph();
+        Nd4j.getRandom().setSeed(11);
+        Map<String, INDArray> feed = Map.of(input, Nd4j.rand(DataType.FLOAT, 3, 1, 28, 28));
+        List<String> all = new ArrayList<>(opOutputs(sd));
+        all.add(input);
+        Map<String, float[]> expected = snapshot(reference(sd, feed, all));
+        Map<String, float[]> streamed = new LinkedHashMap<>();
+        List<INDArray> handed = new ArrayList<>();
+        GraphExecution.stream(sd, feed, all, (name, value) -> {
+            assertFalse(streamed.containsKey(name), name + " handed over twice");
+            streamed.put(name, value.dup().data().asFloat());
+            handed.add(value);
+        });
+        assertEquals(expected.keySet(), streamed.keySet());
+        for (String name : all) {
+            assertArrayEquals(expected.get(name), streamed.get(name), name);
+        }
+        long open = handed.stream().filter(a -> a != feed.get(input) && !a.wasClosed()).count();
+        long computed = handed.stream().filter(a -> a != feed.get(input)).count();
+        assertTrue(computed > 10, computed + " values computed");
+        assertEquals(0, open, open + " of " + computed + " streamed values still hold their buffers after the run");
+        assertFalse(feed.get(input).wasClosed(), "the fed input was closed");
+    }
+
     @Test
     void outputsOnlyEqualANonFreeingSessionRunAfterRun() {
         SameDiff sd = model.graph();

@@ -1,0 +1,240 @@
+package org.quant4j.graph;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Runs a graph on a set of batches target after target, each target computed from values held at cut tensors
+ * rather than from the graph's inputs: the cost of visiting {@code L} targets in order is about one run of the graph
+ * per batch, where running the graph up to each target is about {@code L/2} runs.
+ *
+ * <p>The graph is copied (sharing every array) with each cut tensor's readers reading a placeholder instead. A
+ * target's value on a batch is then computed from the cut values it depends on (the nearest cuts upstream of it), and
+ * a cut's value from the cuts upstream of it, each cut when first needed and once, on every batch; a cut's values
+ * are freed when the last target or cut that reads them has been computed. So what is held at once is the cut
+ * values between the targets already visited and those still to come, on every batch: the frontier of a run of the
+ * graph on all batches together.
+ *
+ * <p>The caller may change the graph's arrays in place once it is done with a target (bias correction does): the
+ * values computed later see the change, because a cut is computed only when a target downstream of it is reached.
+ * With the targets in topological order, every value is what running the changed graph from its inputs would give
+ * at that point. A target that is also a cut is computed twice (as a target, and as a cut when needed), so that a
+ * change made after it is seen.
+ */
+public final class StagedRun implements AutoCloseable {
+
+    private static final String CUT_SUFFIX = "#stage";
+
+    private final SameDiff staged;
+    private final List<Map<String, INDArray>> feeds;
+    private final List<String> targets;
+    /** Arrays the run did not make (the feeds, the graph's constants and variables): never closed. */
+    private final Set<INDArray> foreign = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<String, Set<String>> placeholders = new HashMap<>();
+    private final Map<String, INDArray[]> held = new HashMap<>();
+    private final Map<String, Integer> readers = new HashMap<>();
+    /** The next target's index in {@link #targets}, and the values handed out for the current one. */
+    private int next;
+    private INDArray[] current;
+
+    private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets) {
+        this.staged = staged;
+        this.feeds = feeds;
+        this.targets = List.copyOf(targets);
+    }
+
+    /**
+     * A staged run of {@code graph} on every batch of {@code batches}, for {@code targets} (variables of the graph,
+     * asked for in this order, which must be topological), holding values at {@code cuts} (variables computed by the
+     * graph; others named there are ignored).
+     */
+    public static StagedRun of(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
+            List<String> targets) {
+        List<Map<String, INDArray>> feeds = new ArrayList<>();
+        for (int b = 0; b < batches.size(); b++) {
+            feeds.add(InputFeed.of(graph.inputs(), batches.get(b), "batch " + b + ": features"));
+        }
+        SameDiff staged = GraphCopy.sharingArrays(graph.graph());
+        for (String cut : new LinkedHashSet<>(cuts)) {
+            Variable v = staged.getVariables().get(cut);
+            if (v != null && v.getOutputOfOp() != null && v.getInputsForOp() != null
+                    && !v.getInputsForOp().isEmpty()) {
+                GraphEditing.redirect(staged, cut, cut + CUT_SUFFIX, List.copyOf(v.getInputsForOp()));
+            }
+        }
+        StagedRun run = new StagedRun(staged, feeds, targets);
+        feeds.forEach(f -> run.foreign.addAll(f.values()));
+        for (SameDiff sd : List.of(graph.graph(), staged)) {
+            sd.getConstantArrays().arrayNames().forEach(n -> run.foreign.add(sd.getConstantArrays().getArray(n)));
+            sd.getVariablesArrays().arrayNames().forEach(n -> run.foreign.add(sd.getVariablesArrays().getArray(n)));
+        }
+        run.countReaders();
+        return run;
+    }
+
+    /** Who reads each cut: the targets, and the cuts computed for them (each once). */
+    private void countReaders() {
+        Set<String> needed = new LinkedHashSet<>();
+        List<String> pending = new ArrayList<>();
+        for (String target : targets) {
+            for (String cut : cutsOf(target)) {
+                readers.merge(cut, 1, Integer::sum);
+                pending.add(cut);
+            }
+        }
+        while (!pending.isEmpty()) {
+            String cut = pending.remove(pending.size() - 1);
+            if (needed.add(cut)) {
+                for (String upstream : cutsOf(cut)) {
+                    readers.merge(upstream, 1, Integer::sum);
+                    pending.add(upstream);
+                }
+            }
+        }
+    }
+
+    /**
+     * The values of {@code target}, the next target, on every batch (in the order of the batches), valid until
+     * {@link #done}; computed with the graph's arrays as they are now.
+     *
+     * @throws IllegalStateException when {@code target} is not the next target, or the last one is not done
+     */
+    public INDArray[] values(String target) {
+        if (current != null || next >= targets.size() || !targets.get(next).equals(target)) {
+            throw new IllegalStateException("asked for '" + target + "'; the next target is "
+                    + (next < targets.size() ? "'" + targets.get(next) + "'" : "none")
+                    + (current != null ? ", after '" + targets.get(next) + "' is done" : ""));
+        }
+        cutsOf(target).forEach(this::ensure);
+        INDArray[] values = new INDArray[feeds.size()];
+        for (int b = 0; b < feeds.size(); b++) {
+            values[b] = compute(target, b);
+        }
+        current = values;
+        return values;
+    }
+
+    /**
+     * The values of the current target are no longer needed: they are freed. Changes made to the graph's arrays from
+     * now on are seen by the targets after it.
+     */
+    public void done(String target) {
+        if (current == null || !targets.get(next).equals(target)) {
+            throw new IllegalStateException("'" + target + "' is not the target whose values were taken");
+        }
+        close(current);
+        current = null;
+        next++;
+        cutsOf(target).forEach(this::read);
+    }
+
+    /** Frees every value still held. */
+    @Override
+    public void close() {
+        if (current != null) {
+            close(current);
+            current = null;
+        }
+        held.values().forEach(this::close);
+        held.clear();
+    }
+
+    /** Computes the values of {@code cut} on every batch unless held (the cuts upstream of it first). */
+    private void ensure(String cut) {
+        if (held.containsKey(cut)) {
+            return;
+        }
+        List<String> upstream = cutsOf(cut);
+        upstream.forEach(this::ensure);
+        INDArray[] values = new INDArray[feeds.size()];
+        for (int b = 0; b < feeds.size(); b++) {
+            values[b] = compute(cut, b);
+        }
+        held.put(cut, values);
+        upstream.forEach(this::read);
+    }
+
+    /** One reader of {@code cut} is done; the last frees its values. */
+    private void read(String cut) {
+        int left = readers.merge(cut, -1, Integer::sum);
+        if (left <= 0) {
+            INDArray[] values = held.remove(cut);
+            if (values != null) {
+                close(values);
+            }
+        }
+    }
+
+    private INDArray compute(String variable, int batch) {
+        Map<String, INDArray> feed = new HashMap<>();
+        for (String p : placeholdersOf(variable)) {
+            feed.put(p, p.endsWith(CUT_SUFFIX) ? held.get(cutName(p))[batch] : feeds.get(batch).get(p));
+        }
+        INDArray value = GraphExecution.output(staged, feed, List.of(variable)).get(variable);
+        // A value that is a view of a fed one (a reshape, say) would die with it: it gets buffers of its own.
+        return feed.values().stream().anyMatch(f -> overlaps(f, value)) ? value.dup() : value;
+    }
+
+    private static boolean overlaps(INDArray a, INDArray b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return false;
+        }
+        long aStart = a.data().platformAddress();
+        long bStart = b.data().platformAddress();
+        return aStart < bStart + b.data().length() * b.data().getElementSize()
+                && bStart < aStart + a.data().length() * a.data().getElementSize();
+    }
+
+    private void close(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (a != null && !foreign.contains(a) && a.closeable() && !a.wasClosed()) {
+                a.close();
+            }
+        }
+    }
+
+    private List<String> cutsOf(String variable) {
+        return placeholdersOf(variable).stream().filter(p -> p.endsWith(CUT_SUFFIX)).map(StagedRun::cutName)
+                .toList();
+    }
+
+    private static String cutName(String placeholder) {
+        return placeholder.substring(0, placeholder.length() - CUT_SUFFIX.length());
+    }
+
+    /** The placeholders of the staged graph that computing {@code variable} reads. */
+    private Set<String> placeholdersOf(String variable) {
+        Set<String> found = placeholders.get(variable);
+        if (found != null) {
+            return found;
+        }
+        found = new LinkedHashSet<>();
+        Set<String> seenOps = new java.util.HashSet<>();
+        List<String> stack = new ArrayList<>(List.of(variable));
+        while (!stack.isEmpty()) {
+            Variable v = staged.getVariables().get(stack.remove(stack.size() - 1));
+            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
+                found.add(v.getName());
+            } else if (v.getOutputOfOp() != null && seenOps.add(v.getOutputOfOp())) {
+                SameDiffOp op = staged.getOps().get(v.getOutputOfOp());
+                if (op.getInputsToOp() != null) {
+                    stack.addAll(op.getInputsToOp());
+                }
+            }
+        }
+        placeholders.put(variable, found);
+        return found;
+    }
+}
