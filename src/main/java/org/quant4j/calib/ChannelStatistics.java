@@ -70,7 +70,8 @@ public final class ChannelStatistics implements java.io.Serializable {
     private final double[] chunk = new double[MAX_ORDER + 1];
     private final double[] merged = new double[MAX_ORDER + 1];
 
-    private final long[] bins;
+    /** Counts in {@code int}: half the memory of {@code long} (every channel of every point keeps one). */
+    private final int[] bins;
     /** Histogram exponent: bin width is 2^exponent; meaningful when {@code laidOut}. */
     private int exponent;
     /** Global index of bin 0. */
@@ -87,7 +88,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         if (bins < 16) {
             throw new IllegalArgumentException("at least 16 bins, got " + bins);
         }
-        this.bins = new long[bins];
+        this.bins = new int[bins];
     }
 
     /** Adds {@code values[from..to)}. */
@@ -114,12 +115,13 @@ public final class ChannelStatistics implements java.io.Serializable {
             return;
         }
         int n = to - from;
+        requireRoom(n);
         double mu = sum / n;
         ensureCovers(lo, hi);
         // Pass 2: central sums of the chunk and the histogram.
         double invW = Math.scalb(1.0, -exponent);
         double k = offset; // exact: |offset| < 2^53 by construction
-        long[] h = bins;
+        int[] h = bins;
         double m2 = 0;
         double m3 = 0;
         double m4 = 0;
@@ -155,6 +157,19 @@ public final class ChannelStatistics implements java.io.Serializable {
         }
     }
 
+    /**
+     * The most values one channel's statistics count: its histogram counts in {@code int}. (A 512 x 512 feature map
+     * reaches it after 8,191 examples; calibration reads 32 batches by default.)
+     */
+    public static final long MAX_VALUES = Integer.MAX_VALUE;
+
+    private void requireRoom(long more) {
+        if (count + more > MAX_VALUES) {
+            throw new IllegalStateException("a channel's statistics count at most " + MAX_VALUES + " values; "
+                    + count + " seen, " + more + " more given: calibrate on fewer batches (calibrationBatches)");
+        }
+    }
+
     /** Adds all of {@code values}. */
     public void accept(float[] values) {
         accept(values, 0, values.length);
@@ -183,6 +198,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         if (other.count == 0) {
             return;
         }
+        requireRoom(other.count);
         mergeHistogram(other);
         System.arraycopy(other.central, 0, chunk, 0, chunk.length);
         combineMoments(other.count, other.mean, chunk);
@@ -289,6 +305,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         if (chunk.count() == 0) {
             return;
         }
+        requireRoom(chunk.count());
         ensureCovers(chunk.min(), chunk.max());
         remap(chunk.counts(), chunk.offset(), chunk.exponent(), bins, offset, exponent);
         double[] c = this.chunk;
@@ -322,7 +339,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         } else if (nonPositive) {
             k = gHi + 1 - bins.length;
         }
-        long[] fresh = new long[bins.length];
+        int[] fresh = new int[bins.length];
         remap(bins, offset, exponent, fresh, k, e);
         System.arraycopy(fresh, 0, bins, 0, bins.length);
         offset = k;
@@ -485,7 +502,7 @@ public final class ChannelStatistics implements java.io.Serializable {
         if (!laidOut) {
             return new Histogram(0.0, 1.0, new long[bins.length]);
         }
-        return new Histogram(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), bins);
+        return new Histogram(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), wide(bins));
     }
 
     /** The running sums of the histogram, without taking a {@link #histogram()} snapshot first. */
@@ -493,7 +510,15 @@ public final class ChannelStatistics implements java.io.Serializable {
         if (!laidOut) {
             return new CumulativeCounts(0.0, 1.0, new long[bins.length]);
         }
-        return new CumulativeCounts(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), bins);
+        return new CumulativeCounts(Math.scalb((double) offset, exponent), Math.scalb(1.0, exponent), wide(bins));
+    }
+
+    private static long[] wide(int[] counts) {
+        long[] w = new long[counts.length];
+        for (int i = 0; i < counts.length; i++) {
+            w[i] = counts[i];
+        }
+        return w;
     }
 
     @Override
@@ -512,7 +537,7 @@ public final class ChannelStatistics implements java.io.Serializable {
      * how many values were seen.
      */
     public long retainedBytes() {
-        return FIXED_BYTES + 3 * (16 + 8L * central.length) + 16 + 8L * bins.length;
+        return FIXED_BYTES + 3 * (16 + 8L * central.length) + 16 + 4L * bins.length;
     }
 
     /** For tests: the histogram array length, to check memory does not grow. */

@@ -31,11 +31,26 @@ final class HistogramWindows {
         return (long) Math.floor(Math.scalb(x, -e));
     }
 
-    /** Adds the counts of src (window offset/exponent) into dst (dstExponent >= srcExponent). */
-    static void remap(long[] src, long srcOffset, int srcExponent, long[] dst, long dstOffset, int dstExponent) {
+    /**
+     * Adds the counts of src (window offset/exponent) into dst (dstExponent >= srcExponent); the caller has checked
+     * that no count passes {@code Integer.MAX_VALUE} (no bin holds more than the channel's total).
+     */
+    static void remap(long[] src, long srcOffset, int srcExponent, int[] dst, long dstOffset, int dstExponent) {
         int shift = dstExponent - srcExponent;
         for (int i = 0; i < src.length; i++) {
             long c = src[i];
+            if (c != 0) {
+                long j = ((srcOffset + i) >> shift) - dstOffset;
+                dst[(int) j] += (int) c;
+            }
+        }
+    }
+
+    /** {@link #remap(long[], long, int, int[], long, int)} from a histogram counted in {@code int}. */
+    static void remap(int[] src, long srcOffset, int srcExponent, int[] dst, long dstOffset, int dstExponent) {
+        int shift = dstExponent - srcExponent;
+        for (int i = 0; i < src.length; i++) {
+            int c = src[i];
             if (c != 0) {
                 long j = ((srcOffset + i) >> shift) - dstOffset;
                 dst[(int) j] += c;
@@ -44,7 +59,7 @@ final class HistogramWindows {
     }
 
     /** The first bin of {@code h} with a count, -1 when none. */
-    static int firstNonEmpty(long[] h) {
+    static int firstNonEmpty(int[] h) {
         for (int i = 0; i < h.length; i++) {
             if (h[i] != 0) {
                 return i;
@@ -54,7 +69,7 @@ final class HistogramWindows {
     }
 
     /** The last bin of {@code h} with a count, -1 when none. */
-    static int lastNonEmpty(long[] h) {
+    static int lastNonEmpty(int[] h) {
         for (int i = h.length - 1; i >= 0; i--) {
             if (h[i] != 0) {
                 return i;

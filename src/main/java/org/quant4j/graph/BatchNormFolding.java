@@ -8,6 +8,7 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.nd4j.NativeArrays;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
@@ -76,15 +77,21 @@ public final class BatchNormFolding {
             INDArray b = GraphEditing.biasOf(sd, convOp, out, w.dataType()); // the shift needs a bias
             // OIYX: output channel o is row o of [O, I*kH*kW]; depthwise [kH, kW, C, M]: column c*M + m of
             // [kH*kW, C*M].
+            INDArray wd = w.castTo(DataType.DOUBLE);
             INDArray w2 = depthwise
-                    ? w.castTo(DataType.DOUBLE).reshape('c', w.size(0) * w.size(1), out).mulRowVector(k.reshape(1, out))
-                    : w.castTo(DataType.DOUBLE).reshape('c', out, -1).mulColumnVector(k.reshape(out, 1));
+                    ? wd.reshape('c', w.size(0) * w.size(1), out).mulRowVector(k.reshape(1, out))
+                    : wd.reshape('c', out, -1).mulColumnVector(k.reshape(out, 1));
             INDArray b2 = b.castTo(DataType.DOUBLE).reshape(out).sub(mean).mul(k).add(beta).castTo(b.dataType())
                     .reshape(b.shape());
             folded.put(convOp.getOutputsOfOp().get(0), new Folded(beta.dup().data().asDouble(),
                     gamma.dup().data().asDouble()));
-            w.assign(w2.reshape('c', w.shape()).castTo(w.dataType()));
+            INDArray w3 = w2.reshape('c', w.shape()).castTo(w.dataType());
+            w.assign(w3);
             b.assign(b2);
+            // Weight-sized temporaries (five times the weights, in doubles): freed now, not when the collector runs.
+            NativeArrays.release(w3, w);
+            NativeArrays.release(w2, w);
+            NativeArrays.release(wd, w);
             // Readers of the BatchNorm's output now read its input.
             SDVariable replacement = sd.getVariable(in.get(0));
             for (String reader : new ArrayList<>(sd.getVariables().get(bnOut).getInputsForOp())) {

@@ -45,9 +45,10 @@ public final class StagedRun implements AutoCloseable {
     private final Map<String, Set<String>> placeholders = new HashMap<>();
     private final Map<String, INDArray[]> held = new HashMap<>();
     private final Map<String, Integer> readers = new HashMap<>();
-    /** The next target's index in {@link #targets}, and the values handed out for the current one. */
+    /** The current or next target's index in {@link #targets}; whether its values are being taken; the last one. */
     private int next;
-    private INDArray[] current;
+    private boolean started;
+    private INDArray current;
 
     private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets) {
         this.staged = staged;
@@ -106,36 +107,41 @@ public final class StagedRun implements AutoCloseable {
     }
 
     /**
-     * The values of {@code target}, the next target, on every batch (in the order of the batches), valid until
-     * {@link #done}; computed with the graph's arrays as they are now.
+     * The value of {@code target}, the current or next target, on batch {@code batch}, computed with the graph's
+     * arrays as they are now; valid until the next call of this method or of {@link #done}, which free it.
      *
-     * @throws IllegalStateException when {@code target} is not the next target, or the last one is not done
+     * @throws IllegalStateException when {@code target} is neither the current target nor, once the current one is
+     *                               done, the next
      */
-    public INDArray[] values(String target) {
-        if (current != null || next >= targets.size() || !targets.get(next).equals(target)) {
-            throw new IllegalStateException("asked for '" + target + "'; the next target is "
-                    + (next < targets.size() ? "'" + targets.get(next) + "'" : "none")
-                    + (current != null ? ", after '" + targets.get(next) + "' is done" : ""));
+    public INDArray value(String target, int batch) {
+        if (next >= targets.size() || !targets.get(next).equals(target)) {
+            throw new IllegalStateException("asked for '" + target + "'; the " + (started ? "current" : "next")
+                    + " target is " + (next < targets.size() ? "'" + targets.get(next) + "'" : "none"));
         }
-        cutsOf(target).forEach(this::ensure);
-        INDArray[] values = new INDArray[feeds.size()];
-        for (int b = 0; b < feeds.size(); b++) {
-            values[b] = compute(target, b);
+        if (!started) {
+            cutsOf(target).forEach(this::ensure);
+            started = true;
         }
-        current = values;
-        return values;
+        if (current != null) {
+            close(current);
+        }
+        current = compute(target, batch);
+        return current;
     }
 
     /**
-     * The values of the current target are no longer needed: they are freed. Changes made to the graph's arrays from
-     * now on are seen by the targets after it.
+     * The current target is done: its last value is freed, and so are the cut values only it still needed. Changes
+     * made to the graph's arrays from now on are seen by the targets after it.
      */
     public void done(String target) {
-        if (current == null || !targets.get(next).equals(target)) {
-            throw new IllegalStateException("'" + target + "' is not the target whose values were taken");
+        if (!started || !targets.get(next).equals(target)) {
+            throw new IllegalStateException("'" + target + "' is not the current target");
         }
-        close(current);
-        current = null;
+        if (current != null) {
+            close(current);
+            current = null;
+        }
+        started = false;
         next++;
         cutsOf(target).forEach(this::read);
     }

@@ -45,48 +45,44 @@ final class ConsumerReplay {
         ModelGraph fp32 = calibration.fp32Graph();
         ConsumerProbe probe = calibration.probe();
         List<INDArray[]> batches = calibration.heldBatches();
+        List<String> points = trials.stream().map(Trial::tensor).distinct().toList();
         for (int b = 0; b < batches.size(); b++) {
             Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
                     "calibration batch " + b + ": features");
-            List<String> computed = trials.stream().map(Trial::tensor).distinct()
-                    .filter(t -> !feed.containsKey(t)).toList();
-            Map<String, INDArray> values = new LinkedHashMap<>(feed);
-            if (!computed.isEmpty()) {
-                values.putAll(GraphExecution.output(fp32.graph(), feed, computed));
+            // Point by point, as the fp32 run computes them: a point's value is freed by the run once its readers
+            // have run; its consumers' reference outputs, each trial's dequantized weights (weight-sized), quantized
+            // input and outputs as soon as the point is done, not left to the garbage collector (native memory it
+            // does not see: gigabytes on VGG's dense layers).
+            GraphExecution.stream(fp32.graph(), feed, points, (tensor, x) -> replay(fp32, probe, trials, tensor, x,
+                    sink));
+        }
+    }
+
+    /** Every trial of {@code tensor}, whose fp32 value is {@code x}. */
+    private static void replay(ModelGraph fp32, ConsumerProbe probe, List<Trial> trials, String tensor, INDArray x,
+            Outputs sink) {
+        Map<String, INDArray> reference = null;
+        for (Trial trial : trials) {
+            if (!trial.tensor().equals(tensor)) {
+                continue;
             }
-            // Point by point: a point's value, its consumers' reference outputs, each trial's dequantized weights
-            // (weight-sized), quantized input and outputs are freed as soon as the point is done, not left to the
-            // garbage collector (native memory it does not see: gigabytes on VGG's dense layers).
-            for (String tensor : trials.stream().map(Trial::tensor).distinct().toList()) {
-                INDArray x = values.get(tensor);
-                Map<String, INDArray> reference = null;
-                for (Trial trial : trials) {
-                    if (!trial.tensor().equals(tensor)) {
-                        continue;
-                    }
-                    Map<String, INDArray> originals = new LinkedHashMap<>();
-                    trial.consumers().forEach(op -> originals.put(op.weight(),
-                            fp32.graph().getArrForVarName(op.weight())));
-                    if (reference == null) {
-                        reference = probe.outputs(tensor, x, trial.consumers(), originals);
-                    }
-                    Map<String, INDArray> dequantized = new LinkedHashMap<>();
-                    trial.weights().forEach((w, t) -> dequantized.put(w,
-                            FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
-                    INDArray xq = FakeQuantRewriter.fakeQuantized(x, trial.activation());
-                    Map<String, INDArray> quantized = probe.outputs(tensor, xq, trial.consumers(), dequantized);
-                    sink.accept(trial, reference, quantized);
-                    dequantized.forEach((w, d) -> NativeArrays.release(d, originals.get(w)));
-                    NativeArrays.release(xq, x);
-                    release(quantized.values(), x);
-                }
-                if (reference != null) {
-                    release(reference.values(), x);
-                }
-                if (!feed.containsKey(tensor)) {
-                    NativeArrays.release(x);
-                }
+            Map<String, INDArray> originals = new LinkedHashMap<>();
+            trial.consumers().forEach(op -> originals.put(op.weight(), fp32.graph().getArrForVarName(op.weight())));
+            if (reference == null) {
+                reference = probe.outputs(tensor, x, trial.consumers(), originals);
             }
+            Map<String, INDArray> dequantized = new LinkedHashMap<>();
+            trial.weights().forEach((w, t) -> dequantized.put(w,
+                    FakeQuantRewriter.dequantizedWeights(originals.get(w), t)));
+            INDArray xq = FakeQuantRewriter.fakeQuantized(x, trial.activation());
+            Map<String, INDArray> quantized = probe.outputs(tensor, xq, trial.consumers(), dequantized);
+            sink.accept(trial, reference, quantized);
+            dequantized.forEach((w, d) -> NativeArrays.release(d, originals.get(w)));
+            NativeArrays.release(xq, x);
+            release(quantized.values(), x);
+        }
+        if (reference != null) {
+            release(reference.values(), x);
         }
     }
 

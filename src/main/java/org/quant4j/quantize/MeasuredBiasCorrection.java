@@ -52,7 +52,8 @@ final class MeasuredBiasCorrection {
             for (QuantizableOp op : byOutput.values()) {
                 double[] sum = null;
                 long perChannel = 0;
-                for (INDArray y : staged.values(op.output())) {
+                for (int b = 0; b < batches.size(); b++) {
+                    INDArray y = staged.value(op.output(), b);
                     double[] s = channelSums(y, op.activationAxis());
                     sum = sum == null ? s : MathArrays.ebeAdd(sum, s);
                     perChannel += y.length() / s.length;

@@ -267,22 +267,18 @@ public final class QuantizationPipeline {
      * Per-layer SQNR of the quantized graph against fp32 on the given batches. Both graphs run staged
      * ({@link StagedRun}, cut at the layer outputs) side by side, layer after layer: each layer's outputs of both
      * graphs are compared and freed before the next layer's are computed, at the cost of about two runs of each graph
-     * per batch.
+     * per batch; batch after batch, so that the values of one batch are held at a time.
      */
     private static List<LayerSqnr> measureSqnr(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
         List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).distinct()
                 .toList();
         Map<String, SqnrMeter> meters = new LinkedHashMap<>();
         variables.forEach(v -> meters.put(v, new SqnrMeter()));
-        if (!batches.isEmpty()) {
-            try (StagedRun reference = StagedRun.of(fp32, variables, batches, variables);
-                    StagedRun actual = StagedRun.of(quantized, variables, batches, variables)) {
+        for (INDArray[] batch : batches) { // batch by batch: the values of one batch held at a time
+            try (StagedRun reference = StagedRun.of(fp32, variables, List.<INDArray[]>of(batch), variables);
+                    StagedRun actual = StagedRun.of(quantized, variables, List.<INDArray[]>of(batch), variables)) {
                 for (String v : variables) {
-                    INDArray[] expected = reference.values(v);
-                    INDArray[] got = actual.values(v);
-                    for (int b = 0; b < batches.size(); b++) {
-                        meters.get(v).add(expected[b], got[b]);
-                    }
+                    meters.get(v).add(reference.value(v, 0), actual.value(v, 0));
                     reference.done(v);
                     actual.done(v);
                 }

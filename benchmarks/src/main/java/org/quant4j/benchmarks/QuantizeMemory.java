@@ -111,10 +111,25 @@ public final class QuantizeMemory {
                     r.nanos / 1e6, r.end.heap / MB, r.maxHeap / MB, r.end.nativeBytes / MB, r.maxNative / MB,
                     r.end.workspaces / MB, r.end.rss / MB, r.peakRss / MB));
         }
+        long activations = samples * activationValues(net, shape);
         out.append(String.format(Locale.ROOT, "RESULT model=%s params=%d quantize_s=%.2f quantize_peak_rss_mb=%d"
-                + " first_output_peak_rss_mb=%d bound_mb=%d%n", name, params, quantizeNanos / 1e9,
-                quantizePeak / MB, meter.overallPeak / MB, (3 * 4 * params + 1024 * MB) / MB));
+                + " first_output_peak_rss_mb=%d bound_mb=%d activations=%d%n", name, params, quantizeNanos / 1e9,
+                quantizePeak / MB, meter.overallPeak / MB, (3 * 4 * params + 1024 * MB) / MB, activations));
         System.out.print(out);
+    }
+
+    /**
+     * The activation values of one example: every layer's output in DL4J's forward pass, summed (measured after
+     * quantize, so its allocations are not in the figures). Times the number of examples, the activation size of
+     * calibrating on them.
+     */
+    static long activationValues(Model net, long[] shape) {
+        long[] one = shape.clone();
+        one[0] = 1;
+        INDArray x = Nd4j.rand(DataType.FLOAT, one);
+        java.util.Collection<INDArray> outputs = net instanceof MultiLayerNetwork m ? m.feedForward(x, false)
+                : ((ComputationGraph) net).feedForward(x, false).values();
+        return outputs.stream().filter(a -> a != x).mapToLong(INDArray::length).sum();
     }
 
     /** The named model, built (zoo models with their init() weights; ResNet-50's rescaled, as the zoo tests do). */
