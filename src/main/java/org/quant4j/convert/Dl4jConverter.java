@@ -150,7 +150,7 @@ public final class Dl4jConverter {
             throw new IllegalArgumentException("no layers in [" + from + ", " + to + ") of a network of "
                     + conf.getConfs().size() + " layers");
         }
-        SameDiff sd = SameDiff.create();
+        SameDiff sd = org.quant4j.graph.ArraysOnce.keep(SameDiff.create());
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Tensor x = new Tensor(sd.placeHolder(input.name(), dataType, input.shape()), input.shape().length);
@@ -228,7 +228,7 @@ public final class Dl4jConverter {
     private static ModelGraph convert(ComputationGraph net, int from, int to, TensorSpec boundary, String output,
             long sequenceLength) {
         ComputationGraphConfiguration conf = net.getConfiguration();
-        SameDiff sd = SameDiff.create();
+        SameDiff sd = org.quant4j.graph.ArraysOnce.keep(SameDiff.create());
         Map<String, KernelTaps> kernelTaps = new HashMap<>();
         DataType dataType = conf.getDataType() == null ? DataType.FLOAT : conf.getDataType();
         Map<String, GraphVertex> vertices = conf.getVertices();

@@ -255,7 +255,7 @@ public final class ModelFile {
             ByteBuffer buffer = ByteBuffer.allocateDirect(graphBytes.length);
             buffer.put(graphBytes).flip();
             GraphBufferCheck.check(buffer);
-            sd = SameDiff.fromFlatBuffers(buffer);
+            sd = org.quant4j.graph.ArraysOnce.keep(SameDiff.fromFlatBuffers(buffer));
         } catch (IOException | RuntimeException e) {
             throw new QuantizationException(source + ": its graph (" + GRAPH_ENTRY + ") is damaged: " + e.getMessage(),
                     e);

@@ -72,7 +72,7 @@ public final class FakeQuantRewriter {
             }
         }
         // dup(), not GraphCopy: this runs while a model serves, and GraphCopy briefly changes the graph it copies.
-        SameDiff copy = sd.dup();
+        SameDiff copy = ArraysOnce.keep(sd.dup());
         if (names.isEmpty()) {
             return copy;
         }

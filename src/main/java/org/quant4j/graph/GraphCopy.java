@@ -45,7 +45,7 @@ public final class GraphCopy {
         Map<String, INDArray> variables = standIns(sd.getVariablesArrays(), shared);
         SameDiff copy;
         try {
-            copy = sd.dup();
+            copy = ArraysOnce.keep(sd.dup());
         } finally {
             constants.forEach((name, arr) -> put(sd.getConstantArrays(), name, arr));
             variables.forEach((name, arr) -> put(sd.getVariablesArrays(), name, arr));

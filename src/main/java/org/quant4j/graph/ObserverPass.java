@@ -89,7 +89,7 @@ public final class ObserverPass {
      */
     public static Instrumented instrument(SameDiff graph, Map<String, Integer> axes, Map<String, Integer> ranks,
             int bins) {
-        SameDiff sd = graph.dup();
+        SameDiff sd = ArraysOnce.keep(graph.dup());
         Map<String, Summary> summaries = new LinkedHashMap<>();
         int index = 0;
         for (Map.Entry<String, Integer> e : axes.entrySet()) {

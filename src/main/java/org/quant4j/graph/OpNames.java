@@ -35,7 +35,7 @@ public final class OpNames {
     public static SameDiff distinctCopy(SameDiff sd) {
         Map<String, String> renames = makeDistinct(sd);
         try {
-            SameDiff copy = sd.dup();
+            SameDiff copy = ArraysOnce.keep(sd.dup());
             makeDistinct(copy);
             return copy;
         } finally {

@@ -43,17 +43,18 @@ public final class StagedRun implements AutoCloseable {
     /** Arrays the run did not make (the feeds, the graph's constants and variables): never closed. */
     private final Set<INDArray> foreign = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<String, Set<String>> placeholders = new HashMap<>();
-    private final Map<String, INDArray[]> held = new HashMap<>();
+    private final HeldValues held;
     private final Map<String, Integer> readers = new HashMap<>();
     /** The current or next target's index in {@link #targets}; whether its values are being taken; the last one. */
     private int next;
     private boolean started;
     private INDArray current;
 
-    private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets) {
+    private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets, long budget) {
         this.staged = staged;
         this.feeds = feeds;
         this.targets = List.copyOf(targets);
+        this.held = new HeldValues(budget, this::close);
     }
 
     /**
@@ -63,6 +64,15 @@ public final class StagedRun implements AutoCloseable {
      */
     public static StagedRun of(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
             List<String> targets) {
+        return of(graph, cuts, batches, targets, HeldValues.DEFAULT_BUDGET);
+    }
+
+    /**
+     * {@link #of(ModelGraph, Collection, List, List)} keeping at most {@code budget} bytes of cut values in memory
+     * (the least recently used beyond it in a temporary file, {@link HeldValues}).
+     */
+    public static StagedRun of(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
+            List<String> targets, long budget) {
         List<Map<String, INDArray>> feeds = new ArrayList<>();
         for (int b = 0; b < batches.size(); b++) {
             feeds.add(InputFeed.of(graph.inputs(), batches.get(b), "batch " + b + ": features"));
@@ -75,7 +85,7 @@ public final class StagedRun implements AutoCloseable {
                 GraphEditing.redirect(staged, cut, cut + CUT_SUFFIX, List.copyOf(v.getInputsForOp()));
             }
         }
-        StagedRun run = new StagedRun(staged, feeds, targets);
+        StagedRun run = new StagedRun(staged, feeds, targets, budget);
         feeds.forEach(f -> run.foreign.addAll(f.values()));
         for (SameDiff sd : List.of(graph.graph(), staged)) {
             sd.getConstantArrays().arrayNames().forEach(n -> run.foreign.add(sd.getConstantArrays().getArray(n)));
@@ -153,13 +163,12 @@ public final class StagedRun implements AutoCloseable {
             close(current);
             current = null;
         }
-        held.values().forEach(this::close);
-        held.clear();
+        held.close();
     }
 
     /** Computes the values of {@code cut} on every batch unless held (the cuts upstream of it first). */
     private void ensure(String cut) {
-        if (held.containsKey(cut)) {
+        if (held.contains(cut)) {
             return;
         }
         List<String> upstream = cutsOf(cut);
@@ -176,21 +185,30 @@ public final class StagedRun implements AutoCloseable {
     private void read(String cut) {
         int left = readers.merge(cut, -1, Integer::sum);
         if (left <= 0) {
-            INDArray[] values = held.remove(cut);
-            if (values != null) {
-                close(values);
-            }
+            held.remove(cut);
         }
     }
 
     private INDArray compute(String variable, int batch) {
         Map<String, INDArray> feed = new HashMap<>();
+        List<INDArray> read = new ArrayList<>(); // values read back from the file for this run: freed after it
         for (String p : placeholdersOf(variable)) {
-            feed.put(p, p.endsWith(CUT_SUFFIX) ? held.get(cutName(p))[batch] : feeds.get(batch).get(p));
+            if (p.endsWith(CUT_SUFFIX)) {
+                String cut = cutName(p);
+                INDArray v = held.get(cut, batch);
+                if (held.inFile(cut)) {
+                    read.add(v);
+                }
+                feed.put(p, v);
+            } else {
+                feed.put(p, feeds.get(batch).get(p));
+            }
         }
         INDArray value = GraphExecution.output(staged, feed, List.of(variable)).get(variable);
         // A value that is a view of a fed one (a reshape, say) would die with it: it gets buffers of its own.
-        return feed.values().stream().anyMatch(f -> overlaps(f, value)) ? value.dup() : value;
+        INDArray own = feed.values().stream().anyMatch(f -> overlaps(f, value)) ? value.dup() : value;
+        read.forEach(this::close);
+        return own;
     }
 
     private static boolean overlaps(INDArray a, INDArray b) {

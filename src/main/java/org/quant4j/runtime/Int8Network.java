@@ -266,7 +266,7 @@ public final class Int8Network implements AutoCloseable {
      */
     private synchronized SameDiff islands() {
         if (islands == null) {
-            SameDiff sd = graph.graph().dup();
+            SameDiff sd = org.quant4j.graph.ArraysOnce.keep(graph.graph().dup());
             Map<String, SDVariable> placeholders = new LinkedHashMap<>();
             for (SameDiffOp op : new ArrayList<>(sd.getOps().values())) {
                 List<String> in = op.getInputsToOp();

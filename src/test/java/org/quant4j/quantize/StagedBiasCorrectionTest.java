@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -45,9 +46,11 @@ class StagedBiasCorrectionTest {
                 FeatureBatches.of(TestNetworks.randomIterator(8, new long[] {1, 28, 28}, 10, 3, 7)), options);
     }
 
+    /** Held values in memory (a budget of 1 GB), and all in the temporary file (a budget of 0 bytes). */
     @ParameterizedTest
-    @ValueSource(strings = {"resnet", "mobilenet", "squeezenet"})
-    void eachValueIsTheGraphsFromItsInputsWithTheBiasesChangedBefore(String name) {
+    @CsvSource({"resnet, 1073741824", "mobilenet, 1073741824", "squeezenet, 1073741824", "resnet, 0",
+        "squeezenet, 0"})
+    void eachValueIsTheGraphsFromItsInputsWithTheBiasesChangedBefore(String name, long budget) {
         QuantizationOptions options = QuantizationOptions.builder().weightBits(4).activationBits(4)
                 .biasCorrection(false).build();
         ObservedNetwork calibration = calibrate(network(name), options);
@@ -58,7 +61,7 @@ class StagedBiasCorrectionTest {
         Random random = new Random(3);
         List<String> visited = new ArrayList<>();
         try (StagedRun staged = StagedRun.of(quantized, ops.stream().map(QuantizableOp::activation).toList(),
-                batches, ops.stream().map(QuantizableOp::output).toList())) {
+                batches, ops.stream().map(QuantizableOp::output).toList(), budget)) {
             for (QuantizableOp op : ops) {
                 String target = op.output();
                 INDArray value = null;
