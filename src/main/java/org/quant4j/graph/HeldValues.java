@@ -25,7 +25,7 @@ import org.nd4j.linalg.factory.Nd4j;
 final class HeldValues implements AutoCloseable {
 
     /** Held-value bytes kept in memory by default. */
-    static final long DEFAULT_BUDGET = 256L << 20;
+    static final long DEFAULT_BUDGET = 64L << 20;
 
     private final long budget;
     private final Consumer<INDArray[]> closer;

@@ -30,4 +30,31 @@ public final class NativeArrays {
             temporary.close();
         }
     }
+
+    /** Values per block of {@link #rowBlocks}: 8 MB in double. */
+    public static final long BLOCK_VALUES = 1L << 20;
+
+    /**
+     * {@code a} (rank at least 1) cut along its first dimension into views of consecutive rows, each of at most
+     * {@link #BLOCK_VALUES} values (one row at least): for reductions in double precision whose temporaries should
+     * not be the size of a whole batch's activations in double (eight times a float array of eight examples).
+     */
+    public static java.util.List<INDArray> rowBlocks(INDArray a) {
+        long rows = a.size(0);
+        long perRow = rows == 0 ? 1 : Math.max(1, a.length() / rows);
+        long step = Math.max(1, BLOCK_VALUES / perRow);
+        if (step >= rows) {
+            return java.util.List.of(a);
+        }
+        java.util.List<INDArray> blocks = new java.util.ArrayList<>();
+        for (long from = 0; from < rows; from += step) {
+            org.nd4j.linalg.indexing.INDArrayIndex[] index = new org.nd4j.linalg.indexing.INDArrayIndex[a.rank()];
+            index[0] = org.nd4j.linalg.indexing.NDArrayIndex.interval(from, Math.min(rows, from + step));
+            for (int d = 1; d < index.length; d++) {
+                index[d] = org.nd4j.linalg.indexing.NDArrayIndex.all();
+            }
+            blocks.add(a.get(index));
+        }
+        return blocks;
+    }
 }

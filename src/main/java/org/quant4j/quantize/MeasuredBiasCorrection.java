@@ -88,8 +88,20 @@ final class MeasuredBiasCorrection {
         return sums;
     }
 
-    /** {@code y} summed over every axis but {@code axis}, in double. */
+    /** {@code y} summed over every axis but {@code axis}, in double (block by block of rows when the axis is not 0). */
     private static double[] channelSums(INDArray y, int axis) {
+        if (axis == 0 || y.rank() < 2) {
+            return blockSums(y, axis);
+        }
+        double[] sums = null;
+        for (INDArray block : org.quant4j.nd4j.NativeArrays.rowBlocks(y)) {
+            double[] s = blockSums(block, axis);
+            sums = sums == null ? s : MathArrays.ebeAdd(sums, s);
+        }
+        return sums;
+    }
+
+    private static double[] blockSums(INDArray y, int axis) {
         int[] others = java.util.stream.IntStream.range(0, y.rank()).filter(d -> d != axis).toArray();
         INDArray d = y.castTo(DataType.DOUBLE);
         double[] sums = d.sum(others).toDoubleVector();

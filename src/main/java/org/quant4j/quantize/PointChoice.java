@@ -81,6 +81,19 @@ final class PointChoice {
         }
 
         void add(INDArray reference, INDArray quantized) {
+            if (axis == 0 || reference.rank() < 2) {
+                addBlock(reference, quantized);
+                return;
+            }
+            // Block by block of rows: the temporaries in double stay small (NativeArrays.rowBlocks).
+            java.util.List<INDArray> rs = org.quant4j.nd4j.NativeArrays.rowBlocks(reference);
+            java.util.List<INDArray> qs = org.quant4j.nd4j.NativeArrays.rowBlocks(quantized);
+            for (int i = 0; i < rs.size(); i++) {
+                addBlock(rs.get(i), qs.get(i));
+            }
+        }
+
+        private void addBlock(INDArray reference, INDArray quantized) {
             INDArray r = reference.castTo(DataType.DOUBLE);
             INDArray qd = quantized.castTo(DataType.DOUBLE);
             INDArray e = qd.sub(r);

@@ -12,6 +12,18 @@ public final class SqnrMeter {
 
     /** Adds one batch of reference values and their quantized counterparts (same shape). */
     public void add(INDArray reference, INDArray quantized) {
+        java.util.List<INDArray> rs = NativeArrays.rowBlocks(reference);
+        java.util.List<INDArray> qs = NativeArrays.rowBlocks(quantized);
+        for (int i = 0; i < rs.size(); i++) {
+            addBlock(rs.get(i), qs.get(i));
+        }
+    }
+
+    /**
+     * One block of rows, in double. Each temporary is closed at once (its native memory is not the collector's),
+     * and the blocks keep them small ({@link NativeArrays#rowBlocks}).
+     */
+    private void addBlock(INDArray reference, INDArray quantized) {
         INDArray r = reference.castTo(DataType.DOUBLE);
         INDArray q = quantized.castTo(DataType.DOUBLE);
         INDArray diff = r.sub(q);
@@ -24,7 +36,6 @@ public final class SqnrMeter {
         noise += d2.sumNumber().doubleValue();
         NativeArrays.release(d2);
         NativeArrays.release(diff);
-        // Each temporary (the batch's values in double) is closed at once: its native memory is not the collector's.
     }
 
     /** The SQNR in dB over everything added; +Infinity when there was no noise. */

@@ -112,6 +112,11 @@ public final class QuantizeMemory {
                     r.end.workspaces / MB, r.end.rss / MB, r.peakRss / MB));
         }
         long activations = samples * activationValues(net, shape);
+        out.append("where the quantizing thread was at each phase's largest sampled resident set:\n");
+        for (Row r : meter.rows) {
+            out.append(String.format(Locale.ROOT, "  %-18s %6d MB  %s%n", r.label.trim(), r.sampledRss / MB,
+                    r.peakAt));
+        }
         out.append(String.format(Locale.ROOT, "RESULT model=%s params=%d quantize_s=%.2f quantize_peak_rss_mb=%d"
                 + " first_output_peak_rss_mb=%d bound_mb=%d activations=%d%n", name, params, quantizeNanos / 1e9,
                 quantizePeak / MB, meter.overallPeak / MB, (3 * 4 * params + 1024 * MB) / MB, activations));
@@ -178,6 +183,9 @@ public final class QuantizeMemory {
         long maxHeap;
         long maxNative;
         long peakRss;
+        /** The largest resident set the sampler saw in the phase, and where the quantizing thread was then. */
+        long sampledRss;
+        String peakAt = "";
         Reading end;
 
         Row(String label) {
@@ -200,14 +208,23 @@ public final class QuantizeMemory {
 
         void start() {
             running = true;
+            Thread quantizing = Thread.currentThread();
             sampler = new Thread(() -> {
                 while (running) {
                     long heap = heapUsed();
                     long nat = Pointer.totalBytes();
+                    long rss = status("VmRSS:");
                     synchronized (this) {
+                        String at = null;
                         for (Row r : open) {
                             r.maxHeap = Math.max(r.maxHeap, heap);
                             r.maxNative = Math.max(r.maxNative, nat);
+                            if (rss > r.sampledRss) {
+                                r.sampledRss = rss;
+                                r.peakAt = String.format(Locale.ROOT, "heap committed %d MB, used %d MB; ",
+                                        Runtime.getRuntime().totalMemory() / MB, heap / MB)
+                                        + (at != null ? at : (at = where(quantizing)));
+                            }
                         }
                     }
                     try {
@@ -219,6 +236,19 @@ public final class QuantizeMemory {
             }, "quantize-memory-sampler");
             sampler.setDaemon(true);
             sampler.start();
+        }
+
+        /** The innermost quant4j frames of {@code thread}'s stack, innermost first. */
+        static String where(Thread thread) {
+            StringBuilder b = new StringBuilder();
+            int n = 0;
+            for (StackTraceElement e : thread.getStackTrace()) {
+                if (e.getClassName().startsWith("org.quant4j.") && !e.getClassName().contains("benchmarks") && n < 4) {
+                    b.append(n++ == 0 ? "" : " < ").append(e.getClassName().replace("org.quant4j.", ""))
+                            .append('.').append(e.getMethodName()).append(':').append(e.getLineNumber());
+                }
+            }
+            return b.toString();
         }
 
         void stop() throws InterruptedException {
