@@ -101,6 +101,7 @@ public final class ObservedNetwork {
 
         long start = System.nanoTime();
         List<INDArray[]> kept = new ArrayList<>();
+        int keptBatches = 0;
         List<INDArray[]> all = new ArrayList<>();
         int batchCount = 0;
         long samples = 0;
@@ -121,13 +122,14 @@ public final class ObservedNetwork {
             if (observerOps && opObservers == null) {
                 opObservers = OpObservers.of(fp32, observers);
             }
-            // Copies: an iterator may hand out the same buffers again, refilled, for its next batch.
-            INDArray[] copy = kept.size() < Math.max(1, keepBatches) || keepAll ? copies(features) : null;
-            if (kept.size() < Math.max(1, keepBatches)) {
-                kept.add(copy);
+            // Copies: an iterator may hand out the same buffers again, refilled, for its next batch. The held ones
+            // in chunks of examples (ExampleChunks): every later run on them runs a chunk at a time.
+            if (keptBatches < Math.max(1, keepBatches)) {
+                kept.addAll(ExampleChunks.copies(features));
+                keptBatches++;
             }
             if (keepAll) {
-                all.add(copy);
+                all.add(copies(features));
             }
             samples += features[0].size(0);
             batchCount++;
@@ -141,7 +143,8 @@ public final class ObservedNetwork {
                     + " the calibration data was not read", batchCount, samples);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, observers, conflicts, kept, keepBatches, all,
+        ObservedNetwork observed = new ObservedNetwork(fp32, ops, points, observers, conflicts, kept,
+                keepBatches == 0 ? 0 : kept.size(), all,
                 batchCount, samples, cutOff, millis, inputNormalization, observerOps);
         observed.opBatches = opBatches;
         return observed;
@@ -160,8 +163,11 @@ public final class ObservedNetwork {
             }
             LOG.debug("{}: a summary of the observer ops was refused (non-finite values); observed in Java", what);
         }
-        // Each tensor observed as soon as the run computes it, then freed: a batch's activations are not all held.
-        GraphExecution.stream(graph.graph(), feed, observers.keySet(), (t, v) -> observers.get(t).observe(v));
+        // Chunk by chunk of examples (ExampleChunks), each tensor observed as soon as the run computes it, then
+        // freed: a batch's activations are not all held.
+        for (Map<String, INDArray> chunk : ExampleChunks.of(feed, feed.get(graph.inputs().get(0).name()))) {
+            GraphExecution.stream(graph.graph(), chunk, observers.keySet(), (t, v) -> observers.get(t).observe(v));
+        }
         return false;
     }
 
@@ -318,7 +324,7 @@ public final class ObservedNetwork {
 
     /**
      * The first calibration batches (at least one), on which the per-point granularity choice and bias correction
-     * are measured.
+     * are measured, in chunks of examples ({@link ExampleChunks}).
      */
     List<INDArray[]> heldBatches() {
         return heldBatches;
