@@ -162,7 +162,9 @@ final class PlanGraph {
             feed.put(name, Nd4j.zeros(DataType.FLOAT, inputShapes[i]));
             shapes.put(name, inputShapes[i]);
         }
-        GraphExecution.output(sd, feed, names).forEach((k, v) -> shapes.put(k, v.shape()));
+        // Streamed: each tensor's shape read as the run computes it, the tensor then freed (all of them at once were
+        // 6 GB for the zoo's UNet at 512 x 512).
+        GraphExecution.stream(sd, feed, names, (k, v) -> shapes.put(k, v.shape()));
         return shapes;
     }
 }

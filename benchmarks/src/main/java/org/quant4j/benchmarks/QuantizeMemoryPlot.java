@@ -105,9 +105,10 @@ public final class QuantizeMemoryPlot {
         double[] x = points.stream().mapToDouble(Point::millions).toArray();
         add(time, "measured", x, points.stream().mapToDouble(Point::seconds).toArray());
         add(memory, "measured", x, points.stream().mapToDouble(Point::peakMb).toArray());
-        XYSeries bound = memory.addSeries("bound: 3 x fp32 parameters + 1 GB", x,
+        XYSeries bound = memory.addSeries("bound of each model: 3 x fp32 parameters + 1 GB", x,
                 points.stream().mapToDouble(Point::boundMb).toArray());
-        bound.setMarker(SeriesMarkers.NONE);
+        bound.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        bound.setMarker(SeriesMarkers.DIAMOND);
         Files.createDirectories(out.toAbsolutePath().getParent());
         BitmapEncoder.saveBitmap(List.of(time, memory), 1, 2, out.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
