@@ -18,8 +18,6 @@ import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.CrossLayerEqualization;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphCopy;
-import org.quant4j.graph.GraphExecution;
-import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.InputNormalizationPass;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;

@@ -109,7 +109,6 @@ class StagedBiasCorrectionTest {
     /** The largest |mean error| of any channel of any op's output on {@code batches}, over the output's largest value. */
     private static double worstMeanError(ModelGraph fp32, ModelGraph quantized, List<QuantizableOp> ops,
             List<INDArray[]> batches) {
-        List<String> outputs = ops.stream().map(QuantizableOp::output).toList();
         double worst = 0;
         for (QuantizableOp op : ops) {
             INDArray sum = null;
@@ -127,7 +126,6 @@ class StagedBiasCorrectionTest {
             }
             worst = Math.max(worst, sum.div(count).amaxNumber().doubleValue() / scale);
         }
-        assertEquals(ops.size(), outputs.size());
         return worst;
     }
 }
