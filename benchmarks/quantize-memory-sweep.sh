@@ -33,7 +33,7 @@ for spec in "${models[@]}"; do
     out="benchmarks/results/quantize-memory-${model/:/}-$label.txt"
     {
         echo "# quant4j quantize memory and time, $model, $label (code at commit $(git rev-parse --short HEAD))"
-        echo "# command: OMP_NUM_THREADS=1 QUANTIZE_MEMORY_OPTS=\"${QUANTIZE_MEMORY_OPTS:-}\" QUANTIZE_MEMORY_MALLOC=${QUANTIZE_MEMORY_MALLOC:-} benchmarks/quantize-memory.sh $model $samples $batch"
+        echo "# command: OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} QUANTIZE_MEMORY_OPTS=\"${QUANTIZE_MEMORY_OPTS:-}\" QUANTIZE_MEMORY_MALLOC=${QUANTIZE_MEMORY_MALLOC:-} benchmarks/quantize-memory.sh $model $samples $batch"
         echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM; $(java -version 2>&1 | head -1)"
         echo
         benchmarks/quantize-memory.sh "$model" "$samples" "$batch" 2>&1 | grep -v '^\[main\] \(INFO\|WARN\)'

@@ -57,20 +57,8 @@ public final class FakeQuantRewriter {
      * that dequantized them per call are gone. Its outputs are bit-identical to {@code sd}'s (the same ops computed
      * the same values); {@code sd} itself, the form that is saved, is not changed.
      */
-    public static SameDiff withDequantizedWeights(SameDiff sd, List<TensorQuantization> quantizations) {
-        List<String> names = new java.util.ArrayList<>();
-        for (TensorQuantization t : quantizations) {
-            if (t.kind() != TensorQuantization.Kind.WEIGHT) {
-                continue;
-            }
-            for (String name : List.of(PointNames.dequantizedUnfolded(t.tensor()),
-                    PointNames.dequantized(t.tensor()))) {
-                if (sd.hasVariable(name) && sd.getVariables().get(name).getOutputOfOp() != null) {
-                    names.add(name);
-                    break;
-                }
-            }
-        }
+    public static SameDiff withDequantizedWeights(SameDiff sd) {
+        List<String> names = DequantizedGraph.dequantizedWeights(sd);
         // dup(), not GraphCopy: this runs while a model serves, and GraphCopy briefly changes the graph it copies.
         SameDiff copy = ArraysOnce.keep(sd.dup());
         if (names.isEmpty()) {

@@ -31,7 +31,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * values computed later see the change, because a cut is computed only when a target downstream of it is reached.
  * With the targets in topological order, every value is what running the changed graph from its inputs would give
  * at that point. A target that is also a cut is computed twice (as a target, and as a cut when needed), so that a
- * change made after it is seen.
+ * change made after it is seen; a run {@linkplain #reading reading} a graph that nobody changes computes it once, as
+ * a cut, and hands out the cut's values.
  */
 public final class StagedRun implements AutoCloseable {
 
@@ -45,13 +46,20 @@ public final class StagedRun implements AutoCloseable {
     private final Map<String, Set<String>> placeholders = new HashMap<>();
     private final HeldValues held;
     private final Map<String, Integer> readers = new HashMap<>();
+    /** The cut tensors (their readers read placeholders); with {@link #readOnly}, targets among them are held. */
+    private final Set<String> cuts = new java.util.HashSet<>();
+    private final boolean readOnly;
     /** The current or next target's index in {@link #targets}; whether its values are being taken; the last one. */
     private int next;
     private boolean started;
     private INDArray current;
+    /** Whether {@link #current} is a cut's held value (not to be freed with the next value). */
+    private boolean currentHeld;
 
-    private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets, long budget) {
+    private StagedRun(SameDiff staged, List<Map<String, INDArray>> feeds, List<String> targets, long budget,
+            boolean readOnly) {
         this.staged = staged;
+        this.readOnly = readOnly;
         this.feeds = feeds;
         this.targets = List.copyOf(targets);
         this.held = new HeldValues(budget, this::close);
@@ -73,19 +81,42 @@ public final class StagedRun implements AutoCloseable {
      */
     public static StagedRun of(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
             List<String> targets, long budget) {
+        return make(graph, cuts, batches, targets, budget, false);
+    }
+
+    /**
+     * {@link #of(ModelGraph, Collection, List, List)} for a caller that changes none of the graph's arrays while the
+     * run is open: a target that is also a cut is computed once.
+     */
+    public static StagedRun reading(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
+            List<String> targets) {
+        return reading(graph, cuts, batches, targets, HeldValues.DEFAULT_BUDGET);
+    }
+
+    /** {@link #reading(ModelGraph, Collection, List, List)} keeping at most {@code budget} bytes in memory. */
+    public static StagedRun reading(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
+            List<String> targets, long budget) {
+        return make(graph, cuts, batches, targets, budget, true);
+    }
+
+    private static StagedRun make(ModelGraph graph, Collection<String> cuts, List<INDArray[]> batches,
+            List<String> targets, long budget, boolean readOnly) {
         List<Map<String, INDArray>> feeds = new ArrayList<>();
         for (int b = 0; b < batches.size(); b++) {
             feeds.add(InputFeed.of(graph.inputs(), batches.get(b), "batch " + b + ": features"));
         }
         SameDiff staged = GraphCopy.sharingArrays(graph.graph());
+        Set<String> redirected = new java.util.HashSet<>();
         for (String cut : new LinkedHashSet<>(cuts)) {
             Variable v = staged.getVariables().get(cut);
             if (v != null && v.getOutputOfOp() != null && v.getInputsForOp() != null
                     && !v.getInputsForOp().isEmpty()) {
                 GraphEditing.redirect(staged, cut, cut + CUT_SUFFIX, List.copyOf(v.getInputsForOp()));
+                redirected.add(cut);
             }
         }
-        StagedRun run = new StagedRun(staged, feeds, targets, budget);
+        StagedRun run = new StagedRun(staged, feeds, targets, budget, readOnly);
+        run.cuts.addAll(redirected);
         feeds.forEach(f -> run.foreign.addAll(f.values()));
         for (SameDiff sd : List.of(graph.graph(), staged)) {
             sd.getConstantArrays().arrayNames().forEach(n -> run.foreign.add(sd.getConstantArrays().getArray(n)));
@@ -103,6 +134,9 @@ public final class StagedRun implements AutoCloseable {
             for (String cut : cutsOf(target)) {
                 readers.merge(cut, 1, Integer::sum);
                 pending.add(cut);
+            }
+            if (readOnly && cuts.contains(target)) {
+                pending.add(target); // computed as a cut (value)
             }
         }
         while (!pending.isEmpty()) {
@@ -130,12 +164,18 @@ public final class StagedRun implements AutoCloseable {
         }
         if (!started) {
             cutsOf(target).forEach(this::ensure);
+            if (readOnly && cuts.contains(target)) {
+                ensure(target);
+            }
             started = true;
         }
-        if (current != null) {
-            close(current);
+        releaseCurrent();
+        if (readOnly && cuts.contains(target)) {
+            current = held.get(target, batch);
+            currentHeld = !held.inFile(target); // a value read back from the file is this call's to free
+        } else {
+            current = compute(target, batch);
         }
-        current = compute(target, batch);
         return current;
     }
 
@@ -147,22 +187,27 @@ public final class StagedRun implements AutoCloseable {
         if (!started || !targets.get(next).equals(target)) {
             throw new IllegalStateException("'" + target + "' is not the current target");
         }
-        if (current != null) {
-            close(current);
-            current = null;
-        }
+        releaseCurrent();
         started = false;
         next++;
         cutsOf(target).forEach(this::read);
+        if (readOnly && cuts.contains(target) && readers.getOrDefault(target, 0) <= 0) {
+            held.remove(target); // held for this target only: no target or cut downstream reads it
+        }
+    }
+
+    private void releaseCurrent() {
+        if (current != null && !currentHeld) {
+            close(current);
+        }
+        current = null;
+        currentHeld = false;
     }
 
     /** Frees every value still held. */
     @Override
     public void close() {
-        if (current != null) {
-            close(current);
-            current = null;
-        }
+        releaseCurrent();
         held.close();
     }
 

@@ -48,13 +48,18 @@ public final class NativeArrays {
         }
         java.util.List<INDArray> blocks = new java.util.ArrayList<>();
         for (long from = 0; from < rows; from += step) {
-            org.nd4j.linalg.indexing.INDArrayIndex[] index = new org.nd4j.linalg.indexing.INDArrayIndex[a.rank()];
-            index[0] = org.nd4j.linalg.indexing.NDArrayIndex.interval(from, Math.min(rows, from + step));
-            for (int d = 1; d < index.length; d++) {
-                index[d] = org.nd4j.linalg.indexing.NDArrayIndex.all();
-            }
-            blocks.add(a.get(index));
+            blocks.add(rows(a, from, Math.min(rows, from + step)));
         }
         return blocks;
+    }
+
+    /** Rows {@code [from, to)} of {@code a} along its first dimension: a view. */
+    public static INDArray rows(INDArray a, long from, long to) {
+        org.nd4j.linalg.indexing.INDArrayIndex[] index = new org.nd4j.linalg.indexing.INDArrayIndex[a.rank()];
+        index[0] = org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to);
+        for (int d = 1; d < index.length; d++) {
+            index[d] = org.nd4j.linalg.indexing.NDArrayIndex.all();
+        }
+        return a.get(index);
     }
 }

@@ -169,7 +169,7 @@ public final class GraphRunner {
      */
     private synchronized SameDiff executionGraph() {
         if (executionGraph == null) {
-            executionGraph = FakeQuantRewriter.withDequantizedWeights(graph.graph(), quantizations);
+            executionGraph = FakeQuantRewriter.withDequantizedWeights(graph.graph());
         }
         return executionGraph;
     }

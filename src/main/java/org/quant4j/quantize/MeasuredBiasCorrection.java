@@ -6,6 +6,7 @@ import org.apache.commons.math3.util.MathArrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.BiasCorrection;
+import org.quant4j.graph.DequantizedGraph;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
@@ -47,8 +48,11 @@ final class MeasuredBiasCorrection {
         }
         // Op after op in graph order, each measured with the ops before it corrected: staged, so that each op's
         // output is computed from the held values of the activations before it, not by a run from the inputs.
-        try (StagedRun staged = StagedRun.of(quantized, corrected.stream().map(QuantizableOp::activation).toList(),
-                batches, List.copyOf(byOutput.keySet()))) {
+        // Run with its weights dequantized once (DequantizedGraph), sharing the biases corrected below.
+        try (DequantizedGraph view = DequantizedGraph.of(quantized);
+                StagedRun staged = StagedRun.of(view.graph(),
+                        corrected.stream().map(QuantizableOp::activation).toList(), batches,
+                        List.copyOf(byOutput.keySet()))) {
             for (QuantizableOp op : byOutput.values()) {
                 double[] sum = null;
                 long perChannel = 0;

@@ -107,6 +107,7 @@ public final class ObservedNetwork {
         long samples = 0;
         OpObservers opObservers = null;
         int opBatches = 0;
+        ExampleChunks chunks = new ExampleChunks();
         while (batchCount < maxBatches && data.hasNext()) {
             INDArray[] features = data.next();
             for (int i = 0; i < features.length; i++) {
@@ -117,15 +118,17 @@ public final class ObservedNetwork {
                             + "; calibration data must be finite");
                 }
             }
-            boolean byOps = observeBatch(fp32, features, "calibration batch " + batchCount, observers, opObservers);
+            boolean byOps = observeBatch(fp32, features, "calibration batch " + batchCount, observers, opObservers,
+                    chunks);
             opBatches += byOps ? 1 : 0;
             if (observerOps && opObservers == null) {
                 opObservers = OpObservers.of(fp32, observers);
             }
             // Copies: an iterator may hand out the same buffers again, refilled, for its next batch. The held ones
-            // in chunks of examples (ExampleChunks): every later run on them runs a chunk at a time.
+            // in chunks of examples sized by the activations observed (ExampleChunks): every later run on them runs
+            // a chunk at a time.
             if (keptBatches < Math.max(1, keepBatches)) {
-                kept.addAll(ExampleChunks.copies(features));
+                kept.addAll(chunks.copies(features));
                 keptBatches++;
             }
             if (keepAll) {
@@ -155,7 +158,7 @@ public final class ObservedNetwork {
      * ops of {@code opObservers} when given and the batch's summaries are taken, otherwise from the tensors.
      */
     private static boolean observeBatch(ModelGraph graph, INDArray[] features, String what,
-            Map<String, TensorObserver> observers, OpObservers opObservers) {
+            Map<String, TensorObserver> observers, OpObservers opObservers, ExampleChunks chunks) {
         Map<String, INDArray> feed = InputFeed.of(graph.inputs(), features, what + ": features");
         if (opObservers != null) {
             if (opObservers.observe(feed, observers)) {
@@ -165,9 +168,14 @@ public final class ObservedNetwork {
         }
         // Chunk by chunk of examples (ExampleChunks), each tensor observed as soon as the run computes it, then
         // freed: a batch's activations are not all held.
-        for (Map<String, INDArray> chunk : ExampleChunks.of(feed, feed.get(graph.inputs().get(0).name()))) {
-            GraphExecution.stream(graph.graph(), chunk, observers.keySet(), (t, v) -> observers.get(t).observe(v));
-        }
+        String first = graph.inputs().get(0).name();
+        chunks.forEach(feed, feed.get(first), chunk -> {
+            long examples = ExampleChunks.examples(chunk.get(first));
+            GraphExecution.stream(graph.graph(), chunk, observers.keySet(), (t, v) -> {
+                chunks.saw(v, examples);
+                observers.get(t).observe(v);
+            });
+        });
         return false;
     }
 
@@ -189,8 +197,10 @@ public final class ObservedNetwork {
         observers.forEach((tensor, o) -> again.put(tensor, new TensorObserver(tensor, o.axis())));
         OpObservers opObservers = null;
         int opBatches = 0;
+        ExampleChunks chunks = new ExampleChunks();
         for (int b = 0; b < allBatches.size(); b++) {
-            boolean byOps = observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, opObservers);
+            boolean byOps = observeBatch(quantized, allBatches.get(b), "calibration batch " + b, again, opObservers,
+                    chunks);
             opBatches += byOps ? 1 : 0;
             if (observerOps && opObservers == null) {
                 opObservers = OpObservers.of(quantized, again);

@@ -7,6 +7,7 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.quant4j.graph.DequantizedGraph;
 import org.quant4j.graph.GraphExecution;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.InputFeed;
@@ -43,7 +44,9 @@ public final class OutputDivergence {
 
     /**
      * Each example's divergence of every network of {@code quantized} from {@code fp32} on {@code batches}: one row
-     * per network, one column per example in order. The fp32 outputs are computed once per batch for all of them.
+     * per network, one column per example in order. The fp32 outputs are computed once per batch for all of them and
+     * held (outputs only); then the networks run one after the other, each with its weights dequantized once
+     * ({@link DequantizedGraph}) and freed before the next.
      */
     public static double[][] perExample(ModelGraph fp32, List<ModelGraph> quantized, List<INDArray[]> batches) {
         int outputs = fp32.outputs().size();
@@ -52,32 +55,39 @@ public final class OutputDivergence {
             softmax[i] = isSoftmax(fp32, fp32.outputs().get(i));
         }
         int examples = 0;
-        for (INDArray[] batch : batches) {
-            examples += (int) batch[0].size(0);
+        List<Map<String, INDArray>> feeds = new java.util.ArrayList<>();
+        for (int b = 0; b < batches.size(); b++) {
+            examples += (int) batches.get(b)[0].size(0);
+            feeds.add(InputFeed.of(fp32.inputs(), batches.get(b), "calibration batch " + b + ": features"));
         }
         double[][][] terms = new double[quantized.size()][outputs][examples];
         double[] signal = new double[outputs];
-        int first = 0;
+        INDArray[][] references = new INDArray[batches.size()][outputs];
         for (int b = 0; b < batches.size(); b++) {
-            Map<String, INDArray> feed = InputFeed.of(fp32.inputs(), batches.get(b),
-                    "calibration batch " + b + ": features");
-            Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feed, fp32.outputs());
-            INDArray[] p = new INDArray[outputs];
+            Map<String, INDArray> reference = GraphExecution.output(fp32.graph(), feeds.get(b), fp32.outputs());
             for (int i = 0; i < outputs; i++) {
-                p[i] = rows(reference.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                INDArray p = rows(reference.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                references[b][i] = p;
                 if (!softmax[i]) {
-                    signal[i] += p[i].mul(p[i]).sumNumber().doubleValue();
+                    signal[i] += p.mul(p).sumNumber().doubleValue();
                 }
             }
-            for (int g = 0; g < quantized.size(); g++) {
-                Map<String, INDArray> actual = GraphExecution.output(quantized.get(g).graph(), feed, fp32.outputs());
-                for (int i = 0; i < outputs; i++) {
-                    INDArray q = rows(actual.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
-                    double[] byExample = softmax[i] ? klRows(p[i], q) : squaredErrorRows(p[i], q);
-                    System.arraycopy(byExample, 0, terms[g][i], first, byExample.length);
+        }
+        for (int g = 0; g < quantized.size(); g++) {
+            try (DequantizedGraph view = DequantizedGraph.of(quantized.get(g))) {
+                int first = 0;
+                for (int b = 0; b < batches.size(); b++) {
+                    Map<String, INDArray> actual = GraphExecution.output(view.graph().graph(), feeds.get(b),
+                            fp32.outputs());
+                    for (int i = 0; i < outputs; i++) {
+                        INDArray q = rows(actual.get(fp32.outputs().get(i)).castTo(DataType.DOUBLE));
+                        double[] byExample = softmax[i] ? klRows(references[b][i], q)
+                                : squaredErrorRows(references[b][i], q);
+                        System.arraycopy(byExample, 0, terms[g][i], first, byExample.length);
+                    }
+                    first += (int) batches.get(b)[0].size(0);
                 }
             }
-            first += (int) batches.get(b)[0].size(0);
         }
         double[][] divergence = new double[quantized.size()][examples];
         for (int g = 0; g < quantized.size(); g++) {

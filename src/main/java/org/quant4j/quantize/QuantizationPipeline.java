@@ -16,6 +16,7 @@ import org.quant4j.QuantizationOptions;
 import org.quant4j.QuantizationPhases;
 import org.quant4j.graph.BatchNormFolding;
 import org.quant4j.graph.CrossLayerEqualization;
+import org.quant4j.graph.DequantizedGraph;
 import org.quant4j.graph.FakeQuantRewriter;
 import org.quant4j.graph.GraphCopy;
 import org.quant4j.graph.InputNormalizationPass;
@@ -264,21 +265,25 @@ public final class QuantizationPipeline {
     /**
      * Per-layer SQNR of the quantized graph against fp32 on the given batches. Both graphs run staged
      * ({@link StagedRun}, cut at the layer outputs) side by side, layer after layer: each layer's outputs of both
-     * graphs are compared and freed before the next layer's are computed, at the cost of about two runs of each graph
-     * per batch; batch after batch, so that the values of one batch are held at a time.
+     * graphs are compared and freed before the next layer's are computed, at the cost of about one run of each graph
+     * per batch (the quantized one with its weights dequantized once, {@link DequantizedGraph}); batch after batch, so
+     * that the values of one batch are held at a time.
      */
     private static List<LayerSqnr> measureSqnr(ModelGraph fp32, ModelGraph quantized, List<INDArray[]> batches) {
         List<String> variables = fp32.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).distinct()
                 .toList();
         Map<String, SqnrMeter> meters = new LinkedHashMap<>();
         variables.forEach(v -> meters.put(v, new SqnrMeter()));
-        for (INDArray[] batch : batches) { // batch by batch: the values of one batch held at a time
-            try (StagedRun reference = StagedRun.of(fp32, variables, List.<INDArray[]>of(batch), variables);
-                    StagedRun actual = StagedRun.of(quantized, variables, List.<INDArray[]>of(batch), variables)) {
-                for (String v : variables) {
-                    meters.get(v).add(reference.value(v, 0), actual.value(v, 0));
-                    reference.done(v);
-                    actual.done(v);
+        try (DequantizedGraph view = batches.isEmpty() ? null : DequantizedGraph.of(quantized)) {
+            for (INDArray[] batch : batches) { // batch by batch: the values of one batch held at a time
+                try (StagedRun reference = StagedRun.reading(fp32, variables, List.<INDArray[]>of(batch), variables);
+                        StagedRun actual = StagedRun.reading(view.graph(), variables, List.<INDArray[]>of(batch),
+                                variables)) {
+                    for (String v : variables) {
+                        meters.get(v).add(reference.value(v, 0), actual.value(v, 0));
+                        reference.done(v);
+                        actual.done(v);
+                    }
                 }
             }
         }

@@ -164,7 +164,7 @@ class GraphExecutionTest {
     @Test
     void dequantizedWeightsGiveTheSameOutputsWithoutPerCallDequantization() {
         SameDiff saved = model.graph();
-        SameDiff execution = FakeQuantRewriter.withDequantizedWeights(saved, model.quantizations());
+        SameDiff execution = FakeQuantRewriter.withDequantizedWeights(saved);
         assertTrue(execution.getOps().size() < saved.getOps().size(),
                 execution.getOps().size() + " ops, saved graph " + saved.getOps().size());
         for (SameDiffOp op : execution.getOps().values()) {

@@ -89,6 +89,44 @@ class StagedBiasCorrectionTest {
         assertEquals(ops.size() * batches.size(), visited.size(), "values visited");
     }
 
+    /**
+     * A run that reads the graph unchanged, cut at the targets themselves (the report's layer outputs): each value is
+     * the graph's from its inputs, in memory and all in the file, and closing the run frees every value it made.
+     */
+    @ParameterizedTest
+    @CsvSource({"resnet, 1073741824", "squeezenet, 1073741824", "resnet, 0"})
+    void aReadingRunCutAtItsTargetsGivesTheGraphsValues(String name, long budget) {
+        QuantizationOptions options = QuantizationOptions.builder().weightBits(4).activationBits(4).build();
+        ObservedNetwork calibration = calibrate(network(name), options);
+        ModelGraph quantized = QuantizationPipeline.quantize(calibration, options).graph();
+        List<String> targets = quantized.layerOutputs().stream().map(ModelGraph.LayerOutput::variable).distinct()
+                .toList();
+        List<INDArray[]> batches = calibration.heldBatches();
+        assertTrue(targets.size() >= 5 && batches.size() >= 2, targets.size() + " targets, " + batches.size()
+                + " batches");
+        List<INDArray> handedOut = new ArrayList<>();
+        try (StagedRun staged = StagedRun.reading(quantized, targets, batches, targets, budget)) {
+            for (String target : targets) {
+                for (int batch = 0; batch < batches.size(); batch++) {
+                    INDArray value = staged.value(target, batch);
+                    handedOut.add(value);
+                    Map<String, INDArray> feed = InputFeed.of(quantized.inputs(), batches.get(batch), "batch");
+                    INDArray fromInputs = GraphExecution.output(quantized.graph(), feed, List.of(target))
+                            .get(target);
+                    double scale = fromInputs.amaxNumber().doubleValue();
+                    double diff = fromInputs.sub(value).amaxNumber().doubleValue();
+                    assertTrue(diff <= 1e-5 * scale, target + " batch " + batch + ": staged value differs by "
+                            + diff + " (largest value " + scale + ")");
+                }
+                staged.done(target);
+            }
+        }
+        assertEquals(targets.size() * batches.size(), handedOut.size());
+        for (INDArray value : handedOut) {
+            assertTrue(value.wasClosed() || !value.closeable(), "a value left alive after the run was closed");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"resnet", "mobilenet"})
     void afterTheCorrectionEveryOpsMeanErrorIsZero(String name) {
