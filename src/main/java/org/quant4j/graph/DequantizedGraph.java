@@ -2,7 +2,6 @@ package org.quant4j.graph;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -11,7 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A fake-quant graph as quant4j's own measurements run it (bias correction, the per-point check, the report): a copy
  * that shares every array with the fake-quant graph, in which each weight's dequantization {@code cast(q) * s / s_x}
  * ({@link FakeQuantRewriter}: the variable {@code <W>:dqi}, or {@code <W>:dq} without input scales) has been computed
- * once, by the graph's own ops, and is held as an fp32 constant. Its outputs are bit-identical to the fake-quant
+ * once, elementwise as the graph's ops compute it, and is held as an fp32 constant. Its outputs are bit-identical to the fake-quant
  * graph's (the same ops compute the same values). A run of the fake-quant graph makes two weight-sized temporaries
  * per weight (the cast and the product: 2 x 411 MB on VGG16's first dense layer); a run of this graph makes none, and
  * it holds the fp32 weights once for as long as it is open.
@@ -34,7 +33,7 @@ public final class DequantizedGraph implements AutoCloseable {
         SameDiff copy = GraphCopy.sharingArrays(quantized.graph());
         List<INDArray> computed = new ArrayList<>();
         for (String name : dequantizedWeights(quantized.graph())) {
-            INDArray value = GraphExecution.output(quantized.graph(), Map.of(), List.of(name)).get(name);
+            INDArray value = dequantized(quantized.graph(), name);
             GraphEditing.replaceWithConstant(copy, name, value);
             computed.add(value);
         }
@@ -56,6 +55,23 @@ public final class DequantizedGraph implements AutoCloseable {
             }
         }
         computed.clear();
+    }
+
+    /**
+     * The value of {@code name} ({@code <W>:dq} or {@code <W>:dqi}) as the graph's ops compute it, {@code cast(q) * s}
+     * then {@code / s_x}, each elementwise in float, but in place: one weight-sized array (the graph's run makes two at
+     * once, the cast and the product).
+     */
+    private static INDArray dequantized(SameDiff sd, String name) {
+        String weight = PointNames.tensorOf(name);
+        INDArray levels = sd.getArrForVarName(PointNames.levels(weight));
+        INDArray cast = levels.castTo(sd.getVariable(name).dataType());
+        INDArray value = cast == levels ? levels.dup() : cast; // scaled in place below: never the graph's own
+        value.muli(sd.getArrForVarName(PointNames.scale(weight)));
+        if (name.equals(PointNames.dequantizedUnfolded(weight))) {
+            value.divi(sd.getArrForVarName(PointNames.inputScale(weight)));
+        }
+        return value;
     }
 
     /**

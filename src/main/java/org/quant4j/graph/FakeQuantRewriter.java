@@ -97,11 +97,7 @@ public final class FakeQuantRewriter {
             throw new QuantizationException("weight '" + t.tensor() + "' has no value in the graph");
         }
         DataType intType = t.grid().bits() <= 8 ? DataType.INT8 : DataType.INT16;
-        INDArray folded = foldInputScales(values, t);
-        INDArray levels = quantizeWeights(folded, t);
-        NativeArrays.release(folded, values); // weight-sized temporaries: freed now, not by the collector
-        INDArray q = levels.castTo(intType);
-        NativeArrays.release(levels, q);
+        INDArray q = foldedLevels(values, t, intType); // no weight-sized temporary
         SDVariable stored = sd.constant(PointNames.levels(t.tensor()), q);
         SDVariable scale = sd.constant(PointNames.scale(t.tensor()), scaleArray(t, values.dataType()));
         SDVariable dequantized = sd.math.mul(PointNames.dequantized(t.tensor()), stored.castTo(values.dataType()),
@@ -144,29 +140,24 @@ public final class FakeQuantRewriter {
             throw new IllegalArgumentException("'" + t.tensor() + "' is a " + t.kind() + ", not an activation");
         }
         INDArray scale = scaleArray(t, x.dataType());
-        INDArray scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale))[0];
-        Nd4j.exec(new Rint(scaled, scaled));
         INDArray zeroPoint = t.hasZeroPoints() ? zeroPointArray(t, x.dataType()) : null;
-        // Each step's input, the size of x, is freed as soon as the next is made (not by the collector).
+        // One array of x's size, each step computed into it in place (elementwise: the same values as the graph's
+        // ops, which each make a new array).
+        INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
+        Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp(x, scale, out));
+        Nd4j.exec(new Rint(out, out));
         if (zeroPoint != null) {
-            INDArray unshifted = scaled;
-            scaled = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp(scaled,
-                    zeroPoint))[0];
-            NativeArrays.release(unshifted, x, scaled);
+            Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp(out, zeroPoint, out));
         }
-        INDArray clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(scaled,
-                t.grid().qmin(), t.grid().qmax()))[0];
-        NativeArrays.release(scaled, x, clipped);
+        var clip = new org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue(out, t.grid().qmin(),
+                t.grid().qmax());
+        clip.addOutputArgument(out);
+        Nd4j.exec(clip);
         if (zeroPoint != null) {
-            INDArray shifted = clipped;
-            clipped = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp(clipped,
-                    zeroPoint))[0];
-            NativeArrays.release(shifted, x, clipped);
+            Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp(out, zeroPoint, out));
         }
-        INDArray result = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(clipped,
-                scale))[0];
-        NativeArrays.release(clipped, x, result);
-        return result;
+        Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp(out, scale, out));
+        return out;
     }
 
     /**
@@ -174,17 +165,37 @@ public final class FakeQuantRewriter {
      * float, as the fake-quant graph computes activations).
      */
     public static INDArray quantizeWeights(INDArray values, TensorQuantization t) {
+        return levels(values, t, false, DataType.FLOAT);
+    }
+
+    /**
+     * The integer levels of the weights with the input scales folded in, {@code quantizeWeights(foldInputScales(W))}
+     * to the bit (each product rounded to float, as ND4J's broadcast product rounds it), in {@code type}, made one
+     * block at a time: no weight-sized temporary besides the result (the fold and the float levels were two, 2 x 411
+     * MB on VGG16's first dense layer).
+     */
+    public static INDArray foldedLevels(INDArray values, TensorQuantization t, DataType type) {
+        return levels(values, t, t.inputAxis() >= 0, type);
+    }
+
+    private static INDArray levels(INDArray values, TensorQuantization t, boolean fold, DataType type) {
         long[] shape = values.shape();
         long stride = 1;
         for (int d = shape.length - 1; d > t.axis() && t.axis() >= 0; d--) {
             stride *= shape[d];
         }
         long channels = t.perTensor() ? 1 : shape[t.axis()];
+        long inputStride = 1;
+        for (int d = shape.length - 1; fold && d > t.inputAxis(); d--) {
+            inputStride *= shape[d];
+        }
+        long inputChannels = fold ? shape[t.inputAxis()] : 1;
+        float[] inputScales = fold ? t.inputScales() : null;
         int qmin = t.grid().qmin();
         int qmax = t.grid().qmax();
         long n = values.length();
         INDArray flat = values.reshape('c', new long[] {n}); // a view of a C-order array, else a copy
-        INDArray result = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        INDArray result = Nd4j.createUninitialized(type, shape, 'c');
         INDArray out = result.reshape('c', new long[] {n});
         // A block at a time: the heap and the native copies stay near BLOCK_ELEMENTS whatever the weight's size
         // (a whole-weight float[] was 411 MB of heap for VGG16's first dense layer). The arithmetic is unchanged.
@@ -195,7 +206,8 @@ public final class FakeQuantRewriter {
             NativeArrays.release(part, values);
             for (int i = 0; i < w.length; i++) {
                 int c = t.perTensor() ? 0 : (int) (((from + i) / stride) % channels);
-                float level = (float) Math.rint(w[i] / t.scales()[c]);
+                float v = fold ? w[i] * inputScales[(int) (((from + i) / inputStride) % inputChannels)] : w[i];
+                float level = (float) Math.rint(v / t.scales()[c]);
                 w[i] = Math.max(qmin, Math.min(qmax, level));
             }
             INDArray levels = Nd4j.createFromArray(w);
@@ -214,13 +226,8 @@ public final class FakeQuantRewriter {
      * the graph computes them.
      */
     public static INDArray dequantizedWeights(INDArray values, TensorQuantization t) {
-        // The intermediates (each the size of the weight) are closed here rather than left to the garbage
-        // collector: for a large dense layer (VGG's 25088 x 4096) they are hundreds of MB of native memory each.
-        INDArray folded = foldInputScales(values, t);
-        INDArray levels = quantizeWeights(folded, t);
-        NativeArrays.release(folded, values);
-        INDArray dq = levels.castTo(values.dataType());
-        NativeArrays.release(levels, dq);
+        // One weight-sized array, scaled in place: for a large dense layer (VGG's 25088 x 4096) each is 411 MB.
+        INDArray dq = foldedLevels(values, t, values.dataType());
         dq.muli(scaleArray(t, values.dataType()));
         if (t.inputAxis() >= 0) {
             dq.divi(Nd4j.create(t.inputScales(), t.inputScaleShape(), 'c').castTo(values.dataType()));

@@ -107,7 +107,9 @@ public final class StagedRun implements AutoCloseable {
         }
         SameDiff staged = GraphCopy.sharingArrays(graph.graph());
         Set<String> redirected = new java.util.HashSet<>();
-        for (String cut : new LinkedHashSet<>(cuts)) {
+        Set<String> all = new LinkedHashSet<>(cuts);
+        all.addAll(branchPoints(graph.graph()));
+        for (String cut : all) {
             Variable v = staged.getVariables().get(cut);
             if (v != null && v.getOutputOfOp() != null && v.getInputsForOp() != null
                     && !v.getInputsForOp().isEmpty()) {
@@ -124,6 +126,57 @@ public final class StagedRun implements AutoCloseable {
         }
         run.countReaders();
         return run;
+    }
+
+    /**
+     * The values of {@code sd} that depend on its inputs and that two or more ops read (a residual block's input, a
+     * U-Net's skip connection): cut there too, so that each is computed once per batch rather than once per path
+     * through it.
+     */
+    private static Set<String> branchPoints(SameDiff sd) {
+        Map<String, Boolean> fed = new HashMap<>();
+        Set<String> points = new LinkedHashSet<>();
+        for (Variable v : sd.getVariables().values()) {
+            if (v.getOutputOfOp() != null && v.getInputsForOp() != null
+                    && new java.util.HashSet<>(v.getInputsForOp()).size() >= 2 && dependsOnInput(sd, v.getName(), fed)) {
+                points.add(v.getName());
+            }
+        }
+        return points;
+    }
+
+    /** Whether a placeholder is upstream of {@code name} (memoized in {@code fed}). */
+    private static boolean dependsOnInput(SameDiff sd, String name, Map<String, Boolean> fed) {
+        Boolean known = fed.get(name);
+        if (known != null) {
+            return known;
+        }
+        List<String> stack = new ArrayList<>(List.of(name));
+        List<String> order = new ArrayList<>();
+        Set<String> seen = new java.util.HashSet<>();
+        boolean found = false;
+        while (!stack.isEmpty() && !found) {
+            String n = stack.remove(stack.size() - 1);
+            if (!seen.add(n)) {
+                continue;
+            }
+            Boolean k = fed.get(n);
+            Variable v = sd.getVariables().get(n);
+            if (Boolean.TRUE.equals(k) || v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
+                found = true;
+            } else if (k == null && v.getOutputOfOp() != null) {
+                order.add(n);
+                List<String> in = sd.getOps().get(v.getOutputOfOp()).getInputsToOp();
+                if (in != null) {
+                    stack.addAll(in);
+                }
+            }
+        }
+        if (!found) {
+            order.forEach(n -> fed.put(n, false)); // every variable visited reads no input
+        }
+        fed.put(name, found);
+        return found;
     }
 
     /** Who reads each cut: the targets, and the cuts computed for them (each once). */

@@ -3,7 +3,6 @@ package org.quant4j.quantize;
 import java.util.List;
 import java.util.Map;
 import org.apache.commons.math3.util.MathArrays;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.BiasCorrection;
 import org.quant4j.graph.DequantizedGraph;
@@ -12,6 +11,8 @@ import org.quant4j.graph.InputFeed;
 import org.quant4j.graph.ModelGraph;
 import org.quant4j.graph.QuantizableOp;
 import org.quant4j.graph.StagedRun;
+import org.quant4j.nd4j.DoubleScratch;
+import org.quant4j.nd4j.NativeArrays;
 
 /** Bias correction measured on the calibration's held batches (empirical bias correction, Nagel et al. 2019). */
 final class MeasuredBiasCorrection {
@@ -92,24 +93,15 @@ final class MeasuredBiasCorrection {
         return sums;
     }
 
-    /** {@code y} summed over every axis but {@code axis}, in double (block by block of rows when the axis is not 0). */
+    /** {@code y} summed over every axis but {@code axis}, in double, block by block (NativeArrays.channelBlocks). */
     private static double[] channelSums(INDArray y, int axis) {
-        if (axis == 0 || y.rank() < 2) {
-            return blockSums(y, axis);
-        }
         double[] sums = null;
-        for (INDArray block : org.quant4j.nd4j.NativeArrays.rowBlocks(y)) {
-            double[] s = blockSums(block, axis);
-            sums = sums == null ? s : MathArrays.ebeAdd(sums, s);
+        try (DoubleScratch scratch = new DoubleScratch(1)) {
+            for (INDArray block : NativeArrays.channelBlocks(y, axis)) {
+                double[] s = scratch.copy(0, block).sum(0, 2).toDoubleVector();
+                sums = sums == null ? s : MathArrays.ebeAdd(sums, s);
+            }
         }
-        return sums;
-    }
-
-    private static double[] blockSums(INDArray y, int axis) {
-        int[] others = java.util.stream.IntStream.range(0, y.rank()).filter(d -> d != axis).toArray();
-        INDArray d = y.castTo(DataType.DOUBLE);
-        double[] sums = d.sum(others).toDoubleVector();
-        org.quant4j.nd4j.NativeArrays.release(d, y);
         return sums;
     }
 }

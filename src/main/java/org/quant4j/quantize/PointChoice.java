@@ -4,9 +4,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.graph.QuantizableOp;
+import org.quant4j.nd4j.DoubleScratch;
+import org.quant4j.nd4j.NativeArrays;
 
 /**
  * The per-point choices: of the candidates of an activation point (per-channel and per-tensor scales, with and
@@ -81,28 +82,22 @@ final class PointChoice {
         }
 
         void add(INDArray reference, INDArray quantized) {
-            if (axis == 0 || reference.rank() < 2) {
-                addBlock(reference, quantized);
-                return;
-            }
-            // Block by block of rows: the temporaries in double stay small (NativeArrays.rowBlocks).
-            java.util.List<INDArray> rs = org.quant4j.nd4j.NativeArrays.rowBlocks(reference);
-            java.util.List<INDArray> qs = org.quant4j.nd4j.NativeArrays.rowBlocks(quantized);
-            for (int i = 0; i < rs.size(); i++) {
-                addBlock(rs.get(i), qs.get(i));
+            // Block by block (NativeArrays.channelBlocks), in two double arrays reused from block to block.
+            List<INDArray> rs = NativeArrays.channelBlocks(reference, axis);
+            List<INDArray> qs = NativeArrays.channelBlocks(quantized, axis);
+            try (DoubleScratch scratch = new DoubleScratch(2)) {
+                for (int i = 0; i < rs.size(); i++) {
+                    addBlock(scratch.copy(0, rs.get(i)), scratch.copy(1, qs.get(i)));
+                }
             }
         }
 
-        private void addBlock(INDArray reference, INDArray quantized) {
-            INDArray r = reference.castTo(DataType.DOUBLE);
-            INDArray qd = quantized.castTo(DataType.DOUBLE);
-            INDArray e = qd.sub(r);
-            org.quant4j.nd4j.NativeArrays.release(qd, quantized);
-            int[] others = java.util.stream.IntStream.range(0, e.rank()).filter(d -> d != axis).toArray();
-            double[] s = e.sum(others).toDoubleVector();
-            INDArray e2 = e.mul(e);
-            double[] q = e2.sum(others).toDoubleVector();
-            org.quant4j.nd4j.NativeArrays.release(e2);
+        /** One block {@code [A, C, B]} in double: {@code e = q - r} and {@code r} are changed in place. */
+        private void addBlock(INDArray r, INDArray e) {
+            e.subi(r);
+            double[] s = e.sum(0, 2).toDoubleVector();
+            e.muli(e);
+            double[] q = e.sum(0, 2).toDoubleVector();
             if (sum == null) {
                 sum = new double[s.length];
                 squares = new double[s.length];
@@ -111,13 +106,9 @@ final class PointChoice {
                 sum[c] += s[c];
                 squares[c] += q[c];
             }
-            INDArray r2 = r.mul(r);
-            signal += r2.sumNumber().doubleValue();
+            r.muli(r);
+            signal += r.sumNumber().doubleValue();
             perChannel += e.length() / s.length;
-            // Output-sized doubles (hundreds of MB for a large convolution's batch): freed now.
-            org.quant4j.nd4j.NativeArrays.release(r2);
-            org.quant4j.nd4j.NativeArrays.release(e);
-            org.quant4j.nd4j.NativeArrays.release(r, reference);
         }
 
         /**
