@@ -91,9 +91,22 @@ public final class QuantizeMemory {
         long quantizePeak = meter.overallPeak;
         INDArray x = data.get(0).getFeatures();
         long outStart = System.nanoTime();
-        meter.started(null);
+        meter.started((QuantizationListener.Phase) null);
         QuantizationPhases.listening(meter, () -> q.output(x));
         meter.finished(null, System.nanoTime() - outStart);
+        // The model's own fp32 inference on the same batch, for scale: what running it once takes above the resident
+        // set before it (its activations and DL4J's buffers).
+        long firstOutputPeak = meter.overallPeak;
+        long dl4jBefore = meter.read().rss;
+        long dl4jStart = System.nanoTime();
+        meter.started("dl4j output");
+        if (net instanceof MultiLayerNetwork m) {
+            m.output(x);
+        } else {
+            ((ComputationGraph) net).output(x);
+        }
+        meter.finished(null, System.nanoTime() - dl4jStart);
+        long dl4jPeak = meter.rows.get(meter.rows.size() - 1).peakRss;
         meter.stop();
 
         StringBuilder out = new StringBuilder();
@@ -117,9 +130,12 @@ public final class QuantizeMemory {
             out.append(String.format(Locale.ROOT, "  %-18s %6d MB  %s%n", r.label.trim(), r.sampledRss / MB,
                     r.peakAt));
         }
+        out.append(String.format(Locale.ROOT, "DL4J's own fp32 output on the first batch: peak %d MB, %d MB above the"
+                + " resident set before it%n", dl4jPeak / MB, (dl4jPeak - dl4jBefore) / MB));
         out.append(String.format(Locale.ROOT, "RESULT model=%s params=%d quantize_s=%.2f quantize_peak_rss_mb=%d"
-                + " first_output_peak_rss_mb=%d bound_mb=%d activations=%d%n", name, params, quantizeNanos / 1e9,
-                quantizePeak / MB, meter.overallPeak / MB, (3 * 4 * params + 1024 * MB) / MB, activations));
+                + " first_output_peak_rss_mb=%d bound_mb=%d activations=%d dl4j_output_rise_mb=%d%n", name, params,
+                quantizeNanos / 1e9, quantizePeak / MB, firstOutputPeak / MB, (3 * 4 * params + 1024 * MB) / MB,
+                activations, (dl4jPeak - dl4jBefore) / MB));
         System.out.print(out);
     }
 
@@ -258,9 +274,13 @@ public final class QuantizeMemory {
 
         @Override
         public synchronized void started(Phase phase) {
+            started(phase == null ? "first output" : phase.name().toLowerCase(Locale.ROOT));
+        }
+
+        /** Opens a row labelled {@code label}. */
+        synchronized void started(String label) {
             boundary();
-            Row row = new Row("  ".repeat(open.size()) + (phase == null ? "first output" : phase.name()
-                    .toLowerCase(Locale.ROOT)));
+            Row row = new Row("  ".repeat(open.size()) + label);
             rows.add(row);
             open.push(row);
         }
