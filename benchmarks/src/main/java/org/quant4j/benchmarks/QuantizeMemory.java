@@ -95,9 +95,10 @@ public final class QuantizeMemory {
         QuantizationPhases.listening(meter, () -> q.output(x));
         meter.finished(null, System.nanoTime() - outStart);
         // The model's own fp32 inference on the same batch, for scale: what running it once takes above the resident
-        // set before it (its activations and DL4J's buffers).
+        // set before it (its activations and DL4J's buffers), less any change of the committed Java heap meanwhile.
         long firstOutputPeak = meter.overallPeak;
         long dl4jBefore = meter.read().rss;
+        long committedBefore = Runtime.getRuntime().totalMemory();
         long dl4jStart = System.nanoTime();
         meter.started("dl4j output");
         if (net instanceof MultiLayerNetwork m) {
@@ -106,7 +107,9 @@ public final class QuantizeMemory {
             ((ComputationGraph) net).output(x);
         }
         meter.finished(null, System.nanoTime() - dl4jStart);
-        long dl4jPeak = meter.rows.get(meter.rows.size() - 1).peakRss;
+        Row dl4jRow = meter.rows.get(meter.rows.size() - 1);
+        long dl4jPeak = dl4jRow.peakRss;
+        long dl4jRise = dl4jRow.sampledRss - dl4jBefore - (dl4jRow.committedAtPeak - committedBefore);
         meter.stop();
 
         StringBuilder out = new StringBuilder();
@@ -130,12 +133,13 @@ public final class QuantizeMemory {
             out.append(String.format(Locale.ROOT, "  %-18s %6d MB  %s%n", r.label.trim(), r.sampledRss / MB,
                     r.peakAt));
         }
-        out.append(String.format(Locale.ROOT, "DL4J's own fp32 output on the first batch: peak %d MB, %d MB above the"
-                + " resident set before it%n", dl4jPeak / MB, (dl4jPeak - dl4jBefore) / MB));
+        out.append(String.format(Locale.ROOT, "DL4J's own fp32 output on the first batch: peak %d MB; its largest"
+                + " sampled resident set %d MB above the one before it, the committed heap's change set aside%n",
+                dl4jPeak / MB, dl4jRise / MB));
         out.append(String.format(Locale.ROOT, "RESULT model=%s params=%d quantize_s=%.2f quantize_peak_rss_mb=%d"
                 + " first_output_peak_rss_mb=%d bound_mb=%d activations=%d dl4j_output_rise_mb=%d%n", name, params,
                 quantizeNanos / 1e9, quantizePeak / MB, firstOutputPeak / MB, (3 * 4 * params + 1024 * MB) / MB,
-                activations, (dl4jPeak - dl4jBefore) / MB));
+                activations, dl4jRise / MB));
         System.out.print(out);
     }
 
@@ -201,6 +205,8 @@ public final class QuantizeMemory {
         long peakRss;
         /** The largest resident set the sampler saw in the phase, and where the quantizing thread was then. */
         long sampledRss;
+        /** The committed Java heap when the sampler saw {@link #sampledRss}. */
+        long committedAtPeak;
         String peakAt = "";
         Reading end;
 
@@ -237,6 +243,7 @@ public final class QuantizeMemory {
                             r.maxNative = Math.max(r.maxNative, nat);
                             if (rss > r.sampledRss) {
                                 r.sampledRss = rss;
+                                r.committedAtPeak = Runtime.getRuntime().totalMemory();
                                 r.peakAt = String.format(Locale.ROOT, "heap committed %d MB, used %d MB; ",
                                         Runtime.getRuntime().totalMemory() / MB, heap / MB)
                                         + (at != null ? at : (at = where(quantizing)));
