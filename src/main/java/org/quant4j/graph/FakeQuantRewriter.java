@@ -218,11 +218,8 @@ public final class FakeQuantRewriter {
         return result;
     }
 
-    /**
-     * Weight values quantized at a time by {@link #quantizeWeights} (256 kB of floats): below half of G1's smallest
-     * region, so that the blocks' heap copies are ordinary young garbage, not humongous objects that grow the heap.
-     */
-    static final long WEIGHT_BLOCK = 1L << 16;
+    /** Weight values quantized at a time by {@link #quantizeWeights} (16 MB of floats). */
+    static final long WEIGHT_BLOCK = 1L << 22;
 
     /**
      * The weights as the fake-quant op sees them, in the original units: {@code q * s / s_x}, computed in float as
