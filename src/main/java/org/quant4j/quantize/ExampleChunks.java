@@ -18,13 +18,13 @@ import org.quant4j.nd4j.NativeArrays;
  * cost ResNet-50 2.2 times the time of its batches of 8 (docs/PERFORMANCE.md). Until an activation has been seen (the
  * first chunk of the first batch) a chunk is one example.
  *
- * <p>With {@link #CHUNK_VALUES} {@code 2^23} (32 MB of fp32): ResNet-50 at 224 x 224 (largest activation 802,816 values
- * per example) runs 10 examples at a time, VGG16 (3.2 M) 2, UNet at 512 x 512 (16.8 M) one.
+ * <p>With {@link #CHUNK_VALUES} {@code 2^22} (16 MB of fp32): ResNet-50 at 224 x 224 (largest activation 802,816 values
+ * per example) runs 5 examples at a time, VGG16 (3.2 M) and UNet at 512 x 512 (16.8 M) one.
  */
 final class ExampleChunks {
 
     /** Values of the largest activation per chunk, at most (one example at least). */
-    static final long CHUNK_VALUES = 1L << 23;
+    static final long CHUNK_VALUES = 1L << 22;
 
     /** The largest activation seen, in values per example; 0 before any. */
     private long largestPerExample;
