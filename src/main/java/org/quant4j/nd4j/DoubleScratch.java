@@ -7,9 +7,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reusable double-precision arrays for reductions done block by block ({@link NativeArrays#rowBlocks}): a block's
- * values are converted into a held array of its shape instead of a new one. A new native array costs more than the
- * arithmetic on it (libnd4j's allocation zeroes its pages: about 35 ms for 64 MB, mapped fresh for every array
- * above glibc's mapping threshold), and the blocks of one tensor all have the same shape but the last.
+ * values are converted into a held array of its shape instead of a new one per block and step (each new native
+ * array is mapped and touched afresh); the blocks of one tensor all have the same shape but the last.
  */
 public final class DoubleScratch implements AutoCloseable {
 
