@@ -55,4 +55,28 @@ class QuantizeWeightsTest {
         check(w.transpose(), weight(1, scales)); // an F-order view
         check(w, weight(-1, new float[] {0.02f}));
     }
+
+    /**
+     * {@link FakeQuantRewriter#foldedLevels} (fold, round and clamp block by block) gives bit for bit the levels of the
+     * folded weight, {@code quantizeWeights(foldInputScales(W))}, in float and in INT8, across blocks.
+     */
+    @Test
+    void foldedLevelsAreTheLevelsOfTheFoldedWeightBitForBit() {
+        Nd4j.getRandom().setSeed(12);
+        INDArray w = Nd4j.randn(DataType.FLOAT, 2100, 2100);
+        float[] scales = new float[2100];
+        float[] inputScales = new float[2100];
+        for (int c = 0; c < scales.length; c++) {
+            scales[c] = 0.003f + 0.01f * c / scales.length;
+            inputScales[c] = 0.1f + 1.7f * ((c * 7919) % 2100) / 2100f;
+        }
+        double[] zeros = new double[scales.length];
+        TensorQuantization t = new TensorQuantization("w", TensorQuantization.Kind.WEIGHT, 2, 1,
+                new QuantGrid(8, true), scales, zeros, zeros, List.of("op"), "x", 0, inputScales);
+        INDArray expected = FakeQuantRewriter.quantizeWeights(FakeQuantRewriter.foldInputScales(w, t), t);
+        assertArrayEquals(expected.dup('c').data().asFloat(),
+                FakeQuantRewriter.foldedLevels(w, t, DataType.FLOAT).dup('c').data().asFloat());
+        assertArrayEquals(expected.castTo(DataType.INT8).dup('c').data().asInt(),
+                FakeQuantRewriter.foldedLevels(w, t, DataType.INT8).dup('c').data().asInt());
+    }
 }
